@@ -1,0 +1,24 @@
+"""One JSON error shape for the API: DRF's `{"detail": ...}` plus field errors, never an HTML 500."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger("atlas")
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    response = drf_exception_handler(exc, context)
+    if response is not None:
+        return response
+    # Anything DRF does not know is logged with its traceback and answered as JSON.
+    logger.exception("unhandled error in %s", context.get("view").__class__.__name__, exc_info=exc)
+    return Response(
+        {"detail": "Internal error; it has been logged.", "error": type(exc).__name__},
+        status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+    )

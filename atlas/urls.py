@@ -1,0 +1,15 @@
+"""Root URL configuration: the admin, the API schema and docs, and each app's routes."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema")),
+    path("", include("models_registry.urls")),
+    path("", include("inference.urls")),
+    path("vocabulary/", include("vocabulary.urls")),
+]

@@ -1,0 +1,3 @@
+"""Routes of the audio endpoints."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Routes of the digits endpoints."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Routes of the threat endpoints."""
+
+urlpatterns: list = []

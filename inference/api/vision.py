@@ -1,0 +1,3 @@
+"""Routes of the vision endpoints."""
+
+urlpatterns: list = []

@@ -1,0 +1,153 @@
+"""The registry's tables: model types, their versions, the audit history and what each worker serves."""
+
+from __future__ import annotations
+
+from django.core.validators import RegexValidator
+from django.db import models
+
+from .versioning import version_key
+
+version_validator = RegexValidator(
+    r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}$",
+    "A version is letters, digits and . _ + - (it becomes a folder name), starting with a letter or digit.",
+)
+
+
+class RegisteredModel(models.Model):
+    """A model type (`digit_classifier`, `visual_detector`, ...) and its one active version."""
+
+    name = models.SlugField(max_length=100, unique=True)
+    runtime = models.CharField(
+        max_length=50, help_text="Which loader serves it: a key of settings.ATLAS_RUNTIMES."
+    )
+    description = models.TextField(blank=True)
+    # The one active pointer: a single column, so one active version by construction. It moves only
+    # through models_registry.services, inside a transaction that also writes the audit row.
+    active_version = models.ForeignKey(
+        "ModelVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [
+            ("promote_modelversion", "Can promote a model version (make it active)"),
+            ("rollback_registeredmodel", "Can roll a model back to its previous version"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ModelVersion(models.Model):
+    class Storage(models.TextChoices):
+        LOCAL = "local", "Local folder"
+        S3 = "s3", "S3-compatible"
+        HF = "hf", "Hugging Face Hub"
+
+    class Status(models.TextChoices):
+        REGISTERED = "registered", "Registered"
+        ACTIVE = "active", "Active"
+        INACTIVE = "inactive", "Previously active"
+        FAILED = "failed", "Failed verification or load"
+        RETIRED = "retired", "Retired"
+
+    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="versions")
+    version = models.CharField(max_length=64, validators=[version_validator])
+    storage = models.CharField(max_length=10, choices=Storage.choices, default=Storage.LOCAL)
+    location = models.CharField(
+        max_length=1024,
+        help_text="Key in the store: a path under MODEL_STORE_DIR, an S3 key, or repo_id/filename on the Hub.",
+    )
+    bucket = models.CharField(max_length=255, blank=True, help_text="S3 bucket; empty for local and hf.")
+    revision = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="Pinned revision: the Hub commit sha, or the S3 VersionId/ETag recorded at registration.",
+    )
+    sha256 = models.CharField(max_length=64)
+    size_bytes = models.BigIntegerField()
+    format = models.CharField(max_length=20, help_text="File format: npz, pt, onnx, json, safetensors, ...")
+    metrics = models.JSONField(default=dict, blank=True, help_text="Measured, never typed: e.g. accuracy.")
+    metadata = models.JSONField(
+        default=dict, blank=True, help_text="Training config, class names, thresholds, ..."
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.REGISTERED)
+    status_detail = models.TextField(blank=True, help_text="Why the last verification or load failed.")
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["model__name", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["model", "version"], name="unique_version_per_model"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model.name}@{self.version}"
+
+    @property
+    def sort_key(self) -> tuple:
+        return version_key(self.version)
+
+    @property
+    def filename(self) -> str:
+        return self.location.rsplit("/", 1)[-1]
+
+
+class ActivationEvent(models.Model):
+    """Append-only audit row, written in the same transaction that moves the active pointer."""
+
+    class Action(models.TextChoices):
+        PROMOTE = "promote", "Promote"
+        ROLLBACK = "rollback", "Roll back"
+        RELOAD = "reload", "Reload"
+        RETIRE = "retire", "Retire"
+
+    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="history")
+    from_version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    to_version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    action = models.CharField(max_length=10, choices=Action.choices)
+    actor = models.CharField(max_length=150)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        src = self.from_version.version if self.from_version else "-"
+        dst = self.to_version.version if self.to_version else "-"
+        return f"{self.model.name}: {self.action} {src} -> {dst} by {self.actor}"
+
+
+class WorkerReport(models.Model):
+    """What one live worker process serves for one model, refreshed by its heartbeat."""
+
+    host = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="worker_reports")
+    version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.SET_NULL)
+    loaded_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    heartbeat_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["host", "pid", "model__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["host", "pid", "model"], name="one_report_per_worker_model"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.pid} {self.model.name}@{self.version.version if self.version else '-'}"
+
+

@@ -1,0 +1,47 @@
+"""Resolving a runtime by name, the way Django resolves storage and cache backends.
+
+The registry never imports `inference`; settings.ATLAS_RUNTIMES maps a runtime name to a loader:
+
+    load(path: pathlib.Path, *, metadata: dict) -> predictor
+    predictor.warm_up() -> None   # one real forward pass on a small made-up input
+
+A loader raises any exception for a file it cannot serve; the registry reports it and keeps the
+previous version serving.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+
+
+class Predictor(Protocol):
+    def warm_up(self) -> None: ...
+
+
+Loader = Callable[..., Any]
+
+
+def runtime_names() -> list[str]:
+    return sorted(settings.ATLAS_RUNTIMES)
+
+
+def get_loader(runtime: str) -> Loader:
+    try:
+        dotted = settings.ATLAS_RUNTIMES[runtime]
+    except KeyError:
+        raise ImproperlyConfigured(
+            f"Unknown runtime {runtime!r}; settings.ATLAS_RUNTIMES has {', '.join(runtime_names())}."
+        ) from None
+    return import_string(dotted)
+
+
+def load_and_warm(runtime: str, path: Path, *, metadata: dict) -> Predictor:
+    predictor = get_loader(runtime)(path, metadata=metadata)
+    predictor.warm_up()
+    return predictor

@@ -1,0 +1,77 @@
+"""The small interface every artifact store implements: local folder, S3-compatible, Hugging Face Hub."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+CHUNK = 1024 * 1024
+
+# progress(bytes_done_since_last_call) -- tqdm's `update` fits.
+Progress = Callable[[int], object] | None
+
+
+class StorageError(Exception):
+    """A store could not be reached, refused the credentials, or has no such object."""
+
+
+class ArtifactNotFound(StorageError):
+    pass
+
+
+@dataclass(frozen=True)
+class StoredArtifact:
+    """Where a version's bytes live, as recorded on ModelVersion."""
+
+    storage: str  # local | s3 | hf
+    location: str  # relative path, S3 key, or "repo_id/path/in/repo" on the Hub
+    bucket: str = ""  # S3 bucket; the Hub repo_id for hf
+    revision: str = ""  # S3 VersionId or ETag; Hub commit sha
+
+
+class ArtifactStore(Protocol):
+    kind: str
+
+    def put(
+        self, *, model: str, version: str, filename: str, source: Path, progress: Progress = None
+    ) -> StoredArtifact:
+        """Store `source` at models/{model}/{version}/{filename}; return where it went (revision pinned)."""
+
+    def fetch(self, artifact: StoredArtifact, dest: Path, *, progress: Progress = None) -> None:
+        """Write the artifact's bytes to `dest` (the caller verifies them)."""
+
+    def write_model_metadata(self, *, model: str, metadata: dict, latest: StoredArtifact | None = None) -> None:
+        """Write models/{model}/metadata.json (and, where the store keeps one, the `latest/` copy)."""
+
+    def check(self) -> None:
+        """Raise StorageError when the store cannot be reached."""
+
+
+def sha256_of_file(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def copy_hashing(source: BinaryIO, dest: BinaryIO, *, progress: Progress = None) -> tuple[str, int]:
+    """Copy a stream while computing its sha256 and size, in one pass."""
+    digest = hashlib.sha256()
+    size = 0
+    while chunk := source.read(CHUNK):
+        digest.update(chunk)
+        dest.write(chunk)
+        size += len(chunk)
+        if progress:
+            progress(len(chunk))
+    return digest.hexdigest(), size
+
+
+def artifact_key(model: str, version: str, filename: str) -> str:
+    return f"models/{model}/{version}/{filename}"
