@@ -1,0 +1,28 @@
+"""gunicorn settings. Each worker preloads the active model versions and starts its activation
+listener after it has loaded the Django application (post_worker_init), and removes its worker
+reports on exit."""
+
+import multiprocessing
+import os
+
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", min(4, multiprocessing.cpu_count() * 2)))
+worker_class = "sync"
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+graceful_timeout = 20
+accesslog = "-" if os.environ.get("ACCESS_LOG", "") else None
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+wsgi_app = "atlas.wsgi:application"
+
+
+def post_worker_init(worker):
+    from inference import serving
+
+    serving.start()
+
+
+def worker_exit(server, worker):
+    from inference import serving
+
+    serving.stop()

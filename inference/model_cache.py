@@ -1,0 +1,201 @@
+"""The process-local cache of loaded models: model name -> (version, predictor).
+
+The request path calls `get(name)`: a dictionary read, no database, no storage. Only a miss (the first
+request for a model in a process that did not preload it) reads the registry and loads.
+
+`activate(version=...)` is how a new version arrives (from the `model_activated` receiver): the new
+version is loaded and warmed beside the old one, then one reference is swapped. If loading fails, the
+old version keeps serving, and the failure is recorded for health.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import F
+from django.utils import timezone
+
+from models_registry import services
+from models_registry.models import ModelVersion
+from models_registry.runtimes import load_and_warm
+
+logger = logging.getLogger(__name__)
+
+
+class ModelUnavailable(Exception):
+    def __init__(self, model_name: str, reason: str) -> None:
+        self.model_name = model_name
+        super().__init__(reason)
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    name: str
+    version: str
+    version_id: int
+    sha256: str
+    predictor: Any
+    metadata: dict
+    loaded_at: datetime
+
+
+@dataclass(frozen=True)
+class LoadFailure:
+    version: str
+    version_id: int
+    error: str
+    at: float
+
+
+_models: dict[str, LoadedModel] = {}
+_failures: dict[str, LoadFailure] = {}
+_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+# A worker that failed to load a version waits this long before trying that same version again.
+RETRY_AFTER_SECONDS = 5.0
+
+
+def _lock_for(name: str) -> threading.Lock:
+    with _locks_guard:
+        return _locks.setdefault(name, threading.Lock())
+
+
+def get(name: str) -> LoadedModel:
+    loaded = _models.get(name)
+    if loaded is not None:
+        return loaded
+    return _load_active(name)
+
+
+def _load_active(name: str) -> LoadedModel:
+    with _lock_for(name):
+        loaded = _models.get(name)
+        if loaded is not None:
+            return loaded
+        version = (
+            ModelVersion.objects.select_related("model")
+            .filter(model__name=name, model__active_version_id=F("pk"))
+            .first()
+        )
+        if version is None:
+            raise ModelUnavailable(
+                name, f"No active version of {name!r}: register one and promote it (admin, API or manage.py)."
+            )
+        try:
+            return _install(version, _load(version, force_download=False))
+        except Exception as exc:
+            _record_failure(version, exc)
+            raise ModelUnavailable(name, f"{version} could not be loaded: {exc}") from exc
+
+
+def _load(version: ModelVersion, *, force_download: bool) -> Any:
+    path = services.model_version_fetch(version=version, force=force_download)
+    return load_and_warm(version.model.runtime, path, metadata=version.metadata)
+
+
+def _install(version: ModelVersion, predictor: Any) -> LoadedModel:
+    name = version.model.name
+    loaded = LoadedModel(
+        name=name,
+        version=version.version,
+        version_id=version.pk,
+        sha256=version.sha256,
+        predictor=predictor,
+        metadata=dict(version.metadata),
+        loaded_at=timezone.now(),
+    )
+    _models[name] = loaded  # the swap: one reference
+    _failures.pop(name, None)
+    _report(name=name, version_id=version.pk, loaded_at=loaded.loaded_at, error="")
+    logger.info("serving %s@%s", name, version.version)
+    return loaded
+
+
+def _record_failure(version: ModelVersion, exc: BaseException) -> None:
+    name = version.model.name
+    error = f"{version.version}: {type(exc).__name__}: {exc}"
+    _failures[name] = LoadFailure(version=version.version, version_id=version.pk, error=error, at=time.monotonic())
+    current = _models.get(name)
+    _report(
+        name=name,
+        version_id=current.version_id if current else None,
+        loaded_at=current.loaded_at if current else None,
+        error=error,
+    )
+    serving = current.version if current else "nothing"
+    logger.error("could not load %s@%s, still serving %s: %s", name, version.version, serving, error)
+
+
+def activate(*, version: ModelVersion, predictor: Any = None, force_download: bool = False) -> LoadedModel | None:
+    """Serve `version` in this process. Returns the new entry, or None when loading failed (the old
+    version keeps serving) or is being retried too soon."""
+    name = version.model.name
+    with _lock_for(name):
+        current = _models.get(name)
+        if current is not None and current.version_id == version.pk and predictor is None and not force_download:
+            return current
+        failure = _failures.get(name)
+        if (
+            predictor is None
+            and failure is not None
+            and failure.version_id == version.pk
+            and time.monotonic() - failure.at < RETRY_AFTER_SECONDS
+        ):
+            return None
+        try:
+            if predictor is None:
+                predictor = _load(version, force_download=force_download)
+            return _install(version, predictor)
+        except Exception as exc:
+            _record_failure(version, exc)
+            return None
+
+
+def loaded_version_ids() -> dict[str, int | None]:
+    return {name: entry.version_id for name, entry in _models.items()}
+
+
+def snapshot() -> dict[str, LoadedModel]:
+    return dict(_models)
+
+
+def failures() -> dict[str, LoadFailure]:
+    return dict(_failures)
+
+
+def clear() -> None:
+    """Forget every loaded model (tests; a process that must reload from scratch)."""
+    _models.clear()
+    _failures.clear()
+
+
+def preload() -> dict[str, str]:
+    """Load every active version (the serving process's start-up). Returns name -> version or error."""
+    results = {}
+    active = ModelVersion.objects.select_related("model").filter(model__active_version_id=F("pk"))
+    for version in active:
+        loaded = activate(version=version)
+        results[version.model.name] = loaded.version if loaded else _failures[version.model.name].error
+    return results
+
+
+def _report(*, name: str, version_id: int | None, loaded_at: Any, error: str) -> None:
+    try:
+        services.worker_report_save(
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            model_name=name,
+            version_id=version_id,
+            loaded_at=loaded_at,
+            last_error=error,
+        )
+    except Exception:  # a report must never break serving
+        logger.exception("could not record the worker report for %s", name)

@@ -1,0 +1,121 @@
+"""Telling every serving process that an active pointer moved.
+
+- `notify_activation` runs inside the promote transaction. On PostgreSQL it is `pg_notify`, which the
+  server delivers only when the transaction commits (never for a rolled-back one), so the broadcast
+  goes out after commit by construction. On SQLite it does nothing: the poll below finds the change.
+- `ActivationListener` is one daemon thread per serving worker. It LISTENs on PostgreSQL and wakes on
+  a notification; everywhere it also polls the registry every ATLAS_RELOAD_POLL_SECONDS, the whole
+  mechanism on SQLite and a safety net for a dropped connection on PostgreSQL. When the registry's
+  active version differs from what the process has loaded, it re-sends `model_activated` locally.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+
+import psycopg
+from django.conf import settings
+from django.db import close_old_connections, connection
+
+from . import selectors, services
+from .models import ModelVersion, RegisteredModel
+from .signals import model_activated
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "atlas_model_activated"
+
+
+def notify_activation(*, model_name: str, version_id: int) -> None:
+    if connection.vendor != "postgresql":
+        return
+    payload = json.dumps({"model": model_name, "version_id": version_id})
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, payload])
+
+
+def _listen_connection() -> psycopg.Connection:
+    db = settings.DATABASES["default"]
+    params = {
+        "dbname": db.get("NAME"),
+        "user": db.get("USER") or None,
+        "password": db.get("PASSWORD") or None,
+        "host": db.get("HOST") or None,
+        "port": db.get("PORT") or None,
+        "autocommit": True,
+        "connect_timeout": 5,
+    }
+    conn = psycopg.connect(**{key: value for key, value in params.items() if value is not None})
+    conn.execute(f"LISTEN {CHANNEL}")
+    return conn
+
+
+class ActivationListener(threading.Thread):
+    """Keeps this process on the registry's active versions.
+
+    `loaded()` returns what this process serves now: model name -> version id (None if nothing).
+    """
+
+    def __init__(self, *, loaded: Callable[[], dict[str, int | None]]) -> None:
+        super().__init__(name="atlas-activation-listener", daemon=True)
+        self._loaded = loaded
+        self._stop = threading.Event()
+        self._last_heartbeat = 0.0
+        self.host = socket.gethostname()
+        self.pid = os.getpid()
+        self.use_listen = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run(self) -> None:
+        poll = settings.ATLAS_RELOAD_POLL_SECONDS
+        while not self._stop.is_set():
+            if self.use_listen:
+                try:
+                    self._listen_loop(poll)
+                except psycopg.Error as exc:
+                    logger.warning("LISTEN connection lost (%s); polling until it is back", exc)
+            self.sync()
+            self._stop.wait(poll)
+
+    def _listen_loop(self, poll: float) -> None:
+        with _listen_connection() as conn:
+            self.sync()  # catch up on anything committed before LISTEN took effect
+            while not self._stop.is_set():
+                for _notify in conn.notifies(timeout=poll, stop_after=1):
+                    pass
+                self.sync()
+
+    def sync(self) -> None:
+        """Compare the registry with what is loaded here; re-send `model_activated` for each difference."""
+        try:
+            close_old_connections()
+            active = selectors.active_version_ids()
+            loaded = self._loaded()
+            for name, version_id in active.items():
+                if version_id is not None and loaded.get(name) != version_id:
+                    version = ModelVersion.objects.select_related("model").get(pk=version_id)
+                    model_activated.send(
+                        sender=RegisteredModel,
+                        model_name=name,
+                        version=version,
+                        action="reload",
+                        predictor=None,
+                        force_download=False,
+                    )
+            now = time.monotonic()
+            if now - self._last_heartbeat >= settings.ATLAS_WORKER_HEARTBEAT_SECONDS:
+                services.worker_reports_heartbeat(host=self.host, pid=self.pid)
+                self._last_heartbeat = now
+        except Exception:  # the listener must outlive any one failure; the next tick tries again
+            logger.exception("activation sync failed")
+        finally:
+            if connection.vendor == "sqlite":
+                connection.close()

@@ -1,0 +1,250 @@
+"""S3-compatible artifact store (AWS S3, DigitalOcean Spaces, Cloudflare R2, MinIO, SeaweedFS).
+
+Layout, kept from the threat-intelligence service so its bucket works unchanged:
+
+    models/{model}/{version}/{filename}     one object per version
+    models/{model}/metadata.json            what the active version is (for old clients)
+    models/{model}/latest/{filename}        a server-side copy of the active artifact (for old clients)
+
+A plain boto3 client, not django-storages: the registry needs the VersionId/ETag of each upload,
+multipart uploads with a progress callback, downloads pinned to a VersionId and server-side copies,
+none of which django-storages' `Storage` API exposes.
+
+The revision recorded for an upload is the object's VersionId when the bucket is versioned, else its
+ETag in its quoted HTTP form (`"9b2c…"`): a quoted revision is an ETag, anything else a VersionId.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+from django.conf import settings
+
+from .base import ArtifactNotFound, Progress, StorageError, StoredArtifact, artifact_key
+
+MB = 1024 * 1024
+MULTIPART_THRESHOLD = 8 * MB
+
+_NOT_FOUND_CODES = {"404", "NoSuchKey", "NoSuchVersion", "NotFound"}
+_NO_BUCKET_CODES = {"NoSuchBucket"}
+_CREDENTIAL_CODES = {
+    "403",
+    "AccessDenied",
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "InvalidToken",
+    "ExpiredToken",
+    "AuthorizationHeaderMalformed",
+}
+
+
+def _is_etag(revision: str) -> bool:
+    return revision.startswith('"')
+
+
+class S3Store:
+    kind = "s3"
+
+    def __init__(self) -> None:
+        self.bucket: str = settings.S3_BUCKET
+        self.endpoint_url: str | None = settings.S3_ENDPOINT_URL or None
+        self.region: str = settings.S3_REGION or "us-east-1"
+        self.access_key: str = settings.S3_ACCESS_KEY
+        self.secret_key: str = settings.S3_SECRET_KEY
+        self._client: Any = None
+
+    # --- the ArtifactStore interface ------------------------------------------------------------
+
+    def put(
+        self, *, model: str, version: str, filename: str, source: Path, progress: Progress = None
+    ) -> StoredArtifact:
+        bucket = self._require_bucket()
+        key = artifact_key(model, version, filename)
+        try:
+            self.client.upload_file(
+                str(source),
+                bucket,
+                key,
+                ExtraArgs={"ContentType": "application/octet-stream"},
+                Config=self._transfer_config(),
+                Callback=progress,
+            )
+            head = self.client.head_object(Bucket=bucket, Key=key)
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(exc, action="upload", bucket=bucket, key=key) from exc
+        return StoredArtifact(storage=self.kind, location=key, bucket=bucket, revision=self._revision_of(head))
+
+    def fetch(self, artifact: StoredArtifact, dest: Path, *, progress: Progress = None) -> None:
+        bucket = artifact.bucket or self._require_bucket()
+        key = artifact.location
+        extra: dict[str, str] = {}
+        try:
+            if artifact.revision and not _is_etag(artifact.revision):
+                extra["VersionId"] = artifact.revision
+            elif artifact.revision:
+                etag = self.client.head_object(Bucket=bucket, Key=key)["ETag"]
+                if etag != artifact.revision:
+                    raise StorageError(
+                        f"s3://{bucket}/{key} changed since it was registered: its ETag is {etag}, the registry "
+                        f"recorded {artifact.revision}. The bucket is not versioned, so the registered bytes are gone; "
+                        "register the object again as a new version."
+                    )
+            self.client.download_file(
+                bucket, key, str(dest), ExtraArgs=extra or None, Config=self._transfer_config(), Callback=progress
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(exc, action="download", bucket=bucket, key=key, revision=artifact.revision) from exc
+
+    def write_model_metadata(self, *, model: str, metadata: dict, latest: StoredArtifact | None = None) -> None:
+        bucket = self._require_bucket()
+        key = f"models/{model}/metadata.json"
+        body = json.dumps(metadata, indent=2, sort_keys=True).encode()
+        try:
+            self.client.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(exc, action="write", bucket=bucket, key=key) from exc
+        if latest is not None:
+            self._copy_to_latest(model=model, artifact=latest)
+
+    def check(self) -> None:
+        bucket = self._require_bucket()
+        try:
+            self.client.head_bucket(Bucket=bucket)
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(exc, action="reach", bucket=bucket) from exc
+
+    # --- beyond the interface -------------------------------------------------------------------
+
+    def pin(self, artifact: StoredArtifact) -> StoredArtifact:
+        """Record the object's current VersionId (versioned bucket) or ETag, when none is recorded yet."""
+        if artifact.revision:
+            return artifact
+        bucket = artifact.bucket or self._require_bucket()
+        try:
+            head = self.client.head_object(Bucket=bucket, Key=artifact.location)
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(exc, action="find", bucket=bucket, key=artifact.location) from exc
+        return StoredArtifact(
+            storage=self.kind, location=artifact.location, bucket=bucket, revision=self._revision_of(head)
+        )
+
+    def ensure_bucket(self, *, versioned: bool = False) -> None:
+        """Create S3_BUCKET when it does not exist (and turn versioning on when asked). For tests and ops."""
+        bucket = self._require_bucket()
+        try:
+            try:
+                self.client.head_bucket(Bucket=bucket)
+            except ClientError as exc:
+                if self._code(exc) not in {"404", "NoSuchBucket", "NotFound"}:
+                    raise
+                kwargs: dict[str, Any] = {"Bucket": bucket}
+                if self.region != "us-east-1":
+                    kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+                try:
+                    self.client.create_bucket(**kwargs)
+                except ClientError as create_exc:
+                    if self._code(create_exc) != "BucketAlreadyOwnedByYou":
+                        raise
+            if versioned:
+                self.client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(exc, action="create", bucket=bucket) from exc
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            credentials = {}
+            if self.access_key or self.secret_key:
+                # Unset: boto3's own chain (instance role, ~/.aws) decides, as on AWS.
+                credentials = {"aws_access_key_id": self.access_key, "aws_secret_access_key": self.secret_key}
+            config = Config(
+                signature_version="s3v4",
+                retries={"max_attempts": 3, "mode": "standard"},
+                connect_timeout=10,
+                read_timeout=60,
+                # S3-compatible servers reached by URL (MinIO, SeaweedFS, IPs) need path-style addressing;
+                # Spaces and R2 accept it too. AWS proper (no endpoint) keeps virtual-host style.
+                s3={"addressing_style": "path" if self.endpoint_url else "auto"},
+            )
+            self._client = boto3.session.Session().client(
+                "s3", endpoint_url=self.endpoint_url, region_name=self.region, config=config, **credentials
+            )
+        return self._client
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    def _copy_to_latest(self, *, model: str, artifact: StoredArtifact) -> None:
+        bucket = self._require_bucket()
+        source: dict[str, str] = {"Bucket": artifact.bucket or bucket, "Key": artifact.location}
+        if artifact.revision and not _is_etag(artifact.revision):
+            source["VersionId"] = artifact.revision
+        key = f"models/{model}/latest/{Path(artifact.location).name}"
+        try:
+            # The managed copy switches to a multipart server-side copy past the threshold (and past 5 GB).
+            self.client.copy(source, bucket, key, Config=self._transfer_config())
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(
+                exc, action="copy", bucket=source["Bucket"], key=artifact.location, revision=artifact.revision
+            ) from exc
+
+    def _require_bucket(self) -> str:
+        if not self.bucket:
+            raise StorageError("S3_BUCKET is not set: name the bucket that holds the models.")
+        return self.bucket
+
+    @staticmethod
+    def _transfer_config() -> TransferConfig:
+        return TransferConfig(multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=MULTIPART_THRESHOLD)
+
+    @staticmethod
+    def _revision_of(head: dict) -> str:
+        version_id = head.get("VersionId")
+        if version_id and version_id != "null":
+            return version_id
+        return head["ETag"]
+
+    @staticmethod
+    def _code(exc: ClientError) -> str:
+        return str(exc.response.get("Error", {}).get("Code", ""))
+
+    def _error(
+        self, exc: Exception, *, action: str, bucket: str, key: str = "", revision: str = ""
+    ) -> StorageError:
+        where = f"s3://{bucket}/{key}" if key else f"bucket {bucket!r}"
+        endpoint = self.endpoint_url or "AWS S3"
+        if isinstance(exc, NoCredentialsError):
+            return StorageError(f"No S3 credentials: set S3_ACCESS_KEY and S3_SECRET_KEY to {action} {where}.")
+        if isinstance(exc, EndpointConnectionError):
+            return StorageError(f"Cannot reach S3 at {endpoint} to {action} {where}: check S3_ENDPOINT_URL. ({exc})")
+        if not isinstance(exc, ClientError):
+            return StorageError(f"S3 at {endpoint} failed to {action} {where}: {exc}")
+        code = self._code(exc)
+        if code == "InvalidAccessKeyId":
+            return StorageError(
+                f"S3 at {endpoint} does not know the access key {self.access_key!r}: the credentials are wrong; "
+                "check S3_ACCESS_KEY and S3_SECRET_KEY."
+            )
+        if code == "SignatureDoesNotMatch":
+            return StorageError(
+                f"S3 at {endpoint} rejected the signature for access key {self.access_key!r}: the credentials are "
+                "wrong; check S3_SECRET_KEY."
+            )
+        if code in _CREDENTIAL_CODES:
+            return StorageError(
+                f"S3 at {endpoint} refused access to {where} (HTTP 403): the credentials are wrong or may not "
+                f"{action} it; check S3_ACCESS_KEY and S3_SECRET_KEY and the key's permissions."
+            )
+        if code in _NO_BUCKET_CODES or (code in _NOT_FOUND_CODES and not key):
+            return StorageError(f"The bucket {bucket!r} does not exist at {endpoint}: create it or fix S3_BUCKET.")
+        if code in _NOT_FOUND_CODES:
+            pinned = f" at revision {revision}" if revision else ""
+            return ArtifactNotFound(f"{where}{pinned} does not exist at {endpoint}.")
+        if code in {"InvalidArgument", "400"} and revision and not _is_etag(revision):
+            return ArtifactNotFound(f"{where} has no version {revision!r} at {endpoint}.")
+        return StorageError(f"S3 at {endpoint} failed to {action} {where}: {code} {exc}")

@@ -1,0 +1,30 @@
+"""A real, minimal runtime for registry tests: the artifact is JSON {"answer": <number>}.
+
+It lets the registry's tests exercise fetch, verify, load and warm-up without the heavier runtimes.
+A file whose JSON has "fail_warm_up": true loads but fails its warm-up.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+class AnswerPredictor:
+    def __init__(self, payload: dict) -> None:
+        self.answer = payload["answer"]
+        self.fail_warm_up = payload.get("fail_warm_up", False)
+
+    def warm_up(self) -> None:
+        if self.fail_warm_up:
+            raise RuntimeError("warm-up forward pass failed")
+
+    def predict(self) -> object:
+        return self.answer
+
+
+def load(path: Path, *, metadata: dict) -> AnswerPredictor:
+    payload = json.loads(Path(path).read_text())
+    if "answer" not in payload:
+        raise ValueError("not an answer file: the key 'answer' is missing")
+    return AnswerPredictor(payload)
