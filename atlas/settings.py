@@ -101,6 +101,8 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
     )
 }
+if not os.environ.get("DATABASE_URL"):
+    VAR_DIR.mkdir(parents=True, exist_ok=True)  # the embedded default keeps its SQLite file here
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several gunicorn workers share one SQLite file: wait for the write lock instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
@@ -227,3 +229,11 @@ ATLAS_MAX_UPLOAD_MB = int(os.environ.get("ATLAS_MAX_UPLOAD_MB", "20"))
 
 # Ultralytics must never reach the network here (DESIGN.md, "Offline facts").
 YOLO_CONFIG_DIR = _env_path("YOLO_CONFIG_DIR", VAR_DIR / "yolo")
+
+# The runtime a model of a known name gets when it is first registered without one.
+ATLAS_KNOWN_MODELS = {
+    "digit_classifier": "numpy_mlp",
+    "visual_detector": "yolo",
+    "audio_classifier": "audio_mlp",
+    "threat_classifier": "threat_rules",
+}

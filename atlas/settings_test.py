@@ -21,3 +21,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MODEL_STORE_DIR = Path(VAR_DIR) / "store"
 MODEL_CACHE_DIR = Path(VAR_DIR) / "cache"
 HF_CACHE_DIR = Path(VAR_DIR) / "hf-cache"
+# No collectstatic in tests: plain static storage instead of whitenoise's manifest.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+WHITENOISE_AUTOREFRESH = True

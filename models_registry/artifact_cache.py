@@ -30,7 +30,12 @@ logger = logging.getLogger(__name__)
 
 class ChecksumMismatch(Exception):
     def __init__(self, *, expected: str, actual: str, size: int, source: str) -> None:
-        self.expected, self.actual, self.size, self.source = expected, actual, size, source
+        self.expected, self.actual, self.size, self.source = (
+            expected,
+            actual,
+            size,
+            source,
+        )
         super().__init__(
             f"sha256 mismatch for {source}: the registry records {expected[:16]}…, the stored bytes "
             f"({size} bytes) hash to {actual[:16]}…. The file was not loaded and its cached copy was deleted."
@@ -89,7 +94,9 @@ def fetch_verified(
     with _locked(sha256):
         if force:
             target.unlink(missing_ok=True)
-        elif _touch_if_valid(target, size):  # another worker fetched it while we waited on the lock
+        elif _touch_if_valid(
+            target, size
+        ):  # another worker fetched it while we waited on the lock
             return target
         part = target.with_name(f"{target.name}.{os.getpid()}.part")
         try:
@@ -97,7 +104,10 @@ def fetch_verified(
             actual, actual_size = sha256_of_file(part)
             if actual != sha256:
                 raise ChecksumMismatch(
-                    expected=sha256, actual=actual, size=actual_size, source=_describe(artifact)
+                    expected=sha256,
+                    actual=actual,
+                    size=actual_size,
+                    source=_describe(artifact),
                 )
             os.replace(part, target)
         finally:
@@ -170,4 +180,3 @@ def drop(*, sha256: str, fmt: str) -> bool:
     existed = path.is_file()
     path.unlink(missing_ok=True)
     return existed
-

@@ -34,9 +34,16 @@ def version_key(text: str) -> tuple:
     if pre is None:
         pre_key: tuple = (1,)
     else:
-        pre_key = (0, tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split(".")))
+        pre_key = (
+            0,
+            tuple(
+                (0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split(".")
+            ),
+        )
     return (1, numbers, pre_key)
 
 
-def sort_versions(items: Iterable[T], *, key=lambda item: item, newest_first: bool = True) -> list[T]:
+def sort_versions(
+    items: Iterable[T], *, key=lambda item: item, newest_first: bool = True
+) -> list[T]:
     return sorted(items, key=lambda item: version_key(key(item)), reverse=newest_first)

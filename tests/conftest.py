@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = ["tests.servers.storage_fixtures"]
+
+
+@pytest.fixture(autouse=True)
+def _own_folders(settings, tmp_path):
+    """Each test gets its own artifact store and cache folders."""
+    settings.MODEL_STORE_DIR = tmp_path / "store"
+    settings.MODEL_CACHE_DIR = tmp_path / "cache"
 
 
 @pytest.fixture(autouse=True)

@@ -6,95 +6,289 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='ModelVersion',
+            name="ModelVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.CharField(max_length=64, validators=[django.core.validators.RegexValidator('^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}$', 'A version is letters, digits and . _ + - (it becomes a folder name), starting with a letter or digit.')])),
-                ('storage', models.CharField(choices=[('local', 'Local folder'), ('s3', 'S3-compatible'), ('hf', 'Hugging Face Hub')], default='local', max_length=10)),
-                ('location', models.CharField(help_text='Key in the store: a path under MODEL_STORE_DIR, an S3 key, or repo_id/filename on the Hub.', max_length=1024)),
-                ('bucket', models.CharField(blank=True, help_text='S3 bucket; empty for local and hf.', max_length=255)),
-                ('revision', models.CharField(blank=True, help_text='Pinned revision: the Hub commit sha, or the S3 VersionId/ETag recorded at registration.', max_length=255)),
-                ('sha256', models.CharField(max_length=64)),
-                ('size_bytes', models.BigIntegerField()),
-                ('format', models.CharField(help_text='File format: npz, pt, onnx, json, safetensors, ...', max_length=20)),
-                ('metrics', models.JSONField(blank=True, default=dict, help_text='Measured, never typed: e.g. accuracy.')),
-                ('metadata', models.JSONField(blank=True, default=dict, help_text='Training config, class names, thresholds, ...')),
-                ('status', models.CharField(choices=[('registered', 'Registered'), ('active', 'Active'), ('inactive', 'Previously active'), ('failed', 'Failed verification or load'), ('retired', 'Retired')], default='registered', max_length=12)),
-                ('status_detail', models.TextField(blank=True, help_text='Why the last verification or load failed.')),
-                ('notes', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.CharField(blank=True, max_length=150)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "version",
+                    models.CharField(
+                        max_length=64,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}$",
+                                "A version is letters, digits and . _ + - (it becomes a folder name), starting with a letter or digit.",
+                            )
+                        ],
+                    ),
+                ),
+                (
+                    "storage",
+                    models.CharField(
+                        choices=[
+                            ("local", "Local folder"),
+                            ("s3", "S3-compatible"),
+                            ("hf", "Hugging Face Hub"),
+                        ],
+                        default="local",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "location",
+                    models.CharField(
+                        help_text="Key in the store: a path under MODEL_STORE_DIR, an S3 key, or repo_id/filename on the Hub.",
+                        max_length=1024,
+                    ),
+                ),
+                (
+                    "bucket",
+                    models.CharField(
+                        blank=True,
+                        help_text="S3 bucket; empty for local and hf.",
+                        max_length=255,
+                    ),
+                ),
+                (
+                    "revision",
+                    models.CharField(
+                        blank=True,
+                        help_text="Pinned revision: the Hub commit sha, or the S3 VersionId/ETag recorded at registration.",
+                        max_length=255,
+                    ),
+                ),
+                ("sha256", models.CharField(max_length=64)),
+                ("size_bytes", models.BigIntegerField()),
+                (
+                    "format",
+                    models.CharField(
+                        help_text="File format: npz, pt, onnx, json, safetensors, ...",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "metrics",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="Measured, never typed: e.g. accuracy.",
+                    ),
+                ),
+                (
+                    "metadata",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="Training config, class names, thresholds, ...",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("registered", "Registered"),
+                            ("active", "Active"),
+                            ("inactive", "Previously active"),
+                            ("failed", "Failed verification or load"),
+                            ("retired", "Retired"),
+                        ],
+                        default="registered",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "status_detail",
+                    models.TextField(
+                        blank=True,
+                        help_text="Why the last verification or load failed.",
+                    ),
+                ),
+                ("notes", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("created_by", models.CharField(blank=True, max_length=150)),
             ],
             options={
-                'ordering': ['model__name', '-created_at'],
+                "ordering": ["model__name", "-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='RegisteredModel',
+            name="RegisteredModel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.SlugField(max_length=100, unique=True)),
-                ('runtime', models.CharField(help_text='Which loader serves it: a key of settings.ATLAS_RUNTIMES.', max_length=50)),
-                ('description', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('active_version', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='models_registry.modelversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("name", models.SlugField(max_length=100, unique=True)),
+                (
+                    "runtime",
+                    models.CharField(
+                        help_text="Which loader serves it: a key of settings.ATLAS_RUNTIMES.",
+                        max_length=50,
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "active_version",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="models_registry.modelversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
-                'permissions': [('promote_modelversion', 'Can promote a model version (make it active)'), ('rollback_registeredmodel', 'Can roll a model back to its previous version')],
+                "ordering": ["name"],
+                "permissions": [
+                    (
+                        "promote_modelversion",
+                        "Can promote a model version (make it active)",
+                    ),
+                    (
+                        "rollback_registeredmodel",
+                        "Can roll a model back to its previous version",
+                    ),
+                ],
             },
         ),
         migrations.AddField(
-            model_name='modelversion',
-            name='model',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='versions', to='models_registry.registeredmodel'),
+            model_name="modelversion",
+            name="model",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="versions",
+                to="models_registry.registeredmodel",
+            ),
         ),
         migrations.CreateModel(
-            name='ActivationEvent',
+            name="ActivationEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(choices=[('promote', 'Promote'), ('rollback', 'Roll back'), ('reload', 'Reload'), ('retire', 'Retire')], max_length=10)),
-                ('actor', models.CharField(max_length=150)),
-                ('reason', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('from_version', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='models_registry.modelversion')),
-                ('to_version', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='models_registry.modelversion')),
-                ('model', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='history', to='models_registry.registeredmodel')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("promote", "Promote"),
+                            ("rollback", "Roll back"),
+                            ("reload", "Reload"),
+                            ("retire", "Retire"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("actor", models.CharField(max_length=150)),
+                ("reason", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "from_version",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="models_registry.modelversion",
+                    ),
+                ),
+                (
+                    "to_version",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="models_registry.modelversion",
+                    ),
+                ),
+                (
+                    "model",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="history",
+                        to="models_registry.registeredmodel",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
+                "ordering": ["-id"],
             },
         ),
         migrations.CreateModel(
-            name='WorkerReport',
+            name="WorkerReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('host', models.CharField(max_length=255)),
-                ('pid', models.PositiveIntegerField()),
-                ('loaded_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True)),
-                ('heartbeat_at', models.DateTimeField()),
-                ('model', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='worker_reports', to='models_registry.registeredmodel')),
-                ('version', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='models_registry.modelversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("host", models.CharField(max_length=255)),
+                ("pid", models.PositiveIntegerField()),
+                ("loaded_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True)),
+                ("heartbeat_at", models.DateTimeField()),
+                (
+                    "model",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="worker_reports",
+                        to="models_registry.registeredmodel",
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="models_registry.modelversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['host', 'pid', 'model__name'],
+                "ordering": ["host", "pid", "model__name"],
             },
         ),
         migrations.AddConstraint(
-            model_name='modelversion',
-            constraint=models.UniqueConstraint(fields=('model', 'version'), name='unique_version_per_model'),
+            model_name="modelversion",
+            constraint=models.UniqueConstraint(
+                fields=("model", "version"), name="unique_version_per_model"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='workerreport',
-            constraint=models.UniqueConstraint(fields=('host', 'pid', 'model'), name='one_report_per_worker_model'),
+            model_name="workerreport",
+            constraint=models.UniqueConstraint(
+                fields=("host", "pid", "model"), name="one_report_per_worker_model"
+            ),
         ),
     ]

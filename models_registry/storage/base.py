@@ -36,14 +36,24 @@ class ArtifactStore(Protocol):
     kind: str
 
     def put(
-        self, *, model: str, version: str, filename: str, source: Path, progress: Progress = None
+        self,
+        *,
+        model: str,
+        version: str,
+        filename: str,
+        source: Path,
+        progress: Progress = None,
     ) -> StoredArtifact:
         """Store `source` at models/{model}/{version}/{filename}; return where it went (revision pinned)."""
 
-    def fetch(self, artifact: StoredArtifact, dest: Path, *, progress: Progress = None) -> None:
+    def fetch(
+        self, artifact: StoredArtifact, dest: Path, *, progress: Progress = None
+    ) -> None:
         """Write the artifact's bytes to `dest` (the caller verifies them)."""
 
-    def write_model_metadata(self, *, model: str, metadata: dict, latest: StoredArtifact | None = None) -> None:
+    def write_model_metadata(
+        self, *, model: str, metadata: dict, latest: StoredArtifact | None = None
+    ) -> None:
         """Write models/{model}/metadata.json (and, where the store keeps one, the `latest/` copy)."""
 
     def check(self) -> None:
@@ -60,7 +70,9 @@ def sha256_of_file(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def copy_hashing(source: BinaryIO, dest: BinaryIO, *, progress: Progress = None) -> tuple[str, int]:
+def copy_hashing(
+    source: BinaryIO, dest: BinaryIO, *, progress: Progress = None
+) -> tuple[str, int]:
     """Copy a stream while computing its sha256 and size, in one pass."""
     digest = hashlib.sha256()
     size = 0

@@ -33,7 +33,14 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
-from .base import CHUNK, ArtifactNotFound, Progress, StorageError, StoredArtifact, sha256_of_file
+from .base import (
+    CHUNK,
+    ArtifactNotFound,
+    Progress,
+    StorageError,
+    StoredArtifact,
+    sha256_of_file,
+)
 
 COMMIT_SHA = re.compile(r"^[0-9a-f]{40}$")
 DEFAULT_ENDPOINT = "https://huggingface.co"
@@ -53,12 +60,20 @@ class HubStore:
     # --- the ArtifactStore interface ------------------------------------------------------------
 
     def put(
-        self, *, model: str, version: str, filename: str, source: Path, progress: Progress = None
+        self,
+        *,
+        model: str,
+        version: str,
+        filename: str,
+        source: Path,
+        progress: Progress = None,
     ) -> StoredArtifact:
         """Upload in one commit; `progress` gets the file's size once the commit has landed."""
         repo_id = self._require_repo()
         if filename == "metadata.json":
-            raise StorageError("A model file cannot be named metadata.json: the Hub store writes its own beside it.")
+            raise StorageError(
+                "A model file cannot be named metadata.json: the Hub store writes its own beside it."
+            )
         path_in_repo = f"{model}/{version}/{filename}"
         sha256, size = sha256_of_file(source)
         sidecar = {
@@ -70,14 +85,20 @@ class HubStore:
             "uploaded_at": datetime.now(UTC).isoformat(),
         }
         try:
-            self.api.create_repo(repo_id, repo_type="model", private=True, exist_ok=True)
+            self.api.create_repo(
+                repo_id, repo_type="model", private=True, exist_ok=True
+            )
             commit = self.api.create_commit(
                 repo_id,
                 operations=[
-                    CommitOperationAdd(path_in_repo=path_in_repo, path_or_fileobj=str(source)),
+                    CommitOperationAdd(
+                        path_in_repo=path_in_repo, path_or_fileobj=str(source)
+                    ),
                     CommitOperationAdd(
                         path_in_repo=f"{model}/{version}/metadata.json",
-                        path_or_fileobj=json.dumps(sidecar, indent=2, sort_keys=True).encode(),
+                        path_or_fileobj=json.dumps(
+                            sidecar, indent=2, sort_keys=True
+                        ).encode(),
                     ),
                 ],
                 commit_message=f"Add {model} {version} ({filename})",
@@ -87,9 +108,16 @@ class HubStore:
             raise self._error(exc, action="upload", path=path_in_repo) from exc
         if progress:
             progress(size)
-        return StoredArtifact(storage=self.kind, location=path_in_repo, bucket=repo_id, revision=commit.oid)
+        return StoredArtifact(
+            storage=self.kind,
+            location=path_in_repo,
+            bucket=repo_id,
+            revision=commit.oid,
+        )
 
-    def fetch(self, artifact: StoredArtifact, dest: Path, *, progress: Progress = None) -> None:
+    def fetch(
+        self, artifact: StoredArtifact, dest: Path, *, progress: Progress = None
+    ) -> None:
         """Download at the pinned sha into HF_CACHE_DIR, then copy to `dest` (`progress` counts the copy)."""
         repo_id = artifact.bucket or self._require_repo()
         if not COMMIT_SHA.match(artifact.revision):
@@ -108,7 +136,12 @@ class HubStore:
                 token=self.token,
             )
         except Exception as exc:
-            raise self._error(exc, action="download", path=artifact.location, revision=artifact.revision) from exc
+            raise self._error(
+                exc,
+                action="download",
+                path=artifact.location,
+                revision=artifact.revision,
+            ) from exc
         part = dest.with_name(dest.name + ".part")
         with open(cached, "rb") as src, open(part, "wb") as out:
             while chunk := src.read(CHUNK):
@@ -117,18 +150,24 @@ class HubStore:
                     progress(len(chunk))
         os.replace(part, dest)
 
-    def write_model_metadata(self, *, model: str, metadata: dict, latest: StoredArtifact | None = None) -> None:
+    def write_model_metadata(
+        self, *, model: str, metadata: dict, latest: StoredArtifact | None = None
+    ) -> None:
         """Commit {model}/metadata.json. The Hub keeps no `latest/` copy: the sha pins each version."""
         repo_id = self._require_repo()
         path_in_repo = f"{model}/metadata.json"
         try:
-            self.api.create_repo(repo_id, repo_type="model", private=True, exist_ok=True)
+            self.api.create_repo(
+                repo_id, repo_type="model", private=True, exist_ok=True
+            )
             self.api.create_commit(
                 repo_id,
                 operations=[
                     CommitOperationAdd(
                         path_in_repo=path_in_repo,
-                        path_or_fileobj=json.dumps(metadata, indent=2, sort_keys=True).encode(),
+                        path_or_fileobj=json.dumps(
+                            metadata, indent=2, sort_keys=True
+                        ).encode(),
                     )
                 ],
                 commit_message=f"Update {model} metadata",
@@ -155,22 +194,39 @@ class HubStore:
         revision = artifact.revision
         try:
             if not COMMIT_SHA.match(revision):
-                revision = self.api.repo_info(repo_id, repo_type="model", revision=revision or "main").sha
-            exists = self.api.file_exists(repo_id, artifact.location, repo_type="model", revision=revision)
+                revision = self.api.repo_info(
+                    repo_id, repo_type="model", revision=revision or "main"
+                ).sha
+            exists = self.api.file_exists(
+                repo_id, artifact.location, repo_type="model", revision=revision
+            )
         except Exception as exc:
-            raise self._error(exc, action="find", path=artifact.location, revision=revision) from exc
+            raise self._error(
+                exc, action="find", path=artifact.location, revision=revision
+            ) from exc
         if not exists:
-            raise ArtifactNotFound(f"hf://{repo_id}/{artifact.location} does not exist at revision {revision}.")
-        return StoredArtifact(storage=self.kind, location=artifact.location, bucket=repo_id, revision=revision)
+            raise ArtifactNotFound(
+                f"hf://{repo_id}/{artifact.location} does not exist at revision {revision}."
+            )
+        return StoredArtifact(
+            storage=self.kind,
+            location=artifact.location,
+            bucket=repo_id,
+            revision=revision,
+        )
 
     # --- helpers --------------------------------------------------------------------------------
 
     def _require_repo(self) -> str:
         if not self.repo_id:
-            raise StorageError("HF_MODEL_REPO is not set: name the Hub repo (org/name) that holds the models.")
+            raise StorageError(
+                "HF_MODEL_REPO is not set: name the Hub repo (org/name) that holds the models."
+            )
         return self.repo_id
 
-    def _error(self, exc: Exception, *, action: str, path: str, revision: str = "") -> StorageError:
+    def _error(
+        self, exc: Exception, *, action: str, path: str, revision: str = ""
+    ) -> StorageError:
         repo = self.repo_id
         where = f"hf://{repo}/{path}" if path else f"the Hub repo {repo!r}"
         at = f" at revision {revision}" if revision else ""
@@ -179,7 +235,9 @@ class HubStore:
         if isinstance(exc, RemoteEntryNotFoundError):
             return ArtifactNotFound(f"{where} does not exist{at} on {self.endpoint}.")
         if isinstance(exc, RevisionNotFoundError):
-            return ArtifactNotFound(f"{where}: revision {revision or '?'} does not exist on {self.endpoint}.")
+            return ArtifactNotFound(
+                f"{where}: revision {revision or '?'} does not exist on {self.endpoint}."
+            )
         if isinstance(exc, RepositoryNotFoundError):
             return ArtifactNotFound(
                 f"The Hub repo {repo!r} does not exist on {self.endpoint}, or HUGGINGFACE_TOKEN may not see it."
@@ -191,10 +249,13 @@ class HubStore:
                     f"The Hub at {self.endpoint} refused the token (HTTP {status}) to {action} {where}: check "
                     "HUGGINGFACE_TOKEN and that it may write to HF_MODEL_REPO."
                 )
-            return StorageError(f"The Hub at {self.endpoint} failed to {action} {where}{at}: {exc}")
+            return StorageError(
+                f"The Hub at {self.endpoint} failed to {action} {where}{at}: {exc}"
+            )
         if isinstance(exc, (httpx2.TransportError, LocalEntryNotFoundError)):
-            return StorageError(f"Cannot reach the Hub at {self.endpoint} to {action} {where}: check HF_ENDPOINT. ({exc})")
+            return StorageError(
+                f"Cannot reach the Hub at {self.endpoint} to {action} {where}: check HF_ENDPOINT. ({exc})"
+            )
         if isinstance(exc, EntryNotFoundError):
             return ArtifactNotFound(f"{where} does not exist{at} on {self.endpoint}.")
         return StorageError(f"Could not {action} {where}{at} on {self.endpoint}: {exc}")
-

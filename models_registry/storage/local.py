@@ -25,7 +25,13 @@ class LocalStore:
         return path
 
     def put(
-        self, *, model: str, version: str, filename: str, source: Path, progress: Progress = None
+        self,
+        *,
+        model: str,
+        version: str,
+        filename: str,
+        source: Path,
+        progress: Progress = None,
     ) -> StoredArtifact:
         location = artifact_key(model, version, filename)
         dest = self._path(location)
@@ -39,7 +45,9 @@ class LocalStore:
         os.replace(part, dest)
         return StoredArtifact(storage=self.kind, location=location)
 
-    def fetch(self, artifact: StoredArtifact, dest: Path, *, progress: Progress = None) -> None:
+    def fetch(
+        self, artifact: StoredArtifact, dest: Path, *, progress: Progress = None
+    ) -> None:
         path = self._path(artifact.location)
         if not path.is_file():
             raise ArtifactNotFound(f"{path} does not exist in the local store.")
@@ -49,7 +57,9 @@ class LocalStore:
                 if progress:
                     progress(len(chunk))
 
-    def write_model_metadata(self, *, model: str, metadata: dict, latest: StoredArtifact | None = None) -> None:
+    def write_model_metadata(
+        self, *, model: str, metadata: dict, latest: StoredArtifact | None = None
+    ) -> None:
         path = self._path(f"models/{model}/metadata.json")
         path.parent.mkdir(parents=True, exist_ok=True)
         part = path.with_name("metadata.json.part")
@@ -60,7 +70,9 @@ class LocalStore:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StorageError(f"Cannot use the local store {self.root}: {exc}") from exc
+            raise StorageError(
+                f"Cannot use the local store {self.root}: {exc}"
+            ) from exc
         if not os.access(self.root, os.W_OK):
             raise StorageError(f"The local store {self.root} is not writable.")
 

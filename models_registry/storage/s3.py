@@ -23,7 +23,12 @@ from typing import Any
 import boto3
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+)
 from django.conf import settings
 
 from .base import ArtifactNotFound, Progress, StorageError, StoredArtifact, artifact_key
@@ -62,7 +67,13 @@ class S3Store:
     # --- the ArtifactStore interface ------------------------------------------------------------
 
     def put(
-        self, *, model: str, version: str, filename: str, source: Path, progress: Progress = None
+        self,
+        *,
+        model: str,
+        version: str,
+        filename: str,
+        source: Path,
+        progress: Progress = None,
     ) -> StoredArtifact:
         bucket = self._require_bucket()
         key = artifact_key(model, version, filename)
@@ -78,9 +89,16 @@ class S3Store:
             head = self.client.head_object(Bucket=bucket, Key=key)
         except (ClientError, BotoCoreError) as exc:
             raise self._error(exc, action="upload", bucket=bucket, key=key) from exc
-        return StoredArtifact(storage=self.kind, location=key, bucket=bucket, revision=self._revision_of(head))
+        return StoredArtifact(
+            storage=self.kind,
+            location=key,
+            bucket=bucket,
+            revision=self._revision_of(head),
+        )
 
-    def fetch(self, artifact: StoredArtifact, dest: Path, *, progress: Progress = None) -> None:
+    def fetch(
+        self, artifact: StoredArtifact, dest: Path, *, progress: Progress = None
+    ) -> None:
         bucket = artifact.bucket or self._require_bucket()
         key = artifact.location
         extra: dict[str, str] = {}
@@ -96,17 +114,32 @@ class S3Store:
                         "register the object again as a new version."
                     )
             self.client.download_file(
-                bucket, key, str(dest), ExtraArgs=extra or None, Config=self._transfer_config(), Callback=progress
+                bucket,
+                key,
+                str(dest),
+                ExtraArgs=extra or None,
+                Config=self._transfer_config(),
+                Callback=progress,
             )
         except (ClientError, BotoCoreError) as exc:
-            raise self._error(exc, action="download", bucket=bucket, key=key, revision=artifact.revision) from exc
+            raise self._error(
+                exc,
+                action="download",
+                bucket=bucket,
+                key=key,
+                revision=artifact.revision,
+            ) from exc
 
-    def write_model_metadata(self, *, model: str, metadata: dict, latest: StoredArtifact | None = None) -> None:
+    def write_model_metadata(
+        self, *, model: str, metadata: dict, latest: StoredArtifact | None = None
+    ) -> None:
         bucket = self._require_bucket()
         key = f"models/{model}/metadata.json"
         body = json.dumps(metadata, indent=2, sort_keys=True).encode()
         try:
-            self.client.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+            self.client.put_object(
+                Bucket=bucket, Key=key, Body=body, ContentType="application/json"
+            )
         except (ClientError, BotoCoreError) as exc:
             raise self._error(exc, action="write", bucket=bucket, key=key) from exc
         if latest is not None:
@@ -129,9 +162,14 @@ class S3Store:
         try:
             head = self.client.head_object(Bucket=bucket, Key=artifact.location)
         except (ClientError, BotoCoreError) as exc:
-            raise self._error(exc, action="find", bucket=bucket, key=artifact.location) from exc
+            raise self._error(
+                exc, action="find", bucket=bucket, key=artifact.location
+            ) from exc
         return StoredArtifact(
-            storage=self.kind, location=artifact.location, bucket=bucket, revision=self._revision_of(head)
+            storage=self.kind,
+            location=artifact.location,
+            bucket=bucket,
+            revision=self._revision_of(head),
         )
 
     def ensure_bucket(self, *, versioned: bool = False) -> None:
@@ -145,14 +183,18 @@ class S3Store:
                     raise
                 kwargs: dict[str, Any] = {"Bucket": bucket}
                 if self.region != "us-east-1":
-                    kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+                    kwargs["CreateBucketConfiguration"] = {
+                        "LocationConstraint": self.region
+                    }
                 try:
                     self.client.create_bucket(**kwargs)
                 except ClientError as create_exc:
                     if self._code(create_exc) != "BucketAlreadyOwnedByYou":
                         raise
             if versioned:
-                self.client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+                self.client.put_bucket_versioning(
+                    Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}
+                )
         except (ClientError, BotoCoreError) as exc:
             raise self._error(exc, action="create", bucket=bucket) from exc
 
@@ -162,7 +204,10 @@ class S3Store:
             credentials = {}
             if self.access_key or self.secret_key:
                 # Unset: boto3's own chain (instance role, ~/.aws) decides, as on AWS.
-                credentials = {"aws_access_key_id": self.access_key, "aws_secret_access_key": self.secret_key}
+                credentials = {
+                    "aws_access_key_id": self.access_key,
+                    "aws_secret_access_key": self.secret_key,
+                }
             config = Config(
                 signature_version="s3v4",
                 retries={"max_attempts": 3, "mode": "standard"},
@@ -173,7 +218,11 @@ class S3Store:
                 s3={"addressing_style": "path" if self.endpoint_url else "auto"},
             )
             self._client = boto3.session.Session().client(
-                "s3", endpoint_url=self.endpoint_url, region_name=self.region, config=config, **credentials
+                "s3",
+                endpoint_url=self.endpoint_url,
+                region_name=self.region,
+                config=config,
+                **credentials,
             )
         return self._client
 
@@ -181,7 +230,10 @@ class S3Store:
 
     def _copy_to_latest(self, *, model: str, artifact: StoredArtifact) -> None:
         bucket = self._require_bucket()
-        source: dict[str, str] = {"Bucket": artifact.bucket or bucket, "Key": artifact.location}
+        source: dict[str, str] = {
+            "Bucket": artifact.bucket or bucket,
+            "Key": artifact.location,
+        }
         if artifact.revision and not _is_etag(artifact.revision):
             source["VersionId"] = artifact.revision
         key = f"models/{model}/latest/{Path(artifact.location).name}"
@@ -190,17 +242,26 @@ class S3Store:
             self.client.copy(source, bucket, key, Config=self._transfer_config())
         except (ClientError, BotoCoreError) as exc:
             raise self._error(
-                exc, action="copy", bucket=source["Bucket"], key=artifact.location, revision=artifact.revision
+                exc,
+                action="copy",
+                bucket=source["Bucket"],
+                key=artifact.location,
+                revision=artifact.revision,
             ) from exc
 
     def _require_bucket(self) -> str:
         if not self.bucket:
-            raise StorageError("S3_BUCKET is not set: name the bucket that holds the models.")
+            raise StorageError(
+                "S3_BUCKET is not set: name the bucket that holds the models."
+            )
         return self.bucket
 
     @staticmethod
     def _transfer_config() -> TransferConfig:
-        return TransferConfig(multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=MULTIPART_THRESHOLD)
+        return TransferConfig(
+            multipart_threshold=MULTIPART_THRESHOLD,
+            multipart_chunksize=MULTIPART_THRESHOLD,
+        )
 
     @staticmethod
     def _revision_of(head: dict) -> str:
@@ -214,14 +275,24 @@ class S3Store:
         return str(exc.response.get("Error", {}).get("Code", ""))
 
     def _error(
-        self, exc: Exception, *, action: str, bucket: str, key: str = "", revision: str = ""
+        self,
+        exc: Exception,
+        *,
+        action: str,
+        bucket: str,
+        key: str = "",
+        revision: str = "",
     ) -> StorageError:
         where = f"s3://{bucket}/{key}" if key else f"bucket {bucket!r}"
         endpoint = self.endpoint_url or "AWS S3"
         if isinstance(exc, NoCredentialsError):
-            return StorageError(f"No S3 credentials: set S3_ACCESS_KEY and S3_SECRET_KEY to {action} {where}.")
+            return StorageError(
+                f"No S3 credentials: set S3_ACCESS_KEY and S3_SECRET_KEY to {action} {where}."
+            )
         if isinstance(exc, EndpointConnectionError):
-            return StorageError(f"Cannot reach S3 at {endpoint} to {action} {where}: check S3_ENDPOINT_URL. ({exc})")
+            return StorageError(
+                f"Cannot reach S3 at {endpoint} to {action} {where}: check S3_ENDPOINT_URL. ({exc})"
+            )
         if not isinstance(exc, ClientError):
             return StorageError(f"S3 at {endpoint} failed to {action} {where}: {exc}")
         code = self._code(exc)
@@ -241,10 +312,16 @@ class S3Store:
                 f"{action} it; check S3_ACCESS_KEY and S3_SECRET_KEY and the key's permissions."
             )
         if code in _NO_BUCKET_CODES or (code in _NOT_FOUND_CODES and not key):
-            return StorageError(f"The bucket {bucket!r} does not exist at {endpoint}: create it or fix S3_BUCKET.")
+            return StorageError(
+                f"The bucket {bucket!r} does not exist at {endpoint}: create it or fix S3_BUCKET."
+            )
         if code in _NOT_FOUND_CODES:
             pinned = f" at revision {revision}" if revision else ""
             return ArtifactNotFound(f"{where}{pinned} does not exist at {endpoint}.")
         if code in {"InvalidArgument", "400"} and revision and not _is_etag(revision):
-            return ArtifactNotFound(f"{where} has no version {revision!r} at {endpoint}.")
-        return StorageError(f"S3 at {endpoint} failed to {action} {where}: {code} {exc}")
+            return ArtifactNotFound(
+                f"{where} has no version {revision!r} at {endpoint}."
+            )
+        return StorageError(
+            f"S3 at {endpoint} failed to {action} {where}: {code} {exc}"
+        )

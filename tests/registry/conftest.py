@@ -10,7 +10,10 @@ from models_registry import services
 
 @pytest.fixture(autouse=True)
 def json_runtime(settings):
-    settings.ATLAS_RUNTIMES = {**settings.ATLAS_RUNTIMES, "json_answer": "tests.registry.json_runtime.load"}
+    settings.ATLAS_RUNTIMES = {
+        **settings.ATLAS_RUNTIMES,
+        "json_answer": "tests.registry.json_runtime.load",
+    }
     return "json_answer"
 
 
@@ -30,7 +33,9 @@ def artifact(tmp_path):
 def register(artifact):
     """Register version `version` of model `answers` whose predictor answers `answer`."""
 
-    def make(version: str, answer: object = None, model: str = "answers", **extra: object):
+    def make(
+        version: str, answer: object = None, model: str = "answers", **extra: object
+    ):
         return services.model_version_register(
             model_name=model,
             version=version,

@@ -40,19 +40,35 @@ def test_register_refuses_a_version_that_is_not_a_folder_name(register):
 def test_register_refuses_an_unknown_runtime(artifact):
     with pytest.raises(services.RegistryError, match="Unknown runtime 'tensorflow'"):
         services.model_version_register(
-            model_name="x", version="1", source=artifact(1), runtime="tensorflow", actor="t"
+            model_name="x",
+            version="1",
+            source=artifact(1),
+            runtime="tensorflow",
+            actor="t",
         )
 
 
 def test_promote_moves_the_pointer_and_writes_one_audit_row(register):
     version = register("1.0.0")
 
-    event = services.model_version_promote(version=version, actor="alice", reason="first")
+    event = services.model_version_promote(
+        version=version, actor="alice", reason="first"
+    )
 
     model = RegisteredModel.objects.get(name="answers")
     assert model.active_version_id == version.pk
-    assert (event.action, event.from_version_id, event.to_version_id, event.actor, event.reason) == (
-        "promote", None, version.pk, "alice", "first",
+    assert (
+        event.action,
+        event.from_version_id,
+        event.to_version_id,
+        event.actor,
+        event.reason,
+    ) == (
+        "promote",
+        None,
+        version.pk,
+        "alice",
+        "first",
     )
     assert ActivationEvent.objects.count() == 1
     assert ModelVersion.objects.get(pk=version.pk).status == "active"
@@ -96,7 +112,11 @@ def test_promote_of_the_active_version_is_recorded_as_a_reload(register):
 
     event = services.model_version_promote(version=version, actor="a")
 
-    assert (event.action, event.from_version_id, event.to_version_id) == ("reload", version.pk, version.pk)
+    assert (event.action, event.from_version_id, event.to_version_id) == (
+        "reload",
+        version.pk,
+        version.pk,
+    )
 
 
 def test_promote_swaps_the_model_served_by_this_process_after_commit(
@@ -109,7 +129,10 @@ def test_promote_swaps_the_model_served_by_this_process_after_commit(
     with django_capture_on_commit_callbacks(execute=True):
         services.model_version_promote(version=second, actor="a")
 
-    assert (model_cache.get("answers").version, model_cache.get("answers").predictor.predict()) == ("2.0.0", "two")
+    assert (
+        model_cache.get("answers").version,
+        model_cache.get("answers").predictor.predict(),
+    ) == ("2.0.0", "two")
 
 
 def test_rollback_returns_to_the_version_active_before(register):
@@ -117,9 +140,15 @@ def test_rollback_returns_to_the_version_active_before(register):
     services.model_version_promote(version=first, actor="a")
     services.model_version_promote(version=second, actor="a")
 
-    event = services.model_rollback(model=RegisteredModel.objects.get(name="answers"), actor="b")
+    event = services.model_rollback(
+        model=RegisteredModel.objects.get(name="answers"), actor="b"
+    )
 
-    assert (event.action, event.from_version_id, event.to_version_id) == ("rollback", second.pk, first.pk)
+    assert (event.action, event.from_version_id, event.to_version_id) == (
+        "rollback",
+        second.pk,
+        first.pk,
+    )
     assert RegisteredModel.objects.get(name="answers").active_version_id == first.pk
 
 
@@ -141,7 +170,9 @@ def test_rollback_without_an_earlier_version_is_refused(register):
     services.model_version_promote(version=register("1.0.0"), actor="a")
 
     with pytest.raises(services.RegistryError, match="no earlier active version"):
-        services.model_rollback(model=RegisteredModel.objects.get(name="answers"), actor="a")
+        services.model_rollback(
+            model=RegisteredModel.objects.get(name="answers"), actor="a"
+        )
 
 
 def test_retire_refuses_the_active_version(register):

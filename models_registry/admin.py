@@ -1,0 +1,353 @@
+"""The Django admin: where operators promote and roll back. Every action calls models_registry.services."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.files.uploadedfile import UploadedFile
+from django.db.models import Count, F, QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from . import services
+from .models import ActivationEvent, ModelVersion, RegisteredModel, WorkerReport
+from .storage import STORAGE_KINDS
+from .versioning import is_valid_version
+
+
+def _actor(request: HttpRequest) -> str:
+    return request.user.get_username() or "admin"
+
+
+class ActivationEventInline(admin.TabularInline):
+    model = ActivationEvent
+    fk_name = "model"
+    fields = ["created_at", "action", "from_version", "to_version", "actor", "reason"]
+    readonly_fields = fields
+    ordering = ["-id"]
+    extra = 0
+    max_num = 0
+    can_delete = False
+    verbose_name_plural = "Activation history (newest first)"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(RegisteredModel)
+class RegisteredModelAdmin(admin.ModelAdmin):
+    list_display = ["name", "runtime", "active_version_link", "version_count"]
+    search_fields = ["name", "description"]
+    readonly_fields = ["active_version", "created_at"]
+    fields = ["name", "runtime", "description", "active_version", "created_at"]
+    inlines = [ActivationEventInline]
+    actions = ["roll_back"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("active_version")
+            .annotate(n_versions=Count("versions"))
+        )
+
+    @admin.display(description="Active version", ordering="active_version__version")
+    def active_version_link(self, obj: RegisteredModel) -> str:
+        if obj.active_version is None:
+            return "—"
+        return format_html(
+            '<a href="../modelversion/{}/change/">{}</a>',
+            obj.active_version.pk,
+            obj.active_version.version,
+        )
+
+    @admin.display(description="Versions", ordering="n_versions")
+    def version_count(self, obj: RegisteredModel) -> int:
+        return obj.n_versions
+
+    def has_rollback_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("models_registry.rollback_registeredmodel")
+
+    @admin.action(
+        description="Roll back to the previously active version",
+        permissions=["rollback"],
+    )
+    def roll_back(
+        self, request: HttpRequest, queryset: QuerySet[RegisteredModel]
+    ) -> None:
+        for model in queryset:
+            try:
+                event = services.model_rollback(
+                    model=model, actor=_actor(request), reason="admin: roll back"
+                )
+            except services.RegistryError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    f"{model.name}: rolled back from {event.from_version.version} to {event.to_version.version}.",
+                    messages.SUCCESS,
+                )
+
+
+class ModelVersionUploadForm(forms.ModelForm):
+    """Adding a version in the admin means uploading its file; sha256 and size come from the bytes."""
+
+    actor = "admin"  # set per request by ModelVersionAdmin.get_form
+    upload = forms.FileField(
+        help_text="The model file (.npz, .pt, .onnx, .json, .safetensors, ...)."
+    )
+    storage = forms.ChoiceField(choices=[(kind, kind) for kind in STORAGE_KINDS])
+    metadata = forms.JSONField(required=False, initial=dict)
+
+    class Meta:
+        model = ModelVersion
+        fields = ["model", "version", "storage", "metadata", "notes"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["storage"].initial = settings.MODEL_STORAGE_TYPE
+        self.registered: ModelVersion | None = None
+
+    def clean_version(self) -> str:
+        version = self.cleaned_data["version"]
+        if not is_valid_version(version):
+            raise forms.ValidationError("Use letters, digits and . _ + - (e.g. 1.2.0).")
+        return version
+
+    def _post_clean(self) -> None:
+        # The model's own validation runs first (a duplicate version is a field error); only a form
+        # with no errors is registered, so the upload happens once and only for a valid version.
+        super()._post_clean()
+        if self.errors:
+            return
+        try:
+            self.registered = _register_upload(
+                self.cleaned_data["upload"], self.cleaned_data, actor=self.actor
+            )
+        except services.RegistryError as exc:
+            self.add_error(None, str(exc))
+
+
+def _register_upload(upload: UploadedFile, data: dict, *, actor: str) -> ModelVersion:
+    name = Path(upload.name).name
+    with tempfile.TemporaryDirectory(prefix="atlas-upload-") as scratch:
+        if hasattr(upload, "temporary_file_path"):
+            source = Path(upload.temporary_file_path())
+        else:
+            source = Path(scratch) / name
+            with open(source, "wb") as out:
+                for chunk in upload.chunks():
+                    out.write(chunk)
+        return services.model_version_register(
+            model_name=data["model"].name,
+            version=data["version"],
+            source=source,
+            filename=name,
+            storage=data["storage"],
+            metadata=data.get("metadata") or {},
+            notes=data.get("notes", ""),
+            actor=actor,
+        )
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "status",
+        "is_active",
+        "storage",
+        "sha256_prefix",
+        "size_mb",
+        "accuracy",
+        "created_at",
+    ]
+    list_filter = ["model", "status", "storage"]
+    search_fields = ["version", "model__name", "sha256", "notes"]
+    readonly_fields = [
+        "model",
+        "version",
+        "storage",
+        "location",
+        "bucket",
+        "revision",
+        "sha256",
+        "size_bytes",
+        "format",
+        "status",
+        "status_detail",
+        "metrics",
+        "metadata_pretty",
+        "created_at",
+        "created_by",
+    ]
+    fields = readonly_fields + ["notes"]
+    actions = ["promote"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("model", "model__active_version")
+        )
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = type(
+                "ModelVersionUploadForm",
+                (ModelVersionUploadForm,),
+                {"actor": _actor(request)},
+            )
+            kwargs["fields"] = [
+                "model",
+                "version",
+                "upload",
+                "storage",
+                "metadata",
+                "notes",
+            ]
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["model", "version", "upload", "storage", "metadata", "notes"]
+        return self.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.readonly_fields
+
+    def save_model(self, request, obj: ModelVersion, form, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        registered = form.registered
+        obj.pk = registered.pk
+        obj.__dict__.update(
+            {k: v for k, v in registered.__dict__.items() if not k.startswith("_")}
+        )
+
+    def has_delete_permission(self, request, obj: ModelVersion | None = None) -> bool:
+        if obj is not None and obj.model.active_version_id == obj.pk:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_queryset(self, request, queryset: QuerySet[ModelVersion]) -> None:
+        active = queryset.filter(model__active_version_id=F("pk"))
+        if active.exists():
+            names = ", ".join(str(v) for v in active)
+            self.message_user(
+                request,
+                f"Refused: {names} is active; promote another version first.",
+                messages.ERROR,
+            )
+            queryset = queryset.exclude(pk__in=active.values("pk"))
+        super().delete_queryset(request, queryset)
+
+    @admin.display(boolean=True, description="Active")
+    def is_active(self, obj: ModelVersion) -> bool:
+        return obj.model.active_version_id == obj.pk
+
+    @admin.display(description="sha256")
+    def sha256_prefix(self, obj: ModelVersion) -> str:
+        return obj.sha256[:12]
+
+    @admin.display(description="Size (MB)", ordering="size_bytes")
+    def size_mb(self, obj: ModelVersion) -> str:
+        return f"{obj.size_bytes / 1_048_576:.2f}"
+
+    @admin.display(description="Accuracy")
+    def accuracy(self, obj: ModelVersion) -> str:
+        value = obj.metrics.get("accuracy")
+        return f"{value:.4f}" if isinstance(value, int | float) else "—"
+
+    @admin.display(description="Metadata")
+    def metadata_pretty(self, obj: ModelVersion) -> str:
+        return format_html(
+            "<pre>{}</pre>", json.dumps(obj.metadata, indent=2, sort_keys=True)
+        )
+
+    def has_promote_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("models_registry.promote_modelversion")
+
+    @admin.action(
+        description="Promote (make active; fetch, verify sha256, load and warm up first)",
+        permissions=["promote"],
+    )
+    def promote(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
+        per_model: dict[int, list[ModelVersion]] = {}
+        for version in queryset.select_related("model"):
+            per_model.setdefault(version.model_id, []).append(version)
+        for versions in per_model.values():
+            if len(versions) > 1:
+                self.message_user(
+                    request,
+                    f"Choose one version of {versions[0].model.name} to promote, not {len(versions)}.",
+                    messages.ERROR,
+                )
+                continue
+            version = versions[0]
+            try:
+                event = services.model_version_promote(
+                    version=version, actor=_actor(request), reason="admin: promote"
+                )
+            except services.RegistryError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    f"{version} is now active ({event.action}).",
+                    messages.SUCCESS,
+                )
+
+
+@admin.register(ActivationEvent)
+class ActivationEventAdmin(admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "model",
+        "action",
+        "from_version",
+        "to_version",
+        "actor",
+        "reason",
+    ]
+    list_filter = ["model", "action"]
+    search_fields = ["actor", "reason"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(WorkerReport)
+class WorkerReportAdmin(admin.ModelAdmin):
+    list_display = [
+        "host",
+        "pid",
+        "model",
+        "version",
+        "loaded_at",
+        "heartbeat_at",
+        "last_error",
+    ]
+    list_filter = ["model"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,74 @@
+"""Helpers shared by the registry's management commands."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from pathlib import Path
+
+from django.core.management.base import CommandError
+
+from models_registry.models import ModelVersion, RegisteredModel
+
+
+def cli_actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no login name in some containers
+        return "cli"
+
+
+def get_model(name: str) -> RegisteredModel:
+    try:
+        return RegisteredModel.objects.select_related("active_version").get(name=name)
+    except RegisteredModel.DoesNotExist:
+        known = (
+            ", ".join(RegisteredModel.objects.values_list("name", flat=True))
+            or "none yet"
+        )
+        raise CommandError(
+            f"No model named {name!r}. Registered models: {known}."
+        ) from None
+
+
+def get_version(model: RegisteredModel, version: str) -> ModelVersion:
+    try:
+        return model.versions.select_related("model").get(version=version)
+    except ModelVersion.DoesNotExist:
+        known = (
+            ", ".join(model.versions.values_list("version", flat=True)) or "none yet"
+        )
+        raise CommandError(
+            f"{model.name} has no version {version!r}. Its versions: {known}."
+        ) from None
+
+
+def parse_metrics(pairs: list[str]) -> dict:
+    metrics = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise CommandError(
+                f"--metric {pair!r}: use NAME=NUMBER, e.g. --metric accuracy=0.92."
+            )
+        try:
+            metrics[key] = float(value)
+        except ValueError:
+            raise CommandError(
+                f"--metric {pair!r}: {value!r} is not a number."
+            ) from None
+    return metrics
+
+
+def read_metadata(path: str | None) -> dict:
+    if not path:
+        return {}
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise CommandError(f"--metadata {path}: no such file.") from None
+    except json.JSONDecodeError as exc:
+        raise CommandError(f"--metadata {path}: not valid JSON ({exc}).") from None
+    if not isinstance(data, dict):
+        raise CommandError(f"--metadata {path}: the JSON must be an object.")
+    return data

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import CommandError
+from tqdm import tqdm
+
+from models_registry import services
+from models_registry.management.base import ModelVersionCommand
+from models_registry.storage import STORAGE_KINDS
+
+from ._common import cli_actor, parse_metrics, read_metadata
+
+
+class Command(ModelVersionCommand):
+    help = "Upload a model file as a new version (sha256 computed), optionally making it active."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("model", help="Model name, e.g. digit_classifier")
+        parser.add_argument("file", help="The model file")
+        parser.add_argument(
+            "--version", required=True, help="Version string, e.g. 1.2.0"
+        )
+        parser.add_argument(
+            "--activate", action="store_true", help="Promote it once uploaded"
+        )
+        parser.add_argument(
+            "--metric", action="append", default=[], metavar="NAME=NUMBER"
+        )
+        parser.add_argument(
+            "--metadata",
+            help="JSON file with class names, thresholds, training config, ...",
+        )
+        parser.add_argument(
+            "--storage", choices=STORAGE_KINDS, help="Default: MODEL_STORAGE_TYPE"
+        )
+        parser.add_argument(
+            "--runtime",
+            help="Runtime of a new model (known model names have a default)",
+        )
+        parser.add_argument("--notes", default="")
+        parser.add_argument(
+            "--reason",
+            default="",
+            help="Reason recorded in the history with --activate",
+        )
+
+    def handle(self, *args, **options) -> None:
+        source = Path(options["file"])
+        if not source.is_file():
+            raise CommandError(f"{source}: no such file.")
+        runtime = options["runtime"] or settings.ATLAS_KNOWN_MODELS.get(
+            options["model"]
+        )
+        storage = options["storage"] or settings.MODEL_STORAGE_TYPE
+        with tqdm(
+            total=source.stat().st_size,
+            unit="B",
+            unit_scale=True,
+            desc=f"upload to {storage}",
+            file=self.stderr._out,
+            disable=options["verbosity"] == 0,
+        ) as bar:
+            try:
+                version = services.model_version_register(
+                    model_name=options["model"],
+                    version=options["version"],
+                    source=source,
+                    storage=storage,
+                    runtime=runtime,
+                    metrics=parse_metrics(options["metric"]),
+                    metadata=read_metadata(options["metadata"]),
+                    notes=options["notes"],
+                    actor=cli_actor(),
+                    progress=bar.update,
+                )
+            except services.RegistryError as exc:
+                raise CommandError(str(exc)) from exc
+        self.stdout.write(
+            f"Registered {version} sha256={version.sha256} size={version.size_bytes} bytes"
+        )
+        if options["activate"]:
+            try:
+                services.model_version_promote(
+                    version=version, actor=cli_actor(), reason=options["reason"]
+                )
+            except services.RegistryError as exc:
+                raise CommandError(str(exc)) from exc
+            self.stdout.write(self.style.SUCCESS(f"{version} is now active"))

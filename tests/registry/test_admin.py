@@ -1,0 +1,187 @@
+"""Promote and roll back in the Django admin, with and without the permissions."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from models_registry import services
+from models_registry.models import ActivationEvent, ModelVersion, RegisteredModel
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff(client):
+    """A staff user who may view and change registry rows, but holds no promote/rollback permission."""
+    user = User.objects.create_user("operator", password="pw", is_staff=True)
+    for codename in (
+        "view_modelversion",
+        "change_modelversion",
+        "add_modelversion",
+        "delete_modelversion",
+        "view_registeredmodel",
+        "change_registeredmodel",
+    ):
+        user.user_permissions.add(Permission.objects.get(codename=codename))
+    client.force_login(user)
+    return user
+
+
+def grant(user: User, codename: str) -> None:
+    user.user_permissions.add(Permission.objects.get(codename=codename))
+
+
+def promote_via_admin(client, version: ModelVersion):
+    return client.post(
+        reverse("admin:models_registry_modelversion_changelist"),
+        {"action": "promote", "_selected_action": [version.pk]},
+        follow=True,
+    )
+
+
+def test_staff_with_the_permission_promotes_from_the_admin(client, staff, register):
+    grant(staff, "promote_modelversion")
+    version = register("1.0.0")
+
+    response = promote_via_admin(client, version)
+
+    assert response.status_code == 200
+    assert RegisteredModel.objects.get(name="answers").active_version_id == version.pk
+    assert ActivationEvent.objects.get().actor == "operator"
+
+
+def test_staff_without_the_permission_cannot_promote(client, staff, register):
+    version = register("1.0.0")
+
+    response = promote_via_admin(client, version)
+
+    assert (
+        response.status_code == 200
+    )  # the admin answers "no action selected", it does not run it
+    assert RegisteredModel.objects.get(name="answers").active_version_id is None
+    assert ActivationEvent.objects.count() == 0
+
+
+def test_the_promote_action_is_not_offered_without_the_permission(
+    client, staff, register
+):
+    register("1.0.0")
+
+    page = client.get(reverse("admin:models_registry_modelversion_changelist"))
+
+    assert b'value="promote"' not in page.content
+
+
+def test_staff_with_the_permission_rolls_back_from_the_admin(client, staff, register):
+    grant(staff, "rollback_registeredmodel")
+    first, second = register("1.0.0"), register("2.0.0")
+    services.model_version_promote(version=first, actor="a")
+    services.model_version_promote(version=second, actor="a")
+    model = RegisteredModel.objects.get(name="answers")
+
+    client.post(
+        reverse("admin:models_registry_registeredmodel_changelist"),
+        {"action": "roll_back", "_selected_action": [model.pk]},
+        follow=True,
+    )
+
+    assert RegisteredModel.objects.get(name="answers").active_version_id == first.pk
+
+
+def test_staff_without_the_permission_cannot_roll_back(client, staff, register):
+    first, second = register("1.0.0"), register("2.0.0")
+    services.model_version_promote(version=first, actor="a")
+    services.model_version_promote(version=second, actor="a")
+    model = RegisteredModel.objects.get(name="answers")
+
+    client.post(
+        reverse("admin:models_registry_registeredmodel_changelist"),
+        {"action": "roll_back", "_selected_action": [model.pk]},
+        follow=True,
+    )
+
+    assert RegisteredModel.objects.get(name="answers").active_version_id == second.pk
+
+
+def test_a_failed_promotion_shows_its_reason_and_keeps_the_old_version(
+    client, staff, register, settings
+):
+    grant(staff, "promote_modelversion")
+    good, bad = register("1.0.0"), register("2.0.0")
+    services.model_version_promote(version=good, actor="a")
+    (settings.MODEL_STORE_DIR / bad.location).write_text("{}")
+
+    response = promote_via_admin(client, bad)
+
+    assert b"sha256 mismatch" in response.content
+    assert RegisteredModel.objects.get(name="answers").active_version_id == good.pk
+
+
+def test_the_active_version_cannot_be_deleted(client, staff, register):
+    version = register("1.0.0")
+    services.model_version_promote(version=version, actor="a")
+
+    response = client.post(
+        reverse("admin:models_registry_modelversion_delete", args=[version.pk]),
+        {"post": "yes"},
+    )
+
+    assert response.status_code == 403
+    assert ModelVersion.objects.filter(pk=version.pk).exists()
+
+
+def test_uploading_a_file_in_the_admin_registers_a_version_with_its_sha256(
+    client, staff, register
+):
+    register("1.0.0")  # creates the model
+    model = RegisteredModel.objects.get(name="answers")
+    payload = b'{"answer": 99}'
+
+    response = client.post(
+        reverse("admin:models_registry_modelversion_add"),
+        {
+            "model": model.pk,
+            "version": "3.0.0",
+            "upload": SimpleUploadedFile("answer.json", payload),
+            "storage": "local",
+            "metadata": "{}",
+            "notes": "from the admin",
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    version = ModelVersion.objects.get(model=model, version="3.0.0")
+    assert (version.sha256, version.size_bytes, version.created_by) == (
+        hashlib.sha256(payload).hexdigest(),
+        len(payload),
+        "operator",
+    )
+
+
+def test_uploading_a_duplicate_version_in_the_admin_shows_a_form_error(
+    client, staff, register
+):
+    register("1.0.0")
+    model = RegisteredModel.objects.get(name="answers")
+
+    response = client.post(
+        reverse("admin:models_registry_modelversion_add"),
+        {
+            "model": model.pk,
+            "version": "1.0.0",
+            "upload": SimpleUploadedFile("a.json", b'{"answer": 1}'),
+            "storage": "local",
+            "metadata": "{}",
+        },
+    )
+
+    assert response.status_code == 200
+    assert (
+        b"Model version with this Model and Version already exists" in response.content
+    )
+    assert model.versions.count() == 1
