@@ -237,3 +237,7 @@ ATLAS_KNOWN_MODELS = {
     "audio_classifier": "audio_mlp",
     "threat_classifier": "threat_rules",
 }
+
+# The superuser `make run` creates (manage.py ensure_admin); a password is generated when unset.
+ADMIN_USER = os.environ.get("ADMIN_USER", "admin")
+ADMIN_PASSWORD = os.environ.get("ADMIN_PASSWORD", "")

@@ -80,14 +80,10 @@ class RegisteredModelAdmin(admin.ModelAdmin):
         description="Roll back to the previously active version",
         permissions=["rollback"],
     )
-    def roll_back(
-        self, request: HttpRequest, queryset: QuerySet[RegisteredModel]
-    ) -> None:
+    def roll_back(self, request: HttpRequest, queryset: QuerySet[RegisteredModel]) -> None:
         for model in queryset:
             try:
-                event = services.model_rollback(
-                    model=model, actor=_actor(request), reason="admin: roll back"
-                )
+                event = services.model_rollback(model=model, actor=_actor(request), reason="admin: roll back")
             except services.RegistryError as exc:
                 self.message_user(request, str(exc), messages.ERROR)
             else:
@@ -102,9 +98,7 @@ class ModelVersionUploadForm(forms.ModelForm):
     """Adding a version in the admin means uploading its file; sha256 and size come from the bytes."""
 
     actor = "admin"  # set per request by ModelVersionAdmin.get_form
-    upload = forms.FileField(
-        help_text="The model file (.npz, .pt, .onnx, .json, .safetensors, ...)."
-    )
+    upload = forms.FileField(help_text="The model file (.npz, .pt, .onnx, .json, .safetensors, ...).")
     storage = forms.ChoiceField(choices=[(kind, kind) for kind in STORAGE_KINDS])
     metadata = forms.JSONField(required=False, initial=dict)
 
@@ -145,8 +139,7 @@ def _register_upload(upload: UploadedFile, data: dict, *, actor: str) -> ModelVe
         else:
             source = Path(scratch) / name
             with open(source, "wb") as out:
-                for chunk in upload.chunks():
-                    out.write(chunk)
+                out.writelines(upload.chunks())
         return services.model_version_register(
             model_name=data["model"].name,
             version=data["version"],
@@ -194,11 +187,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
     actions = ["promote"]
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("model", "model__active_version")
-        )
+        return super().get_queryset(request).select_related("model", "model__active_version")
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
@@ -231,9 +220,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
             return
         registered = form.registered
         obj.pk = registered.pk
-        obj.__dict__.update(
-            {k: v for k, v in registered.__dict__.items() if not k.startswith("_")}
-        )
+        obj.__dict__.update({k: v for k, v in registered.__dict__.items() if not k.startswith("_")})
 
     def has_delete_permission(self, request, obj: ModelVersion | None = None) -> bool:
         if obj is not None and obj.model.active_version_id == obj.pk:
@@ -271,9 +258,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     @admin.display(description="Metadata")
     def metadata_pretty(self, obj: ModelVersion) -> str:
-        return format_html(
-            "<pre>{}</pre>", json.dumps(obj.metadata, indent=2, sort_keys=True)
-        )
+        return format_html("<pre>{}</pre>", json.dumps(obj.metadata, indent=2, sort_keys=True))
 
     def has_promote_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("models_registry.promote_modelversion")

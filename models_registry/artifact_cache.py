@@ -94,9 +94,7 @@ def fetch_verified(
     with _locked(sha256):
         if force:
             target.unlink(missing_ok=True)
-        elif _touch_if_valid(
-            target, size
-        ):  # another worker fetched it while we waited on the lock
+        elif _touch_if_valid(target, size):  # another worker fetched it while we waited on the lock
             return target
         part = target.with_name(f"{target.name}.{os.getpid()}.part")
         try:

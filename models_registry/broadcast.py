@@ -51,9 +51,7 @@ def _listen_connection() -> psycopg.Connection:
         "autocommit": True,
         "connect_timeout": 5,
     }
-    conn = psycopg.connect(
-        **{key: value for key, value in params.items() if value is not None}
-    )
+    conn = psycopg.connect(**{key: value for key, value in params.items() if value is not None})
     conn.execute(f"LISTEN {CHANNEL}")
     return conn
 
@@ -83,9 +81,7 @@ class ActivationListener(threading.Thread):
                 try:
                     self._listen_loop(poll)
                 except psycopg.Error as exc:
-                    logger.warning(
-                        "LISTEN connection lost (%s); polling until it is back", exc
-                    )
+                    logger.warning("LISTEN connection lost (%s); polling until it is back", exc)
             self.sync()
             self._stop.wait(poll)
 
@@ -105,9 +101,7 @@ class ActivationListener(threading.Thread):
             loaded = self._loaded()
             for name, version_id in active.items():
                 if version_id is not None and loaded.get(name) != version_id:
-                    version = ModelVersion.objects.select_related("model").get(
-                        pk=version_id
-                    )
+                    version = ModelVersion.objects.select_related("model").get(pk=version_id)
                     model_activated.send(
                         sender=RegisteredModel,
                         model_name=name,
@@ -120,9 +114,7 @@ class ActivationListener(threading.Thread):
             if now - self._last_heartbeat >= settings.ATLAS_WORKER_HEARTBEAT_SECONDS:
                 services.worker_reports_heartbeat(host=self.host, pid=self.pid)
                 self._last_heartbeat = now
-        except (
-            Exception
-        ):  # the listener must outlive any one failure; the next tick tries again
+        except Exception:  # the listener must outlive any one failure; the next tick tries again
             logger.exception("activation sync failed")
         finally:
             if connection.vendor == "sqlite":

@@ -60,20 +60,14 @@ class ModelVersion(models.Model):
         FAILED = "failed", "Failed verification or load"
         RETIRED = "retired", "Retired"
 
-    model = models.ForeignKey(
-        RegisteredModel, on_delete=models.CASCADE, related_name="versions"
-    )
+    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="versions")
     version = models.CharField(max_length=64, validators=[version_validator])
-    storage = models.CharField(
-        max_length=10, choices=Storage.choices, default=Storage.LOCAL
-    )
+    storage = models.CharField(max_length=10, choices=Storage.choices, default=Storage.LOCAL)
     location = models.CharField(
         max_length=1024,
         help_text="Key in the store: a path under MODEL_STORE_DIR, an S3 key, or repo_id/filename on the Hub.",
     )
-    bucket = models.CharField(
-        max_length=255, blank=True, help_text="S3 bucket; empty for local and hf."
-    )
+    bucket = models.CharField(max_length=255, blank=True, help_text="S3 bucket; empty for local and hf.")
     revision = models.CharField(
         max_length=255,
         blank=True,
@@ -81,23 +75,15 @@ class ModelVersion(models.Model):
     )
     sha256 = models.CharField(max_length=64)
     size_bytes = models.BigIntegerField()
-    format = models.CharField(
-        max_length=20, help_text="File format: npz, pt, onnx, json, safetensors, ..."
-    )
-    metrics = models.JSONField(
-        default=dict, blank=True, help_text="Measured, never typed: e.g. accuracy."
-    )
+    format = models.CharField(max_length=20, help_text="File format: npz, pt, onnx, json, safetensors, ...")
+    metrics = models.JSONField(default=dict, blank=True, help_text="Measured, never typed: e.g. accuracy.")
     metadata = models.JSONField(
         default=dict,
         blank=True,
         help_text="Training config, class names, thresholds, ...",
     )
-    status = models.CharField(
-        max_length=12, choices=Status.choices, default=Status.REGISTERED
-    )
-    status_detail = models.TextField(
-        blank=True, help_text="Why the last verification or load failed."
-    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.REGISTERED)
+    status_detail = models.TextField(blank=True, help_text="Why the last verification or load failed.")
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.CharField(max_length=150, blank=True)
@@ -105,9 +91,7 @@ class ModelVersion(models.Model):
     class Meta:
         ordering = ["model__name", "-created_at"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["model", "version"], name="unique_version_per_model"
-            ),
+            models.UniqueConstraint(fields=["model", "version"], name="unique_version_per_model"),
         ]
 
     def __str__(self) -> str:
@@ -131,9 +115,7 @@ class ActivationEvent(models.Model):
         RELOAD = "reload", "Reload"
         RETIRE = "retire", "Retire"
 
-    model = models.ForeignKey(
-        RegisteredModel, on_delete=models.CASCADE, related_name="history"
-    )
+    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="history")
     from_version = models.ForeignKey(
         ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -159,12 +141,8 @@ class WorkerReport(models.Model):
 
     host = models.CharField(max_length=255)
     pid = models.PositiveIntegerField()
-    model = models.ForeignKey(
-        RegisteredModel, on_delete=models.CASCADE, related_name="worker_reports"
-    )
-    version = models.ForeignKey(
-        ModelVersion, null=True, blank=True, on_delete=models.SET_NULL
-    )
+    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="worker_reports")
+    version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.SET_NULL)
     loaded_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     heartbeat_at = models.DateTimeField()
@@ -172,9 +150,7 @@ class WorkerReport(models.Model):
     class Meta:
         ordering = ["host", "pid", "model__name"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["host", "pid", "model"], name="one_report_per_worker_model"
-            ),
+            models.UniqueConstraint(fields=["host", "pid", "model"], name="one_report_per_worker_model"),
         ]
 
     def __str__(self) -> str:

@@ -18,9 +18,7 @@ def versions_newest_first(*, model: RegisteredModel) -> list[ModelVersion]:
 
 def latest_version(*, model: RegisteredModel) -> ModelVersion | None:
     """The highest registered version by semantic order, retired and failed ones left out."""
-    usable = model.versions.exclude(
-        status__in=[ModelVersion.Status.RETIRED, ModelVersion.Status.FAILED]
-    )
+    usable = model.versions.exclude(status__in=[ModelVersion.Status.RETIRED, ModelVersion.Status.FAILED])
     ordered = sort_versions(usable, key=lambda v: v.version)
     return ordered[0] if ordered else None
 
@@ -84,30 +82,20 @@ def store_metadata(*, version: ModelVersion) -> dict:
 
 def live_worker_reports() -> QuerySet[WorkerReport]:
     cutoff = timezone.now() - timedelta(seconds=settings.ATLAS_WORKER_STALE_SECONDS)
-    return WorkerReport.objects.filter(heartbeat_at__gte=cutoff).select_related(
-        "model", "version"
-    )
+    return WorkerReport.objects.filter(heartbeat_at__gte=cutoff).select_related("model", "version")
 
 
 def worker_summary() -> dict[str, dict]:
     """Per model: how many live workers report it, and how many serve its active version."""
     actives = active_version_ids()
-    summary: dict[str, dict] = {
-        name: {"total": 0, "on_active": 0, "errors": []} for name in actives
-    }
+    summary: dict[str, dict] = {name: {"total": 0, "on_active": 0, "errors": []} for name in actives}
     for report in live_worker_reports():
-        entry = summary.setdefault(
-            report.model.name, {"total": 0, "on_active": 0, "errors": []}
-        )
+        entry = summary.setdefault(report.model.name, {"total": 0, "on_active": 0, "errors": []})
         entry["total"] += 1
-        if report.version_id is not None and report.version_id == actives.get(
-            report.model.name
-        ):
+        if report.version_id is not None and report.version_id == actives.get(report.model.name):
             entry["on_active"] += 1
         if report.last_error:
-            entry["errors"].append(
-                {"host": report.host, "pid": report.pid, "error": report.last_error}
-            )
+            entry["errors"].append({"host": report.host, "pid": report.pid, "error": report.last_error})
     return summary
 
 

@@ -35,9 +35,7 @@ class PromotionError(RegistryError):
     pass
 
 
-def registered_model_get_or_create(
-    *, name: str, runtime: str, description: str = ""
-) -> RegisteredModel:
+def registered_model_get_or_create(*, name: str, runtime: str, description: str = "") -> RegisteredModel:
     if runtime not in settings.ATLAS_RUNTIMES:
         raise RegistryError(
             f"Unknown runtime {runtime!r}; choose one of {', '.join(sorted(settings.ATLAS_RUNTIMES))}."
@@ -46,9 +44,7 @@ def registered_model_get_or_create(
         name=name, defaults={"runtime": runtime, "description": description}
     )
     if not created and model.runtime != runtime:
-        raise RegistryError(
-            f"Model {name!r} is served by runtime {model.runtime!r}, not {runtime!r}."
-        )
+        raise RegistryError(f"Model {name!r} is served by runtime {model.runtime!r}, not {runtime!r}.")
     return model
 
 
@@ -70,9 +66,7 @@ def _check_new_version(model: RegisteredModel, version: str) -> None:
             f"Version {version!r} is not valid: use 1-64 letters, digits and . _ + - (e.g. 1.2.0)."
         )
     if model.versions.filter(version=version).exists():
-        raise RegistryError(
-            f"{model.name} already has a version {version!r}; versions are immutable."
-        )
+        raise RegistryError(f"{model.name} already has a version {version!r}; versions are immutable.")
 
 
 def _create_version(**fields: Any) -> ModelVersion:
@@ -106,9 +100,7 @@ def model_version_register(
         raise RegistryError(f"{source} is not a file.")
     storage = (storage or settings.MODEL_STORAGE_TYPE).lower()
     if storage not in STORAGE_KINDS:
-        raise RegistryError(
-            f"Unknown storage {storage!r}; use one of {', '.join(STORAGE_KINDS)}."
-        )
+        raise RegistryError(f"Unknown storage {storage!r}; use one of {', '.join(STORAGE_KINDS)}.")
     model = _model_for_registration(model_name, runtime)
     _check_new_version(model, version)
     filename = filename or source.name
@@ -161,9 +153,7 @@ def model_version_register_stored(
         get_store(artifact.storage).fetch(artifact, scratch, progress=progress)
         sha256, size = sha256_of_file(scratch)
     except StorageError as exc:
-        raise RegistryError(
-            f"Could not read {artifact.location} from {artifact.storage}: {exc}"
-        ) from exc
+        raise RegistryError(f"Could not read {artifact.location} from {artifact.storage}: {exc}") from exc
     finally:
         scratch.unlink(missing_ok=True)
     filename = artifact.location.rsplit("/", 1)[-1]
@@ -193,9 +183,7 @@ def version_artifact(version: ModelVersion) -> StoredArtifact:
     )
 
 
-def model_version_fetch(
-    *, version: ModelVersion, force: bool = False, progress: Progress = None
-) -> Path:
+def model_version_fetch(*, version: ModelVersion, force: bool = False, progress: Progress = None) -> Path:
     """A local path to the version's bytes, verified against its sha256 (artifact_cache)."""
     return artifact_cache.fetch_verified(
         artifact=version_artifact(version),
@@ -207,9 +195,7 @@ def model_version_fetch(
     )
 
 
-def model_version_prepare(
-    *, version: ModelVersion, force_download: bool = False
-) -> Any:
+def model_version_prepare(*, version: ModelVersion, force_download: bool = False) -> Any:
     """Fetch, verify, load and warm up a version in this process; return the predictor.
 
     A failure marks the version failed (for verification and load errors) and raises PromotionError.
@@ -222,24 +208,18 @@ def model_version_prepare(
         _mark_failed(version, str(exc))
         raise PromotionError(f"Refused to promote {version}: {exc}") from exc
     except StorageError as exc:
-        raise PromotionError(
-            f"Could not fetch {version} from {version.storage}: {exc}"
-        ) from exc
+        raise PromotionError(f"Could not fetch {version} from {version.storage}: {exc}") from exc
     try:
         return load_and_warm(version.model.runtime, path, metadata=version.metadata)
-    except (
-        Exception
-    ) as exc:  # any loader failure: the version is unusable, the old one keeps serving
+    except Exception as exc:  # any loader failure: the version is unusable, the old one keeps serving
         _mark_failed(version, f"{type(exc).__name__}: {exc}")
-        raise PromotionError(
-            f"{version} failed to load or warm up: {type(exc).__name__}: {exc}"
-        ) from exc
+        raise PromotionError(f"{version} failed to load or warm up: {type(exc).__name__}: {exc}") from exc
 
 
 def _mark_failed(version: ModelVersion, detail: str) -> None:
-    ModelVersion.objects.filter(pk=version.pk).exclude(
-        status=ModelVersion.Status.ACTIVE
-    ).update(status=ModelVersion.Status.FAILED, status_detail=detail[:2000])
+    ModelVersion.objects.filter(pk=version.pk).exclude(status=ModelVersion.Status.ACTIVE).update(
+        status=ModelVersion.Status.FAILED, status_detail=detail[:2000]
+    )
     logger.warning("%s marked failed: %s", version, detail)
 
 
@@ -258,16 +238,12 @@ def model_version_promote(
     )
 
 
-def model_rollback(
-    *, model: RegisteredModel, actor: str, reason: str = ""
-) -> ActivationEvent:
+def model_rollback(*, model: RegisteredModel, actor: str, reason: str = "") -> ActivationEvent:
     """Move the pointer back to the version that was active before the current one."""
     expected = model.active_version_id
     target = selectors.rollback_target(model=model)
     if target is None:
-        raise RegistryError(
-            f"{model.name} has no earlier active version to roll back to."
-        )
+        raise RegistryError(f"{model.name} has no earlier active version to roll back to.")
     predictor = model_version_prepare(version=target)
     return _move_pointer(
         version=target,
@@ -302,20 +278,14 @@ def _move_pointer(
         if from_id == version.pk:
             action = ActivationEvent.Action.RELOAD
         # Compare-and-set: under the row lock this always matches; it guards the invariant regardless.
-        moved = RegisteredModel.objects.filter(
-            pk=model.pk, active_version_id=from_id
-        ).update(active_version=version)
-        if moved != 1:
-            raise PromotionError(
-                f"The active version of {model.name} changed meanwhile; retry."
-            )
-        if from_id and from_id != version.pk:
-            ModelVersion.objects.filter(pk=from_id).update(
-                status=ModelVersion.Status.INACTIVE
-            )
-        ModelVersion.objects.filter(pk=version.pk).update(
-            status=ModelVersion.Status.ACTIVE, status_detail=""
+        moved = RegisteredModel.objects.filter(pk=model.pk, active_version_id=from_id).update(
+            active_version=version
         )
+        if moved != 1:
+            raise PromotionError(f"The active version of {model.name} changed meanwhile; retry.")
+        if from_id and from_id != version.pk:
+            ModelVersion.objects.filter(pk=from_id).update(status=ModelVersion.Status.INACTIVE)
+        ModelVersion.objects.filter(pk=version.pk).update(status=ModelVersion.Status.ACTIVE, status_detail="")
         event = ActivationEvent.objects.create(
             model=model,
             from_version_id=from_id,
@@ -335,9 +305,7 @@ def _move_pointer(
                 force_download=force_download,
             )
         )
-    logger.info(
-        "%s: %s -> %s (%s by %s)", model.name, from_id, version.version, action, actor
-    )
+    logger.info("%s: %s -> %s (%s by %s)", model.name, from_id, version.version, action, actor)
     return event
 
 
@@ -367,19 +335,13 @@ def _after_activation(
         logger.warning("could not write metadata.json for %s: %s", version, exc)
 
 
-def model_version_retire(
-    *, version: ModelVersion, actor: str, reason: str = ""
-) -> ModelVersion:
+def model_version_retire(*, version: ModelVersion, actor: str, reason: str = "") -> ModelVersion:
     """Take a version out of use for good; the active version cannot be retired."""
     with transaction.atomic():
         model = RegisteredModel.objects.select_for_update().get(pk=version.model_id)
         if model.active_version_id == version.pk:
-            raise RegistryError(
-                f"{version} is active; promote another version before retiring it."
-            )
-        ModelVersion.objects.filter(pk=version.pk).update(
-            status=ModelVersion.Status.RETIRED
-        )
+            raise RegistryError(f"{version} is active; promote another version before retiring it.")
+        ModelVersion.objects.filter(pk=version.pk).update(status=ModelVersion.Status.RETIRED)
         ActivationEvent.objects.create(
             model=model,
             from_version=version,

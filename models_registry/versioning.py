@@ -36,14 +36,10 @@ def version_key(text: str) -> tuple:
     else:
         pre_key = (
             0,
-            tuple(
-                (0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split(".")
-            ),
+            tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split(".")),
         )
     return (1, numbers, pre_key)
 
 
-def sort_versions(
-    items: Iterable[T], *, key=lambda item: item, newest_first: bool = True
-) -> list[T]:
+def sort_versions(items: Iterable[T], *, key=lambda item: item, newest_first: bool = True) -> list[T]:
     return sorted(items, key=lambda item: version_key(key(item)), reverse=newest_first)

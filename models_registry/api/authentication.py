@@ -43,17 +43,13 @@ class AdminTokenAuthentication(BaseAuthentication):
         if not header or header[0].lower() != self.keyword.lower().encode():
             return None
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed(
-                "Malformed Authorization header; use 'Bearer <token>'."
-            )
+            raise exceptions.AuthenticationFailed("Malformed Authorization header; use 'Bearer <token>'.")
         if not settings.ADMIN_TOKEN:
             return None
         try:
             token = header[1].decode()
         except UnicodeDecodeError:
-            raise exceptions.AuthenticationFailed(
-                "The token must be ASCII text."
-            ) from None
+            raise exceptions.AuthenticationFailed("The token must be ASCII text.") from None
         if not token_matches(token):
             raise exceptions.PermissionDenied("Invalid admin token.")
         return (AdminTokenUser(), "admin-token")

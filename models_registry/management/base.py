@@ -8,6 +8,4 @@ from django.core.management.base import BaseCommand
 class ModelVersionCommand(BaseCommand):
     def create_parser(self, prog_name, subcommand, **kwargs):
         # Our --version (the model's) replaces Django's "print Django's version and exit".
-        return super().create_parser(
-            prog_name, subcommand, conflict_handler="resolve", **kwargs
-        )
+        return super().create_parser(prog_name, subcommand, conflict_handler="resolve", **kwargs)

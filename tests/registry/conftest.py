@@ -33,9 +33,7 @@ def artifact(tmp_path):
 def register(artifact):
     """Register version `version` of model `answers` whose predictor answers `answer`."""
 
-    def make(
-        version: str, answer: object = None, model: str = "answers", **extra: object
-    ):
+    def make(version: str, answer: object = None, model: str = "answers", **extra: object):
         return services.model_version_register(
             model_name=model,
             version=version,

@@ -60,16 +60,12 @@ def test_staff_without_the_permission_cannot_promote(client, staff, register):
 
     response = promote_via_admin(client, version)
 
-    assert (
-        response.status_code == 200
-    )  # the admin answers "no action selected", it does not run it
+    assert response.status_code == 200  # the admin answers "no action selected", it does not run it
     assert RegisteredModel.objects.get(name="answers").active_version_id is None
     assert ActivationEvent.objects.count() == 0
 
 
-def test_the_promote_action_is_not_offered_without_the_permission(
-    client, staff, register
-):
+def test_the_promote_action_is_not_offered_without_the_permission(client, staff, register):
     register("1.0.0")
 
     page = client.get(reverse("admin:models_registry_modelversion_changelist"))
@@ -108,9 +104,7 @@ def test_staff_without_the_permission_cannot_roll_back(client, staff, register):
     assert RegisteredModel.objects.get(name="answers").active_version_id == second.pk
 
 
-def test_a_failed_promotion_shows_its_reason_and_keeps_the_old_version(
-    client, staff, register, settings
-):
+def test_a_failed_promotion_shows_its_reason_and_keeps_the_old_version(client, staff, register, settings):
     grant(staff, "promote_modelversion")
     good, bad = register("1.0.0"), register("2.0.0")
     services.model_version_promote(version=good, actor="a")
@@ -135,9 +129,7 @@ def test_the_active_version_cannot_be_deleted(client, staff, register):
     assert ModelVersion.objects.filter(pk=version.pk).exists()
 
 
-def test_uploading_a_file_in_the_admin_registers_a_version_with_its_sha256(
-    client, staff, register
-):
+def test_uploading_a_file_in_the_admin_registers_a_version_with_its_sha256(client, staff, register):
     register("1.0.0")  # creates the model
     model = RegisteredModel.objects.get(name="answers")
     payload = b'{"answer": 99}'
@@ -163,9 +155,7 @@ def test_uploading_a_file_in_the_admin_registers_a_version_with_its_sha256(
     )
 
 
-def test_uploading_a_duplicate_version_in_the_admin_shows_a_form_error(
-    client, staff, register
-):
+def test_uploading_a_duplicate_version_in_the_admin_shows_a_form_error(client, staff, register):
     register("1.0.0")
     model = RegisteredModel.objects.get(name="answers")
 
@@ -181,7 +171,5 @@ def test_uploading_a_duplicate_version_in_the_admin_shows_a_form_error(
     )
 
     assert response.status_code == 200
-    assert (
-        b"Model version with this Model and Version already exists" in response.content
-    )
+    assert b"Model version with this Model and Version already exists" in response.content
     assert model.versions.count() == 1

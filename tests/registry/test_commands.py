@@ -40,9 +40,7 @@ def test_upload_activate_upload_activate_rollback_leaves_the_first_active_with_t
 
     model = RegisteredModel.objects.get(name="answers")
     assert model.active_version.version == "1.0.0"
-    assert list(
-        ActivationEvent.objects.order_by("id").values_list("action", flat=True)
-    ) == [
+    assert list(ActivationEvent.objects.order_by("id").values_list("action", flat=True)) == [
         "promote",
         "promote",
         "rollback",
@@ -99,18 +97,14 @@ def test_upload_with_a_malformed_metric_is_a_command_error(artifact):
 def test_activate_of_an_unknown_version_names_the_versions_that_exist(register):
     register("1.0.0")
 
-    with pytest.raises(
-        CommandError, match="has no version '9.9.9'. Its versions: 1.0.0"
-    ):
+    with pytest.raises(CommandError, match="has no version '9.9.9'. Its versions: 1.0.0"):
         run("activate_model", "answers", "9.9.9")
 
 
 def test_rollback_of_an_unknown_model_names_the_models_that_exist(register):
     register("1.0.0")
 
-    with pytest.raises(
-        CommandError, match="No model named 'ghost'. Registered models: answers"
-    ):
+    with pytest.raises(CommandError, match="No model named 'ghost'. Registered models: answers"):
         run("rollback_model", "ghost")
 
 

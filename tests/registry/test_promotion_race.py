@@ -25,9 +25,7 @@ def _another_backend_waits_on_a_lock() -> bool:
         return cursor.fetchone()[0] > 0
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="row locks need PostgreSQL"
-)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
 def test_racing_promotions_serialise_into_one_pointer_and_two_ordered_events(register):
     # Given two versions and a first promotion holding the model's row lock
     v1, v2 = register("1.0.0"), register("2.0.0")
@@ -36,9 +34,7 @@ def test_racing_promotions_serialise_into_one_pointer_and_two_ordered_events(reg
     def promote_v2_on_a_second_connection() -> None:
         try:
             version = ModelVersion.objects.select_related("model").get(pk=v2.pk)
-            outcome["event"] = services.model_version_promote(
-                version=version, actor="second"
-            )
+            outcome["event"] = services.model_version_promote(version=version, actor="second")
         except Exception as exc:  # reported below
             outcome["error"] = exc
         finally:
@@ -61,8 +57,6 @@ def test_racing_promotions_serialise_into_one_pointer_and_two_ordered_events(reg
     assert "error" not in outcome, outcome.get("error")
     assert RegisteredModel.objects.get(name="answers").active_version_id == v2.pk
     events = list(
-        ActivationEvent.objects.order_by("id").values_list(
-            "actor", "from_version_id", "to_version_id"
-        )
+        ActivationEvent.objects.order_by("id").values_list("actor", "from_version_id", "to_version_id")
     )
     assert events == [("first", None, v1.pk), ("second", v1.pk, v2.pk)]

@@ -51,9 +51,7 @@ def test_register_refuses_an_unknown_runtime(artifact):
 def test_promote_moves_the_pointer_and_writes_one_audit_row(register):
     version = register("1.0.0")
 
-    event = services.model_version_promote(
-        version=version, actor="alice", reason="first"
-    )
+    event = services.model_version_promote(version=version, actor="alice", reason="first")
 
     model = RegisteredModel.objects.get(name="answers")
     assert model.active_version_id == version.pk
@@ -140,9 +138,7 @@ def test_rollback_returns_to_the_version_active_before(register):
     services.model_version_promote(version=first, actor="a")
     services.model_version_promote(version=second, actor="a")
 
-    event = services.model_rollback(
-        model=RegisteredModel.objects.get(name="answers"), actor="b"
-    )
+    event = services.model_rollback(model=RegisteredModel.objects.get(name="answers"), actor="b")
 
     assert (event.action, event.from_version_id, event.to_version_id) == (
         "rollback",
@@ -170,9 +166,7 @@ def test_rollback_without_an_earlier_version_is_refused(register):
     services.model_version_promote(version=register("1.0.0"), actor="a")
 
     with pytest.raises(services.RegistryError, match="no earlier active version"):
-        services.model_rollback(
-            model=RegisteredModel.objects.get(name="answers"), actor="a"
-        )
+        services.model_rollback(model=RegisteredModel.objects.get(name="answers"), actor="a")
 
 
 def test_retire_refuses_the_active_version(register):

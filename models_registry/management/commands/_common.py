@@ -22,25 +22,16 @@ def get_model(name: str) -> RegisteredModel:
     try:
         return RegisteredModel.objects.select_related("active_version").get(name=name)
     except RegisteredModel.DoesNotExist:
-        known = (
-            ", ".join(RegisteredModel.objects.values_list("name", flat=True))
-            or "none yet"
-        )
-        raise CommandError(
-            f"No model named {name!r}. Registered models: {known}."
-        ) from None
+        known = ", ".join(RegisteredModel.objects.values_list("name", flat=True)) or "none yet"
+        raise CommandError(f"No model named {name!r}. Registered models: {known}.") from None
 
 
 def get_version(model: RegisteredModel, version: str) -> ModelVersion:
     try:
         return model.versions.select_related("model").get(version=version)
     except ModelVersion.DoesNotExist:
-        known = (
-            ", ".join(model.versions.values_list("version", flat=True)) or "none yet"
-        )
-        raise CommandError(
-            f"{model.name} has no version {version!r}. Its versions: {known}."
-        ) from None
+        known = ", ".join(model.versions.values_list("version", flat=True)) or "none yet"
+        raise CommandError(f"{model.name} has no version {version!r}. Its versions: {known}.") from None
 
 
 def parse_metrics(pairs: list[str]) -> dict:
@@ -48,15 +39,11 @@ def parse_metrics(pairs: list[str]) -> dict:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise CommandError(
-                f"--metric {pair!r}: use NAME=NUMBER, e.g. --metric accuracy=0.92."
-            )
+            raise CommandError(f"--metric {pair!r}: use NAME=NUMBER, e.g. --metric accuracy=0.92.")
         try:
             metrics[key] = float(value)
         except ValueError:
-            raise CommandError(
-                f"--metric {pair!r}: {value!r} is not a number."
-            ) from None
+            raise CommandError(f"--metric {pair!r}: {value!r} is not a number.") from None
     return metrics
 
 

@@ -14,9 +14,7 @@ class Command(BaseCommand):
         parser.add_argument("model")
         parser.add_argument("version")
         parser.add_argument("--reason", default="")
-        parser.add_argument(
-            "--force-download", action="store_true", help="Fetch again even if cached"
-        )
+        parser.add_argument("--force-download", action="store_true", help="Fetch again even if cached")
 
     def handle(self, *args, **options) -> None:
         version = get_version(get_model(options["model"]), options["version"])
@@ -30,8 +28,4 @@ class Command(BaseCommand):
         except services.RegistryError as exc:
             raise CommandError(str(exc)) from exc
         previous = event.from_version.version if event.from_version else "none"
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"{version} is now active ({event.action}; was {previous})"
-            )
-        )
+        self.stdout.write(self.style.SUCCESS(f"{version} is now active ({event.action}; was {previous})"))

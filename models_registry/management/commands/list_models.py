@@ -10,9 +10,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         rows = [("MODEL", "RUNTIME", "ACTIVE", "VERSIONS", "SHA256")]
-        for model in RegisteredModel.objects.select_related("active_version").order_by(
-            "name"
-        ):
+        for model in RegisteredModel.objects.select_related("active_version").order_by("name"):
             active = model.active_version
             rows.append(
                 (
@@ -30,8 +28,4 @@ class Command(BaseCommand):
             return
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         for row in rows:
-            self.stdout.write(
-                "  ".join(
-                    cell.ljust(width) for cell, width in zip(row, widths)
-                ).rstrip()
-            )
+            self.stdout.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())

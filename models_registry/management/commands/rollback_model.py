@@ -17,9 +17,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         model = get_model(options["model"])
         try:
-            event = services.model_rollback(
-                model=model, actor=cli_actor(), reason=options["reason"]
-            )
+            event = services.model_rollback(model=model, actor=cli_actor(), reason=options["reason"])
         except services.RegistryError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(

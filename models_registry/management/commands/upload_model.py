@@ -19,22 +19,14 @@ class Command(ModelVersionCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("model", help="Model name, e.g. digit_classifier")
         parser.add_argument("file", help="The model file")
-        parser.add_argument(
-            "--version", required=True, help="Version string, e.g. 1.2.0"
-        )
-        parser.add_argument(
-            "--activate", action="store_true", help="Promote it once uploaded"
-        )
-        parser.add_argument(
-            "--metric", action="append", default=[], metavar="NAME=NUMBER"
-        )
+        parser.add_argument("--version", required=True, help="Version string, e.g. 1.2.0")
+        parser.add_argument("--activate", action="store_true", help="Promote it once uploaded")
+        parser.add_argument("--metric", action="append", default=[], metavar="NAME=NUMBER")
         parser.add_argument(
             "--metadata",
             help="JSON file with class names, thresholds, training config, ...",
         )
-        parser.add_argument(
-            "--storage", choices=STORAGE_KINDS, help="Default: MODEL_STORAGE_TYPE"
-        )
+        parser.add_argument("--storage", choices=STORAGE_KINDS, help="Default: MODEL_STORAGE_TYPE")
         parser.add_argument(
             "--runtime",
             help="Runtime of a new model (known model names have a default)",
@@ -50,9 +42,7 @@ class Command(ModelVersionCommand):
         source = Path(options["file"])
         if not source.is_file():
             raise CommandError(f"{source}: no such file.")
-        runtime = options["runtime"] or settings.ATLAS_KNOWN_MODELS.get(
-            options["model"]
-        )
+        runtime = options["runtime"] or settings.ATLAS_KNOWN_MODELS.get(options["model"])
         storage = options["storage"] or settings.MODEL_STORAGE_TYPE
         with tqdm(
             total=source.stat().st_size,
@@ -77,14 +67,10 @@ class Command(ModelVersionCommand):
                 )
             except services.RegistryError as exc:
                 raise CommandError(str(exc)) from exc
-        self.stdout.write(
-            f"Registered {version} sha256={version.sha256} size={version.size_bytes} bytes"
-        )
+        self.stdout.write(f"Registered {version} sha256={version.sha256} size={version.size_bytes} bytes")
         if options["activate"]:
             try:
-                services.model_version_promote(
-                    version=version, actor=cli_actor(), reason=options["reason"]
-                )
+                services.model_version_promote(version=version, actor=cli_actor(), reason=options["reason"])
             except services.RegistryError as exc:
                 raise CommandError(str(exc)) from exc
             self.stdout.write(self.style.SUCCESS(f"{version} is now active"))

@@ -1,0 +1,238 @@
+"""The admin API of the threat-intelligence service, same paths and shapes, on the registry's services.
+
+Its reload now moves the audited active pointer and reaches every worker of every replica (the old one
+touched only the worker that took the request), and every load is checked against its sha256.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+
+import psutil
+from django.conf import settings
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from models_registry import artifact_cache, selectors, services
+from models_registry.models import ModelVersion, RegisteredModel, WorkerReport
+from models_registry.storage import StorageError, get_store
+
+from .authentication import AdminTokenAuthentication
+from .permissions import AdminToken
+from .serializers import ReloadModelsSerializer
+
+ACTOR = "admin-api"
+
+
+class AdminAPIView(APIView):
+    authentication_classes = [AdminTokenAuthentication]
+    permission_classes = [AdminToken]
+
+
+def _unknown_model(name: str) -> Response:
+    known = sorted(RegisteredModel.objects.values_list("name", flat=True))
+    return Response(
+        {"detail": f"Unknown model_type {name!r}.", "available_models": known},
+        status=status.HTTP_400_BAD_REQUEST,
+    )
+
+
+def _resolve_version(model: RegisteredModel, wanted: str) -> ModelVersion | None:
+    if wanted == "latest":
+        return selectors.latest_version(model=model)
+    return model.versions.select_related("model").filter(version=wanted).first()
+
+
+class ReloadModelsView(AdminAPIView):
+    @extend_schema(
+        request=ReloadModelsSerializer,
+        responses=inline_serializer(
+            "ReloadModelsResponse",
+            {
+                "success": serializers.BooleanField(),
+                "model_type": serializers.CharField(),
+                "version": serializers.JSONField(),
+                "message": serializers.CharField(),
+                "reloaded_at": serializers.DateTimeField(),
+            },
+        ),
+        summary="Make a version active (audited) and reload it in every worker",
+    )
+    def post(self, request: Request) -> Response:
+        params = ReloadModelsSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        name, wanted, force = (params.validated_data[k] for k in ("model_type", "version", "force_download"))
+        if name == "all":
+            models = list(RegisteredModel.objects.filter(versions__isnull=False).distinct())
+        else:
+            model = RegisteredModel.objects.filter(name=name).first()
+            if model is None:
+                return _unknown_model(name)
+            models = [model]
+        targets = []
+        for model in models:
+            version = _resolve_version(model, wanted)
+            if version is None:
+                known = [v.version for v in selectors.versions_newest_first(model=model)]
+                return Response(
+                    {
+                        "detail": f"{model.name} has no version {wanted!r}.",
+                        "available_versions": known,
+                    },
+                    status=status.HTTP_400_BAD_REQUEST,
+                )
+            targets.append(version)
+        reloaded = {}
+        for version in targets:
+            try:
+                services.model_version_promote(
+                    version=version,
+                    actor=ACTOR,
+                    reason=f"reload-models ({wanted})",
+                    force_download=force,
+                )
+            except services.RegistryError as exc:
+                return Response(
+                    {
+                        "success": False,
+                        "model_type": version.model.name,
+                        "version": version.version,
+                        "message": str(exc),
+                        "detail": str(exc),
+                    },
+                    status=status.HTTP_422_UNPROCESSABLE_ENTITY,
+                )
+            reloaded[version.model.name] = version.version
+        version_out = reloaded.get(name) if name != "all" else reloaded
+        return Response(
+            {
+                "success": True,
+                "model_type": name,
+                "version": version_out,
+                "message": ", ".join(f"{n} now serves {v}" for n, v in reloaded.items()) or "no models",
+                "reloaded_at": timezone.now().isoformat(),
+            }
+        )
+
+
+class ModelVersionsView(AdminAPIView):
+    @extend_schema(summary="Versions of a model, newest first")
+    def get(self, request: Request, model_name: str) -> Response:
+        model = RegisteredModel.objects.select_related("active_version").filter(name=model_name).first()
+        if model is None:
+            return Response(
+                {"detail": f"Unknown model {model_name!r}."},
+                status=status.HTTP_404_NOT_FOUND,
+            )
+        versions = [v.version for v in selectors.versions_newest_first(model=model)]
+        latest = selectors.latest_version(model=model)
+        return Response(
+            {
+                "model_name": model.name,
+                "versions": versions,
+                "latest": latest.version if latest else None,
+                "active": model.active_version.version if model.active_version else None,
+                "storage_type": settings.MODEL_STORAGE_TYPE,
+            }
+        )
+
+
+class ModelMetadataView(AdminAPIView):
+    @extend_schema(
+        summary="Metadata of a version (the active one by default)",
+        parameters=[OpenApiParameter("version", str, required=False)],
+    )
+    def get(self, request: Request, model_name: str) -> Response:
+        model = RegisteredModel.objects.select_related("active_version").filter(name=model_name).first()
+        if model is None:
+            return Response(
+                {"detail": f"Unknown model {model_name!r}."},
+                status=status.HTTP_404_NOT_FOUND,
+            )
+        wanted = request.query_params.get("version")
+        version = _resolve_version(model, wanted) if wanted else model.active_version
+        if version is None:
+            detail = (
+                f"{model.name} has no version {wanted!r}."
+                if wanted
+                else f"{model.name} has no active version."
+            )
+            return Response({"detail": detail}, status=status.HTTP_404_NOT_FOUND)
+        return Response(selectors.store_metadata(version=version))
+
+
+class CacheClearView(AdminAPIView):
+    @extend_schema(request=None, summary="Delete this replica's cached artifact files")
+    def post(self, request: Request) -> Response:
+        cleared = artifact_cache.clear()
+        return Response(
+            {
+                "success": True,
+                "cleared_files": cleared,
+                "message": f"Cleared {len(cleared)} cached file(s); loaded models keep serving, "
+                "the next load fetches again.",
+            }
+        )
+
+
+def storage_reachable() -> tuple[bool, str]:
+    try:
+        get_store().check()
+    except StorageError as exc:
+        return False, str(exc)
+    return True, ""
+
+
+class HealthView(AdminAPIView):
+    @extend_schema(summary="Service health: system, per-model workers on the active version, storage")
+    def get(self, request: Request) -> Response:
+        loaded = loaded_models_here()
+        workers = selectors.worker_summary()
+        models = {}
+        degraded = False
+        for model in RegisteredModel.objects.select_related("active_version").order_by("name"):
+            active = model.active_version.version if model.active_version else None
+            mine = loaded.get(model.name)
+            counts = workers.get(model.name, {"total": 0, "on_active": 0, "errors": []})
+            if active and counts["on_active"] < counts["total"]:
+                degraded = True
+            models[model.name] = {
+                "loaded": mine is not None,
+                "version": mine,
+                "active_version": active,
+                "workers": {"total": counts["total"], "on_active": counts["on_active"]},
+                "errors": counts["errors"],
+            }
+        reachable, storage_error = storage_reachable()
+        degraded = degraded or not reachable
+        disk = shutil.disk_usage(artifact_cache.cache_dir())
+        return Response(
+            {
+                "status": "degraded" if degraded else "healthy",
+                "timestamp": timezone.now().isoformat(),
+                "system": {
+                    "cpu_percent": psutil.cpu_percent(interval=None),
+                    "memory_percent": psutil.virtual_memory().percent,
+                    "disk_percent": round(100 * disk.used / disk.total, 1),
+                },
+                "models": models,
+                "storage": {
+                    **selectors.storage_summary(),
+                    "reachable": reachable,
+                    "error": storage_error or None,
+                },
+            }
+        )
+
+
+def loaded_models_here() -> dict[str, str]:
+    """Model name -> version this process serves, from its own worker reports (the registry does not
+    import `inference`; the process cache writes these reports when it loads)."""
+    reports = WorkerReport.objects.filter(host=socket.gethostname(), pid=os.getpid(), version__isnull=False)
+    return dict(reports.values_list("model__name", "version__version"))

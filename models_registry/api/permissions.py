@@ -1,0 +1,53 @@
+"""Who may call the admin API and the registry API."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from rest_framework import permissions
+from rest_framework.exceptions import APIException, NotAuthenticated
+
+
+class AdminApiDisabled(APIException):
+    status_code = 503
+    default_detail = (
+        "The admin API is disabled: ADMIN_TOKEN is not set. Set ADMIN_TOKEN in the environment and "
+        "call with 'Authorization: Bearer <token>'."
+    )
+    default_code = "admin_token_unset"
+
+
+class AdminToken(permissions.BasePermission):
+    """The old service's rule: a valid `Authorization: Bearer $ADMIN_TOKEN`.
+
+    Missing or malformed header: 401. Wrong token: 403 (raised by AdminTokenAuthentication).
+    ADMIN_TOKEN unset: 503, except in DEBUG, where the API is open for local work.
+    """
+
+    def has_permission(self, request, view) -> bool:
+        if not settings.ADMIN_TOKEN:
+            if settings.DEBUG:
+                return True
+            raise AdminApiDisabled()
+        if request.auth != "admin-token":
+            raise NotAuthenticated("Send 'Authorization: Bearer <ADMIN_TOKEN>'.")
+        return True
+
+
+class StaffOrAdminToken(permissions.BasePermission):
+    """The registry API: a logged-in staff user (session) or the admin token.
+
+    Writes that move a pointer also need the Django permission (promote / rollback), as in the admin.
+    """
+
+    message = "Staff only: log in to the admin, or send 'Authorization: Bearer <ADMIN_TOKEN>'."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_staff)
+
+
+def require_perm(request, perm: str) -> None:
+    from rest_framework.exceptions import PermissionDenied
+
+    if not request.user.has_perm(perm):
+        raise PermissionDenied(f"You need the permission {perm!r}.")

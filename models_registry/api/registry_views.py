@@ -1,0 +1,163 @@
+"""The registry over REST, for staff users and the admin token: models, versions, upload, promote,
+rollback, retire, history. Each write is one call to models_registry.services."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from models_registry import selectors, services
+from models_registry.models import ActivationEvent, ModelVersion, RegisteredModel
+
+from .authentication import AdminTokenAuthentication
+from .permissions import StaffOrAdminToken, require_perm
+from .serializers import (
+    ActivationEventSerializer,
+    ModelVersionSerializer,
+    PromoteSerializer,
+    RegisteredModelSerializer,
+    VersionUploadSerializer,
+)
+
+
+def _actor(request: Request) -> str:
+    return getattr(request.user, "username", "") or "api"
+
+
+def _refused(exc: services.RegistryError) -> Response:
+    return Response({"detail": str(exc)}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
+
+
+class RegistryViewSet(viewsets.GenericViewSet):
+    authentication_classes = [SessionAuthentication, AdminTokenAuthentication]
+    permission_classes = [StaffOrAdminToken]
+
+
+class RegisteredModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryViewSet):
+    queryset = RegisteredModel.objects.select_related("active_version")
+    serializer_class = RegisteredModelSerializer
+    lookup_field = "name"
+
+    @extend_schema(request=PromoteSerializer, responses=ActivationEventSerializer)
+    @action(detail=True, methods=["post"])
+    def rollback(self, request: Request, name: str) -> Response:
+        require_perm(request, "models_registry.rollback_registeredmodel")
+        params = PromoteSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        try:
+            event = services.model_rollback(
+                model=self.get_object(),
+                actor=_actor(request),
+                reason=params.validated_data["reason"],
+            )
+        except services.RegistryError as exc:
+            return _refused(exc)
+        return Response(ActivationEventSerializer(event).data)
+
+    @extend_schema(responses=ActivationEventSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def history(self, request: Request, name: str) -> Response:
+        events = selectors.history(model=self.get_object())
+        return Response(ActivationEventSerializer(events, many=True).data)
+
+
+class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryViewSet):
+    serializer_class = ModelVersionSerializer
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        queryset = ModelVersion.objects.select_related("model").order_by("model__name", "-created_at")
+        if model := self.request.query_params.get("model"):
+            queryset = queryset.filter(model__name=model)
+        return queryset
+
+    @extend_schema(
+        request={"multipart/form-data": VersionUploadSerializer},
+        responses=ModelVersionSerializer,
+    )
+    def create(self, request: Request) -> Response:
+        """Upload a model file as a new version (multipart), optionally activating it."""
+        params = VersionUploadSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        upload = data["file"]
+        if data["activate"]:
+            require_perm(request, "models_registry.promote_modelversion")
+        try:
+            with tempfile.TemporaryDirectory(prefix="atlas-upload-") as scratch:
+                source = Path(scratch) / Path(upload.name).name
+                with open(source, "wb") as out:
+                    out.writelines(upload.chunks())
+                version = services.model_version_register(
+                    model_name=data["model"],
+                    version=data["version"],
+                    source=source,
+                    storage=data.get("storage") or settings.MODEL_STORAGE_TYPE,
+                    runtime=data.get("runtime") or settings.ATLAS_KNOWN_MODELS.get(data["model"]),
+                    metrics=data.get("metrics"),
+                    metadata=data.get("metadata"),
+                    notes=data["notes"],
+                    actor=_actor(request),
+                )
+            if data["activate"]:
+                services.model_version_promote(
+                    version=version, actor=_actor(request), reason="upload --activate"
+                )
+                version.refresh_from_db()
+        except services.RegistryError as exc:
+            return _refused(exc)
+        return Response(ModelVersionSerializer(version).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=PromoteSerializer, responses=ActivationEventSerializer)
+    @action(detail=True, methods=["post"])
+    def promote(self, request: Request, pk: str) -> Response:
+        require_perm(request, "models_registry.promote_modelversion")
+        params = PromoteSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        try:
+            event = services.model_version_promote(
+                version=self.get_object(),
+                actor=_actor(request),
+                reason=params.validated_data["reason"],
+                force_download=params.validated_data["force_download"],
+            )
+        except services.RegistryError as exc:
+            return _refused(exc)
+        return Response(ActivationEventSerializer(event).data)
+
+    @extend_schema(request=PromoteSerializer, responses=ModelVersionSerializer)
+    @action(detail=True, methods=["post"])
+    def retire(self, request: Request, pk: str) -> Response:
+        require_perm(request, "models_registry.change_modelversion")
+        params = PromoteSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        try:
+            version = services.model_version_retire(
+                version=self.get_object(),
+                actor=_actor(request),
+                reason=params.validated_data["reason"],
+            )
+        except services.RegistryError as exc:
+            return _refused(exc)
+        return Response(ModelVersionSerializer(version).data)
+
+
+class ActivationEventViewSet(mixins.ListModelMixin, RegistryViewSet):
+    serializer_class = ActivationEventSerializer
+
+    def get_queryset(self):
+        queryset = ActivationEvent.objects.select_related("model", "from_version", "to_version").order_by(
+            "-id"
+        )
+        if model := self.request.query_params.get("model"):
+            queryset = queryset.filter(model__name=model)
+        return queryset

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import json
+
+from rest_framework import serializers
+
+from models_registry.models import ActivationEvent, ModelVersion, RegisteredModel
+from models_registry.storage import STORAGE_KINDS
+
+
+class ModelVersionSerializer(serializers.ModelSerializer):
+    model = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    is_active = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ModelVersion
+        fields = [
+            "id",
+            "model",
+            "version",
+            "storage",
+            "location",
+            "bucket",
+            "revision",
+            "sha256",
+            "size_bytes",
+            "format",
+            "metrics",
+            "metadata",
+            "status",
+            "status_detail",
+            "is_active",
+            "notes",
+            "created_at",
+            "created_by",
+        ]
+        read_only_fields = fields
+
+    def get_is_active(self, obj: ModelVersion) -> bool:
+        return obj.model.active_version_id == obj.pk
+
+
+class RegisteredModelSerializer(serializers.ModelSerializer):
+    active_version = serializers.SlugRelatedField(slug_field="version", read_only=True)
+
+    class Meta:
+        model = RegisteredModel
+        fields = [
+            "id",
+            "name",
+            "runtime",
+            "description",
+            "active_version",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ActivationEventSerializer(serializers.ModelSerializer):
+    model = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    from_version = serializers.SlugRelatedField(slug_field="version", read_only=True)
+    to_version = serializers.SlugRelatedField(slug_field="version", read_only=True)
+
+    class Meta:
+        model = ActivationEvent
+        fields = [
+            "id",
+            "model",
+            "action",
+            "from_version",
+            "to_version",
+            "actor",
+            "reason",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class JSONObjectField(serializers.JSONField):
+    """A JSON object, given as JSON or (in multipart forms) as a JSON string."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            try:
+                data = json.loads(data) if data else {}
+            except json.JSONDecodeError as exc:
+                raise serializers.ValidationError(f"Not valid JSON: {exc}.") from None
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("Must be a JSON object.")
+        return data
+
+
+class VersionUploadSerializer(serializers.Serializer):
+    model = serializers.SlugField()
+    version = serializers.CharField(max_length=64)
+    file = serializers.FileField()
+    storage = serializers.ChoiceField(choices=STORAGE_KINDS, required=False)
+    runtime = serializers.CharField(required=False)
+    metrics = JSONObjectField(required=False)
+    metadata = JSONObjectField(required=False)
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+    activate = serializers.BooleanField(required=False, default=False)
+
+
+class PromoteSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    force_download = serializers.BooleanField(required=False, default=False)
+
+
+class ReloadModelsSerializer(serializers.Serializer):
+    model_type = serializers.CharField()
+    version = serializers.CharField(required=False, default="latest")
+    force_download = serializers.BooleanField(required=False, default=False)
