@@ -24,3 +24,7 @@ HF_CACHE_DIR = Path(VAR_DIR) / "hf-cache"
 # No collectstatic in tests: plain static storage instead of whitenoise's manifest.
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 WHITENOISE_AUTOREFRESH = True
+
+# SQLite: a file, not memory, so that servers started by the tests (gunicorn) share it.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(Path(VAR_DIR) / "test.sqlite3")}  # noqa: F405

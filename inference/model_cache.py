@@ -58,6 +58,9 @@ _models: dict[str, LoadedModel] = {}
 _failures: dict[str, LoadFailure] = {}
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
+# Only a process that serves requests reports what it has loaded (not a management command that
+# promoted a version, nor the test runner): serving.start() and the first request's load turn it on.
+_serving = False
 
 # A worker that failed to load a version waits this long before trying that same version again.
 RETRY_AFTER_SECONDS = 5.0
@@ -76,6 +79,7 @@ def get(name: str) -> LoadedModel:
 
 
 def _load_active(name: str) -> LoadedModel:
+    mark_serving()
     with _lock_for(name):
         loaded = _models.get(name)
         if loaded is not None:
@@ -182,8 +186,10 @@ def failures() -> dict[str, LoadFailure]:
 
 def clear() -> None:
     """Forget every loaded model (tests; a process that must reload from scratch)."""
+    global _serving
     _models.clear()
     _failures.clear()
+    _serving = False
 
 
 def preload() -> dict[str, str]:
@@ -196,7 +202,14 @@ def preload() -> dict[str, str]:
     return results
 
 
+def mark_serving() -> None:
+    global _serving
+    _serving = True
+
+
 def _report(*, name: str, version_id: int | None, loaded_at: Any, error: str) -> None:
+    if not _serving:
+        return
     try:
         services.worker_report_save(
             host=socket.gethostname(),

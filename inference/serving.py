@@ -24,6 +24,7 @@ def start() -> None:
     global _listener
     if _listener is not None:
         return
+    model_cache.mark_serving()
     for name, outcome in model_cache.preload().items():
         logger.info("preloaded %s: %s", name, outcome)
     _listener = ActivationListener(loaded=model_cache.loaded_version_ids)

@@ -23,3 +23,22 @@ def _fresh_model_cache():
     model_cache.clear()
     yield
     model_cache.clear()
+
+
+@pytest.fixture
+def start_replica(tmp_path):
+    """Start Atlas under gunicorn (stopped after the test): start_replica(workers=3, env={...})."""
+    from tests.servers.gunicorn import Replica
+
+    started: list[Replica] = []
+
+    def start(*, workers: int = 3, env: dict[str, str] | None = None, name: str | None = None) -> Replica:
+        replica = Replica(
+            folder=tmp_path / (name or f"replica-{len(started)}"), workers=workers, env=env or {}
+        )
+        started.append(replica)
+        return replica.start()
+
+    yield start
+    for replica in started:
+        replica.stop()

@@ -1,0 +1,105 @@
+"""Atlas itself under gunicorn on 127.0.0.1, as a replica: its own port, cache folder and workers,
+sharing the test database (and the S3 server) with the test process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import requests
+from django.db import connection
+
+from tests.waiting import wait_until
+
+from .seaweedfs import free_ports
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def database_url() -> str:
+    """The URL of the database this test session uses (pytest-django's test database)."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+class Replica:
+    def __init__(self, *, folder: Path, workers: int, env: dict[str, str]) -> None:
+        self.folder = folder
+        self.workers = workers
+        self.port = free_ports(1)[0]
+        self.url = f"http://127.0.0.1:{self.port}"
+        folder.mkdir(parents=True, exist_ok=True)
+        self.log_path = folder / "gunicorn.log"
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "atlas.settings",
+            "SECRET_KEY": "replica-test-secret",
+            "DEBUG": "0",
+            "ATLAS_ENV": "test",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DATABASE_URL": database_url(),
+            "ATLAS_VAR_DIR": str(folder / "var"),
+            "MODEL_CACHE_DIR": str(folder / "cache"),
+            "WEB_CONCURRENCY": str(workers),
+            **env,
+        }
+        self.process: subprocess.Popen | None = None
+
+    def start(self, *, timeout: float = 90) -> Replica:
+        gunicorn = Path(sys.executable).parent / "gunicorn"
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [str(gunicorn), "-c", "atlas/gunicorn.conf.py", "--bind", f"127.0.0.1:{self.port}"],
+                cwd=REPO,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        wait_until(
+            self._answers, timeout=timeout, interval=0.1, what=f"gunicorn on {self.url}\n{self.log_tail()}"
+        )
+        wait_until(
+            lambda: len(self.worker_pids()) == self.workers, timeout=timeout, what=f"{self.workers} workers"
+        )
+        return self
+
+    def _answers(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise AssertionError(f"gunicorn exited with {self.process.returncode}:\n{self.log_tail()}")
+        try:
+            requests.get(f"{self.url}/healthz", timeout=5)
+        except requests.RequestException:
+            return False
+        return True
+
+    def worker_pids(self) -> set[int]:
+        if self.process is None:
+            return set()
+        try:
+            return {child.pid for child in psutil.Process(self.process.pid).children()}
+        except psutil.NoSuchProcess:
+            return set()
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return ""
