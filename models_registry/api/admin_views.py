@@ -122,7 +122,19 @@ class ReloadModelsView(AdminAPIView):
 
 
 class ModelVersionsView(AdminAPIView):
-    @extend_schema(summary="Versions of a model, newest first")
+    @extend_schema(
+        summary="Versions of a model, newest first",
+        responses=inline_serializer(
+            "ModelVersionsResponse",
+            {
+                "model_name": serializers.CharField(),
+                "versions": serializers.ListField(child=serializers.CharField()),
+                "latest": serializers.CharField(allow_null=True),
+                "active": serializers.CharField(allow_null=True),
+                "storage_type": serializers.CharField(),
+            },
+        ),
+    )
     def get(self, request: Request, model_name: str) -> Response:
         model = RegisteredModel.objects.select_related("active_version").filter(name=model_name).first()
         if model is None:
@@ -147,6 +159,18 @@ class ModelMetadataView(AdminAPIView):
     @extend_schema(
         summary="Metadata of a version (the active one by default)",
         parameters=[OpenApiParameter("version", str, required=False)],
+        responses=inline_serializer(
+            "ModelMetadataResponse",
+            {
+                "version": serializers.CharField(),
+                "uploaded_at": serializers.DateTimeField(),
+                "accuracy": serializers.FloatField(allow_null=True),
+                "file_size_mb": serializers.FloatField(),
+                "sha256": serializers.CharField(),
+                "metrics": serializers.DictField(),
+                "metadata": serializers.DictField(),
+            },
+        ),
     )
     def get(self, request: Request, model_name: str) -> Response:
         model = RegisteredModel.objects.select_related("active_version").filter(name=model_name).first()
@@ -168,7 +192,18 @@ class ModelMetadataView(AdminAPIView):
 
 
 class CacheClearView(AdminAPIView):
-    @extend_schema(request=None, summary="Delete this replica's cached artifact files")
+    @extend_schema(
+        request=None,
+        summary="Delete this replica's cached artifact files",
+        responses=inline_serializer(
+            "CacheClearResponse",
+            {
+                "success": serializers.BooleanField(),
+                "cleared_files": serializers.ListField(child=serializers.CharField()),
+                "message": serializers.CharField(),
+            },
+        ),
+    )
     def post(self, request: Request) -> Response:
         cleared = artifact_cache.clear()
         return Response(
@@ -190,7 +225,19 @@ def storage_reachable() -> tuple[bool, str]:
 
 
 class HealthView(AdminAPIView):
-    @extend_schema(summary="Service health: system, per-model workers on the active version, storage")
+    @extend_schema(
+        summary="Service health: system, per-model workers on the active version, storage",
+        responses=inline_serializer(
+            "AdminHealthResponse",
+            {
+                "status": serializers.ChoiceField(choices=["healthy", "degraded"]),
+                "timestamp": serializers.DateTimeField(),
+                "system": serializers.DictField(),
+                "models": serializers.DictField(),
+                "storage": serializers.DictField(),
+            },
+        ),
+    )
     def get(self, request: Request) -> Response:
         loaded = loaded_models_here()
         workers = selectors.worker_summary()
