@@ -22,6 +22,7 @@ from .runtimes import load_and_warm
 from .signals import model_activated
 from .storage import STORAGE_KINDS, StorageError, StoredArtifact, get_store
 from .storage.base import Progress, sha256_of_file
+from .storage.uris import pin_revision
 from .versioning import is_valid_version
 
 logger = logging.getLogger(__name__)
@@ -145,9 +146,18 @@ def model_version_register_stored(
     actor: str = "",
     progress: Progress = None,
 ) -> ModelVersion:
-    """Record a file that already lives in a store; it is fetched once to compute sha256 and size."""
+    """Record a file that already lives in a store; it is fetched once to compute sha256 and size.
+
+    A remote artifact without a revision is pinned first (the Hub's current commit sha, the S3 object's
+    VersionId or ETag), so the version always means these bytes.
+    """
     model = _model_for_registration(model_name, runtime)
     _check_new_version(model, version)
+    if artifact.storage != "local" and not artifact.revision:
+        try:
+            artifact = pin_revision(artifact)
+        except StorageError as exc:
+            raise RegistryError(f"Could not pin {artifact.location} in {artifact.storage}: {exc}") from exc
     scratch = artifact_cache.cache_dir() / f".register-{model.name}-{version}.part"
     try:
         get_store(artifact.storage).fetch(artifact, scratch, progress=progress)

@@ -7,12 +7,12 @@ from django.conf import settings
 from .base import ArtifactNotFound, ArtifactStore, StorageError, StoredArtifact
 
 __all__ = [
+    "STORAGE_KINDS",
     "ArtifactNotFound",
     "ArtifactStore",
     "StorageError",
     "StoredArtifact",
     "get_store",
-    "STORAGE_KINDS",
 ]
 
 STORAGE_KINDS = ("local", "s3", "hf")
@@ -32,6 +32,4 @@ def get_store(kind: str | None = None) -> ArtifactStore:
         from .hf import HubStore
 
         return HubStore()
-    raise StorageError(
-        f"Unknown storage {kind!r}; use one of {', '.join(STORAGE_KINDS)}."
-    )
+    raise StorageError(f"Unknown storage {kind!r}; use one of {', '.join(STORAGE_KINDS)}.")

@@ -27,7 +27,7 @@ class StoredArtifact:
     """Where a version's bytes live, as recorded on ModelVersion."""
 
     storage: str  # local | s3 | hf
-    location: str  # relative path, S3 key, or "repo_id/path/in/repo" on the Hub
+    location: str  # relative path, S3 key, or the path in the Hub repo
     bucket: str = ""  # S3 bucket; the Hub repo_id for hf
     revision: str = ""  # S3 VersionId or ETag; Hub commit sha
 
@@ -46,9 +46,7 @@ class ArtifactStore(Protocol):
     ) -> StoredArtifact:
         """Store `source` at models/{model}/{version}/{filename}; return where it went (revision pinned)."""
 
-    def fetch(
-        self, artifact: StoredArtifact, dest: Path, *, progress: Progress = None
-    ) -> None:
+    def fetch(self, artifact: StoredArtifact, dest: Path, *, progress: Progress = None) -> None:
         """Write the artifact's bytes to `dest` (the caller verifies them)."""
 
     def write_model_metadata(
@@ -70,9 +68,7 @@ def sha256_of_file(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def copy_hashing(
-    source: BinaryIO, dest: BinaryIO, *, progress: Progress = None
-) -> tuple[str, int]:
+def copy_hashing(source: BinaryIO, dest: BinaryIO, *, progress: Progress = None) -> tuple[str, int]:
     """Copy a stream while computing its sha256 and size, in one pass."""
     digest = hashlib.sha256()
     size = 0

@@ -85,20 +85,14 @@ class HubStore:
             "uploaded_at": datetime.now(UTC).isoformat(),
         }
         try:
-            self.api.create_repo(
-                repo_id, repo_type="model", private=True, exist_ok=True
-            )
+            self.api.create_repo(repo_id, repo_type="model", private=True, exist_ok=True)
             commit = self.api.create_commit(
                 repo_id,
                 operations=[
-                    CommitOperationAdd(
-                        path_in_repo=path_in_repo, path_or_fileobj=str(source)
-                    ),
+                    CommitOperationAdd(path_in_repo=path_in_repo, path_or_fileobj=str(source)),
                     CommitOperationAdd(
                         path_in_repo=f"{model}/{version}/metadata.json",
-                        path_or_fileobj=json.dumps(
-                            sidecar, indent=2, sort_keys=True
-                        ).encode(),
+                        path_or_fileobj=json.dumps(sidecar, indent=2, sort_keys=True).encode(),
                     ),
                 ],
                 commit_message=f"Add {model} {version} ({filename})",
@@ -115,9 +109,7 @@ class HubStore:
             revision=commit.oid,
         )
 
-    def fetch(
-        self, artifact: StoredArtifact, dest: Path, *, progress: Progress = None
-    ) -> None:
+    def fetch(self, artifact: StoredArtifact, dest: Path, *, progress: Progress = None) -> None:
         """Download at the pinned sha into HF_CACHE_DIR, then copy to `dest` (`progress` counts the copy)."""
         repo_id = artifact.bucket or self._require_repo()
         if not COMMIT_SHA.match(artifact.revision):
@@ -157,17 +149,13 @@ class HubStore:
         repo_id = self._require_repo()
         path_in_repo = f"{model}/metadata.json"
         try:
-            self.api.create_repo(
-                repo_id, repo_type="model", private=True, exist_ok=True
-            )
+            self.api.create_repo(repo_id, repo_type="model", private=True, exist_ok=True)
             self.api.create_commit(
                 repo_id,
                 operations=[
                     CommitOperationAdd(
                         path_in_repo=path_in_repo,
-                        path_or_fileobj=json.dumps(
-                            metadata, indent=2, sort_keys=True
-                        ).encode(),
+                        path_or_fileobj=json.dumps(metadata, indent=2, sort_keys=True).encode(),
                     )
                 ],
                 commit_message=f"Update {model} metadata",
@@ -183,7 +171,7 @@ class HubStore:
         except RepositoryNotFoundError:
             return  # `put` creates it; reaching the Hub with an accepted token is what counts here.
         except Exception as exc:
-            raise self._error(exc, action="reach", path="") from exc
+            raise self._error(exc, action="access", path="") from exc
 
     # --- beyond the interface -------------------------------------------------------------------
 
@@ -194,15 +182,11 @@ class HubStore:
         revision = artifact.revision
         try:
             if not COMMIT_SHA.match(revision):
-                revision = self.api.repo_info(
-                    repo_id, repo_type="model", revision=revision or "main"
-                ).sha
-            exists = self.api.file_exists(
-                repo_id, artifact.location, repo_type="model", revision=revision
-            )
+                revision = self.api.repo_info(repo_id, repo_type="model", revision=revision or "main").sha
+            exists = self.api.file_exists(repo_id, artifact.location, repo_type="model", revision=revision)
         except Exception as exc:
             raise self._error(
-                exc, action="find", path=artifact.location, revision=revision
+                exc, action="find", path=artifact.location, revision=revision, repo=repo_id
             ) from exc
         if not exists:
             raise ArtifactNotFound(
@@ -225,9 +209,9 @@ class HubStore:
         return self.repo_id
 
     def _error(
-        self, exc: Exception, *, action: str, path: str, revision: str = ""
+        self, exc: Exception, *, action: str, path: str, revision: str = "", repo: str = ""
     ) -> StorageError:
-        repo = self.repo_id
+        repo = repo or self.repo_id
         where = f"hf://{repo}/{path}" if path else f"the Hub repo {repo!r}"
         at = f" at revision {revision}" if revision else ""
         if isinstance(exc, StorageError):
@@ -235,23 +219,20 @@ class HubStore:
         if isinstance(exc, RemoteEntryNotFoundError):
             return ArtifactNotFound(f"{where} does not exist{at} on {self.endpoint}.")
         if isinstance(exc, RevisionNotFoundError):
-            return ArtifactNotFound(
-                f"{where}: revision {revision or '?'} does not exist on {self.endpoint}."
-            )
+            return ArtifactNotFound(f"{where}: revision {revision or '?'} does not exist on {self.endpoint}.")
         if isinstance(exc, RepositoryNotFoundError):
             return ArtifactNotFound(
-                f"The Hub repo {repo!r} does not exist on {self.endpoint}, or HUGGINGFACE_TOKEN may not see it."
+                f"The Hub repo {repo!r} does not exist on {self.endpoint}, "
+                "or HUGGINGFACE_TOKEN may not see it."
             )
         if isinstance(exc, HfHubHTTPError):
             status = exc.response.status_code
             if status in (401, 403):
                 return StorageError(
-                    f"The Hub at {self.endpoint} refused the token (HTTP {status}) to {action} {where}: check "
-                    "HUGGINGFACE_TOKEN and that it may write to HF_MODEL_REPO."
+                    f"The Hub at {self.endpoint} refused the token (HTTP {status}) to {action} {where}: "
+                    "check HUGGINGFACE_TOKEN and that it may write to HF_MODEL_REPO."
                 )
-            return StorageError(
-                f"The Hub at {self.endpoint} failed to {action} {where}{at}: {exc}"
-            )
+            return StorageError(f"The Hub at {self.endpoint} failed to {action} {where}{at}: {exc}")
         if isinstance(exc, (httpx2.TransportError, LocalEntryNotFoundError)):
             return StorageError(
                 f"Cannot reach the Hub at {self.endpoint} to {action} {where}: check HF_ENDPOINT. ({exc})"

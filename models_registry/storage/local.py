@@ -45,9 +45,7 @@ class LocalStore:
         os.replace(part, dest)
         return StoredArtifact(storage=self.kind, location=location)
 
-    def fetch(
-        self, artifact: StoredArtifact, dest: Path, *, progress: Progress = None
-    ) -> None:
+    def fetch(self, artifact: StoredArtifact, dest: Path, *, progress: Progress = None) -> None:
         path = self._path(artifact.location)
         if not path.is_file():
             raise ArtifactNotFound(f"{path} does not exist in the local store.")
@@ -70,9 +68,7 @@ class LocalStore:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StorageError(
-                f"Cannot use the local store {self.root}: {exc}"
-            ) from exc
+            raise StorageError(f"Cannot use the local store {self.root}: {exc}") from exc
         if not os.access(self.root, os.W_OK):
             raise StorageError(f"The local store {self.root} is not writable.")
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from boto3.exceptions import Boto3Error
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import (
@@ -86,9 +87,15 @@ class S3Store:
                 Config=self._transfer_config(),
                 Callback=progress,
             )
+            # The transfer manager does not return the upload's VersionId/ETag: read them back.
             head = self.client.head_object(Bucket=bucket, Key=key)
-        except (ClientError, BotoCoreError) as exc:
+        except (ClientError, BotoCoreError, Boto3Error) as exc:
             raise self._error(exc, action="upload", bucket=bucket, key=key) from exc
+        if head["ContentLength"] != source.stat().st_size:
+            raise StorageError(
+                f"s3://{bucket}/{key} holds {head['ContentLength']} bytes after uploading "
+                f"{source.stat().st_size}: another upload to the same key raced this one; upload again."
+            )
         return StoredArtifact(
             storage=self.kind,
             location=key,
@@ -96,9 +103,7 @@ class S3Store:
             revision=self._revision_of(head),
         )
 
-    def fetch(
-        self, artifact: StoredArtifact, dest: Path, *, progress: Progress = None
-    ) -> None:
+    def fetch(self, artifact: StoredArtifact, dest: Path, *, progress: Progress = None) -> None:
         bucket = artifact.bucket or self._require_bucket()
         key = artifact.location
         extra: dict[str, str] = {}
@@ -109,9 +114,9 @@ class S3Store:
                 etag = self.client.head_object(Bucket=bucket, Key=key)["ETag"]
                 if etag != artifact.revision:
                     raise StorageError(
-                        f"s3://{bucket}/{key} changed since it was registered: its ETag is {etag}, the registry "
-                        f"recorded {artifact.revision}. The bucket is not versioned, so the registered bytes are gone; "
-                        "register the object again as a new version."
+                        f"s3://{bucket}/{key} changed since it was registered: its ETag is {etag}, "
+                        f"the registry recorded {artifact.revision}. The bucket is not versioned, so the "
+                        "registered bytes are gone; register the object again as a new version."
                     )
             self.client.download_file(
                 bucket,
@@ -121,7 +126,7 @@ class S3Store:
                 Config=self._transfer_config(),
                 Callback=progress,
             )
-        except (ClientError, BotoCoreError) as exc:
+        except (ClientError, BotoCoreError, Boto3Error) as exc:
             raise self._error(
                 exc,
                 action="download",
@@ -137,10 +142,8 @@ class S3Store:
         key = f"models/{model}/metadata.json"
         body = json.dumps(metadata, indent=2, sort_keys=True).encode()
         try:
-            self.client.put_object(
-                Bucket=bucket, Key=key, Body=body, ContentType="application/json"
-            )
-        except (ClientError, BotoCoreError) as exc:
+            self.client.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+        except (ClientError, BotoCoreError, Boto3Error) as exc:
             raise self._error(exc, action="write", bucket=bucket, key=key) from exc
         if latest is not None:
             self._copy_to_latest(model=model, artifact=latest)
@@ -149,8 +152,8 @@ class S3Store:
         bucket = self._require_bucket()
         try:
             self.client.head_bucket(Bucket=bucket)
-        except (ClientError, BotoCoreError) as exc:
-            raise self._error(exc, action="reach", bucket=bucket) from exc
+        except (ClientError, BotoCoreError, Boto3Error) as exc:
+            raise self._error(exc, action="access", bucket=bucket) from exc
 
     # --- beyond the interface -------------------------------------------------------------------
 
@@ -161,10 +164,8 @@ class S3Store:
         bucket = artifact.bucket or self._require_bucket()
         try:
             head = self.client.head_object(Bucket=bucket, Key=artifact.location)
-        except (ClientError, BotoCoreError) as exc:
-            raise self._error(
-                exc, action="find", bucket=bucket, key=artifact.location
-            ) from exc
+        except (ClientError, BotoCoreError, Boto3Error) as exc:
+            raise self._error(exc, action="find", bucket=bucket, key=artifact.location) from exc
         return StoredArtifact(
             storage=self.kind,
             location=artifact.location,
@@ -183,9 +184,7 @@ class S3Store:
                     raise
                 kwargs: dict[str, Any] = {"Bucket": bucket}
                 if self.region != "us-east-1":
-                    kwargs["CreateBucketConfiguration"] = {
-                        "LocationConstraint": self.region
-                    }
+                    kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
                 try:
                     self.client.create_bucket(**kwargs)
                 except ClientError as create_exc:
@@ -195,7 +194,7 @@ class S3Store:
                 self.client.put_bucket_versioning(
                     Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}
                 )
-        except (ClientError, BotoCoreError) as exc:
+        except (ClientError, BotoCoreError, Boto3Error) as exc:
             raise self._error(exc, action="create", bucket=bucket) from exc
 
     @property
@@ -240,7 +239,7 @@ class S3Store:
         try:
             # The managed copy switches to a multipart server-side copy past the threshold (and past 5 GB).
             self.client.copy(source, bucket, key, Config=self._transfer_config())
-        except (ClientError, BotoCoreError) as exc:
+        except (ClientError, BotoCoreError, Boto3Error) as exc:
             raise self._error(
                 exc,
                 action="copy",
@@ -251,9 +250,7 @@ class S3Store:
 
     def _require_bucket(self) -> str:
         if not self.bucket:
-            raise StorageError(
-                "S3_BUCKET is not set: name the bucket that holds the models."
-            )
+            raise StorageError("S3_BUCKET is not set: name the bucket that holds the models.")
         return self.bucket
 
     @staticmethod
@@ -283,6 +280,8 @@ class S3Store:
         key: str = "",
         revision: str = "",
     ) -> StorageError:
+        if isinstance(exc, Boto3Error) and isinstance(exc.__context__, (ClientError, BotoCoreError)):
+            exc = exc.__context__  # S3UploadFailedError wraps the ClientError that says what happened
         where = f"s3://{bucket}/{key}" if key else f"bucket {bucket!r}"
         endpoint = self.endpoint_url or "AWS S3"
         if isinstance(exc, NoCredentialsError):
@@ -298,18 +297,18 @@ class S3Store:
         code = self._code(exc)
         if code == "InvalidAccessKeyId":
             return StorageError(
-                f"S3 at {endpoint} does not know the access key {self.access_key!r}: the credentials are wrong; "
-                "check S3_ACCESS_KEY and S3_SECRET_KEY."
+                f"S3 at {endpoint} does not know the access key {self.access_key!r}: "
+                "the credentials are wrong; check S3_ACCESS_KEY and S3_SECRET_KEY."
             )
         if code == "SignatureDoesNotMatch":
             return StorageError(
-                f"S3 at {endpoint} rejected the signature for access key {self.access_key!r}: the credentials are "
-                "wrong; check S3_SECRET_KEY."
+                f"S3 at {endpoint} rejected the signature for access key {self.access_key!r}: "
+                "the credentials are wrong; check S3_SECRET_KEY."
             )
         if code in _CREDENTIAL_CODES:
             return StorageError(
-                f"S3 at {endpoint} refused access to {where} (HTTP 403): the credentials are wrong or may not "
-                f"{action} it; check S3_ACCESS_KEY and S3_SECRET_KEY and the key's permissions."
+                f"S3 at {endpoint} refused access to {where} (HTTP 403): the credentials are wrong "
+                f"or may not {action} it; check S3_ACCESS_KEY and S3_SECRET_KEY and the key's permissions."
             )
         if code in _NO_BUCKET_CODES or (code in _NOT_FOUND_CODES and not key):
             return StorageError(
@@ -319,9 +318,5 @@ class S3Store:
             pinned = f" at revision {revision}" if revision else ""
             return ArtifactNotFound(f"{where}{pinned} does not exist at {endpoint}.")
         if code in {"InvalidArgument", "400"} and revision and not _is_etag(revision):
-            return ArtifactNotFound(
-                f"{where} has no version {revision!r} at {endpoint}."
-            )
-        return StorageError(
-            f"S3 at {endpoint} failed to {action} {where}: {code} {exc}"
-        )
+            return ArtifactNotFound(f"{where} has no version {revision!r} at {endpoint}.")
+        return StorageError(f"S3 at {endpoint} failed to {action} {where}: {code} {exc}")

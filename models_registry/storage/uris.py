@@ -53,13 +53,9 @@ def parse_artifact_uri(uri: str) -> StoredArtifact:
         if rest.startswith("localhost/"):
             rest = rest[len("localhost") :]
         if not rest.startswith("/"):
-            raise ValueError(
-                f"{uri!r}: a file:// URI needs an absolute path (file:///path/to/model)."
-            )
+            raise ValueError(f"{uri!r}: a file:// URI needs an absolute path (file:///path/to/model).")
         return _parse_local(uri, unquote(rest))
-    raise ValueError(
-        f"{uri!r}: unsupported scheme {scheme!r}; use s3://, hf://, file:// or a plain path."
-    )
+    raise ValueError(f"{uri!r}: unsupported scheme {scheme!r}; use s3://, hf://, file:// or a plain path.")
 
 
 def is_external_path(artifact: StoredArtifact) -> bool:
@@ -84,21 +80,18 @@ def _parse_s3(uri: str, rest: str) -> StoredArtifact:
         raise ValueError(f"{uri!r}: no bucket; expected s3://bucket/key.")
     if not _BUCKET.match(bucket) or ".." in bucket:
         raise ValueError(
-            f"{uri!r}: {bucket!r} is not a valid bucket name (3-63 characters: lowercase letters, digits, '.', '-')."
+            f"{uri!r}: {bucket!r} is not a valid bucket name "
+            "(3-63 characters: lowercase letters, digits, '.', '-')."
         )
     if not key or key.endswith("/"):
-        raise ValueError(
-            f"{uri!r}: no object key; expected s3://{bucket}/path/to/file."
-        )
+        raise ValueError(f"{uri!r}: no object key; expected s3://{bucket}/path/to/file.")
     return StoredArtifact(storage="s3", location=key, bucket=bucket)
 
 
 def _parse_hf(uri: str, rest: str) -> StoredArtifact:
     parts = rest.split("/")
     if len(parts) < 3 or not all(parts):
-        raise ValueError(
-            f"{uri!r}: expected hf://org/repo/path/to/file[@revision] (no empty segments)."
-        )
+        raise ValueError(f"{uri!r}: expected hf://org/repo/path/to/file[@revision] (no empty segments).")
     org, name, *path = parts
     revision = ""
     if "@" in name:  # hf://org/repo@rev/path (huggingface_hub's spelling)
@@ -108,25 +101,15 @@ def _parse_hf(uri: str, rest: str) -> StoredArtifact:
     elif "@" in path[-1]:
         path[-1], revision = path[-1].rsplit("@", 1)
         if not path[-1] or not revision:
-            raise ValueError(
-                f"{uri!r}: expected .../file@revision with both the file name and the revision."
-            )
+            raise ValueError(f"{uri!r}: expected .../file@revision with both the file name and the revision.")
     for part in (org, name):
         if not _HUB_NAME.match(part):
-            raise ValueError(
-                f"{uri!r}: {part!r} is not a valid Hub organisation or repo name."
-            )
+            raise ValueError(f"{uri!r}: {part!r} is not a valid Hub organisation or repo name.")
     if revision and (not _REVISION.match(revision) or ".." in revision):
-        raise ValueError(
-            f"{uri!r}: {revision!r} is not a valid revision (a commit sha, branch or tag)."
-        )
+        raise ValueError(f"{uri!r}: {revision!r} is not a valid revision (a commit sha, branch or tag).")
     if any(part in (".", "..") for part in path):
-        raise ValueError(
-            f"{uri!r}: the path in the repo may not contain '.' or '..' segments."
-        )
-    return StoredArtifact(
-        storage="hf", location="/".join(path), bucket=f"{org}/{name}", revision=revision
-    )
+        raise ValueError(f"{uri!r}: the path in the repo may not contain '.' or '..' segments.")
+    return StoredArtifact(storage="hf", location="/".join(path), bucket=f"{org}/{name}", revision=revision)
 
 
 def _parse_local(uri: str, raw: str) -> StoredArtifact:
@@ -138,7 +121,5 @@ def _parse_local(uri: str, raw: str) -> StoredArtifact:
         raise ValueError(f"{uri!r} is a folder; give the path of the model file.")
     root = Path(settings.MODEL_STORE_DIR).resolve()
     if path.is_relative_to(root):
-        return StoredArtifact(
-            storage="local", location=path.relative_to(root).as_posix()
-        )
+        return StoredArtifact(storage="local", location=path.relative_to(root).as_posix())
     return StoredArtifact(storage="local", location=str(path))

@@ -8,7 +8,10 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Create the admin superuser from ADMIN_USER / ADMIN_PASSWORD (a password is generated and printed when unset)."
+    help = (
+        "Create the admin superuser from ADMIN_USER / ADMIN_PASSWORD "
+        "(a password is generated and printed when unset)."
+    )
 
     def handle(self, *args, **options) -> None:
         User = get_user_model()
