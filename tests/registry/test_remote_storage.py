@@ -1,0 +1,119 @@
+"""The registry on real remote stores: SeaweedFS for S3, the Hub-compatible server for hf."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from inference import model_cache
+from models_registry import services
+from models_registry.models import ModelVersion, RegisteredModel
+from models_registry.storage.hf import HubStore
+from models_registry.storage.s3 import S3Store
+
+pytestmark = [pytest.mark.servers, pytest.mark.django_db]
+
+
+def test_upload_to_s3_then_promote_writes_metadata_json_and_the_latest_copy(
+    s3_settings, django_capture_on_commit_callbacks
+):
+    version = services.model_version_register(
+        model_name="answers",
+        version="1.0.0",
+        source=_answer_file(s3_settings, 7),
+        storage="s3",
+        runtime="json_answer",
+        metrics={"accuracy": 0.5},
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.model_version_promote(version=version, actor="t")
+
+    client, bucket = S3Store().client, s3_settings.S3_BUCKET
+    metadata = json.loads(client.get_object(Bucket=bucket, Key="models/answers/metadata.json")["Body"].read())
+    latest = client.get_object(Bucket=bucket, Key=f"models/answers/latest/{version.filename}")["Body"].read()
+    assert (metadata["version"], metadata["sha256"], metadata["accuracy"]) == ("1.0.0", version.sha256, 0.5)
+    assert hashlib.sha256(latest).hexdigest() == version.sha256
+
+
+def test_a_file_corrupted_in_s3_after_registration_is_refused_and_the_old_keeps_serving(s3_settings):
+    good = services.model_version_register(
+        model_name="answers",
+        version="1.0.0",
+        source=_answer_file(s3_settings, "good"),
+        storage="s3",
+        runtime="json_answer",
+    )
+    bad = services.model_version_register(
+        model_name="answers", version="2.0.0", source=_answer_file(s3_settings, "bad"), storage="s3"
+    )
+    services.model_version_promote(version=good, actor="t")
+    assert model_cache.get("answers").predictor.predict() == "good"
+    S3Store().client.put_object(Bucket=s3_settings.S3_BUCKET, Key=bad.location, Body=b'{"answer": "evil"}')
+
+    with pytest.raises(services.PromotionError) as refused:
+        services.model_version_promote(version=bad, actor="t")
+
+    assert "changed since it was registered" in str(refused.value)
+    assert RegisteredModel.objects.get(name="answers").active_version_id == good.pk
+    assert model_cache.get("answers").predictor.predict() == "good"
+
+
+def test_register_model_from_an_s3_uri_records_sha256_and_the_etag(s3_settings, tmp_path):
+    payload = b'{"answer": 11}'
+    S3Store().client.put_object(Bucket=s3_settings.S3_BUCKET, Key="trained/eleven.json", Body=payload)
+
+    call_command(
+        "register_model",
+        "answers",
+        f"s3://{s3_settings.S3_BUCKET}/trained/eleven.json",
+        "--version",
+        "1.0.0",
+        "--runtime",
+        "json_answer",
+        "--activate",
+        stdout=StringIO(),
+        stderr=StringIO(),
+    )
+
+    version = ModelVersion.objects.get(version="1.0.0")
+    assert (version.sha256, version.size_bytes) == (hashlib.sha256(payload).hexdigest(), len(payload))
+    assert version.revision == f'"{hashlib.md5(payload).hexdigest()}"'
+    assert model_cache.get("answers").predictor.predict() == 11
+
+
+def test_a_hub_version_stays_pinned_to_its_commit_after_the_file_changes_on_main(hf_settings, tmp_path):
+    store = HubStore()
+    first = tmp_path / "one.json"
+    first.write_text('{"answer": "first"}')
+    stored = store.put(model="answers", version="any", filename="model.json", source=first)
+    call_command(
+        "register_model",
+        "answers",
+        f"hf://{hf_settings.HF_MODEL_REPO}/{stored.location}",
+        "--version",
+        "1.0.0",
+        "--runtime",
+        "json_answer",
+        stdout=StringIO(),
+        stderr=StringIO(),
+    )
+    second = tmp_path / "two.json"
+    second.write_text('{"answer": "second"}')
+    store.put(model="answers", version="any", filename="model.json", source=second)  # main moves on
+
+    services.model_version_promote(version=ModelVersion.objects.get(version="1.0.0"), actor="t")
+
+    assert ModelVersion.objects.get(version="1.0.0").revision == stored.revision
+    assert model_cache.get("answers").predictor.predict() == "first"
+
+
+def _answer_file(settings, answer):
+    path = settings.MODEL_STORE_DIR.parent / f"answer-{answer}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"answer": answer}))
+    return path
