@@ -216,6 +216,9 @@ ATLAS_RUNTIMES = {
     "threat_rules": "inference.runtimes.threat_rules.load",
 }
 
+# Converters `upload_model --onnx` uses: export(source_path, dest_path) -> dest_path.
+ATLAS_EXPORTERS = {"onnx": "inference.runtimes.yolo.export_onnx"}
+
 # How often each serving worker compares its loaded versions with the registry: the whole mechanism on
 # SQLite, and the safety net behind LISTEN/NOTIFY on PostgreSQL.
 ATLAS_RELOAD_POLL_SECONDS = float(os.environ.get("ATLAS_RELOAD_POLL_SECONDS", "0.5"))

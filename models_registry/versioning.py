@@ -8,7 +8,7 @@ from typing import TypeVar
 
 _SEMVER = re.compile(
     r"^[vV]?(?P<major>\d+)(?:\.(?P<minor>\d+))?(?:\.(?P<patch>\d+))?"
-    r"(?:-(?P<pre>[0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$"
+    r"(?:-(?P<pre>[0-9A-Za-z.-]+))?(?:\+(?P<build>[0-9A-Za-z.-]+))?$"
 )
 _VERSION_TEXT = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}$")
 
@@ -25,7 +25,8 @@ def is_valid_version(text: str) -> bool:
 
 def version_key(text: str) -> tuple:
     """A sort key: every semantic version sorts above every non-semantic one, pre-releases below
-    their release (1.0.0-rc1 < 1.0.0), numeric pre-release parts numerically."""
+    their release (1.0.0-rc1 < 1.0.0), numeric pre-release parts numerically, and build metadata
+    after its plain release (1.0.0 < 1.0.0+onnx), so `latest` prefers a release's ONNX export."""
     match = _SEMVER.match(text)
     if not match:
         return (0, text)
@@ -38,7 +39,7 @@ def version_key(text: str) -> tuple:
             0,
             tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split(".")),
         )
-    return (1, numbers, pre_key)
+    return (1, numbers, pre_key, match.group("build") or "")
 
 
 def sort_versions(items: Iterable[T], *, key=lambda item: item, newest_first: bool = True) -> list[T]:

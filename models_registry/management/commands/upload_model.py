@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import CommandError
+from django.utils.module_loading import import_string
 from tqdm import tqdm
 
 from models_registry import services
@@ -68,9 +70,33 @@ class Command(ModelVersionCommand):
             except services.RegistryError as exc:
                 raise CommandError(str(exc)) from exc
         self.stdout.write(f"Registered {version} sha256={version.sha256} size={version.size_bytes} bytes")
+        if options["onnx"]:
+            self._register_onnx(version, source, storage)
         if options["activate"]:
             try:
                 services.model_version_promote(version=version, actor=cli_actor(), reason=options["reason"])
             except services.RegistryError as exc:
                 raise CommandError(str(exc)) from exc
             self.stdout.write(self.style.SUCCESS(f"{version} is now active"))
+
+    def _register_onnx(self, version, source: Path, storage: str) -> None:
+        exporter = import_string(settings.ATLAS_EXPORTERS["onnx"])
+        with tempfile.TemporaryDirectory(prefix="atlas-onnx-") as scratch:
+            try:
+                onnx_path = exporter(source, Path(scratch) / f"{source.stem}.onnx")
+            except Exception as exc:  # the exporter's own error, said in words
+                raise CommandError(f"ONNX export of {source} failed: {type(exc).__name__}: {exc}") from exc
+            try:
+                exported = services.model_version_register(
+                    model_name=version.model.name,
+                    version=f"{version.version}+onnx",
+                    source=onnx_path,
+                    storage=storage,
+                    metrics=version.metrics,
+                    metadata=version.metadata,
+                    notes=f"ONNX export of {version.version}",
+                    actor=cli_actor(),
+                )
+            except services.RegistryError as exc:
+                raise CommandError(str(exc)) from exc
+        self.stdout.write(f"Registered {exported} (ONNX export) sha256={exported.sha256}")
