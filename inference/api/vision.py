@@ -1,3 +1,206 @@
-"""Routes of the vision endpoints."""
+"""The visual detector's endpoint, at the path and in the shape of the threat-intelligence API Atlas
+replaces: POST /api/v1/detect with a multipart `file` field or a raw JPEG/PNG body.
 
-urlpatterns: list = []
+Also the upload handling the audio endpoint shares: a size limit checked before the body is read
+(settings.ATLAS_MAX_UPLOAD_MB), the media type, and errors as `{"error", "detail"}`.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import warnings
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.urls import path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiRequest, extend_schema, inline_serializer
+from PIL import Image, ImageOps, UnidentifiedImageError
+from rest_framework import serializers, status
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from inference import model_cache
+from inference.api.common import unavailable_response
+
+VISUAL_MODEL = "visual_detector"
+IMAGE_TYPES = ("image/jpeg", "image/jpg", "image/png", "image/webp", "image/bmp")
+IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "BMP")
+MAX_PIXELS = 40_000_000  # a decompression bomb is refused before its pixels are decoded
+GENERIC_TYPES = ("", "application/octet-stream")
+
+
+class UploadError(Exception):
+    def __init__(self, code: int, error: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code, self.error, self.detail = code, error, detail
+
+    def response(self) -> Response:
+        return Response({"error": self.error, "detail": self.detail}, status=self.code)
+
+
+def _too_large(size: int) -> UploadError:
+    limit = settings.ATLAS_MAX_UPLOAD_MB
+    return UploadError(
+        status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        "too_large",
+        f"The upload is {size / 1048576:.1f} MB; the limit is {limit} MB (ATLAS_MAX_UPLOAD_MB).",
+    )
+
+
+def read_upload(request: Request, *, accepted: tuple[str, ...], what: str, field: str = "file") -> bytes:
+    """The uploaded bytes: multipart field `field`, or the whole body when its Content-Type is accepted."""
+    limit = settings.ATLAS_MAX_UPLOAD_MB * 1024 * 1024
+    length = int(request.META.get("CONTENT_LENGTH") or 0)
+    if length > limit:
+        raise _too_large(length)
+    content_type = (request.content_type or "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        upload = request.FILES.get(field)
+        if upload is None:
+            raise UploadError(400, "missing_file", f"Send {what} in the multipart field {field!r}.")
+        if upload.size > limit:
+            raise _too_large(upload.size)
+        part_type = (upload.content_type or "").split(";")[0].strip().lower()
+        if part_type not in accepted and part_type not in GENERIC_TYPES:
+            raise UploadError(
+                415,
+                "unsupported_media_type",
+                f"The file is {part_type!r}; send {what} ({', '.join(accepted)}).",
+            )
+        data = upload.read()
+    elif content_type in accepted:
+        try:
+            data = request.body
+        except RequestDataTooBig:
+            raise _too_large(length) from None
+    else:
+        raise UploadError(
+            415,
+            "unsupported_media_type",
+            f"Content-Type {content_type or 'none'!r} is not accepted; send {what} as {', '.join(accepted)}, "
+            f"or as multipart/form-data with a {field!r} field.",
+        )
+    if len(data) > limit:
+        raise _too_large(len(data))
+    if not data:
+        raise UploadError(400, "empty_upload", f"The upload is empty; send {what}.")
+    return data
+
+
+def decode_image(data: bytes) -> Image.Image:
+    """Decoded RGB image, upright per its EXIF; UploadError 400 if unreadable, 413 if too many pixels."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=IMAGE_FORMATS) as probe:
+                width, height = probe.size
+                if width * height > MAX_PIXELS:
+                    raise UploadError(
+                        413,
+                        "image_too_large",
+                        f"The image is {width}x{height}; at most {MAX_PIXELS:,} pixels.",
+                    )
+                probe.verify()
+            image = Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)
+            image.load()
+            return ImageOps.exif_transpose(image).convert("RGB")
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise UploadError(413, "image_too_large", f"The image has too many pixels: {exc}") from None
+    except UploadError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise UploadError(
+            400, "invalid_image", f"The upload is not a readable image ({', '.join(IMAGE_FORMATS)}): {exc}"
+        ) from None
+
+
+# --- Shapes, for the schema only -------------------------------------------------------------------
+
+DetectResponse = inline_serializer(
+    "Detection",
+    {
+        "detections": serializers.ListField(
+            child=inline_serializer(
+                "DetectedObject",
+                {
+                    "class": serializers.CharField(),
+                    "class_id": serializers.IntegerField(),
+                    "confidence": serializers.FloatField(),
+                    "bbox": serializers.ListField(child=serializers.FloatField(), min_length=4, max_length=4),
+                },
+            )
+        ),
+        "threat_analysis": inline_serializer(
+            "VisualThreatAnalysis",
+            {
+                "people_count": serializers.IntegerField(),
+                "weapons_detected": serializers.IntegerField(),
+                "vehicle_count": serializers.IntegerField(),
+                "threat_indicators": serializers.ListField(child=serializers.CharField()),
+                "threat_score": serializers.FloatField(),
+            },
+        ),
+        "image": inline_serializer(
+            "ImageSize", {"width": serializers.IntegerField(), "height": serializers.IntegerField()}
+        ),
+        "model": serializers.CharField(),
+        "version": serializers.CharField(),
+        "inference_ms": serializers.FloatField(),
+    },
+)
+UploadErrorResponse = inline_serializer(
+    "UploadError", {"error": serializers.CharField(), "detail": serializers.CharField()}
+)
+UPLOAD_ERRORS = {400: UploadErrorResponse, 413: UploadErrorResponse, 415: UploadErrorResponse}
+
+
+class DetectView(APIView):
+    # Public and stateless: no session, no token, so no CSRF and no database on the request path.
+    authentication_classes = ()
+    permission_classes = ()
+    parser_classes = (MultiPartParser,)
+
+    @extend_schema(
+        tags=["vision"],
+        summary="Detect objects and threat indicators in an image",
+        description=(
+            f"Multipart field `file`, or a raw body of type {', '.join(IMAGE_TYPES)}. "
+            "Boxes are [x1, y1, x2, y2] in the image's pixels; each class has its own confidence threshold "
+            "(the version's metadata)."
+        ),
+        request={
+            "multipart/form-data": inline_serializer("ImageUpload", {"file": serializers.FileField()}),
+            **{t: OpenApiRequest(OpenApiTypes.BINARY) for t in ("image/jpeg", "image/png")},
+        },
+        responses={200: DetectResponse, **UPLOAD_ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        try:
+            image = decode_image(read_upload(request, accepted=IMAGE_TYPES, what="a JPEG or PNG image"))
+            loaded = model_cache.get(VISUAL_MODEL)
+        except UploadError as exc:
+            return exc.response()
+        except model_cache.ModelUnavailable as exc:
+            return unavailable_response(exc)
+        started = time.perf_counter()
+        detections = loaded.predictor.detect(image)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        return Response(
+            {
+                "detections": detections,
+                "threat_analysis": loaded.predictor.threat_analysis(detections),
+                "image": {"width": image.width, "height": image.height},
+                "model": VISUAL_MODEL,
+                "version": loaded.version,
+                "inference_ms": round(elapsed_ms, 2),
+            }
+        )
+
+
+urlpatterns = [
+    path("api/v1/detect", DetectView.as_view(), name="vision-detect"),
+]

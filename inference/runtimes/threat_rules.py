@@ -1,0 +1,276 @@
+"""The `threat_rules` runtime: a versioned JSON taxonomy that scores text, detections and sounds.
+
+The taxonomy (inference/data/threat_taxonomy.json is the default) names categories with keywords
+(a list, or {keyword: weight in 0..1}), a severity range and a threshold, plus rules that map detected
+classes (`visual_rules`) and sound classes (`audio_rules`) to categories. Changing it is a new version,
+registered and promoted like a model.
+
+Scoring. Text: the matched keywords of a category combine as 1 - prod(1 - weight), so one keyword of
+weight 0.5 gives 0.5 and two give 0.75. Keywords match whole words only, case-insensitively ("rob"
+is not found in "problem"), with one pattern per category compiled at load. Detections and sounds:
+the confidence of the best matching detection or of the sound. The best category at or above its
+threshold wins (ties: the higher severity, then taxonomy order); its severity climbs its range as the
+confidence climbs from the threshold to 1. Nothing at threshold: the no-threat category, severity
+"none", confidence 1 - the best score seen.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+SCHEMA = "atlas.threat_taxonomy/1"
+KINDS = ("text", "visual", "audio")
+MAX_TEXT_CHARS = 100_000
+MAX_DETECTIONS = 10_000
+DEFAULT_TAXONOMY_PATH = Path(__file__).resolve().parent.parent / "data" / "threat_taxonomy.json"
+
+
+class TaxonomyError(ValueError):
+    """The taxonomy file is not valid; the message says where and why."""
+
+
+class ThreatInputError(ValueError):
+    """The request's data does not fit its type; the message says what is wrong."""
+
+
+@dataclass(frozen=True)
+class Category:
+    name: str
+    weights: dict[str, float]  # normalised keyword -> weight
+    severity_range: tuple[int, int]  # indices into severity_levels
+    threshold: float
+    pattern: re.Pattern | None
+
+
+@dataclass(frozen=True)
+class Rule:
+    category: str
+    classes: frozenset[str]
+    min_confidence: float
+    min_count: int
+
+
+def _normalise(keyword: str) -> str:
+    return " ".join(keyword.lower().split())
+
+
+def _keyword_pattern(keywords: list[str]) -> re.Pattern | None:
+    """One alternation, longest phrase first, bounded so that a keyword is never part of a longer word.
+
+    (?<!\\w) and (?!\\w) are \\b that also hold for keywords starting or ending in a non-word character
+    ("break-in", "zero-day"); spaces inside a phrase match any run of whitespace.
+    """
+    if not keywords:
+        return None
+    parts = [r"\s+".join(map(re.escape, k.split())) for k in sorted(keywords, key=len, reverse=True)]
+    return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)", re.IGNORECASE)
+
+
+def _number(value, where: str, low: float = 0.0, high: float = 1.0) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise TaxonomyError(f"{where} must be a number in {low:g}..{high:g}, got {value!r}.")
+    return float(value)
+
+
+def _require(mapping: dict, key: str, kind: type, where: str):
+    if key not in mapping:
+        raise TaxonomyError(f"{where} has no {key!r}.")
+    value = mapping[key]
+    if not isinstance(value, kind):
+        raise TaxonomyError(f"{where}.{key} must be a {kind.__name__}, got {type(value).__name__}.")
+    return value
+
+
+class ThreatClassifier:
+    def __init__(self, taxonomy: dict):
+        if not isinstance(taxonomy, dict):
+            raise TaxonomyError("The taxonomy must be a JSON object.")
+        if taxonomy.get("schema", SCHEMA) != SCHEMA:
+            raise TaxonomyError(
+                f"Unknown taxonomy schema {taxonomy.get('schema')!r}; this runtime reads {SCHEMA!r}."
+            )
+        self.version = str(taxonomy.get("taxonomy_version", ""))
+        levels = _require(taxonomy, "severity_levels", list, "taxonomy")
+        if len(levels) < 2 or not all(isinstance(x, str) for x in levels) or len(set(levels)) != len(levels):
+            raise TaxonomyError(
+                "taxonomy.severity_levels must list at least two distinct names, lowest first."
+            )
+        self.levels = levels
+        self.no_threat = str(taxonomy.get("no_threat_category", "none"))
+        default_weight = _number(
+            taxonomy.get("default_keyword_weight", 0.5), "taxonomy.default_keyword_weight"
+        )
+        raw_categories = _require(taxonomy, "categories", dict, "taxonomy")
+        if not raw_categories:
+            raise TaxonomyError("taxonomy.categories is empty.")
+        self.categories = {
+            name: self._category(name, raw, default_weight) for name, raw in raw_categories.items()
+        }
+        self.order = {name: i for i, name in enumerate(self.categories)}
+        self.visual_rules = self._rules(taxonomy.get("visual_rules", []), "visual_rules")
+        self.audio_rules = self._rules(taxonomy.get("audio_rules", []), "audio_rules")
+
+    def _category(self, name: str, raw, default_weight: float) -> Category:
+        where = f"categories.{name}"
+        if not isinstance(raw, dict):
+            raise TaxonomyError(f"{where} must be an object.")
+        keywords = raw.get("keywords", [])
+        if isinstance(keywords, list):
+            keywords = {k: default_weight for k in keywords}
+        if not isinstance(keywords, dict) or not all(isinstance(k, str) and k.strip() for k in keywords):
+            raise TaxonomyError(f"{where}.keywords must be a list of words or an object of word: weight.")
+        weights = {_normalise(k): _number(w, f"{where}.keywords[{k!r}]") for k, w in keywords.items()}
+        severity = _require(raw, "severity_range", list, where)
+        if len(severity) != 2 or not all(level in self.levels for level in severity):
+            raise TaxonomyError(f"{where}.severity_range must be two of {self.levels}, got {severity!r}.")
+        low, high = (self.levels.index(level) for level in severity)
+        if low > high:
+            raise TaxonomyError(f"{where}.severity_range goes from {severity[0]!r} down to {severity[1]!r}.")
+        threshold = _number(raw.get("threshold", 0.5), f"{where}.threshold")
+        return Category(name, weights, (low, high), threshold, _keyword_pattern(list(weights)))
+
+    def _rules(self, raw, where: str) -> list[Rule]:
+        if not isinstance(raw, list):
+            raise TaxonomyError(f"taxonomy.{where} must be a list.")
+        rules = []
+        for i, rule in enumerate(raw):
+            at = f"{where}[{i}]"
+            if not isinstance(rule, dict):
+                raise TaxonomyError(f"{at} must be an object.")
+            category = _require(rule, "category", str, at)
+            if category not in self.categories:
+                raise TaxonomyError(f"{at}.category {category!r} is not one of the taxonomy's categories.")
+            classes = _require(rule, "classes", list, at)
+            if not classes or not all(isinstance(c, str) for c in classes):
+                raise TaxonomyError(f"{at}.classes must list class names.")
+            count = rule.get("min_count", 1)
+            if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+                raise TaxonomyError(f"{at}.min_count must be a whole number of at least 1, got {count!r}.")
+            confidence = _number(rule.get("min_confidence", 0.0), f"{at}.min_confidence")
+            rules.append(Rule(category, frozenset(classes), confidence, count))
+        return rules
+
+    # --- scoring ------------------------------------------------------------------------------------
+
+    def warm_up(self) -> None:
+        self.classify(kind="text", data="A quiet street; nothing to report.")
+
+    def classify(self, *, kind: str, data) -> dict:
+        if kind == "text":
+            return self.classify_text(data)
+        if kind == "visual":
+            return self.classify_visual(data)
+        if kind == "audio":
+            return self.classify_audio(data)
+        raise ThreatInputError(f"type must be one of {', '.join(KINDS)}, got {kind!r}.")
+
+    def classify_text(self, text) -> dict:
+        if not isinstance(text, str) or not text.strip():
+            raise ThreatInputError("For type 'text', data must be a non-empty string.")
+        if len(text) > MAX_TEXT_CHARS:
+            raise ThreatInputError(
+                f"For type 'text', data is {len(text)} characters long; the limit is {MAX_TEXT_CHARS}."
+            )
+        candidates = []
+        for category in self.categories.values():
+            if category.pattern is None:
+                continue
+            matched: dict[str, None] = {}  # ordered set, in order of first appearance
+            for match in category.pattern.finditer(text):
+                matched.setdefault(_normalise(match.group(0)))
+            if matched:
+                score = 1.0 - math.prod(1.0 - category.weights[k] for k in matched)
+                candidates.append((category.name, score, list(matched)))
+        return self._decide(candidates)
+
+    def classify_visual(self, data) -> dict:
+        detections = data.get("detections") if isinstance(data, dict) else data
+        if not isinstance(detections, list):
+            raise ThreatInputError(
+                "For type 'visual', data must be a list of detections or a detect response with 'detections'."
+            )
+        if len(detections) > MAX_DETECTIONS:
+            raise ThreatInputError(f"For type 'visual', at most {MAX_DETECTIONS} detections are accepted.")
+        pairs = [(self._class_of(d, i, "class"), self._confidence_of(d, i)) for i, d in enumerate(detections)]
+        candidates = []
+        for rule in self.visual_rules:
+            hits = [
+                (name, conf) for name, conf in pairs if name in rule.classes and conf >= rule.min_confidence
+            ]
+            if len(hits) >= rule.min_count:
+                names = list(dict.fromkeys(name for name, _ in sorted(hits, key=lambda h: -h[1])))
+                candidates.append((rule.category, max(conf for _, conf in hits), names))
+        return self._decide(candidates)
+
+    def classify_audio(self, data) -> dict:
+        if not isinstance(data, dict):
+            raise ThreatInputError("For type 'audio', data must be an audio classify response (an object).")
+        name, confidence = self._class_of(data, None, "class_name"), self._confidence_of(data, None)
+        candidates = [
+            (rule.category, confidence, [name])
+            for rule in self.audio_rules
+            if name in rule.classes and confidence >= rule.min_confidence
+        ]
+        return self._decide(candidates)
+
+    @staticmethod
+    def _class_of(item, index: int | None, key: str) -> str:
+        at = "data" if index is None else f"data[{index}]"
+        if not isinstance(item, dict) or not isinstance(item.get(key), str):
+            raise ThreatInputError(f"{at} must be an object with a string {key!r}.")
+        return item[key]
+
+    @staticmethod
+    def _confidence_of(item: dict, index: int | None) -> float:
+        at = "data" if index is None else f"data[{index}]"
+        value = item.get("confidence")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise ThreatInputError(f"{at}.confidence must be a number in 0..1, got {value!r}.")
+        return float(value)
+
+    def _decide(self, candidates: list[tuple[str, float, list[str]]]) -> dict:
+        passing = [c for c in candidates if c[1] >= self.categories[c[0]].threshold]
+        if not passing:
+            best_seen = max((score for _, score, _ in candidates), default=0.0)
+            return {
+                "threat_category": self.no_threat,
+                "severity": self.levels[0],
+                "confidence": round(1.0 - best_seen, 4),
+                "keywords_matched": [],
+            }
+        name, score, matched = min(
+            passing, key=lambda c: (-c[1], -self.categories[c[0]].severity_range[1], self.order[c[0]])
+        )
+        return {
+            "threat_category": name,
+            "severity": self.severity(name, score),
+            "confidence": round(score, 4),
+            "keywords_matched": matched,
+        }
+
+    def severity(self, category: str, confidence: float) -> str:
+        """The level within the category's range: its low end at the threshold, its high end near 1."""
+        found = self.categories[category]
+        low, high = found.severity_range
+        span = 1.0 - found.threshold
+        position = 1.0 if span <= 0 else min(max((confidence - found.threshold) / span, 0.0), 1.0)
+        return self.levels[min(low + int(position * (high - low + 1)), high)]
+
+
+def load(path: Path, *, metadata: dict) -> ThreatClassifier:
+    path = Path(path)
+    try:
+        taxonomy = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise TaxonomyError(f"{path.name} is not UTF-8 text: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise TaxonomyError(f"{path.name} is not valid JSON: {exc}") from None
+    return ThreatClassifier(taxonomy)
+
+
+def default_taxonomy() -> dict:
+    return json.loads(DEFAULT_TAXONOMY_PATH.read_text(encoding="utf-8"))
