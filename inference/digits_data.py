@@ -130,9 +130,7 @@ def read_idx(path: Path) -> np.ndarray:
 def _labels_beside(images: Path) -> Path:
     name = re.sub(r"images[-.]idx3", "labels-idx1", images.name)
     if name == images.name:
-        raise DigitDataError(
-            f"Cannot tell the labels file of {images.name}; name it like train-images-idx3-ubyte."
-        )
+        raise DigitDataError(f"Cannot tell the labels file of {images.name}; name it like train-images-idx3-ubyte.")
     candidates = [images.with_name(name)]
     candidates += [images.with_name(name + ".gz"), images.with_name(name.removesuffix(".gz"))]
     for candidate in candidates:
@@ -168,8 +166,7 @@ def _read_npz(path: Path) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarr
             if {x_key, y_key} <= keys:
                 return _normalise(archive[x_key], archive[y_key], origin=path.name), None
     raise DigitDataError(
-        f"{path.name} has keys {sorted(keys)}; "
-        "expected x/y, images/labels or x_train/y_train[/x_test/y_test]."
+        f"{path.name} has keys {sorted(keys)}; expected x/y, images/labels or x_train/y_train[/x_test/y_test]."
     )
 
 

@@ -126,9 +126,7 @@ def _install(version: ModelVersion, predictor: Any) -> LoadedModel:
 def _record_failure(version: ModelVersion, exc: BaseException) -> None:
     name = version.model.name
     error = f"{version.version}: {type(exc).__name__}: {exc}"
-    _failures[name] = LoadFailure(
-        version=version.version, version_id=version.pk, error=error, at=time.monotonic()
-    )
+    _failures[name] = LoadFailure(version=version.version, version_id=version.pk, error=error, at=time.monotonic())
     current = _models.get(name)
     _report(
         name=name,
@@ -140,20 +138,13 @@ def _record_failure(version: ModelVersion, exc: BaseException) -> None:
     logger.error("could not load %s@%s, still serving %s: %s", name, version.version, serving, error)
 
 
-def activate(
-    *, version: ModelVersion, predictor: Any = None, force_download: bool = False
-) -> LoadedModel | None:
+def activate(*, version: ModelVersion, predictor: Any = None, force_download: bool = False) -> LoadedModel | None:
     """Serve `version` in this process. Returns the new entry, or None when loading failed (the old
     version keeps serving) or is being retried too soon."""
     name = version.model.name
     with _lock_for(name):
         current = _models.get(name)
-        if (
-            current is not None
-            and current.version_id == version.pk
-            and predictor is None
-            and not force_download
-        ):
+        if current is not None and current.version_id == version.pk and predictor is None and not force_download:
             return current
         failure = _failures.get(name)
         if (

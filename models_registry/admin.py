@@ -52,12 +52,7 @@ class RegisteredModelAdmin(admin.ModelAdmin):
     actions = ["roll_back"]
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("active_version")
-            .annotate(n_versions=Count("versions"))
-        )
+        return super().get_queryset(request).select_related("active_version").annotate(n_versions=Count("versions"))
 
     @admin.display(description="Active version", ordering="active_version__version")
     def active_version_link(self, obj: RegisteredModel) -> str:
@@ -124,9 +119,7 @@ class ModelVersionUploadForm(forms.ModelForm):
         if self.errors:
             return
         try:
-            self.registered = _register_upload(
-                self.cleaned_data["upload"], self.cleaned_data, actor=self.actor
-            )
+            self.registered = _register_upload(self.cleaned_data["upload"], self.cleaned_data, actor=self.actor)
         except services.RegistryError as exc:
             self.add_error(None, str(exc))
 
@@ -281,9 +274,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
                 continue
             version = versions[0]
             try:
-                event = services.model_version_promote(
-                    version=version, actor=_actor(request), reason="admin: promote"
-                )
+                event = services.model_version_promote(version=version, actor=_actor(request), reason="admin: promote")
             except services.RegistryError as exc:
                 self.message_user(request, str(exc), messages.ERROR)
             else:

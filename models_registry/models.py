@@ -116,12 +116,8 @@ class ActivationEvent(models.Model):
         RETIRE = "retire", "Retire"
 
     model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="history")
-    from_version = models.ForeignKey(
-        ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    to_version = models.ForeignKey(
-        ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    from_version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    to_version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     action = models.CharField(max_length=10, choices=Action.choices)
     actor = models.CharField(max_length=150)
     reason = models.TextField(blank=True)

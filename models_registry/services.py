@@ -38,9 +38,7 @@ class PromotionError(RegistryError):
 
 def registered_model_get_or_create(*, name: str, runtime: str, description: str = "") -> RegisteredModel:
     if runtime not in settings.ATLAS_RUNTIMES:
-        raise RegistryError(
-            f"Unknown runtime {runtime!r}; choose one of {', '.join(sorted(settings.ATLAS_RUNTIMES))}."
-        )
+        raise RegistryError(f"Unknown runtime {runtime!r}; choose one of {', '.join(sorted(settings.ATLAS_RUNTIMES))}.")
     model, created = RegisteredModel.objects.get_or_create(
         name=name, defaults={"runtime": runtime, "description": description}
     )
@@ -63,9 +61,7 @@ def _model_for_registration(model_name: str, runtime: str | None) -> RegisteredM
 
 def _check_new_version(model: RegisteredModel, version: str) -> None:
     if not is_valid_version(version):
-        raise RegistryError(
-            f"Version {version!r} is not valid: use 1-64 letters, digits and . _ + - (e.g. 1.2.0)."
-        )
+        raise RegistryError(f"Version {version!r} is not valid: use 1-64 letters, digits and . _ + - (e.g. 1.2.0).")
     if model.versions.filter(version=version).exists():
         raise RegistryError(f"{model.name} already has a version {version!r}; versions are immutable.")
 
@@ -282,15 +278,11 @@ def _move_pointer(
         model = RegisteredModel.objects.select_for_update().get(pk=version.model_id)
         from_id = model.active_version_id
         if expected_from is not _UNSET and from_id != expected_from:
-            raise PromotionError(
-                f"The active version of {model.name} changed meanwhile; look again and retry."
-            )
+            raise PromotionError(f"The active version of {model.name} changed meanwhile; look again and retry.")
         if from_id == version.pk:
             action = ActivationEvent.Action.RELOAD
         # Compare-and-set: under the row lock this always matches; it guards the invariant regardless.
-        moved = RegisteredModel.objects.filter(pk=model.pk, active_version_id=from_id).update(
-            active_version=version
-        )
+        moved = RegisteredModel.objects.filter(pk=model.pk, active_version_id=from_id).update(active_version=version)
         if moved != 1:
             raise PromotionError(f"The active version of {model.name} changed meanwhile; retry.")
         if from_id and from_id != version.pk:

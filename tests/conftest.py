@@ -33,9 +33,7 @@ def start_replica(tmp_path):
     started: list[Replica] = []
 
     def start(*, workers: int = 3, env: dict[str, str] | None = None, name: str | None = None) -> Replica:
-        replica = Replica(
-            folder=tmp_path / (name or f"replica-{len(started)}"), workers=workers, env=env or {}
-        )
+        replica = Replica(folder=tmp_path / (name or f"replica-{len(started)}"), workers=workers, env=env or {})
         started.append(replica)
         return replica.start()
 

@@ -9,6 +9,4 @@ from inference.model_cache import ModelUnavailable
 
 
 def unavailable_response(exc: ModelUnavailable) -> Response:
-    return Response(
-        {"error": str(exc), "model": exc.model_name}, status=status.HTTP_503_SERVICE_UNAVAILABLE
-    )
+    return Response({"error": str(exc), "model": exc.model_name}, status=status.HTTP_503_SERVICE_UNAVAILABLE)

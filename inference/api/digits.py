@@ -55,9 +55,7 @@ def parse_pixels(body: bytes) -> np.ndarray:
         raise PixelsError("missing_pixels", 'The body must be a JSON object with a "pixels" key.')
     raw = payload["pixels"]
     if not isinstance(raw, list):
-        raise PixelsError(
-            "invalid_pixels", f'"pixels" must be a list of {PIXELS} numbers, not {type(raw).__name__}.'
-        )
+        raise PixelsError("invalid_pixels", f'"pixels" must be a list of {PIXELS} numbers, not {type(raw).__name__}.')
     if len(raw) != PIXELS:
         raise PixelsError(
             "wrong_length", f'"pixels" has {len(raw)} values; expected {PIXELS} (a 28x28 image, row by row).'
@@ -71,14 +69,10 @@ def parse_pixels(body: bytes) -> np.ndarray:
     mixed_booleans = (b"true" in body or b"false" in body) and any(isinstance(v, bool) for v in raw)
     if pixels.ndim != 1 or pixels.dtype.kind not in "iuf" or mixed_booleans:
         # The error path only: find the first value that is not a number, to name it.
-        index = next(
-            (i for i, v in enumerate(raw) if isinstance(v, bool) or not isinstance(v, int | float)), None
-        )
+        index = next((i for i, v in enumerate(raw) if isinstance(v, bool) or not isinstance(v, int | float)), None)
         if index is None:  # only numbers, some whole numbers too large for int64
             index = next(i for i, v in enumerate(raw) if not 0 <= v <= 1)
-            raise PixelsError(
-                "out_of_range", f"pixels[{index}] is {raw[index]:g}; values must be between 0 and 1."
-            )
+            raise PixelsError("out_of_range", f"pixels[{index}] is {raw[index]:g}; values must be between 0 and 1.")
         shown = json.dumps(raw[index])
         shown = shown if len(shown) <= 40 else shown[:37] + "..."
         raise PixelsError("invalid_pixels", f'"pixels" must hold numbers only; pixels[{index}] is {shown}.')
@@ -90,9 +84,7 @@ def parse_pixels(body: bytes) -> np.ndarray:
     outside = (pixels < 0) | (pixels > 1)
     if outside.any():
         index = _first(outside)
-        raise PixelsError(
-            "out_of_range", f"pixels[{index}] is {pixels[index]:g}; values must be between 0 and 1."
-        )
+        raise PixelsError("out_of_range", f"pixels[{index}] is {pixels[index]:g}; values must be between 0 and 1.")
     return pixels
 
 
@@ -110,9 +102,7 @@ PixelsRequest = inline_serializer(
         )
     },
 )
-ErrorResponse = inline_serializer(
-    "DigitError", {"error": serializers.CharField(), "detail": serializers.CharField()}
-)
+ErrorResponse = inline_serializer("DigitError", {"error": serializers.CharField(), "detail": serializers.CharField()})
 UnavailableResponse = inline_serializer(
     "ModelUnavailable", {"error": serializers.CharField(), "model": serializers.CharField()}
 )

@@ -33,9 +33,7 @@ ThreatRequest = inline_serializer(
     {
         "type": serializers.ChoiceField(choices=list(KINDS)),
         "data": serializers.JSONField(
-            help_text=(
-                "text: a string; visual: detections or a detect response; audio: an audio classify response"
-            )
+            help_text=("text: a string; visual: detections or a detect response; audio: an audio classify response")
         ),
     },
 )
@@ -50,9 +48,7 @@ ThreatResponse = inline_serializer(
         "version": serializers.CharField(),
     },
 )
-ThreatError = inline_serializer(
-    "ThreatError", {"error": serializers.CharField(), "detail": serializers.CharField()}
-)
+ThreatError = inline_serializer("ThreatError", {"error": serializers.CharField(), "detail": serializers.CharField()})
 
 
 class ClassifyThreatView(APIView):
@@ -71,9 +67,7 @@ class ClassifyThreatView(APIView):
         try:
             payload = json.loads(request.body)
         except (ValueError, UnicodeDecodeError) as exc:
-            return _bad_request(
-                "invalid_json", f'The body is not JSON ({exc}); send {{"type": ..., "data": ...}}.'
-            )
+            return _bad_request("invalid_json", f'The body is not JSON ({exc}); send {{"type": ..., "data": ...}}.')
         if not isinstance(payload, dict) or "type" not in payload or "data" not in payload:
             return _bad_request("invalid_request", 'The body must be a JSON object with "type" and "data".')
         kind = payload["type"]

@@ -36,9 +36,7 @@ def _time(rate: int, seconds: float) -> np.ndarray:
     return np.arange(int(rate * seconds)) / rate
 
 
-def synth_siren(
-    rng: np.random.Generator, rate: int = SAMPLE_RATE, seconds: float = CLIP_SECONDS
-) -> np.ndarray:
+def synth_siren(rng: np.random.Generator, rate: int = SAMPLE_RATE, seconds: float = CLIP_SECONDS) -> np.ndarray:
     t = _time(rate, seconds)
     low, high = rng.uniform(550, 800), rng.uniform(1200, 1700)
     sweep_hz = rng.uniform(0.8, 3.0)
@@ -47,9 +45,7 @@ def synth_siren(
     return np.sin(phase) + 0.3 * np.sin(2 * phase) + 0.1 * np.sin(3 * phase)
 
 
-def synth_gunshot(
-    rng: np.random.Generator, rate: int = SAMPLE_RATE, seconds: float = CLIP_SECONDS
-) -> np.ndarray:
+def synth_gunshot(rng: np.random.Generator, rate: int = SAMPLE_RATE, seconds: float = CLIP_SECONDS) -> np.ndarray:
     n = int(rate * seconds)
     out = np.zeros(n)
     for _ in range(rng.integers(1, 3)):
@@ -73,16 +69,12 @@ def synth_glass_breaking(
         length = int(rng.uniform(0.005, 0.05) * rate)
         t = np.arange(min(length, n - start)) / rate
         ring = sum(np.sin(2 * np.pi * rng.uniform(3000, 7800) * t) for _ in range(3))
-        burst = (ring + 2 * sosfilt(highpass, rng.normal(0, 1, len(t)))) * np.exp(
-            -t / rng.uniform(0.005, 0.02)
-        )
+        burst = (ring + 2 * sosfilt(highpass, rng.normal(0, 1, len(t)))) * np.exp(-t / rng.uniform(0.005, 0.02))
         out[start : start + len(t)] += burst
     return out
 
 
-def synth_speech(
-    rng: np.random.Generator, rate: int = SAMPLE_RATE, seconds: float = CLIP_SECONDS
-) -> np.ndarray:
+def synth_speech(rng: np.random.Generator, rate: int = SAMPLE_RATE, seconds: float = CLIP_SECONDS) -> np.ndarray:
     t = _time(rate, seconds)
     f0 = rng.uniform(90, 240) * (1 + 0.05 * np.sin(2 * np.pi * rng.uniform(3, 6) * t))
     phase = 2 * np.pi * np.cumsum(f0) / rate

@@ -93,9 +93,7 @@ def resample(samples: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.nd
     return resample_poly(samples, target // divisor, int(rate) // divisor)
 
 
-def mel_power(
-    samples: np.ndarray, *, n_fft: int = N_FFT, hop: int = HOP_LENGTH, n_mels: int = N_MELS
-) -> np.ndarray:
+def mel_power(samples: np.ndarray, *, n_fft: int = N_FFT, hop: int = HOP_LENGTH, n_mels: int = N_MELS) -> np.ndarray:
     """(n_mels, frames) mel power spectrogram of 16 kHz mono samples, frames centred (zero-padded)."""
     padded = np.pad(samples, n_fft // 2)
     n_frames = 1 + (len(padded) - n_fft) // hop
@@ -123,9 +121,7 @@ def log_mel_features(samples: np.ndarray, sample_rate: int) -> np.ndarray:
         raise ValueError(f"Sample rate must be positive, got {sample_rate}.")
     mono = resample(to_mono(samples), int(sample_rate))
     if len(mono) < MIN_SAMPLES:
-        raise AudioTooShort(
-            f"Audio is {len(mono) / SAMPLE_RATE:.3f} s long; at least {MIN_SECONDS:.3f} s is needed."
-        )
+        raise AudioTooShort(f"Audio is {len(mono) / SAMPLE_RATE:.3f} s long; at least {MIN_SECONDS:.3f} s is needed.")
     if not np.isfinite(mono).all():
         raise ValueError("Audio contains NaN or infinite samples.")
     return power_to_db(mel_power(mono)).mean(axis=1).astype(np.float32)

@@ -84,8 +84,7 @@ class AudioPredictor:
             "severity": threat["severity"],
             "priority": threat["priority"],
             "top_k": [
-                {"class_name": self.class_names[i], "confidence": round(float(probs[i]), 4)}
-                for i in order[:top_k]
+                {"class_name": self.class_names[i], "confidence": round(float(probs[i]), 4)} for i in order[:top_k]
             ],
         }
 
@@ -93,9 +92,7 @@ class AudioPredictor:
 def load(path: Path, *, metadata: dict) -> AudioPredictor:
     path = Path(path)
     if path.suffix.lower() not in {".pt", ".pth", ".safetensors"}:
-        raise ValueError(
-            f"The audio_mlp runtime serves .pt/.pth state_dicts and .safetensors, not {path.name!r}."
-        )
+        raise ValueError(f"The audio_mlp runtime serves .pt/.pth state_dicts and .safetensors, not {path.name!r}.")
     class_names = [str(n) for n in metadata.get("class_names") or default_class_names()]
     if len(set(class_names)) != len(class_names):
         raise ValueError("metadata['class_names'] repeats a name.")

@@ -73,13 +73,9 @@ def softmax(z: np.ndarray) -> np.ndarray:
 class DigitPredictor:
     """A loaded MNIST MLP: float32 weights, hidden activation, softmax output."""
 
-    def __init__(
-        self, *, sizes: list[int], activation: str, weights: list[np.ndarray], biases: list[np.ndarray]
-    ):
+    def __init__(self, *, sizes: list[int], activation: str, weights: list[np.ndarray], biases: list[np.ndarray]):
         if activation not in ACTIVATIONS:
-            raise ValueError(
-                f"Unknown activation {activation!r}; this runtime knows {', '.join(sorted(ACTIVATIONS))}."
-            )
+            raise ValueError(f"Unknown activation {activation!r}; this runtime knows {', '.join(sorted(ACTIVATIONS))}.")
         self.sizes = [int(s) for s in sizes]
         self.activation = activation
         self._act = ACTIVATIONS[activation]
@@ -122,9 +118,7 @@ class DigitPredictor:
     def warm_up(self) -> None:
         probabilities = self.predict(np.full(self.input_size, 0.5, dtype=np.float32))
         if not np.isfinite(probabilities).all():
-            raise ValueError(
-                "The network gives non-finite outputs on a plain grey image; its weights are unusable."
-            )
+            raise ValueError("The network gives non-finite outputs on a plain grey image; its weights are unusable.")
 
 
 def _text(value: np.ndarray) -> str:
@@ -149,30 +143,22 @@ def read_npz(path: Path) -> DigitPredictor:
     with archive:
         missing = [key for key in ("sizes", "activation") if key not in archive.files]
         if missing:
-            raise ValueError(
-                f"The network file has no {' or '.join(missing)} (keys present: {sorted(archive.files)})."
-            )
+            raise ValueError(f"The network file has no {' or '.join(missing)} (keys present: {sorted(archive.files)}).")
         try:
             sizes_array = archive["sizes"]
             activation = _text(archive["activation"]).strip().lower()
         except ValueError as exc:  # e.g. an object array, which needs pickle
-            raise ValueError(
-                f"The network file's sizes/activation cannot be read without pickle: {exc}"
-            ) from exc
+            raise ValueError(f"The network file's sizes/activation cannot be read without pickle: {exc}") from exc
         if sizes_array.ndim != 1 or sizes_array.dtype.kind not in "iu" or len(sizes_array) < 2:
             raise ValueError(f"`sizes` must be a list of at least two integers, got {sizes_array!r}.")
         sizes = [int(s) for s in sizes_array]
         if sizes[0] != INPUT_SIZE or sizes[-1] != OUTPUT_SIZE or min(sizes) < 1:
-            raise ValueError(
-                f"`sizes` {sizes} must start with {INPUT_SIZE}, end with {OUTPUT_SIZE}, all positive."
-            )
+            raise ValueError(f"`sizes` {sizes} must start with {INPUT_SIZE}, end with {OUTPUT_SIZE}, all positive.")
         weights, biases = [], []
         for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
             for key in (f"weight_{i}", f"bias_{i}"):
                 if key not in archive.files:
-                    raise ValueError(
-                        f"The network file has no {key} for its {len(sizes) - 1} layers {sizes}."
-                    )
+                    raise ValueError(f"The network file has no {key} for its {len(sizes) - 1} layers {sizes}.")
             try:
                 w, b = archive[f"weight_{i}"], archive[f"bias_{i}"]
             except ValueError as exc:

@@ -66,8 +66,7 @@ def threat_map_for(class_names: list[str], overrides: dict | None = None) -> dic
         entry = {**UNKNOWN, **defaults.get(name, {}), **overrides.get(name, {})}
         if entry["severity"] not in PRIORITY_OF_SEVERITY:
             raise ValueError(
-                f"threat_map[{name!r}].severity is {entry['severity']!r}; "
-                f"use one of {', '.join(SEVERITY_LEVELS)}."
+                f"threat_map[{name!r}].severity is {entry['severity']!r}; use one of {', '.join(SEVERITY_LEVELS)}."
             )
         if name in overrides and "priority" not in overrides[name]:
             entry["priority"] = PRIORITY_OF_SEVERITY[entry["severity"]]

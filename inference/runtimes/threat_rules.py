@@ -90,26 +90,18 @@ class ThreatClassifier:
         if not isinstance(taxonomy, dict):
             raise TaxonomyError("The taxonomy must be a JSON object.")
         if taxonomy.get("schema", SCHEMA) != SCHEMA:
-            raise TaxonomyError(
-                f"Unknown taxonomy schema {taxonomy.get('schema')!r}; this runtime reads {SCHEMA!r}."
-            )
+            raise TaxonomyError(f"Unknown taxonomy schema {taxonomy.get('schema')!r}; this runtime reads {SCHEMA!r}.")
         self.version = str(taxonomy.get("taxonomy_version", ""))
         levels = _require(taxonomy, "severity_levels", list, "taxonomy")
         if len(levels) < 2 or not all(isinstance(x, str) for x in levels) or len(set(levels)) != len(levels):
-            raise TaxonomyError(
-                "taxonomy.severity_levels must list at least two distinct names, lowest first."
-            )
+            raise TaxonomyError("taxonomy.severity_levels must list at least two distinct names, lowest first.")
         self.levels = levels
         self.no_threat = str(taxonomy.get("no_threat_category", "none"))
-        default_weight = _number(
-            taxonomy.get("default_keyword_weight", 0.5), "taxonomy.default_keyword_weight"
-        )
+        default_weight = _number(taxonomy.get("default_keyword_weight", 0.5), "taxonomy.default_keyword_weight")
         raw_categories = _require(taxonomy, "categories", dict, "taxonomy")
         if not raw_categories:
             raise TaxonomyError("taxonomy.categories is empty.")
-        self.categories = {
-            name: self._category(name, raw, default_weight) for name, raw in raw_categories.items()
-        }
+        self.categories = {name: self._category(name, raw, default_weight) for name, raw in raw_categories.items()}
         self.order = {name: i for i, name in enumerate(self.categories)}
         self.visual_rules = self._rules(taxonomy.get("visual_rules", []), "visual_rules")
         self.audio_rules = self._rules(taxonomy.get("audio_rules", []), "audio_rules")
@@ -198,9 +190,7 @@ class ThreatClassifier:
         pairs = [(self._class_of(d, i, "class"), self._confidence_of(d, i)) for i, d in enumerate(detections)]
         candidates = []
         for rule in self.visual_rules:
-            hits = [
-                (name, conf) for name, conf in pairs if name in rule.classes and conf >= rule.min_confidence
-            ]
+            hits = [(name, conf) for name, conf in pairs if name in rule.classes and conf >= rule.min_confidence]
             if len(hits) >= rule.min_count:
                 names = list(dict.fromkeys(name for name, _ in sorted(hits, key=lambda h: -h[1])))
                 candidates.append((rule.category, max(conf for _, conf in hits), names))

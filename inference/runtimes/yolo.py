@@ -171,9 +171,7 @@ class _OnnxBackend:
 
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
-        self.session = onnxruntime.InferenceSession(
-            str(path), sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        self.session = onnxruntime.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
         inputs = self.session.get_inputs()
         if len(inputs) != 1 or len(inputs[0].shape) != 4:
             raise ValueError(f"{path.name}: expected one NCHW image input, found {[i.shape for i in inputs]}")
@@ -184,9 +182,7 @@ class _OnnxBackend:
         self.names = _names_from(props.get("names"))
         output = self.session.get_outputs()[0].shape
         if len(output) != 3:
-            raise ValueError(
-                f"{path.name}: expected a YOLOv8 detection output (1, 4+classes, anchors), got {output}"
-            )
+            raise ValueError(f"{path.name}: expected a YOLOv8 detection output (1, 4+classes, anchors), got {output}")
 
     def raw(self, image: np.ndarray, *, min_confidence: float, iou: float):
         height, width = image.shape[:2]
@@ -202,9 +198,7 @@ class _UltralyticsBackend:
         ultralytics = import_ultralytics()
         self.model = ultralytics.YOLO(str(path), task="detect")
         if self.model.task != "detect":
-            raise ValueError(
-                f"{path.name} is a {self.model.task!r} model; the yolo runtime serves detection."
-            )
+            raise ValueError(f"{path.name} is a {self.model.task!r} model; the yolo runtime serves detection.")
         self.imgsz = imgsz
         self.names = [self.model.names[i] for i in sorted(self.model.names)]
         self._lock = threading.Lock()  # ultralytics' predictor keeps per-call state
@@ -259,9 +253,7 @@ class VisualPredictor:
         thresholds = metadata.get("thresholds") or {}
         unknown = sorted(set(thresholds) - set(self.class_names))
         if unknown:
-            raise ValueError(
-                f"metadata['thresholds'] names classes the model does not have: {', '.join(unknown)}"
-            )
+            raise ValueError(f"metadata['thresholds'] names classes the model does not have: {', '.join(unknown)}")
         self.thresholds = np.array([float(thresholds.get(n, default)) for n in self.class_names])
         if not ((self.thresholds >= 0) & (self.thresholds <= 1)).all() or not 0 <= default <= 1:
             raise ValueError("Confidence thresholds must lie in 0..1.")
@@ -276,9 +268,7 @@ class VisualPredictor:
     def detect(self, image: Image.Image) -> list[dict]:
         """Detections in the image's own pixels, best first, each above its class's threshold."""
         pixels = np.asarray(image.convert("RGB"))
-        boxes, scores, class_ids = self.backend.raw(
-            pixels, min_confidence=float(self.thresholds.min()), iou=self.iou
-        )
+        boxes, scores, class_ids = self.backend.raw(pixels, min_confidence=float(self.thresholds.min()), iou=self.iou)
         keep = scores >= self.thresholds[class_ids]
         return [
             {

@@ -73,9 +73,7 @@ def train_audio_mlp(
 ) -> AudioTrainResult:
     """Full-batch Adam with cross-entropy on (clips, 128) features; accuracy measured on a held-out split."""
     if features.ndim != 2 or len(features) != len(labels):
-        raise ValueError(
-            f"features must be (clips, 128) with one label each, got {features.shape} and {labels.shape}"
-        )
+        raise ValueError(f"features must be (clips, 128) with one label each, got {features.shape} and {labels.shape}")
     started = time.perf_counter()
     train_idx, test_idx = stratified_split(labels, test_fraction=config.test_fraction, seed=config.seed)
     x_train = torch.from_numpy(features[train_idx].astype(np.float32))

@@ -32,15 +32,11 @@ class TrainConfig:
         """What is wrong with this configuration, in words a person can act on (empty when fine)."""
         found = []
         if len(self.sizes) < 2 or self.sizes[0] != 784 or self.sizes[-1] != 10:
-            found.append(
-                f"sizes must start with 784 (28x28 pixels) and end with 10 (digits), got {list(self.sizes)}"
-            )
+            found.append(f"sizes must start with 784 (28x28 pixels) and end with 10 (digits), got {list(self.sizes)}")
         if any(size < 1 for size in self.sizes):
             found.append(f"every layer size must be at least 1, got {list(self.sizes)}")
         if self.activation not in ACTIVATIONS:
-            found.append(
-                f"activation must be one of {', '.join(sorted(ACTIVATIONS))}, got {self.activation!r}"
-            )
+            found.append(f"activation must be one of {', '.join(sorted(ACTIVATIONS))}, got {self.activation!r}")
         if self.epochs < 1:
             found.append(f"epochs must be at least 1, got {self.epochs}")
         if not self.lr > 0 or not np.isfinite(self.lr):

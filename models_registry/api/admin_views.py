@@ -182,11 +182,7 @@ class ModelMetadataView(AdminAPIView):
         wanted = request.query_params.get("version")
         version = _resolve_version(model, wanted) if wanted else model.active_version
         if version is None:
-            detail = (
-                f"{model.name} has no version {wanted!r}."
-                if wanted
-                else f"{model.name} has no active version."
-            )
+            detail = f"{model.name} has no version {wanted!r}." if wanted else f"{model.name} has no active version."
             return Response({"detail": detail}, status=status.HTTP_404_NOT_FOUND)
         return Response(selectors.store_metadata(version=version))
 

@@ -109,9 +109,7 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regi
                     actor=_actor(request),
                 )
             if data["activate"]:
-                services.model_version_promote(
-                    version=version, actor=_actor(request), reason="upload --activate"
-                )
+                services.model_version_promote(version=version, actor=_actor(request), reason="upload --activate")
                 version.refresh_from_db()
         except services.RegistryError as exc:
             return _refused(exc)
@@ -155,9 +153,7 @@ class ActivationEventViewSet(mixins.ListModelMixin, RegistryViewSet):
     serializer_class = ActivationEventSerializer
 
     def get_queryset(self):
-        queryset = ActivationEvent.objects.select_related("model", "from_version", "to_version").order_by(
-            "-id"
-        )
+        queryset = ActivationEvent.objects.select_related("model", "from_version", "to_version").order_by("-id")
         if model := self.request.query_params.get("model"):
             queryset = queryset.filter(model__name=model)
         return queryset

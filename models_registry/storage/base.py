@@ -49,9 +49,7 @@ class ArtifactStore(Protocol):
     def fetch(self, artifact: StoredArtifact, dest: Path, *, progress: Progress = None) -> None:
         """Write the artifact's bytes to `dest` (the caller verifies them)."""
 
-    def write_model_metadata(
-        self, *, model: str, metadata: dict, latest: StoredArtifact | None = None
-    ) -> None:
+    def write_model_metadata(self, *, model: str, metadata: dict, latest: StoredArtifact | None = None) -> None:
         """Write models/{model}/metadata.json (and, where the store keeps one, the `latest/` copy)."""
 
     def check(self) -> None:

@@ -71,9 +71,7 @@ class HubStore:
         """Upload in one commit; `progress` gets the file's size once the commit has landed."""
         repo_id = self._require_repo()
         if filename == "metadata.json":
-            raise StorageError(
-                "A model file cannot be named metadata.json: the Hub store writes its own beside it."
-            )
+            raise StorageError("A model file cannot be named metadata.json: the Hub store writes its own beside it.")
         path_in_repo = f"{model}/{version}/{filename}"
         sha256, size = sha256_of_file(source)
         sidecar = {
@@ -142,9 +140,7 @@ class HubStore:
                     progress(len(chunk))
         os.replace(part, dest)
 
-    def write_model_metadata(
-        self, *, model: str, metadata: dict, latest: StoredArtifact | None = None
-    ) -> None:
+    def write_model_metadata(self, *, model: str, metadata: dict, latest: StoredArtifact | None = None) -> None:
         """Commit {model}/metadata.json. The Hub keeps no `latest/` copy: the sha pins each version."""
         repo_id = self._require_repo()
         path_in_repo = f"{model}/metadata.json"
@@ -185,13 +181,9 @@ class HubStore:
                 revision = self.api.repo_info(repo_id, repo_type="model", revision=revision or "main").sha
             exists = self.api.file_exists(repo_id, artifact.location, repo_type="model", revision=revision)
         except Exception as exc:
-            raise self._error(
-                exc, action="find", path=artifact.location, revision=revision, repo=repo_id
-            ) from exc
+            raise self._error(exc, action="find", path=artifact.location, revision=revision, repo=repo_id) from exc
         if not exists:
-            raise ArtifactNotFound(
-                f"hf://{repo_id}/{artifact.location} does not exist at revision {revision}."
-            )
+            raise ArtifactNotFound(f"hf://{repo_id}/{artifact.location} does not exist at revision {revision}.")
         return StoredArtifact(
             storage=self.kind,
             location=artifact.location,
@@ -203,14 +195,10 @@ class HubStore:
 
     def _require_repo(self) -> str:
         if not self.repo_id:
-            raise StorageError(
-                "HF_MODEL_REPO is not set: name the Hub repo (org/name) that holds the models."
-            )
+            raise StorageError("HF_MODEL_REPO is not set: name the Hub repo (org/name) that holds the models.")
         return self.repo_id
 
-    def _error(
-        self, exc: Exception, *, action: str, path: str, revision: str = "", repo: str = ""
-    ) -> StorageError:
+    def _error(self, exc: Exception, *, action: str, path: str, revision: str = "", repo: str = "") -> StorageError:
         repo = repo or self.repo_id
         where = f"hf://{repo}/{path}" if path else f"the Hub repo {repo!r}"
         at = f" at revision {revision}" if revision else ""
@@ -222,8 +210,7 @@ class HubStore:
             return ArtifactNotFound(f"{where}: revision {revision or '?'} does not exist on {self.endpoint}.")
         if isinstance(exc, RepositoryNotFoundError):
             return ArtifactNotFound(
-                f"The Hub repo {repo!r} does not exist on {self.endpoint}, "
-                "or HUGGINGFACE_TOKEN may not see it."
+                f"The Hub repo {repo!r} does not exist on {self.endpoint}, or HUGGINGFACE_TOKEN may not see it."
             )
         if isinstance(exc, HfHubHTTPError):
             status = exc.response.status_code

@@ -55,9 +55,7 @@ class LocalStore:
                 if progress:
                     progress(len(chunk))
 
-    def write_model_metadata(
-        self, *, model: str, metadata: dict, latest: StoredArtifact | None = None
-    ) -> None:
+    def write_model_metadata(self, *, model: str, metadata: dict, latest: StoredArtifact | None = None) -> None:
         path = self._path(f"models/{model}/metadata.json")
         path.parent.mkdir(parents=True, exist_ok=True)
         part = path.with_name("metadata.json.part")

@@ -135,9 +135,7 @@ class S3Store:
                 revision=artifact.revision,
             ) from exc
 
-    def write_model_metadata(
-        self, *, model: str, metadata: dict, latest: StoredArtifact | None = None
-    ) -> None:
+    def write_model_metadata(self, *, model: str, metadata: dict, latest: StoredArtifact | None = None) -> None:
         bucket = self._require_bucket()
         key = f"models/{model}/metadata.json"
         body = json.dumps(metadata, indent=2, sort_keys=True).encode()
@@ -191,9 +189,7 @@ class S3Store:
                     if self._code(create_exc) != "BucketAlreadyOwnedByYou":
                         raise
             if versioned:
-                self.client.put_bucket_versioning(
-                    Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}
-                )
+                self.client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
         except (ClientError, BotoCoreError, Boto3Error) as exc:
             raise self._error(exc, action="create", bucket=bucket) from exc
 
@@ -285,13 +281,9 @@ class S3Store:
         where = f"s3://{bucket}/{key}" if key else f"bucket {bucket!r}"
         endpoint = self.endpoint_url or "AWS S3"
         if isinstance(exc, NoCredentialsError):
-            return StorageError(
-                f"No S3 credentials: set S3_ACCESS_KEY and S3_SECRET_KEY to {action} {where}."
-            )
+            return StorageError(f"No S3 credentials: set S3_ACCESS_KEY and S3_SECRET_KEY to {action} {where}.")
         if isinstance(exc, EndpointConnectionError):
-            return StorageError(
-                f"Cannot reach S3 at {endpoint} to {action} {where}: check S3_ENDPOINT_URL. ({exc})"
-            )
+            return StorageError(f"Cannot reach S3 at {endpoint} to {action} {where}: check S3_ENDPOINT_URL. ({exc})")
         if not isinstance(exc, ClientError):
             return StorageError(f"S3 at {endpoint} failed to {action} {where}: {exc}")
         code = self._code(exc)
@@ -311,9 +303,7 @@ class S3Store:
                 f"or may not {action} it; check S3_ACCESS_KEY and S3_SECRET_KEY and the key's permissions."
             )
         if code in _NO_BUCKET_CODES or (code in _NOT_FOUND_CODES and not key):
-            return StorageError(
-                f"The bucket {bucket!r} does not exist at {endpoint}: create it or fix S3_BUCKET."
-            )
+            return StorageError(f"The bucket {bucket!r} does not exist at {endpoint}: create it or fix S3_BUCKET.")
         if code in _NOT_FOUND_CODES:
             pinned = f" at revision {revision}" if revision else ""
             return ArtifactNotFound(f"{where}{pinned} does not exist at {endpoint}.")

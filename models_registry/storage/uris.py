@@ -36,9 +36,7 @@ __all__ = ["is_external_path", "parse_artifact_uri", "pin_revision"]
 def parse_artifact_uri(uri: str) -> StoredArtifact:
     """Parse `s3://`, `hf://`, `file://` or a plain path; raise ValueError naming what is wrong."""
     if not isinstance(uri, str) or not uri.strip():
-        raise ValueError(
-            "The artifact URI is empty: give s3://bucket/key, hf://org/repo/path[@revision] or a path."
-        )
+        raise ValueError("The artifact URI is empty: give s3://bucket/key, hf://org/repo/path[@revision] or a path.")
     uri = uri.strip()
     match = _SCHEME.match(uri)
     if not match:
@@ -80,8 +78,7 @@ def _parse_s3(uri: str, rest: str) -> StoredArtifact:
         raise ValueError(f"{uri!r}: no bucket; expected s3://bucket/key.")
     if not _BUCKET.match(bucket) or ".." in bucket:
         raise ValueError(
-            f"{uri!r}: {bucket!r} is not a valid bucket name "
-            "(3-63 characters: lowercase letters, digits, '.', '-')."
+            f"{uri!r}: {bucket!r} is not a valid bucket name (3-63 characters: lowercase letters, digits, '.', '-')."
         )
     if not key or key.endswith("/"):
         raise ValueError(f"{uri!r}: no object key; expected s3://{bucket}/path/to/file.")

@@ -149,9 +149,7 @@ def test_classify_accepts_stereo_float_at_44k1_as_a_multipart_file(promoted):
 
 @pytest.mark.django_db
 def test_classify_accepts_32bit_pcm(promoted):
-    response = post_wav(
-        wav(clip("gunshot", rate=22_050), 22_050, subtype="PCM_32"), content_type="audio/x-wav"
-    )
+    response = post_wav(wav(clip("gunshot", rate=22_050), 22_050, subtype="PCM_32"), content_type="audio/x-wav")
 
     assert response.status_code == 200
     assert response.json()["class_name"] == "gunshot"

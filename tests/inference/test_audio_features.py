@@ -33,9 +33,7 @@ def test_filterbank_matches_librosa_defaults():
     assert bank.shape == (128, 1025)
     assert (bank >= 0).all()
     # librosa.filters.mel(sr=16000, n_fft=2048, n_mels=128)[[0, 64, 127]].sum(axis=1)
-    np.testing.assert_allclose(
-        bank[[0, 64, 127]].sum(axis=1), [0.12799929, 0.12811266, 0.12796599], rtol=1e-6
-    )
+    np.testing.assert_allclose(bank[[0, 64, 127]].sum(axis=1), [0.12799929, 0.12811266, 0.12796599], rtol=1e-6)
     assert int(bank[64].argmax()) == 219
 
 

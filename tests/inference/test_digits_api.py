@@ -20,9 +20,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(scope="session")
 def trained_network(tmp_path_factory):
     """A digit network trained once per session with the defaults (about a second)."""
-    run = train_digit_classifier(
-        dest=tmp_path_factory.mktemp("digits") / "digit_classifier.npz", config=TrainConfig()
-    )
+    run = train_digit_classifier(dest=tmp_path_factory.mktemp("digits") / "digit_classifier.npz", config=TrainConfig())
     return run.path
 
 
@@ -101,20 +99,14 @@ def test_activations_answers_every_layer_input_included(client, active_digits):
 
 NOT_784 = [0.5] * 783
 BAD_INPUTS = [
-    pytest.param(
-        {"pixels": NOT_784}, "wrong_length", '"pixels" has 783 values; expected 784', id="too-short"
-    ),
+    pytest.param({"pixels": NOT_784}, "wrong_length", '"pixels" has 783 values; expected 784', id="too-short"),
     pytest.param({"pixels": NOT_784 + [0.1, 0.2]}, "wrong_length", '"pixels" has 785 values', id="too-long"),
     pytest.param({"pixels": [*NOT_784, "a"]}, "invalid_pixels", 'pixels[783] is "a"', id="string"),
     pytest.param({"pixels": [None, *NOT_784]}, "invalid_pixels", "pixels[0] is null", id="null"),
-    pytest.param(
-        {"pixels": [*NOT_784[:10], True, *NOT_784[10:]]}, "invalid_pixels", "pixels[10] is true", id="bool"
-    ),
+    pytest.param({"pixels": [*NOT_784[:10], True, *NOT_784[10:]]}, "invalid_pixels", "pixels[10] is true", id="bool"),
     pytest.param({"pixels": [[0.5]] * 784}, "invalid_pixels", "pixels[0] is [0.5]", id="nested"),
     pytest.param('{"pixels": [NaN' + ", 0.5" * 783 + "]}", "invalid_pixels", "pixels[0] is nan", id="nan"),
-    pytest.param(
-        '{"pixels": [0.5, Infinity' + ", 0.5" * 782 + "]}", "invalid_pixels", "pixels[1] is inf", id="inf"
-    ),
+    pytest.param('{"pixels": [0.5, Infinity' + ", 0.5" * 782 + "]}", "invalid_pixels", "pixels[1] is inf", id="inf"),
     pytest.param(
         {"pixels": [*NOT_784, 1.5]},
         "out_of_range",

@@ -11,9 +11,7 @@ from inference.runtimes import numpy_mlp
 from models_registry.runtimes import load_and_warm
 
 
-def old_format_file(
-    path, *, sizes, activation, seed=0, scale=0.05, output_bias=0.0, transpose=False, replace=None
-):
+def old_format_file(path, *, sizes, activation, seed=0, scale=0.05, output_bias=0.0, transpose=False, replace=None):
     """Write a network the way the old service did: np.savez with sizes, activation, weight_i, bias_i."""
     rng = np.random.default_rng(seed)
     arrays = {"sizes": np.array(sizes), "activation": np.array(activation)}
@@ -54,9 +52,7 @@ def image():
 
 
 def test_a_relu_network_whose_raw_outputs_exceed_1_gives_probabilities_summing_to_1(tmp_path, image):
-    path = old_format_file(
-        tmp_path / "relu.npz", sizes=[784, 32, 10], activation="relu", scale=0.5, output_bias=5.0
-    )
+    path = old_format_file(tmp_path / "relu.npz", sizes=[784, 32, 10], activation="relu", scale=0.5, output_bias=5.0)
     with np.load(path) as f:  # without softmax, the old service's "probabilities" were these
         raw = np.maximum(np.maximum(image @ f["weight_0"], 0) @ f["weight_1"] + f["bias_1"], 0)
     assert raw.max() > 1
@@ -74,16 +70,12 @@ def test_predict_matches_a_plain_float64_forward_pass(tmp_path, image, activatio
 
     probabilities = numpy_mlp.load(path, metadata={}).predict(image)
 
-    np.testing.assert_allclose(
-        probabilities, reference_forward(path, image, HIDDEN[activation])[-1], atol=1e-5
-    )
+    np.testing.assert_allclose(probabilities, reference_forward(path, image, HIDDEN[activation])[-1], atol=1e-5)
 
 
 def test_the_transposed_weight_layout_of_some_old_files_reads_the_same(tmp_path, image):
     plain = old_format_file(tmp_path / "plain.npz", sizes=[784, 30, 10], activation="relu")
-    transposed = old_format_file(
-        tmp_path / "transposed.npz", sizes=[784, 30, 10], activation="relu", transpose=True
-    )
+    transposed = old_format_file(tmp_path / "transposed.npz", sizes=[784, 30, 10], activation="relu", transpose=True)
 
     a = numpy_mlp.load(plain, metadata={}).predict(image)
     b = numpy_mlp.load(transposed, metadata={}).predict(image)
@@ -165,9 +157,7 @@ def test_write_npz_writes_what_the_old_reader_expects(tmp_path, image):
     original = numpy_mlp.load(source, metadata={})
     copy = tmp_path / "copy.npz"
 
-    numpy_mlp.write_npz(
-        copy, sizes=original.sizes, activation="relu", weights=original.weights, biases=original.biases
-    )
+    numpy_mlp.write_npz(copy, sizes=original.sizes, activation="relu", weights=original.weights, biases=original.biases)
 
     with np.load(copy, allow_pickle=False) as f:
         assert sorted(f.files) == ["activation", "bias_0", "bias_1", "sizes", "weight_0", "weight_1"]

@@ -125,9 +125,7 @@ def test_a_weapon_among_detections_is_violent_crime(classifier):
 
 
 def test_a_whole_detect_response_is_accepted(classifier):
-    response = {
-        "detections": [{"class": "person", "class_id": 0, "confidence": 0.9, "bbox": [0, 0, 1, 1]}] * 15
-    }
+    response = {"detections": [{"class": "person", "class_id": 0, "confidence": 0.9, "bbox": [0, 0, 1, 1]}] * 15}
 
     result = classifier.classify(kind="visual", data=response)
 
@@ -141,9 +139,7 @@ def test_a_few_people_are_no_threat(classifier):
 
 
 def test_a_gunshot_sound_is_violent_crime(classifier):
-    result = classifier.classify(
-        kind="audio", data={"class_name": "gunshot", "confidence": 0.9, "class_id": 1}
-    )
+    result = classifier.classify(kind="audio", data={"class_name": "gunshot", "confidence": 0.9, "class_id": 1})
 
     assert result == {
         "threat_category": "violent_crime",

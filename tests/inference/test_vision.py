@@ -109,9 +109,7 @@ def test_demo_metadata_names_the_coco_classes_and_says_untrained(yolo_demo):
 def test_detect_answers_the_old_shape_from_the_pt_version(yolo_demo, china, promote):
     promote(yolo_demo.path, version="1.0.0", metadata=yolo_demo.metadata)
 
-    response = APIClient().post(
-        "/api/v1/detect", {"file": io.BytesIO(encoded(china, "JPEG"))}, format="multipart"
-    )
+    response = APIClient().post("/api/v1/detect", {"file": io.BytesIO(encoded(china, "JPEG"))}, format="multipart")
 
     assert response.status_code == 200
     body = response.json()
@@ -169,9 +167,7 @@ def test_a_multipart_file_of_another_type_is_415():
 
 
 def test_bytes_that_do_not_decode_as_an_image_are_400():
-    response = APIClient().post(
-        "/api/v1/detect", b"\xff\xd8\xff not really a jpeg", content_type="image/jpeg"
-    )
+    response = APIClient().post("/api/v1/detect", b"\xff\xd8\xff not really a jpeg", content_type="image/jpeg")
 
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_image"

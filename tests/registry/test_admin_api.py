@@ -60,9 +60,7 @@ def test_reload_latest_promotes_the_highest_version_and_serves_it_here(api, regi
     register("v2.9.0", answer="old")
     register("v2.10.0", answer="new")
 
-    response = api.post(
-        "/api/v1/admin/reload-models", {"model_type": "answers", "version": "latest"}, format="json"
-    )
+    response = api.post("/api/v1/admin/reload-models", {"model_type": "answers", "version": "latest"}, format="json")
 
     body = response.json()
     assert response.status_code == 200
@@ -85,9 +83,7 @@ def test_reload_of_an_unknown_version_is_400_naming_the_versions(api, register):
     register("1.0.0")
     register("1.1.0")
 
-    response = api.post(
-        "/api/v1/admin/reload-models", {"model_type": "answers", "version": "9"}, format="json"
-    )
+    response = api.post("/api/v1/admin/reload-models", {"model_type": "answers", "version": "9"}, format="json")
 
     assert response.status_code == 400
     assert response.json() == {
@@ -101,9 +97,7 @@ def test_reload_of_a_corrupted_version_is_refused_and_the_old_keeps_serving(api,
     services.model_version_promote(version=good, actor="a")
     (settings.MODEL_STORE_DIR / bad.location).write_text('{"answer": "tampered"}')
 
-    response = api.post(
-        "/api/v1/admin/reload-models", {"model_type": "answers", "version": "2.0.0"}, format="json"
-    )
+    response = api.post("/api/v1/admin/reload-models", {"model_type": "answers", "version": "2.0.0"}, format="json")
 
     assert response.status_code == 422
     assert response.json()["success"] is False

@@ -56,7 +56,5 @@ def test_racing_promotions_serialise_into_one_pointer_and_two_ordered_events(reg
     # Then the second saw the first's commit: one pointer, both moves in order
     assert "error" not in outcome, outcome.get("error")
     assert RegisteredModel.objects.get(name="answers").active_version_id == v2.pk
-    events = list(
-        ActivationEvent.objects.order_by("id").values_list("actor", "from_version_id", "to_version_id")
-    )
+    events = list(ActivationEvent.objects.order_by("id").values_list("actor", "from_version_id", "to_version_id"))
     assert events == [("first", None, v1.pk), ("second", v1.pk, v2.pk)]

@@ -81,9 +81,7 @@ def test_staff_with_the_permission_promotes_and_rolls_back(staff_client, registe
     staff_client.post(f"/api/v1/registry/versions/{first.pk}/promote/", {}, format="json")
     staff_client.post(f"/api/v1/registry/versions/{second.pk}/promote/", {"reason": "better"}, format="json")
 
-    response = staff_client.post(
-        "/api/v1/registry/models/answers/rollback/", {"reason": "oops"}, format="json"
-    )
+    response = staff_client.post("/api/v1/registry/models/answers/rollback/", {"reason": "oops"}, format="json")
 
     assert response.json()["action"] == "rollback"
     assert (response.json()["from_version"], response.json()["to_version"]) == ("2.0.0", "1.0.0")

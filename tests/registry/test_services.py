@@ -117,9 +117,7 @@ def test_promote_of_the_active_version_is_recorded_as_a_reload(register):
     )
 
 
-def test_promote_swaps_the_model_served_by_this_process_after_commit(
-    register, django_capture_on_commit_callbacks
-):
+def test_promote_swaps_the_model_served_by_this_process_after_commit(register, django_capture_on_commit_callbacks):
     first, second = register("1.0.0", answer="one"), register("2.0.0", answer="two")
     services.model_version_promote(version=first, actor="a")
     assert model_cache.get("answers").predictor.predict() == "one"

@@ -15,9 +15,7 @@ pytestmark = [pytest.mark.servers, pytest.mark.slow, pytest.mark.django_db(trans
 
 
 def worker_versions(pids: set[int]) -> dict[int, str | None]:
-    reports = WorkerReport.objects.filter(model__name="digit_classifier", pid__in=pids).select_related(
-        "version"
-    )
+    reports = WorkerReport.objects.filter(model__name="digit_classifier", pid__in=pids).select_related("version")
     return {r.pid: (r.version.version if r.version else None) for r in reports}
 
 

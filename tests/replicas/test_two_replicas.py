@@ -18,9 +18,7 @@ pytestmark = [
     pytest.mark.servers,
     pytest.mark.slow,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        connection.vendor != "postgresql", reason="LISTEN/NOTIFY across replicas needs PostgreSQL"
-    ),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="LISTEN/NOTIFY across replicas needs PostgreSQL"),
 ]
 
 TOKEN = "replica-admin-token"
@@ -28,9 +26,7 @@ PIXELS = {"pixels": [0.0] * 784}
 
 
 def versions_by_worker(pids: set[int]) -> dict[int, str | None]:
-    reports = WorkerReport.objects.filter(model__name="digit_classifier", pid__in=pids).select_related(
-        "version"
-    )
+    reports = WorkerReport.objects.filter(model__name="digit_classifier", pid__in=pids).select_related("version")
     return {r.pid: (r.version.version if r.version else None) for r in reports}
 
 
@@ -87,9 +83,7 @@ def test_a_promotion_through_the_admin_api_reaches_every_worker_of_both_replicas
     # Then it answers once it serves the new version, and every worker of both replicas follows
     assert response.status_code == 200, response.text
     assert (response.json()["success"], response.json()["version"]) == (True, "1.1.0")
-    wait_until(
-        lambda: all_on(pids, "1.1.0"), timeout=15, what=f"six workers on 1.1.0: {versions_by_worker(pids)}"
-    )
+    wait_until(lambda: all_on(pids, "1.1.0"), timeout=15, what=f"six workers on 1.1.0: {versions_by_worker(pids)}")
     print(
         f"\nreload call answered in {response.elapsed.total_seconds():.3f} s; "
         f"call to last worker switched: {time.monotonic() - started:.3f} s"
@@ -98,8 +92,6 @@ def test_a_promotion_through_the_admin_api_reaches_every_worker_of_both_replicas
         for _ in range(12):
             answer = requests.post(f"{replica.url}/predict", json=PIXELS, timeout=10).json()
             assert (answer["model"], answer["version"]) == ("digit_classifier", "1.1.0")
-    health = requests.get(
-        f"{second.url}/api/v1/admin/health", headers={"Authorization": f"Bearer {TOKEN}"}
-    ).json()
+    health = requests.get(f"{second.url}/api/v1/admin/health", headers={"Authorization": f"Bearer {TOKEN}"}).json()
     assert health["models"]["digit_classifier"]["workers"] == {"total": 6, "on_active": 6}
     assert health["status"] == "healthy"

@@ -63,12 +63,8 @@ class Replica:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        wait_until(
-            self._answers, timeout=timeout, interval=0.1, what=f"gunicorn on {self.url}\n{self.log_tail()}"
-        )
-        wait_until(
-            lambda: len(self.worker_pids()) == self.workers, timeout=timeout, what=f"{self.workers} workers"
-        )
+        wait_until(self._answers, timeout=timeout, interval=0.1, what=f"gunicorn on {self.url}\n{self.log_tail()}")
+        wait_until(lambda: len(self.worker_pids()) == self.workers, timeout=timeout, what=f"{self.workers} workers")
         return self
 
     def _answers(self) -> bool:

@@ -78,9 +78,7 @@ class HubState:
             self._commit(repo, "main", "Initial commit", {".gitattributes": b"*.bin filter=lfs\n"}, None)
             return repo
 
-    def commit(
-        self, repo_id: str, branch: str, message: str, ops: list[dict], parent_commit: str | None
-    ) -> Commit:
+    def commit(self, repo_id: str, branch: str, message: str, ops: list[dict], parent_commit: str | None) -> Commit:
         with self.lock:
             repo = self.get(repo_id)
             if branch not in repo.branches:
@@ -108,9 +106,7 @@ class HubState:
             raise HubError(404, "Repository not found", "RepoNotFound")
         return repo
 
-    def _commit(
-        self, repo: Repo, branch: str, message: str, files: dict[str, bytes], parent: str | None
-    ) -> Commit:
+    def _commit(self, repo: Repo, branch: str, message: str, files: dict[str, bytes], parent: str | None) -> Commit:
         seed = f"{repo.repo_id}\0{parent}\0{message}\0{next(self._counter)}\0".encode()
         digest = hashlib.sha1(seed)
         for name in sorted(files):
@@ -231,9 +227,7 @@ class HubHandler(BaseHTTPRequestHandler):
             if key == "file":
                 if value.get("encoding", "base64") != "base64":
                     raise HubError(400, f"Unsupported encoding {value.get('encoding')!r}")
-                ops.append(
-                    {"kind": "file", "path": value["path"], "content": base64.b64decode(value["content"])}
-                )
+                ops.append({"kind": "file", "path": value["path"], "content": base64.b64decode(value["content"])})
             elif key in ("deletedFile", "deletedFolder"):
                 ops.append({"kind": key, "path": value["path"]})
             else:

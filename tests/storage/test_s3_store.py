@@ -35,9 +35,7 @@ def test_put_then_fetch_returns_the_same_bytes(s3_settings, make_file, tmp_path)
     )
 
 
-def test_a_file_above_the_threshold_goes_up_in_parts_with_progress_summing_to_its_size(
-    s3_settings, make_file
-):
+def test_a_file_above_the_threshold_goes_up_in_parts_with_progress_summing_to_its_size(s3_settings, make_file):
     # Given a file just above the multipart threshold
     size = MULTIPART_THRESHOLD + 1024 * 1024
     source = make_file("big.onnx", size=size)
@@ -117,9 +115,7 @@ def test_an_overwritten_object_in_an_unversioned_bucket_is_refused_by_etag(s3_se
     assert not (tmp_path / "out").exists()
 
 
-def test_write_model_metadata_writes_metadata_json_and_the_latest_copy(
-    s3_settings, seaweedfs_server, make_file
-):
+def test_write_model_metadata_writes_metadata_json_and_the_latest_copy(s3_settings, seaweedfs_server, make_file):
     # Given an uploaded artifact
     source = make_file("model.pt", size=2048)
     store = S3Store()

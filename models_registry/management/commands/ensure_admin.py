@@ -9,8 +9,7 @@ from django.core.management.base import BaseCommand
 
 class Command(BaseCommand):
     help = (
-        "Create the admin superuser from ADMIN_USER / ADMIN_PASSWORD "
-        "(a password is generated and printed when unset)."
+        "Create the admin superuser from ADMIN_USER / ADMIN_PASSWORD (a password is generated and printed when unset)."
     )
 
     def handle(self, *args, **options) -> None:
@@ -24,6 +23,4 @@ class Command(BaseCommand):
         if settings.ADMIN_PASSWORD:
             self.stdout.write(f"Created admin user {username!r} with the password from ADMIN_PASSWORD.")
         else:
-            self.stdout.write(
-                self.style.WARNING(f"Created admin user {username!r} with password: {password}")
-            )
+            self.stdout.write(self.style.WARNING(f"Created admin user {username!r} with password: {password}"))

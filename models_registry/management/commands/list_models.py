@@ -22,9 +22,7 @@ class Command(BaseCommand):
                 )
             )
         if len(rows) == 1:
-            self.stdout.write(
-                "No models registered. Upload one: manage.py upload_model NAME FILE --version V"
-            )
+            self.stdout.write("No models registered. Upload one: manage.py upload_model NAME FILE --version V")
             return
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         for row in rows:

@@ -57,9 +57,7 @@ class Command(ModelVersionCommand):
                         source=source, storage="local", progress=bar.update, **common
                     )
                 else:
-                    version = services.model_version_register_stored(
-                        artifact=artifact, progress=bar.update, **common
-                    )
+                    version = services.model_version_register_stored(artifact=artifact, progress=bar.update, **common)
             except StorageError as exc:
                 raise CommandError(f"Could not reach {options['uri']}: {exc}") from exc
             except services.RegistryError as exc:

@@ -35,6 +35,11 @@ class Command(ModelVersionCommand):
         )
         parser.add_argument("--notes", default="")
         parser.add_argument(
+            "--onnx",
+            action="store_true",
+            help="Also register the file's ONNX export as version V+onnx (YOLO .pt; served by onnxruntime)",
+        )
+        parser.add_argument(
             "--reason",
             default="",
             help="Reason recorded in the history with --activate",
