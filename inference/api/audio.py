@@ -20,8 +20,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inference import model_cache
-from inference.api.common import unavailable_response
-from inference.api.vision import UPLOAD_ERRORS, UploadError, read_upload
+from inference.api.common import UnavailableResponse, unavailable_response
+from inference.api.uploads import UPLOAD_ERRORS, UploadError, read_upload
 from inference.runtimes.audio_features import MIN_SECONDS
 
 AUDIO_MODEL = "audio_classifier"
@@ -91,7 +91,7 @@ class AudioClassifyView(APIView):
             "multipart/form-data": inline_serializer("AudioUpload", {"file": serializers.FileField()}),
             "audio/wav": OpenApiRequest(OpenApiTypes.BINARY),
         },
-        responses={200: AudioResponse, **UPLOAD_ERRORS},
+        responses={200: AudioResponse, **UPLOAD_ERRORS, 503: UnavailableResponse},
     )
     def post(self, request: Request) -> Response:
         try:

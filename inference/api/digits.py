@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inference import model_cache
-from inference.api.common import unavailable_response
+from inference.api.common import UnavailableResponse, unavailable_response
 from inference.digits_data import bundled_split
 from models_registry import selectors
 
@@ -103,9 +103,6 @@ PixelsRequest = inline_serializer(
     },
 )
 ErrorResponse = inline_serializer("DigitError", {"error": serializers.CharField(), "detail": serializers.CharField()})
-UnavailableResponse = inline_serializer(
-    "ModelUnavailable", {"error": serializers.CharField(), "model": serializers.CharField()}
-)
 _MODEL_FIELDS = {"model": serializers.CharField(), "version": serializers.CharField()}
 PredictResponse = inline_serializer(
     "DigitPrediction",

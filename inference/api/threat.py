@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inference import model_cache
-from inference.api.common import unavailable_response
+from inference.api.common import UnavailableResponse, unavailable_response
 from inference.runtimes.threat_rules import KINDS, ThreatInputError
 
 THREAT_MODEL = "threat_classifier"
@@ -61,7 +61,7 @@ class ClassifyThreatView(APIView):
         summary="Classify the threat in a text, a set of detections or a sound",
         description="Keywords match whole words, case-insensitively. The taxonomy is the active version's.",
         request=ThreatRequest,
-        responses={200: ThreatResponse, 400: ThreatError},
+        responses={200: ThreatResponse, 400: ThreatError, 503: UnavailableResponse},
     )
     def post(self, request: Request) -> Response:
         try:

@@ -1,8 +1,5 @@
 """The visual detector's endpoint, at the path and in the shape of the threat-intelligence API Atlas
 replaces: POST /api/v1/detect with a multipart `file` field or a raw JPEG/PNG body.
-
-Also the upload handling the audio endpoint shares: a size limit checked before the body is read
-(settings.ATLAS_MAX_UPLOAD_MB), the media type, and errors as `{"error", "detail"}`.
 """
 
 from __future__ import annotations
@@ -11,84 +8,24 @@ import io
 import time
 import warnings
 
-from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiRequest, extend_schema, inline_serializer
 from PIL import Image, ImageOps, UnidentifiedImageError
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inference import model_cache
-from inference.api.common import unavailable_response
+from inference.api.common import UnavailableResponse, unavailable_response
+from inference.api.uploads import UPLOAD_ERRORS, UploadError, read_upload
 
 VISUAL_MODEL = "visual_detector"
 IMAGE_TYPES = ("image/jpeg", "image/jpg", "image/png", "image/webp", "image/bmp")
 IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "BMP")
 MAX_PIXELS = 40_000_000  # a decompression bomb is refused before its pixels are decoded
-GENERIC_TYPES = ("", "application/octet-stream")
-
-
-class UploadError(Exception):
-    def __init__(self, code: int, error: str, detail: str) -> None:
-        super().__init__(detail)
-        self.code, self.error, self.detail = code, error, detail
-
-    def response(self) -> Response:
-        return Response({"error": self.error, "detail": self.detail}, status=self.code)
-
-
-def _too_large(size: int) -> UploadError:
-    limit = settings.ATLAS_MAX_UPLOAD_MB
-    return UploadError(
-        status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-        "too_large",
-        f"The upload is {size / 1048576:.1f} MB; the limit is {limit} MB (ATLAS_MAX_UPLOAD_MB).",
-    )
-
-
-def read_upload(request: Request, *, accepted: tuple[str, ...], what: str, field: str = "file") -> bytes:
-    """The uploaded bytes: multipart field `field`, or the whole body when its Content-Type is accepted."""
-    limit = settings.ATLAS_MAX_UPLOAD_MB * 1024 * 1024
-    length = int(request.META.get("CONTENT_LENGTH") or 0)
-    if length > limit:
-        raise _too_large(length)
-    content_type = (request.content_type or "").split(";")[0].strip().lower()
-    if content_type == "multipart/form-data":
-        upload = request.FILES.get(field)
-        if upload is None:
-            raise UploadError(400, "missing_file", f"Send {what} in the multipart field {field!r}.")
-        if upload.size > limit:
-            raise _too_large(upload.size)
-        part_type = (upload.content_type or "").split(";")[0].strip().lower()
-        if part_type not in accepted and part_type not in GENERIC_TYPES:
-            raise UploadError(
-                415,
-                "unsupported_media_type",
-                f"The file is {part_type!r}; send {what} ({', '.join(accepted)}).",
-            )
-        data = upload.read()
-    elif content_type in accepted:
-        try:
-            data = request.body
-        except RequestDataTooBig:
-            raise _too_large(length) from None
-    else:
-        raise UploadError(
-            415,
-            "unsupported_media_type",
-            f"Content-Type {content_type or 'none'!r} is not accepted; send {what} as {', '.join(accepted)}, "
-            f"or as multipart/form-data with a {field!r} field.",
-        )
-    if len(data) > limit:
-        raise _too_large(len(data))
-    if not data:
-        raise UploadError(400, "empty_upload", f"The upload is empty; send {what}.")
-    return data
 
 
 def decode_image(data: bytes) -> Image.Image:
@@ -152,10 +89,6 @@ DetectResponse = inline_serializer(
         "inference_ms": serializers.FloatField(),
     },
 )
-UploadErrorResponse = inline_serializer(
-    "UploadError", {"error": serializers.CharField(), "detail": serializers.CharField()}
-)
-UPLOAD_ERRORS = {400: UploadErrorResponse, 413: UploadErrorResponse, 415: UploadErrorResponse}
 
 
 class DetectView(APIView):
@@ -176,7 +109,7 @@ class DetectView(APIView):
             "multipart/form-data": inline_serializer("ImageUpload", {"file": serializers.FileField()}),
             **{t: OpenApiRequest(OpenApiTypes.BINARY) for t in ("image/jpeg", "image/png")},
         },
-        responses={200: DetectResponse, **UPLOAD_ERRORS},
+        responses={200: DetectResponse, **UPLOAD_ERRORS, 503: UnavailableResponse},
     )
     def post(self, request: Request) -> Response:
         try:
