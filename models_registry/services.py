@@ -66,14 +66,39 @@ def _check_new_version(model: RegisteredModel, version: str) -> None:
         raise RegistryError(f"{model.name} already has a version {version!r}; versions are immutable.")
 
 
-def _create_version(**fields: Any) -> ModelVersion:
+def _record_version(
+    *,
+    model: RegisteredModel,
+    version: str,
+    stored: StoredArtifact,
+    sha256: str,
+    size: int,
+    fmt: str | None,
+    metrics: dict | None,
+    metadata: dict | None,
+    notes: str,
+    actor: str,
+) -> ModelVersion:
+    filename = stored.location.rsplit("/", 1)[-1]
     try:
         with transaction.atomic():
-            return ModelVersion.objects.create(**fields)
+            return ModelVersion.objects.create(
+                model=model,
+                version=version,
+                storage=stored.storage,
+                location=stored.location,
+                bucket=stored.bucket,
+                revision=stored.revision,
+                sha256=sha256,
+                size_bytes=size,
+                format=(fmt or Path(filename).suffix.lstrip(".") or "bin").lower(),
+                metrics=metrics or {},
+                metadata=metadata or {},
+                notes=notes,
+                created_by=actor,
+            )
     except IntegrityError:
-        raise RegistryError(
-            f"{fields['model'].name} already has a version {fields['version']!r}; versions are immutable."
-        ) from None
+        raise RegistryError(f"{model.name} already has a version {version!r}; versions are immutable.") from None
 
 
 def model_version_register(
@@ -112,20 +137,17 @@ def model_version_register(
         )
     except StorageError as exc:
         raise RegistryError(f"Could not store {filename} in {storage}: {exc}") from exc
-    return _create_version(
+    return _record_version(
         model=model,
         version=version,
-        storage=stored.storage,
-        location=stored.location,
-        bucket=stored.bucket,
-        revision=stored.revision,
+        stored=stored,
         sha256=sha256,
-        size_bytes=size,
-        format=(fmt or Path(filename).suffix.lstrip(".") or "bin").lower(),
-        metrics=metrics or {},
-        metadata=metadata or {},
+        size=size,
+        fmt=fmt,
+        metrics=metrics,
+        metadata=metadata,
         notes=notes,
-        created_by=actor,
+        actor=actor,
     )
 
 
@@ -162,21 +184,17 @@ def model_version_register_stored(
         raise RegistryError(f"Could not read {artifact.location} from {artifact.storage}: {exc}") from exc
     finally:
         scratch.unlink(missing_ok=True)
-    filename = artifact.location.rsplit("/", 1)[-1]
-    return _create_version(
+    return _record_version(
         model=model,
         version=version,
-        storage=artifact.storage,
-        location=artifact.location,
-        bucket=artifact.bucket,
-        revision=artifact.revision,
+        stored=artifact,
         sha256=sha256,
-        size_bytes=size,
-        format=(fmt or Path(filename).suffix.lstrip(".") or "bin").lower(),
-        metrics=metrics or {},
-        metadata=metadata or {},
+        size=size,
+        fmt=fmt,
+        metrics=metrics,
+        metadata=metadata,
         notes=notes,
-        created_by=actor,
+        actor=actor,
     )
 
 

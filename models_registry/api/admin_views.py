@@ -15,6 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -41,6 +42,13 @@ def _unknown_model(name: str) -> Response:
         {"detail": f"Unknown model_type {name!r}.", "available_models": known},
         status=status.HTTP_400_BAD_REQUEST,
     )
+
+
+def _model_or_404(name: str) -> RegisteredModel:
+    model = RegisteredModel.objects.select_related("active_version").filter(name=name).first()
+    if model is None:
+        raise NotFound(f"Unknown model {name!r}.")
+    return model
 
 
 def _resolve_version(model: RegisteredModel, wanted: str) -> ModelVersion | None:
