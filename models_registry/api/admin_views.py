@@ -144,12 +144,7 @@ class ModelVersionsView(AdminAPIView):
         ),
     )
     def get(self, request: Request, model_name: str) -> Response:
-        model = RegisteredModel.objects.select_related("active_version").filter(name=model_name).first()
-        if model is None:
-            return Response(
-                {"detail": f"Unknown model {model_name!r}."},
-                status=status.HTTP_404_NOT_FOUND,
-            )
+        model = _model_or_404(model_name)
         versions = [v.version for v in selectors.versions_newest_first(model=model)]
         latest = selectors.latest_version(model=model)
         return Response(
@@ -181,12 +176,7 @@ class ModelMetadataView(AdminAPIView):
         ),
     )
     def get(self, request: Request, model_name: str) -> Response:
-        model = RegisteredModel.objects.select_related("active_version").filter(name=model_name).first()
-        if model is None:
-            return Response(
-                {"detail": f"Unknown model {model_name!r}."},
-                status=status.HTTP_404_NOT_FOUND,
-            )
+        model = _model_or_404(model_name)
         wanted = request.query_params.get("version")
         version = _resolve_version(model, wanted) if wanted else model.active_version
         if version is None:
