@@ -22,7 +22,7 @@ from typing import Any
 from django.db.models import F
 from django.utils import timezone
 
-from models_registry import services
+from models_registry import services, worker_reports
 from models_registry.models import ModelVersion
 from models_registry.runtimes import load_and_warm
 
@@ -202,7 +202,7 @@ def _report(*, name: str, version_id: int | None, loaded_at: Any, error: str) ->
     if not _serving:
         return
     try:
-        services.worker_report_save(
+        worker_reports.worker_report_save(
             host=socket.gethostname(),
             pid=os.getpid(),
             model_name=name,

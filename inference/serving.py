@@ -10,7 +10,7 @@ import logging
 import os
 import socket
 
-from models_registry import services
+from models_registry import worker_reports
 from models_registry.broadcast import ActivationListener
 
 from . import model_cache
@@ -37,6 +37,6 @@ def stop() -> None:
         _listener.stop()
         _listener = None
     try:
-        services.worker_reports_delete(host=socket.gethostname(), pid=os.getpid())
+        worker_reports.worker_reports_delete(host=socket.gethostname(), pid=os.getpid())
     except Exception:
         logger.exception("could not remove this worker's reports")

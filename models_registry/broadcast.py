@@ -23,7 +23,7 @@ import psycopg
 from django.conf import settings
 from django.db import close_old_connections, connection
 
-from . import selectors, services
+from . import selectors, worker_reports
 from .models import ModelVersion, RegisteredModel
 from .signals import model_activated
 
@@ -112,7 +112,7 @@ class ActivationListener(threading.Thread):
                     )
             now = time.monotonic()
             if now - self._last_heartbeat >= settings.ATLAS_WORKER_HEARTBEAT_SECONDS:
-                services.worker_reports_heartbeat(host=self.host, pid=self.pid)
+                worker_reports.worker_reports_heartbeat(host=self.host, pid=self.pid)
                 self._last_heartbeat = now
         except Exception:  # the listener must outlive any one failure; the next tick tries again
             logger.exception("activation sync failed")

@@ -13,11 +13,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from . import artifact_cache, broadcast, selectors
 from .artifact_cache import ChecksumMismatch
-from .models import ActivationEvent, ModelVersion, RegisteredModel, WorkerReport
+from .models import ActivationEvent, ModelVersion, RegisteredModel
 from .runtimes import load_and_warm
 from .signals import model_activated
 from .storage import STORAGE_KINDS, StorageError, StoredArtifact, get_store
@@ -372,37 +371,3 @@ def model_version_retire(*, version: ModelVersion, actor: str, reason: str = "")
         )
     version.status = ModelVersion.Status.RETIRED
     return version
-
-
-def worker_report_save(
-    *,
-    host: str,
-    pid: int,
-    model_name: str,
-    version_id: int | None,
-    loaded_at: Any,
-    last_error: str = "",
-) -> None:
-    """Record what one worker serves for one model (its heartbeat refreshes `heartbeat_at`)."""
-    model = RegisteredModel.objects.filter(name=model_name).only("pk").first()
-    if model is None:
-        return
-    WorkerReport.objects.update_or_create(
-        host=host,
-        pid=pid,
-        model=model,
-        defaults={
-            "version_id": version_id,
-            "loaded_at": loaded_at,
-            "last_error": last_error[:2000],
-            "heartbeat_at": timezone.now(),
-        },
-    )
-
-
-def worker_reports_heartbeat(*, host: str, pid: int) -> None:
-    WorkerReport.objects.filter(host=host, pid=pid).update(heartbeat_at=timezone.now())
-
-
-def worker_reports_delete(*, host: str, pid: int) -> None:
-    WorkerReport.objects.filter(host=host, pid=pid).delete()

@@ -1,0 +1,46 @@
+"""Writes of the worker reports: what each serving process (host, pid) has loaded, and its heartbeat.
+
+Health reads them (selectors.worker_summary) to say how many workers serve the active version.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+
+from .models import RegisteredModel, WorkerReport
+
+
+def worker_report_save(
+    *,
+    host: str,
+    pid: int,
+    model_name: str,
+    version_id: int | None,
+    loaded_at: Any,
+    last_error: str = "",
+) -> None:
+    """Record what one worker serves for one model (its heartbeat refreshes `heartbeat_at`)."""
+    model = RegisteredModel.objects.filter(name=model_name).only("pk").first()
+    if model is None:
+        return
+    WorkerReport.objects.update_or_create(
+        host=host,
+        pid=pid,
+        model=model,
+        defaults={
+            "version_id": version_id,
+            "loaded_at": loaded_at,
+            "last_error": last_error[:2000],
+            "heartbeat_at": timezone.now(),
+        },
+    )
+
+
+def worker_reports_heartbeat(*, host: str, pid: int) -> None:
+    WorkerReport.objects.filter(host=host, pid=pid).update(heartbeat_at=timezone.now())
+
+
+def worker_reports_delete(*, host: str, pid: int) -> None:
+    WorkerReport.objects.filter(host=host, pid=pid).delete()
