@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 HOST ?= 127.0.0.1
 WEB_CONCURRENCY ?= 2
-TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/atlas
 PYTEST_ARGS ?=
 
 .PHONY: venv run migrate test test-postgres test-sqlite lint clean
@@ -28,7 +28,7 @@ run: migrate
 	$(PY) manage.py ensure_admin
 	$(PY) manage.py seed_demo
 	@echo "Atlas on http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /docs)"
-	WEB_CONCURRENCY=$(WEB_CONCURRENCY) $(VENV)/bin/gunicorn -c atlas/gunicorn.conf.py --bind $(HOST):$(PORT)
+	ATLAS_ENV=$${ATLAS_ENV:-development} WEB_CONCURRENCY=$(WEB_CONCURRENCY) $(VENV)/bin/gunicorn -c atlas/gunicorn.conf.py --bind $(HOST):$(PORT)
 
 test: venv
 	scripts/ensure_postgres.sh

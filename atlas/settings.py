@@ -32,7 +32,10 @@ def _env_path(name: str, default: Path) -> Path:
     return Path(value).expanduser().resolve() if value else default
 
 
-ATLAS_ENV = os.environ.get("ATLAS_ENV", "development").strip().lower()
+# Production unless told otherwise: DEBUG, the development SECRET_KEY, open CORS and an open admin API
+# (when ADMIN_TOKEN is unset) exist only with ATLAS_ENV=development or DEBUG=1. `make run` and
+# manage.py (a developer's tool) default to development; gunicorn (wsgi.py) does not.
+ATLAS_ENV = os.environ.get("ATLAS_ENV", "production").strip().lower()
 DEBUG = _env_bool("DEBUG", ATLAS_ENV == "development")
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")

@@ -93,6 +93,10 @@ def _load_active(name: str) -> LoadedModel:
             raise ModelUnavailable(
                 name, f"No active version of {name!r}: register one and promote it (admin, API or manage.py)."
             )
+        failure = _failures.get(name)
+        if failure and failure.version_id == version.pk and time.monotonic() - failure.at < RETRY_AFTER_SECONDS:
+            # A request must not fetch and hash a broken file again and again: wait out the back-off.
+            raise ModelUnavailable(name, f"{version} could not be loaded: {failure.error}")
         try:
             return _install(version, _load(version, force_download=False))
         except Exception as exc:
@@ -101,8 +105,8 @@ def _load_active(name: str) -> LoadedModel:
 
 
 def _load(version: ModelVersion, *, force_download: bool) -> Any:
-    path = services.model_version_fetch(version=version, force=force_download)
-    return load_and_warm(version.model.runtime, path, metadata=version.metadata)
+    with services.model_version_file(version=version, force=force_download) as path:
+        return load_and_warm(version.model.runtime, path, metadata=version.metadata)
 
 
 def _install(version: ModelVersion, predictor: Any) -> LoadedModel:

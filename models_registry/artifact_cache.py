@@ -2,12 +2,13 @@
 
 - A file is named by the sha256 the registry recorded, so two versions with the same bytes share it and
   a version never reads another version's file.
-- Bytes are fetched to `<sha>.part`, hashed, and renamed into place only when they match; bytes that do
-  not match are deleted and reported (ChecksumMismatch), never loaded.
+- Bytes are fetched to `<sha>.<fmt>.<pid>.part`, hashed, and renamed into place only when they match;
+  bytes that do not match are deleted and reported (ChecksumMismatch), never loaded. A file already in
+  the cache is hashed again by each process before its first use, and whenever it changed on disk.
 - An exclusive file lock per sha256 makes concurrent workers (of one replica, sharing MODEL_CACHE_DIR)
   download a file once: the others wait on the lock and find it in place.
-- The folder is bounded (MODEL_CACHE_MAX_MB) by least-recently-used eviction; a hit refreshes the
-  file's mtime, which is the LRU clock.
+- The folder is bounded (MODEL_CACHE_MAX_MB) by least-recently-used eviction; a use refreshes the
+  file's access time, which is the LRU clock. A file being fetched or loaded is locked and never evicted.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from django.conf import settings
 
@@ -60,24 +63,24 @@ def _path_for(sha256: str, fmt: str) -> Path:
     return cache_dir() / sha256[:2] / f"{sha256}{suffix}"
 
 
+# Files this process has hashed itself: path -> (inode, mtime_ns, size) at the time. A cached file is
+# trusted without hashing again only while it is the very file this process verified.
+_verified: dict[str, tuple[int, int, int]] = {}
+
+
 @contextmanager
-def _locked(sha256: str) -> Iterator[None]:
+def _lock_file(sha256: str) -> Iterator[TextIO]:
     lock_dir = cache_dir() / ".locks"
     lock_dir.mkdir(exist_ok=True)
-    with open(lock_dir / f"{sha256}.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    with open(lock_dir / f"{sha256}.lock", "a+") as handle:
         try:
-            yield
+            yield handle
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def cached_path(*, sha256: str, fmt: str) -> Path | None:
-    path = _path_for(sha256, fmt)
-    return path if path.is_file() else None
-
-
-def fetch_verified(
+@contextmanager
+def open_verified(
     *,
     artifact: StoredArtifact,
     sha256: str,
@@ -85,47 +88,67 @@ def fetch_verified(
     fmt: str = "",
     force: bool = False,
     progress: Progress = None,
-) -> Path:
-    """Return a local path whose bytes hash to `sha256`, fetching from the artifact's store if needed."""
+) -> Iterator[Path]:
+    """Yield a local path whose bytes hash to `sha256`, fetching from the artifact's store if needed.
+
+    The file is hashed by this process before its first use (and again if it changed on disk), so bytes
+    altered in the cache are never loaded. While the block runs the file holds a shared lock, so
+    eviction and `clear()` in any worker pass it by; load it inside the block.
+    """
     target = _path_for(sha256, fmt)
-    if not force and _touch_if_valid(target, size):
-        return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(sha256):
-        if force:
-            target.unlink(missing_ok=True)
-        elif _touch_if_valid(target, size):  # another worker fetched it while we waited on the lock
-            return target
-        part = target.with_name(f"{target.name}.{os.getpid()}.part")
-        try:
-            get_store(artifact.storage).fetch(artifact, part, progress=progress)
-            actual, actual_size = sha256_of_file(part)
-            if actual != sha256:
-                raise ChecksumMismatch(
-                    expected=sha256,
-                    actual=actual,
-                    size=actual_size,
-                    source=_describe(artifact),
-                )
-            os.replace(part, target)
-        finally:
-            part.unlink(missing_ok=True)
-    evict(keep=target)
-    logger.info("cached %s (%s)", _describe(artifact), sha256[:12])
-    return target
+    fetched = False
+    with _lock_file(sha256) as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if force or not _usable(target, sha256=sha256, size=size):
+            _download(artifact, sha256=sha256, target=target, progress=progress)
+            fetched = True
+        fcntl.flock(lock, fcntl.LOCK_SH)  # others may read it now; nobody may delete it
+        _touch(target)
+        yield target
+    if fetched:
+        evict(keep=target)
 
 
-def _touch_if_valid(path: Path, size: int | None) -> bool:
+def _usable(target: Path, *, sha256: str, size: int | None) -> bool:
     try:
-        stat = path.stat()
+        stat = target.stat()
     except FileNotFoundError:
         return False
     if size is not None and stat.st_size != size:
-        # Truncated or replaced behind our back: drop it and fetch again.
-        path.unlink(missing_ok=True)
+        target.unlink(missing_ok=True)  # truncated or replaced: fetch again
         return False
-    os.utime(path)
+    key = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    if _verified.get(str(target)) == key:
+        return True
+    actual, _ = sha256_of_file(target)
+    if actual != sha256:
+        logger.warning("cached %s does not hash to its name; deleted, fetching again", target.name)
+        target.unlink(missing_ok=True)
+        return False
+    _verified[str(target)] = key
     return True
+
+
+def _download(artifact: StoredArtifact, *, sha256: str, target: Path, progress: Progress) -> None:
+    part = target.with_name(f"{target.name}.{os.getpid()}.part")
+    try:
+        get_store(artifact.storage).fetch(artifact, part, progress=progress)
+        actual, actual_size = sha256_of_file(part)
+        if actual != sha256:
+            raise ChecksumMismatch(expected=sha256, actual=actual, size=actual_size, source=_describe(artifact))
+        os.replace(part, target)
+    finally:
+        part.unlink(missing_ok=True)
+    stat = target.stat()
+    _verified[str(target)] = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    logger.info("cached %s (%s)", _describe(artifact), sha256[:12])
+
+
+def _touch(path: Path) -> None:
+    """Mark a use for LRU: the access time is the clock (the modification time keys verification)."""
+    stat = path.stat()
+    os.utime(path, ns=(time.time_ns(), stat.st_mtime_ns))
 
 
 def _describe(artifact: StoredArtifact) -> str:
@@ -139,15 +162,31 @@ def _describe(artifact: StoredArtifact) -> str:
 def entries() -> list[CacheEntry]:
     found = []
     for path in cache_dir().glob("??/*"):
-        if path.name.endswith(".part") or not path.is_file():
+        if path.name.endswith(".part"):
             continue
-        stat = path.stat()
-        found.append(CacheEntry(path=path, size=stat.st_size, last_used=stat.st_mtime))
+        try:
+            stat = path.stat()
+        except FileNotFoundError:  # deleted by another worker meanwhile
+            continue
+        found.append(CacheEntry(path=path, size=stat.st_size, last_used=stat.st_atime))
     return found
 
 
+def _delete_unless_in_use(path: Path) -> bool:
+    """Delete a cached file unless a worker holds it (is fetching or loading it)."""
+    sha256 = path.name.split(".", 1)[0]
+    with _lock_file(sha256) as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        path.unlink(missing_ok=True)
+        _verified.pop(str(path), None)
+        return True
+
+
 def evict(*, keep: Path | None = None) -> list[Path]:
-    """Delete least-recently-used files until the folder fits in MODEL_CACHE_MAX_MB."""
+    """Delete least-recently-used files until the folder fits in MODEL_CACHE_MAX_MB (files in use stay)."""
     limit = settings.MODEL_CACHE_MAX_MB * 1024 * 1024
     cached = sorted(entries(), key=lambda entry: entry.last_used)
     total = sum(entry.size for entry in cached)
@@ -155,9 +194,8 @@ def evict(*, keep: Path | None = None) -> list[Path]:
     for entry in cached:
         if total <= limit:
             break
-        if keep is not None and entry.path == keep:
+        if entry.path == keep or not _delete_unless_in_use(entry.path):
             continue
-        entry.path.unlink(missing_ok=True)
         total -= entry.size
         removed.append(entry.path)
         logger.info("evicted %s from the artifact cache", entry.path.name)
@@ -165,16 +203,16 @@ def evict(*, keep: Path | None = None) -> list[Path]:
 
 
 def clear() -> list[str]:
-    """Delete every cached file (loaded models keep serving from memory). Returns the file names."""
-    cleared = []
-    for entry in entries():
-        entry.path.unlink(missing_ok=True)
-        cleared.append(entry.path.name)
-    return sorted(cleared)
+    """Delete every cached file not in use right now (loaded models keep serving from memory)."""
+    return sorted(entry.path.name for entry in entries() if _delete_unless_in_use(entry.path))
 
 
 def drop(*, sha256: str, fmt: str) -> bool:
+    """Delete one cached file (waiting for any worker using it); True if it was there."""
     path = _path_for(sha256, fmt)
-    existed = path.is_file()
-    path.unlink(missing_ok=True)
+    with _lock_file(sha256) as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        existed = path.is_file()
+        path.unlink(missing_ok=True)
+        _verified.pop(str(path), None)
     return existed

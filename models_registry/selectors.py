@@ -38,18 +38,19 @@ def rollback_target(*, model: RegisteredModel) -> ModelVersion | None:
         action__in=[ActivationEvent.Action.PROMOTE, ActivationEvent.Action.ROLLBACK]
     ).order_by("id")
     for event in events.values("action", "to_version_id"):
-        if event["action"] == ActivationEvent.Action.ROLLBACK and stack:
-            stack.pop()
-        if not stack or stack[-1] != event["to_version_id"]:
-            stack.append(event["to_version_id"])
-    if not stack or stack[-1] != model.active_version_id:
-        stack.append(model.active_version_id)
-    stack.pop()  # the current version
+        target = event["to_version_id"]
+        if event["action"] == ActivationEvent.Action.ROLLBACK and target in stack:
+            del stack[stack.index(target) + 1 :]  # back to where that rollback went
+        elif not stack or stack[-1] != target:
+            stack.append(target)
+    active = model.active_version_id
+    if active in stack:
+        del stack[stack.index(active) :]
     unusable = {ModelVersion.Status.RETIRED, ModelVersion.Status.FAILED}
     candidates = {v.pk: v for v in model.versions.filter(pk__in=stack)}
     while stack:
         version = candidates.get(stack.pop())
-        if version is not None and version.status not in unusable:
+        if version is not None and version.pk != active and version.status not in unusable:
             return version
     return None
 

@@ -8,6 +8,9 @@ Promote = fetch + verify sha256 + trial-load + warm-up in the calling process, t
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,9 @@ from .versioning import is_valid_version
 logger = logging.getLogger(__name__)
 
 
+MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
+
+
 class RegistryError(Exception):
     """A registry operation was refused; the message says why and what to do."""
 
@@ -36,6 +42,11 @@ class PromotionError(RegistryError):
 
 
 def registered_model_get_or_create(*, name: str, runtime: str, description: str = "") -> RegisteredModel:
+    if not MODEL_NAME.match(name):
+        raise RegistryError(
+            f"Model name {name!r} is not valid: use 1-100 lowercase letters, digits, '_' and '-' "
+            "(it becomes a folder name in every store)."
+        )
     if runtime not in settings.ATLAS_RUNTIMES:
         raise RegistryError(f"Unknown runtime {runtime!r}; choose one of {', '.join(sorted(settings.ATLAS_RUNTIMES))}.")
     model, created = RegisteredModel.objects.get_or_create(
@@ -65,6 +76,13 @@ def _check_new_version(model: RegisteredModel, version: str) -> None:
         raise RegistryError(f"{model.name} already has a version {version!r}; versions are immutable.")
 
 
+def _file_format(filename: str, fmt: str | None) -> str:
+    value = (fmt or Path(filename).suffix.lstrip(".") or "bin").lower()
+    if not re.fullmatch(r"[a-z0-9]{1,20}", value):
+        raise RegistryError(f"File format {value!r} is not valid: 1-20 letters or digits (the file's extension).")
+    return value
+
+
 def _record_version(
     *,
     model: RegisteredModel,
@@ -72,13 +90,12 @@ def _record_version(
     stored: StoredArtifact,
     sha256: str,
     size: int,
-    fmt: str | None,
+    fmt: str,
     metrics: dict | None,
     metadata: dict | None,
     notes: str,
     actor: str,
 ) -> ModelVersion:
-    filename = stored.location.rsplit("/", 1)[-1]
     try:
         with transaction.atomic():
             return ModelVersion.objects.create(
@@ -90,7 +107,7 @@ def _record_version(
                 revision=stored.revision,
                 sha256=sha256,
                 size_bytes=size,
-                format=(fmt or Path(filename).suffix.lstrip(".") or "bin").lower(),
+                format=fmt,
                 metrics=metrics or {},
                 metadata=metadata or {},
                 notes=notes,
@@ -125,6 +142,7 @@ def model_version_register(
     model = _model_for_registration(model_name, runtime)
     _check_new_version(model, version)
     filename = filename or source.name
+    fmt = _file_format(filename, fmt)
     sha256, size = sha256_of_file(source)
     try:
         stored = get_store(storage).put(
@@ -170,6 +188,7 @@ def model_version_register_stored(
     """
     model = _model_for_registration(model_name, runtime)
     _check_new_version(model, version)
+    fmt = _file_format(artifact.location, fmt)
     if artifact.storage != "local" and not artifact.revision:
         try:
             artifact = pin_revision(artifact)
@@ -206,37 +225,43 @@ def version_artifact(version: ModelVersion) -> StoredArtifact:
     )
 
 
-def model_version_fetch(*, version: ModelVersion, force: bool = False, progress: Progress = None) -> Path:
-    """A local path to the version's bytes, verified against its sha256 (artifact_cache)."""
-    return artifact_cache.fetch_verified(
+@contextmanager
+def model_version_file(*, version: ModelVersion, force: bool = False, progress: Progress = None) -> Iterator[Path]:
+    """A local path to the version's bytes, verified against its sha256; load it inside the block
+    (the artifact cache keeps it from being evicted meanwhile)."""
+    with artifact_cache.open_verified(
         artifact=version_artifact(version),
         sha256=version.sha256,
         size=version.size_bytes,
         fmt=version.format,
         force=force,
         progress=progress,
-    )
+    ) as path:
+        yield path
 
 
 def model_version_prepare(*, version: ModelVersion, force_download: bool = False) -> Any:
     """Fetch, verify, load and warm up a version in this process; return the predictor.
 
-    A failure marks the version failed (for verification and load errors) and raises PromotionError.
+    A verification or load failure marks the version failed and raises PromotionError; a store that
+    cannot be reached raises PromotionError and marks nothing.
     """
     if version.status == ModelVersion.Status.RETIRED:
         raise PromotionError(f"{version} is retired; register a new version instead.")
     try:
-        path = model_version_fetch(version=version, force=force_download)
+        with model_version_file(version=version, force=force_download) as path:
+            try:
+                return load_and_warm(version.model.runtime, path, metadata=version.metadata)
+            except Exception as exc:  # any loader failure: the version is unusable, the old one keeps serving
+                _mark_failed(version, f"{type(exc).__name__}: {exc}")
+                raise PromotionError(
+                    f"{version} failed to load or warm up: {type(exc).__name__}: {exc}"
+                ) from exc
     except ChecksumMismatch as exc:
         _mark_failed(version, str(exc))
         raise PromotionError(f"Refused to promote {version}: {exc}") from exc
     except StorageError as exc:
         raise PromotionError(f"Could not fetch {version} from {version.storage}: {exc}") from exc
-    try:
-        return load_and_warm(version.model.runtime, path, metadata=version.metadata)
-    except Exception as exc:  # any loader failure: the version is unusable, the old one keeps serving
-        _mark_failed(version, f"{type(exc).__name__}: {exc}")
-        raise PromotionError(f"{version} failed to load or warm up: {type(exc).__name__}: {exc}") from exc
 
 
 def _mark_failed(version: ModelVersion, detail: str) -> None:
@@ -294,6 +319,9 @@ def _move_pointer(
     with transaction.atomic():
         model = RegisteredModel.objects.select_for_update().get(pk=version.model_id)
         from_id = model.active_version_id
+        # Retiring takes the same row lock: a retire that committed during our trial load is seen here.
+        if ModelVersion.objects.filter(pk=version.pk, status=ModelVersion.Status.RETIRED).exists():
+            raise PromotionError(f"{version} was retired meanwhile; it cannot become active.")
         if expected_from is not _UNSET and from_id != expected_from:
             raise PromotionError(f"The active version of {model.name} changed meanwhile; look again and retry.")
         if from_id == version.pk:

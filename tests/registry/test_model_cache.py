@@ -60,3 +60,18 @@ def test_activate_with_a_warmed_predictor_swaps_without_loading_again(register):
 
     assert loaded.predictor is predictor
     assert model_cache.get("answers").version == "2.0.0"
+
+
+def test_requests_do_not_refetch_a_broken_active_version_within_the_back_off(register, settings):
+    version = register("1.0.0", answer="ok")
+    services.model_version_promote(version=version, actor="t")
+    artifact_cache.drop(sha256=version.sha256, fmt=version.format)
+    stored = settings.MODEL_STORE_DIR / version.location
+    good = stored.read_bytes()
+    stored.write_bytes(good.replace(b"ok", b"no"))
+    with pytest.raises(model_cache.ModelUnavailable, match="sha256 mismatch"):
+        model_cache.get("answers")
+    stored.write_bytes(good)  # the store is fixed; a fetch now would succeed
+
+    with pytest.raises(model_cache.ModelUnavailable, match="sha256 mismatch"):
+        model_cache.get("answers")

@@ -190,3 +190,32 @@ def test_latest_version_orders_semantically(register):
     latest = selectors.latest_version(model=RegisteredModel.objects.get(name="answers"))
 
     assert latest.version == "v2.10.0"
+
+
+def test_a_second_rollback_past_a_failed_version_is_refused_not_a_reload(register, settings):
+    v1, v2, v3 = register("1.0.0"), register("2.0.0"), register("3.0.0")
+    for version in (v1, v2, v3):
+        services.model_version_promote(version=version, actor="a")
+    ModelVersion.objects.filter(pk=v2.pk).update(status=ModelVersion.Status.FAILED)
+    model = RegisteredModel.objects.get(name="answers")
+    assert services.model_rollback(model=model, actor="a").to_version_id == v1.pk
+    model.refresh_from_db()
+
+    with pytest.raises(services.RegistryError, match="no earlier active version"):
+        services.model_rollback(model=model, actor="a")
+
+
+@pytest.mark.parametrize("name", ["x/../victim", "Upper", "", "a" * 101, "dot.ted"])
+def test_a_model_name_that_is_not_a_folder_name_is_refused(artifact, name):
+    with pytest.raises(services.RegistryError, match="is not valid"):
+        services.model_version_register(model_name=name, version="1", source=artifact(1), runtime="json_answer")
+
+
+def test_a_file_format_longer_than_twenty_characters_is_refused_before_upload(tmp_path, settings):
+    source = tmp_path / "m.abcdefghijklmnopqrstuvwxyz"
+    source.write_text('{"answer": 1}')
+
+    with pytest.raises(services.RegistryError, match="File format 'abcdefghijklmnopqrstuvwxyz' is not valid"):
+        services.model_version_register(model_name="answers", version="1", source=source, runtime="json_answer")
+
+    assert not (settings.MODEL_STORE_DIR / "models").exists()
