@@ -225,10 +225,16 @@ ATLAS_EXPORTERS = {"onnx": "inference.runtimes.yolo.export_onnx"}
 # How often each serving worker compares its loaded versions with the registry: the whole mechanism on
 # SQLite, and the safety net behind LISTEN/NOTIFY on PostgreSQL.
 ATLAS_RELOAD_POLL_SECONDS = float(os.environ.get("ATLAS_RELOAD_POLL_SECONDS", "0.5"))
-# Whether this process serves models in the background (listener + poll). gunicorn's hooks turn it on.
+# LISTEN/NOTIFY on PostgreSQL (off behind a transaction-pooling pgbouncer, which cannot LISTEN: the poll
+# then carries every promotion).
+ATLAS_LISTEN_NOTIFY = _env_bool("ATLAS_LISTEN_NOTIFY", True)
 ATLAS_WORKER_HEARTBEAT_SECONDS = float(os.environ.get("ATLAS_WORKER_HEARTBEAT_SECONDS", "5"))
 # A worker that has not reported for this long no longer counts in health.
 ATLAS_WORKER_STALE_SECONDS = float(os.environ.get("ATLAS_WORKER_STALE_SECONDS", "30"))
+
+# Largest model file the admin form and the registry API accept (larger ones: upload to the store,
+# then `manage.py register_model`).
+ATLAS_MAX_MODEL_UPLOAD_MB = int(os.environ.get("ATLAS_MAX_MODEL_UPLOAD_MB", "2048"))
 
 # Largest body the prediction endpoints accept (images, audio).
 ATLAS_MAX_UPLOAD_MB = int(os.environ.get("ATLAS_MAX_UPLOAD_MB", "20"))

@@ -54,6 +54,12 @@ class RegisteredModelAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("active_version").annotate(n_versions=Count("versions"))
 
+    def get_readonly_fields(self, request, obj: RegisteredModel | None = None):
+        if obj is not None and obj.versions.exists():
+            # Its versions were verified and trial-loaded under this name and runtime.
+            return ["name", "runtime", *self.readonly_fields]
+        return self.readonly_fields
+
     @admin.display(description="Active version", ordering="active_version__version")
     def active_version_link(self, obj: RegisteredModel) -> str:
         if obj.active_version is None:
@@ -111,6 +117,16 @@ class ModelVersionUploadForm(forms.ModelForm):
         if not is_valid_version(version):
             raise forms.ValidationError("Use letters, digits and . _ + - (e.g. 1.2.0).")
         return version
+
+    def clean_upload(self) -> UploadedFile:
+        upload = self.cleaned_data["upload"]
+        limit_mb = settings.ATLAS_MAX_MODEL_UPLOAD_MB
+        if upload.size > limit_mb * 1024 * 1024:
+            raise forms.ValidationError(
+                f"The file is {upload.size / 1048576:.1f} MB; the limit is {limit_mb} MB (ATLAS_MAX_MODEL_UPLOAD_MB). "
+                "Upload it to the store and use `manage.py register_model` instead."
+            )
+        return upload
 
     def _post_clean(self) -> None:
         # The model's own validation runs first (a duplicate version is a field error); only a form
@@ -206,6 +222,14 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else self.readonly_fields
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if object_id is None and request.method == "POST":
+            # Adding a version uploads its file to the store: that must not happen inside the admin's
+            # transaction (on SQLite it would hold the database's write lock for the whole upload).
+            # The service opens its own short transaction for the row.
+            return self._changeform_view(request, object_id, form_url, extra_context)
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj: ModelVersion, form, change: bool) -> None:
         if change:

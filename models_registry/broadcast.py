@@ -41,17 +41,12 @@ def notify_activation(*, model_name: str, version_id: int) -> None:
 
 
 def _listen_connection() -> psycopg.Connection:
-    db = settings.DATABASES["default"]
-    params = {
-        "dbname": db.get("NAME"),
-        "user": db.get("USER") or None,
-        "password": db.get("PASSWORD") or None,
-        "host": db.get("HOST") or None,
-        "port": db.get("PORT") or None,
-        "autocommit": True,
-        "connect_timeout": 5,
-    }
-    conn = psycopg.connect(**{key: value for key, value in params.items() if value is not None})
+    """A dedicated autocommit connection with the same parameters as Django's (TLS options included)."""
+    params = connection.get_connection_params()
+    for django_only in ("cursor_factory", "context", "prepare_threshold"):
+        params.pop(django_only, None)
+    params.setdefault("connect_timeout", 5)
+    conn = psycopg.connect(**params, autocommit=True)
     conn.execute(f"LISTEN {CHANNEL}")
     return conn
 
@@ -69,7 +64,7 @@ class ActivationListener(threading.Thread):
         self._last_heartbeat = 0.0
         self.host = socket.gethostname()
         self.pid = os.getpid()
-        self.use_listen = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+        self.use_listen = settings.ATLAS_LISTEN_NOTIFY and connection.vendor == "postgresql"
 
     def stop(self) -> None:
         self._stop.set()

@@ -254,9 +254,7 @@ def model_version_prepare(*, version: ModelVersion, force_download: bool = False
                 return load_and_warm(version.model.runtime, path, metadata=version.metadata)
             except Exception as exc:  # any loader failure: the version is unusable, the old one keeps serving
                 _mark_failed(version, f"{type(exc).__name__}: {exc}")
-                raise PromotionError(
-                    f"{version} failed to load or warm up: {type(exc).__name__}: {exc}"
-                ) from exc
+                raise PromotionError(f"{version} failed to load or warm up: {type(exc).__name__}: {exc}") from exc
     except ChecksumMismatch as exc:
         _mark_failed(version, str(exc))
         raise PromotionError(f"Refused to promote {version}: {exc}") from exc

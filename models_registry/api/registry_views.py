@@ -90,8 +90,20 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regi
         params.is_valid(raise_exception=True)
         data = params.validated_data
         upload = data["file"]
+        require_perm(request, "models_registry.add_modelversion")
+        if not RegisteredModel.objects.filter(name=data["model"]).exists():
+            require_perm(request, "models_registry.add_registeredmodel")
         if data["activate"]:
             require_perm(request, "models_registry.promote_modelversion")
+        limit_mb = settings.ATLAS_MAX_MODEL_UPLOAD_MB
+        if upload.size > limit_mb * 1024 * 1024:
+            return Response(
+                {
+                    "detail": f"The file is {upload.size / 1048576:.1f} MB; the limit is {limit_mb} MB "
+                    "(ATLAS_MAX_MODEL_UPLOAD_MB). Upload it to the store and use register_model instead."
+                },
+                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            )
         try:
             with tempfile.TemporaryDirectory(prefix="atlas-upload-") as scratch:
                 source = Path(scratch) / Path(upload.name).name

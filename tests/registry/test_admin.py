@@ -173,3 +173,44 @@ def test_uploading_a_duplicate_version_in_the_admin_shows_a_form_error(client, s
     assert response.status_code == 200
     assert b"Model version with this Model and Version already exists" in response.content
     assert model.versions.count() == 1
+
+
+def test_name_and_runtime_are_read_only_once_a_model_has_versions(client, staff, register):
+    register("1.0.0")
+    model = RegisteredModel.objects.get(name="answers")
+
+    page = client.get(reverse("admin:models_registry_registeredmodel_change", args=[model.pk]))
+
+    assert page.status_code == 200
+    assert (b'name="runtime"' in page.content, b'name="name"' in page.content) == (False, False)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_admin_upload_runs_outside_any_database_transaction(client, staff, register, monkeypatch):
+    from django.db import connection
+
+    from models_registry.storage.local import LocalStore
+
+    register("1.0.0")
+    seen = []
+    original_put = LocalStore.put
+
+    def put_recording_the_transaction(self, **kwargs):
+        seen.append(connection.in_atomic_block)
+        return original_put(self, **kwargs)
+
+    monkeypatch.setattr(LocalStore, "put", put_recording_the_transaction)
+
+    response = client.post(
+        reverse("admin:models_registry_modelversion_add"),
+        {
+            "model": RegisteredModel.objects.get(name="answers").pk,
+            "version": "2.0.0",
+            "upload": SimpleUploadedFile("b.json", b'{"answer": 2}'),
+            "storage": "local",
+            "metadata": "{}",
+        },
+    )
+
+    assert response.status_code == 302
+    assert seen == [False]

@@ -56,17 +56,23 @@ def test_an_unset_token_disables_the_api_with_503(settings, api):
     assert "ADMIN_TOKEN is not set" in response.json()["detail"]
 
 
-def test_reload_latest_promotes_the_highest_version_and_serves_it_here(api, register):
+def test_reload_latest_promotes_the_highest_version_and_serves_it_here(
+    api, register, django_capture_on_commit_callbacks
+):
     register("v2.9.0", answer="old")
     register("v2.10.0", answer="new")
 
-    response = api.post("/api/v1/admin/reload-models", {"model_type": "answers", "version": "latest"}, format="json")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(
+            "/api/v1/admin/reload-models", {"model_type": "answers", "version": "latest"}, format="json"
+        )
 
     body = response.json()
     assert response.status_code == 200
     assert (body["success"], body["model_type"], body["version"]) == (True, "answers", "v2.10.0")
     assert set(body) == {"success", "model_type", "version", "message", "reloaded_at"}
-    assert model_cache.get("answers").predictor.predict() == "new"
+    served = model_cache.snapshot()["answers"]  # installed by the request itself, not loaded lazily here
+    assert (served.version, served.predictor.predict()) == ("v2.10.0", "new")
     assert ActivationEvent.objects.get().actor == "admin-api"
 
 
@@ -149,12 +155,14 @@ def test_metadata_of_a_named_version(api, register):
 def test_cache_clear_lists_the_files_and_loaded_models_keep_serving(api, register):
     version = register("1.0.0", answer="still here")
     services.model_version_promote(version=version, actor="a")
+    loaded = model_cache.get("answers")
 
     response = api.post("/api/v1/admin/cache/clear")
 
     assert response.json()["cleared_files"] == [f"{version.sha256}.json"]
     assert response.json()["success"] is True
-    assert model_cache.get("answers").predictor.predict() == "still here"
+    assert model_cache.get("answers") is loaded
+    assert loaded.predictor.predict() == "still here"
 
 
 def test_health_reports_this_worker_on_the_active_version(api, register):

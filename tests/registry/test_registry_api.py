@@ -34,7 +34,10 @@ def staff_client():
 
 
 def test_anonymous_users_cannot_list_models():
-    assert APIClient().get("/api/v1/registry/models/").status_code in (401, 403)
+    response = APIClient().get("/api/v1/registry/models/")
+
+    assert response.status_code == 403  # session auth comes first: DRF answers 403, not 401
+    assert response.json() == {"detail": "Authentication credentials were not provided."}
 
 
 def test_upload_with_activate_registers_and_promotes(token_client):
@@ -118,3 +121,34 @@ def test_retire_of_the_active_version_is_refused(token_client, register):
 
     assert response.status_code == 422
     assert response.json()["detail"] == "answers@1.0.0 is active; promote another version before retiring it."
+
+
+def test_staff_without_the_add_permission_cannot_upload(staff_client, register):
+    register("1.0.0")
+
+    response = staff_client.post(
+        "/api/v1/registry/versions/",
+        {"model": "answers", "version": "2.0.0", "file": SimpleUploadedFile("a.json", b'{"answer": 1}')},
+        format="multipart",
+    )
+
+    assert response.status_code == 403
+    assert response.json() == {"detail": "You need the permission 'models_registry.add_modelversion'."}
+
+
+def test_an_upload_over_the_limit_is_413(token_client, settings):
+    settings.ATLAS_MAX_MODEL_UPLOAD_MB = 0
+
+    response = token_client.post(
+        "/api/v1/registry/versions/",
+        {
+            "model": "answers",
+            "version": "1.0.0",
+            "runtime": "json_answer",
+            "file": SimpleUploadedFile("a.json", b'{"answer": 1}'),
+        },
+        format="multipart",
+    )
+
+    assert response.status_code == 413
+    assert "ATLAS_MAX_MODEL_UPLOAD_MB" in response.json()["detail"]
