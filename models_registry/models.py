@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.core.validators import RegexValidator
 from django.db import models
 
-from .versioning import version_key
+from .versioning import VERSION_PATTERN
 
 version_validator = RegexValidator(
-    r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}$",
+    VERSION_PATTERN,
     "A version is letters, digits and . _ + - (it becomes a folder name), starting with a letter or digit.",
 )
 
@@ -96,10 +96,6 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model.name}@{self.version}"
-
-    @property
-    def sort_key(self) -> tuple:
-        return version_key(self.version)
 
     @property
     def filename(self) -> str:

@@ -10,7 +10,8 @@ _SEMVER = re.compile(
     r"^[vV]?(?P<major>\d+)(?:\.(?P<minor>\d+))?(?:\.(?P<patch>\d+))?"
     r"(?:-(?P<pre>[0-9A-Za-z.-]+))?(?:\+(?P<build>[0-9A-Za-z.-]+))?$"
 )
-_VERSION_TEXT = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}$")
+VERSION_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}$"
+_VERSION_TEXT = re.compile(VERSION_PATTERN)
 
 T = TypeVar("T")
 

@@ -29,7 +29,7 @@ class QueryParam:
 
     def parse(self, raw: str) -> Any:
         if self.kind == "id":
-            if not raw.isdigit() or int(raw) < 1:
+            if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
                 raise ValueError(f"'{raw}' is not a positive integer.")
             return int(raw)
         if self.kind == "choice":

@@ -18,7 +18,7 @@ MAX_PAGE_SIZE = 1000
 def _positive(raw: str | None, *, name: str, default: int) -> int:
     if raw is None or raw.strip() == "":
         return default
-    if not raw.strip().isdigit() or int(raw) < 1:
+    if not (raw.strip().isascii() and raw.strip().isdigit()) or int(raw) < 1:
         raise InvalidInput({name: [f"'{raw}' is not a positive integer."]})
     return int(raw)
 

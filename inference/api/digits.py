@@ -48,7 +48,7 @@ def parse_pixels(body: bytes) -> np.ndarray:
     """`{"pixels": [784 numbers in 0..1]}` -> float64 array (784,); PixelsError naming the problem."""
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: absurdly nested JSON
         detail = f'The body is not JSON ({exc}); send {{"pixels": [784 numbers]}}.'
         raise PixelsError("invalid_json", detail) from None
     if not isinstance(payload, dict) or "pixels" not in payload:

@@ -66,7 +66,7 @@ class ClassifyThreatView(APIView):
     def post(self, request: Request) -> Response:
         try:
             payload = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: absurdly nested JSON
             return _bad_request("invalid_json", f'The body is not JSON ({exc}); send {{"type": ..., "data": ...}}.')
         if not isinstance(payload, dict) or "type" not in payload or "data" not in payload:
             return _bad_request("invalid_request", 'The body must be a JSON object with "type" and "data".')

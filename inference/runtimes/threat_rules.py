@@ -55,7 +55,8 @@ class Rule:
 
 
 def _normalise(keyword: str) -> str:
-    return " ".join(keyword.lower().split())
+    # casefold, like the patterns' IGNORECASE: "ſhooting" matches "shooting" and maps back to it.
+    return " ".join(keyword.casefold().split())
 
 
 def _keyword_pattern(keywords: list[str]) -> re.Pattern | None:
@@ -173,7 +174,9 @@ class ThreatClassifier:
                 continue
             matched: dict[str, None] = {}  # ordered set, in order of first appearance
             for match in category.pattern.finditer(text):
-                matched.setdefault(_normalise(match.group(0)))
+                keyword = _normalise(match.group(0))
+                if keyword in category.weights:  # a case-insensitive match casefold cannot map back is skipped
+                    matched.setdefault(keyword)
             if matched:
                 score = 1.0 - math.prod(1.0 - category.weights[k] for k in matched)
                 candidates.append((category.name, score, list(matched)))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 from django.conf import settings
@@ -69,6 +68,3 @@ class LocalStore:
             raise StorageError(f"Cannot use the local store {self.root}: {exc}") from exc
         if not os.access(self.root, os.W_OK):
             raise StorageError(f"The local store {self.root} is not writable.")
-
-    def delete_tree(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)

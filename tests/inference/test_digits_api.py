@@ -270,3 +270,19 @@ def test_predict_answers_json_whatever_the_client_accepts(client, active_digits)
 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
+
+
+def test_absurdly_nested_json_is_a_400_not_a_crash(client):
+    response = client.post("/predict", data="[" * 100_000 + "]" * 100_000, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_json"
+
+
+def test_a_body_over_the_request_limit_is_a_413(client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+
+    response = client.post("/predict", data={"pixels": [0.5] * 784}, content_type="application/json")
+
+    assert response.status_code == 413
+    assert response.json()["error"] == "too_large"

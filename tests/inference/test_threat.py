@@ -336,3 +336,12 @@ def test_the_demo_builds_the_default_taxonomy(tmp_path):
         "1.0.0",
     )
     assert json.loads(artifact.path.read_text()) == threat_rules.default_taxonomy()
+
+
+def test_a_keyword_written_with_a_long_s_maps_back_to_its_keyword(classifier):
+    # "ſ" (long s) matches "s" case-insensitively; it must count as "shooting", not crash the scoring.
+    result = classifier.classify(kind="text", data="a ſhooting downtown")
+
+    assert (
+        result["keywords_matched"] == classifier.classify(kind="text", data="a shooting downtown")["keywords_matched"]
+    )

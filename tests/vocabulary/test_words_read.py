@@ -150,3 +150,9 @@ def test_missing_rows_are_404_json(anon, path, detail):
     response = anon.get(path)
 
     assert (response.status_code, response.json()) == (404, {"detail": detail})
+
+
+def test_a_page_number_in_non_ascii_digits_is_a_422(anon):
+    response = anon.get("/vocabulary/words", {"page": "²"})
+
+    assert response.status_code == 422

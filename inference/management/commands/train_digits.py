@@ -5,13 +5,14 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from inference.digits_data import TEST_FRACTION, DigitDataError
 from inference.runtimes.numpy_mlp import ACTIVATIONS
 from inference.training.digits import DESCRIPTION, FILENAME, MODEL_NAME, RUNTIME, train_digit_classifier
 from inference.training.mlp import TrainConfig
 from models_registry import services
+from models_registry.management.base import ModelVersionCommand
 from models_registry.management.commands._common import cli_actor
 from models_registry.models import ModelVersion, RegisteredModel
 from models_registry.storage import STORAGE_KINDS
@@ -30,15 +31,11 @@ def next_version(model_name: str) -> str:
     return f"{major}.{minor}.{patch + 1}"
 
 
-class Command(BaseCommand):
+class Command(ModelVersionCommand):
     help = (
         f"Train the {MODEL_NAME} network (NumPy MLP) on real MNIST digits, hold out a stratified test split, "
         "record the measured accuracy and the training config, register it and optionally promote it."
     )
-
-    def create_parser(self, prog_name, subcommand, **kwargs):
-        # Our --version (the model version to register) replaces Django's (the Django version).
-        return super().create_parser(prog_name, subcommand, conflict_handler="resolve", **kwargs)
 
     def add_arguments(self, parser) -> None:
         defaults = TrainConfig()
