@@ -5,11 +5,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
+    # The prediction routes come first: they are the hot path, and Django tries patterns in order.
+    path("", include("inference.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema")),
     path("", include("models_registry.urls")),
-    path("", include("inference.urls")),
     path("vocabulary/", include("vocabulary.urls")),
 ]
