@@ -239,6 +239,10 @@ ATLAS_MAX_MODEL_UPLOAD_MB = int(os.environ.get("ATLAS_MAX_MODEL_UPLOAD_MB", "204
 # Largest body the prediction endpoints accept (images, audio).
 ATLAS_MAX_UPLOAD_MB = int(os.environ.get("ATLAS_MAX_UPLOAD_MB", "20"))
 
+# torch's intra-op threads in each worker (0: torch's default, one per physical core). ultralytics would
+# otherwise set it to cores - 1 process-wide on its first prediction.
+ATLAS_TORCH_THREADS = int(os.environ.get("ATLAS_TORCH_THREADS", "0"))
+
 # Ultralytics must never reach the network here (DESIGN.md, "Offline facts").
 YOLO_CONFIG_DIR = _env_path("YOLO_CONFIG_DIR", VAR_DIR / "yolo")
 

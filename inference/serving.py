@@ -10,6 +10,8 @@ import logging
 import os
 import socket
 
+from django.urls import get_resolver
+
 from models_registry import worker_reports
 from models_registry.broadcast import ActivationListener
 
@@ -25,6 +27,8 @@ def start() -> None:
     if _listener is not None:
         return
     model_cache.mark_serving()
+    # Import every view now (scipy alone is ~0.6 s), so the first request does not pay for it.
+    get_resolver().url_patterns  # noqa: B018 (the access itself imports every view)
     for name, outcome in model_cache.preload().items():
         logger.info("preloaded %s: %s", name, outcome)
     _listener = ActivationListener(loaded=model_cache.loaded_version_ids)

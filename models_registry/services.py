@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -355,12 +356,7 @@ def _move_pointer(
 
 
 def _after_activation(
-    *,
-    model_name: str,
-    version: ModelVersion,
-    action: str,
-    predictor: Any,
-    force_download: bool,
+    *, model_name: str, version: ModelVersion, action: str, predictor: Any, force_download: bool
 ) -> None:
     model_activated.send(
         sender=RegisteredModel,
@@ -370,14 +366,34 @@ def _after_activation(
         predictor=predictor,
         force_download=force_download,
     )
+    # Bookkeeping for the old service's clients (metadata.json, latest/ copy) can take seconds on a big
+    # file; the promotion has taken effect already, so it runs after the caller has its answer. One
+    # thread per process keeps the writes in promotion order, and the interpreter waits for it at exit.
+    _store_bookkeeping.submit(
+        _write_store_metadata,
+        storage=version.storage,
+        model_name=model_name,
+        metadata=selectors.store_metadata(version=version),
+        latest=version_artifact(version),
+    )
+
+
+_store_bookkeeping = ThreadPoolExecutor(max_workers=1, thread_name_prefix="atlas-store-metadata")
+
+
+def _write_store_metadata(*, storage: str, model_name: str, metadata: dict, latest: StoredArtifact) -> None:
+    """Storage I/O only: everything it needs from the database was read by the caller."""
     try:
-        get_store(version.storage).write_model_metadata(
-            model=model_name,
-            metadata=selectors.store_metadata(version=version),
-            latest=version_artifact(version),
-        )
+        get_store(storage).write_model_metadata(model=model_name, metadata=metadata, latest=latest)
     except StorageError as exc:
-        logger.warning("could not write metadata.json for %s: %s", version, exc)
+        logger.warning("could not write metadata.json for %s@%s: %s", model_name, metadata["version"], exc)
+    except Exception:  # never lose the thread to one failure
+        logger.exception("writing metadata.json for %s failed", model_name)
+
+
+def store_bookkeeping_wait(timeout: float = 60) -> None:
+    """Wait until the metadata writes submitted so far are done (tests, management commands)."""
+    _store_bookkeeping.submit(lambda: None).result(timeout=timeout)
 
 
 def model_version_retire(*, version: ModelVersion, actor: str, reason: str = "") -> ModelVersion:

@@ -57,6 +57,7 @@ def import_ultralytics():
     os.environ["YOLO_OFFLINE"] = "1"
     os.environ["YOLO_CONFIG_DIR"] = str(config_dir)
     pillow_open = Image.open
+    _remember_torch_threads()
     import ultralytics
 
     # Importing ultralytics replaces PIL.Image.open, process-wide, with a wrapper that tries to install
@@ -65,6 +66,30 @@ def import_ultralytics():
     patches = sys.modules.get("ultralytics.utils.patches")
     Image.open = getattr(patches, "_image_open", pillow_open)  # Pillow's, even if ultralytics came first
     return ultralytics
+
+
+_torch_threads_default: int | None = None
+
+
+def _remember_torch_threads() -> None:
+    """torch's own thread count, read before ultralytics changes it (see `_restore_torch_threads`)."""
+    global _torch_threads_default
+    if _torch_threads_default is None:
+        import torch
+
+        _torch_threads_default = torch.get_num_threads()
+
+
+def _restore_torch_threads() -> None:
+    """ultralytics' select_device() sets torch's threads, process-wide, to cores - 1 (1 on two cores),
+    which also throttles every other torch model in the worker (the audio classifier). Atlas decides:
+    settings.ATLAS_TORCH_THREADS, or torch's own default when that is 0."""
+    import torch
+    from django.conf import settings
+
+    wanted = settings.ATLAS_TORCH_THREADS or _torch_threads_default or torch.get_num_threads()
+    if torch.get_num_threads() != wanted:
+        torch.set_num_threads(wanted)
 
 
 def _install_fonts(config_dir: Path) -> None:
@@ -214,6 +239,7 @@ class _UltralyticsBackend:
                 device="cpu",
                 verbose=False,
             )
+            _restore_torch_threads()
         boxes = result.boxes
         return boxes.xyxy.numpy().astype(np.float64), boxes.conf.numpy(), boxes.cls.numpy().astype(np.int64)
 

@@ -209,3 +209,19 @@ def test_a_decompression_bomb_is_413_before_its_pixels_are_decoded():
     assert response.status_code == 413
     assert response.json()["detail"] == "The image is 8000x6000; at most 40,000,000 pixels."
     assert len(bomb) < 100_000
+
+
+def test_a_prediction_leaves_torch_threads_as_atlas_configured(settings, tmp_path):
+    import torch
+
+    from inference.demo import vision as vision_demo
+    from inference.runtimes import yolo
+
+    ultralytics_choice = yolo.import_ultralytics().utils.NUM_THREADS
+    settings.ATLAS_TORCH_THREADS = ultralytics_choice + 1  # anything but what ultralytics would set
+    demo = vision_demo.build(tmp_path)
+    predictor = yolo.load(demo.path, metadata=demo.metadata)
+
+    predictor.warm_up()  # ultralytics' select_device() runs here and sets torch's threads itself
+
+    assert torch.get_num_threads() == ultralytics_choice + 1

@@ -32,6 +32,7 @@ def test_upload_to_s3_then_promote_writes_metadata_json_and_the_latest_copy(
 
     with django_capture_on_commit_callbacks(execute=True):
         services.model_version_promote(version=version, actor="t")
+    services.store_bookkeeping_wait()  # it runs after the promotion has answered
 
     client, bucket = S3Store().client, s3_settings.S3_BUCKET
     metadata = json.loads(client.get_object(Bucket=bucket, Key="models/answers/metadata.json")["Body"].read())
