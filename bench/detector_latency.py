@@ -8,11 +8,12 @@ inference.runtimes.yolo.export_onnx (640x640, static), and both files are served
 loader (`inference.runtimes.yolo.load`: ultralytics for .pt, onnxruntime + NumPy pre/post-processing for
 .onnx). The image is a real photo, sklearn's china.jpg (427x640). Per format: --warmup calls, then the
 median (and p90, min) of --runs calls of `predictor.detect(image)`, end to end (letterbox, network, NMS,
-boxes back in image pixels). Threads matter and differ: loading a .pt through ultralytics sets torch's
-threads process-wide to cpu_count - 1 (1 here), while onnxruntime uses one per core; so each format is
-measured both ways (.pt as left and with all cores; .onnx by default and with 1 intra-op thread) and the
-ONNX speed-up is given at equal threads. Untrained heads score every class far below the 0.25 threshold, so NMS has
-almost nothing to do: a trained model adds a little post-processing. Writes bench/results/detector_latency.json.
+boxes back in image pixels). Threads matter: the runtime sets torch's threads to ATLAS_TORCH_THREADS
+after each .pt prediction (ultralytics alone would leave cpu_count - 1), and onnxruntime uses one per core;
+so each format is measured both ways (.pt with ATLAS_TORCH_THREADS=1 and =all cores; .onnx by default and
+with 1 intra-op thread) and the ONNX speed-up is given at equal threads. Untrained heads score every class
+far below the 0.25 threshold, so NMS has almost nothing to do: a trained model adds a little
+post-processing. Writes bench/results/detector_latency.json.
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ def main() -> int:
         import numpy as np
         import onnxruntime
         import torch
+        from django.conf import settings
         from PIL import Image
         from sklearn.datasets import load_sample_image
 
@@ -128,10 +130,12 @@ def main() -> int:
 
         for arch, made in files.items():
             predictor, load_s = timed_load(yolo, made["pt"], metadata)
-            # ultralytics' select_device() sets torch's threads, process-wide, to cpu_count - 1
-            measure(arch, "pt", torch.get_num_threads(), predictor, load_s, "as ultralytics leaves torch")
-            torch.set_num_threads(cores)
-            measure(arch, "pt", cores, predictor, load_s, "torch.set_num_threads(all cores) after loading")
+            # The yolo runtime sets torch's threads to ATLAS_TORCH_THREADS after each prediction (ultralytics'
+            # select_device() would leave cpu_count - 1); measure both settings.
+            settings.ATLAS_TORCH_THREADS = 1
+            measure(arch, "pt", 1, predictor, load_s, "ATLAS_TORCH_THREADS=1")
+            settings.ATLAS_TORCH_THREADS = cores
+            measure(arch, "pt", cores, predictor, load_s, "ATLAS_TORCH_THREADS=all cores (torch's default)")
             del predictor
             predictor, load_s = timed_load(yolo, made["onnx"], metadata)
             measure(arch, "onnx", cores, predictor, load_s, "onnxruntime default (one per core)")

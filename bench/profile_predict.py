@@ -176,7 +176,7 @@ def what_if_in_process(body: bytes, model_path: Path) -> dict:
     from django.core.wsgi import get_wsgi_application
     from django.http import HttpResponse
     from django.test.utils import override_settings
-    from django.urls import clear_url_caches, include, path
+    from django.urls import clear_url_caches, path
     from django.views.decorators.csrf import csrf_exempt
 
     import atlas.urls
@@ -201,7 +201,6 @@ def what_if_in_process(body: bytes, model_path: Path) -> dict:
         return HttpResponse(json.dumps(payload), content_type="application/json")
 
     urlconfs = {
-        "bench_urls_inference_first": [path("", include("inference.urls")), *atlas.urls.urlpatterns],
         "bench_urls_plain_view_first": [path("predict", plain_predict), *atlas.urls.urlpatterns],
     }
     for name, patterns in urlconfs.items():
@@ -228,7 +227,6 @@ def what_if_in_process(body: bytes, model_path: Path) -> dict:
     keep = [m for m in settings.MIDDLEWARE if any(k in m for k in ("Security", "WhiteNoise", "Cors", "Common"))]
     variants = {
         "atlas as is": django_variant(),
-        "inference.urls before models_registry.urls": django_variant(ROOT_URLCONF="bench_urls_inference_first"),
         "/predict as a plain Django view (no DRF), routed first": django_variant(
             ROOT_URLCONF="bench_urls_plain_view_first"
         ),

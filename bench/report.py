@@ -60,7 +60,7 @@ def rows() -> list[tuple[str, str, str, str]]:
             (
                 "first requests of a fresh worker (1 worker, digit model preloaded)",
                 " / ".join(f"{v:.0f}" for v in r["first_requests_of_a_fresh_worker_ms"]) + " ms",
-                "the first pays the URLconf import (see below)",
+                "views are imported at worker start (see below)",
                 c1,
             ),
             (
