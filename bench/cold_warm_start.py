@@ -7,12 +7,12 @@ a numpy_mlp .npz (784-H-10, float32, H chosen so the file is about that many MiB
 Then --repeats times each:
   cold   artifact_cache.clear(), then models_registry.services.model_version_prepare(): download to the
          cache (.part), sha256, rename, load (np.load, validation), warm-up forward pass. The same steps
-         are also timed one by one (get_store("s3") with its new boto3 client, store.fetch,
-         sha256_of_file, the runtime's load, warm_up).
-  warm   model_version_prepare() again with the file in the cache: the cache only checks the file's size
-         (the name is its sha256, verified when it was written), then load + warm-up.
+         are also timed one by one (get_store("s3"), built once per process, store.fetch, sha256_of_file,
+         the runtime's load, warm_up).
+  warm   model_version_prepare() again with the file in the cache, in the process that verified it:
+         load + warm-up (a fresh worker also hashes the file once: the sha256 step).
   latest the S3 store's write_model_metadata (metadata.json PUT + server-side copy to models/<m>/latest/),
-         which the promote service runs after the pointer moved, before the reload call answers.
+         which the promote service runs on a background thread after the promotion answered.
 The OS page cache is not dropped (a shared machine): "cold" means an empty artifact cache, with SeaweedFS's
 files likely in memory. Writes bench/results/cold_warm_start.json.
 """
@@ -41,7 +41,7 @@ def timed(fn, *args, **kwargs):
 
 
 def new_s3_store():
-    """What every S3 operation of the registry starts with: get_store("s3") and its boto3 client."""
+    """What every S3 operation of the registry starts with: get_store("s3") (built once per process)."""
     from models_registry.storage import get_store
 
     store = get_store("s3")
@@ -131,7 +131,7 @@ def main() -> int:
             "runtime": "numpy_mlp, float32 784-H-10 .npz (uncompressed)",
             "repeats": args.repeats,
             "cold": "empty artifact cache (OS page cache not dropped)",
-            "warm": "artifact in the cache: size check, load, warm-up",
+            "warm": "artifact in the cache, already verified by this process: load, warm-up",
         },
         "load_gate": gate,
         "sizes": rows,
