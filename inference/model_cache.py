@@ -23,7 +23,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from models_registry import services, worker_reports
-from models_registry.models import ModelVersion
+from models_registry.models import ModelVersion, RegisteredModel
 from models_registry.runtimes import load_and_warm
 
 logger = logging.getLogger(__name__)
@@ -158,6 +158,10 @@ def activate(*, version: ModelVersion, predictor: Any = None, force_download: bo
             and time.monotonic() - failure.at < RETRY_AFTER_SECONDS
         ):
             return None
+        if predictor is None and not _still_active(version):
+            # Another promotion committed while this reload waited for the lock (and may already be
+            # installed): never go back to an older version; the next sync brings the active one.
+            return current
         try:
             if predictor is None:
                 predictor = _load(version, force_download=force_download)
@@ -165,6 +169,10 @@ def activate(*, version: ModelVersion, predictor: Any = None, force_download: bo
         except Exception as exc:
             _record_failure(version, exc)
             return None
+
+
+def _still_active(version: ModelVersion) -> bool:
+    return RegisteredModel.objects.filter(pk=version.model_id, active_version_id=version.pk).exists()
 
 
 def loaded_version_ids() -> dict[str, int | None]:

@@ -75,3 +75,16 @@ def test_requests_do_not_refetch_a_broken_active_version_within_the_back_off(reg
 
     with pytest.raises(model_cache.ModelUnavailable, match="sha256 mismatch"):
         model_cache.get("answers")
+
+
+def test_a_reload_of_a_version_no_longer_active_does_not_replace_the_newer_one(register):
+    first, second = register("1.0.0", answer=1), register("2.0.0", answer=2)
+    services.model_version_promote(version=first, actor="t")
+    services.model_version_promote(version=second, actor="t")
+    model_cache.get("answers")  # serves 2.0.0
+
+    # A listener that read "1.0.0 is active" before the second promotion gets the lock only now
+    result = model_cache.activate(version=first)
+
+    assert result.version == "2.0.0"
+    assert model_cache.get("answers").version == "2.0.0"
