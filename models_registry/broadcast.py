@@ -30,6 +30,7 @@ from .signals import model_activated
 logger = logging.getLogger(__name__)
 
 CHANNEL = "atlas_model_activated"
+LISTEN_RETRY_SECONDS = 30
 
 
 def notify_activation(*, model_name: str, version_id: int) -> None:
@@ -71,12 +72,19 @@ class ActivationListener(threading.Thread):
 
     def run(self) -> None:
         poll = settings.ATLAS_RELOAD_POLL_SECONDS
+        listen_again_at = 0.0
         while not self._stop.is_set():
-            if self.use_listen:
+            if self.use_listen and time.monotonic() >= listen_again_at:
                 try:
                     self._listen_loop(poll)
-                except psycopg.Error as exc:
-                    logger.warning("LISTEN connection lost (%s); polling until it is back", exc)
+                except Exception as exc:  # connection lost or refused: poll meanwhile, try LISTEN later
+                    listen_again_at = time.monotonic() + LISTEN_RETRY_SECONDS
+                    logger.warning(
+                        "LISTEN unavailable (%s); polling every %.1f s, trying LISTEN again in %d s",
+                        exc,
+                        poll,
+                        LISTEN_RETRY_SECONDS,
+                    )
             self.sync()
             self._stop.wait(poll)
 
