@@ -286,3 +286,12 @@ def test_a_body_over_the_request_limit_is_a_413(client, settings):
 
     assert response.status_code == 413
     assert response.json()["error"] == "too_large"
+
+
+def test_a_prediction_touches_no_database_once_the_model_is_loaded(client, active_digits, django_assert_num_queries):
+    post(client, "/predict", {"pixels": grey_image()})  # the first request of this process loads the model
+
+    with django_assert_num_queries(0):
+        response = post(client, "/predict", {"pixels": grey_image()})
+
+    assert response.status_code == 200
