@@ -71,9 +71,9 @@ def main() -> int:
             cold, warm_new, warm = [], [], []
             for _ in range(args.repeats):
                 artifact_cache.clear()
-                artifact_cache._verified.clear()
+                artifact_cache.forget_verifications()
                 cold.append(timed(services.model_version_prepare, version=version))
-                artifact_cache._verified.clear()  # as a freshly started worker
+                artifact_cache.forget_verifications()  # as a freshly started worker
                 warm_new.append(timed(services.model_version_prepare, version=version))
                 warm.append(timed(services.model_version_prepare, version=version))
             med = statistics.median

@@ -32,9 +32,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -47,18 +45,9 @@ ADMIN_TOKEN = "bench-admin-token-" + secrets.token_hex(8)
 PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 
 
-# --- waiting, with a deadline ------------------------------------------------------------------------
+# --- waiting, with a deadline: the tests' own helper (tests/waiting.py) --------------------------------
 
-
-def wait_until(condition: Callable[[], Any], *, timeout: float, interval: float = 0.02, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"timed out after {timeout:g}s waiting for {what or condition}")
-        time.sleep(interval)
+from tests.waiting import wait_until  # noqa: E402,F401  (re-exported for the bench scripts)
 
 
 def loadavg() -> list[float]:

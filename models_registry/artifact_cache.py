@@ -68,6 +68,11 @@ def _path_for(sha256: str, fmt: str) -> Path:
 _verified: dict[str, tuple[int, int, int]] = {}
 
 
+def forget_verifications() -> None:
+    """Forget which cached files this process has hashed, as a freshly started worker would."""
+    _verified.clear()
+
+
 @contextmanager
 def _lock_file(sha256: str) -> Iterator[TextIO]:
     lock_dir = cache_dir() / ".locks"

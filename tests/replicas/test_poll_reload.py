@@ -7,16 +7,12 @@ import pytest
 import requests
 
 from models_registry import services
-from models_registry.models import WorkerReport
 from tests.factories import write_digit_npz
+from tests.servers.gunicorn import worker_versions
 from tests.waiting import wait_until
 
+MODEL = "digit_classifier"
 pytestmark = [pytest.mark.servers, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-def worker_versions(pids: set[int]) -> dict[int, str | None]:
-    reports = WorkerReport.objects.filter(model__name="digit_classifier", pid__in=pids).select_related("version")
-    return {r.pid: (r.version.version if r.version else None) for r in reports}
 
 
 def test_a_promotion_in_another_process_reaches_every_worker_by_polling(settings, start_replica, tmp_path):
@@ -41,7 +37,7 @@ def test_a_promotion_in_another_process_reaches_every_worker_by_polling(settings
     )
     pids = replica.worker_pids()
     wait_until(
-        lambda: set(worker_versions(pids).values()) == {"1.0.0"} and len(worker_versions(pids)) == 2,
+        lambda: set(worker_versions(MODEL, pids).values()) == {"1.0.0"} and len(worker_versions(MODEL, pids)) == 2,
         timeout=60,
         what="both workers on 1.0.0",
     )
@@ -51,9 +47,9 @@ def test_a_promotion_in_another_process_reaches_every_worker_by_polling(settings
 
     # Then both workers switch, and the replica answers with the new version
     wait_until(
-        lambda: set(worker_versions(pids).values()) == {"2.0.0"},
+        lambda: set(worker_versions(MODEL, pids).values()) == {"2.0.0"},
         timeout=15,
-        what=f"both workers on 2.0.0: {worker_versions(pids)}",
+        what=f"both workers on 2.0.0: {worker_versions(MODEL, pids)}",
     )
     answer = requests.post(f"{replica.url}/predict", json={"pixels": [0.5] * 784}, timeout=10).json()
     assert answer["version"] == "2.0.0"

@@ -10,10 +10,11 @@ import requests
 from django.db import connection
 
 from models_registry import services
-from models_registry.models import WorkerReport
 from tests.factories import write_digit_npz
+from tests.servers.gunicorn import worker_versions
 from tests.waiting import wait_until
 
+MODEL = "digit_classifier"
 pytestmark = [
     pytest.mark.servers,
     pytest.mark.slow,
@@ -25,13 +26,8 @@ TOKEN = "replica-admin-token"
 PIXELS = {"pixels": [0.0] * 784}
 
 
-def versions_by_worker(pids: set[int]) -> dict[int, str | None]:
-    reports = WorkerReport.objects.filter(model__name="digit_classifier", pid__in=pids).select_related("version")
-    return {r.pid: (r.version.version if r.version else None) for r in reports}
-
-
 def all_on(pids: set[int], version: str) -> bool:
-    seen = versions_by_worker(pids)
+    seen = worker_versions(MODEL, pids)
     return len(seen) == len(pids) and set(seen.values()) == {version}
 
 
@@ -83,7 +79,11 @@ def test_a_promotion_through_the_admin_api_reaches_every_worker_of_both_replicas
     # Then it answers once it serves the new version, and every worker of both replicas follows
     assert response.status_code == 200, response.text
     assert (response.json()["success"], response.json()["version"]) == (True, "1.1.0")
-    wait_until(lambda: all_on(pids, "1.1.0"), timeout=15, what=f"six workers on 1.1.0: {versions_by_worker(pids)}")
+    wait_until(
+        lambda: all_on(pids, "1.1.0"),
+        timeout=15,
+        what=f"six workers on 1.1.0: {worker_versions(MODEL, pids)}",
+    )
     print(
         f"\nreload call answered in {response.elapsed.total_seconds():.3f} s; "
         f"call to last worker switched: {time.monotonic() - started:.3f} s"

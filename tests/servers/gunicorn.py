@@ -99,3 +99,11 @@ class Replica:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except FileNotFoundError:
             return ""
+
+
+def worker_versions(model_name: str, pids: set[int]) -> dict[int, str | None]:
+    """pid -> the version each of these workers reports serving (its WorkerReport row)."""
+    from models_registry.models import WorkerReport
+
+    reports = WorkerReport.objects.filter(model__name=model_name, pid__in=pids).select_related("version")
+    return {r.pid: (r.version.version if r.version else None) for r in reports}
