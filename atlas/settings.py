@@ -163,10 +163,12 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
+ATLAS_VERSION = "1.0.0"  # the service's own version: GET /, /health and the API schema
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Atlas",
     "DESCRIPTION": "Model versions managed in the Django admin, served hot.",
-    "VERSION": "1.0.0",
+    "VERSION": ATLAS_VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
 }
 
@@ -252,6 +254,42 @@ ATLAS_KNOWN_MODELS = {
     "visual_detector": "yolo",
     "audio_classifier": "audio_mlp",
     "threat_classifier": "threat_rules",
+}
+
+# --- The threat-intelligence service's environment (docs/COMPATIBILITY.md, "Atlas Intelligence") -------
+
+# Rate limits per endpoint and client IP, as the old service had them at its default
+# RATE_LIMIT_PER_MINUTE=100; another value scales them all (200 doubles them), 0 turns them off.
+RATE_LIMIT_PER_MINUTE = int(os.environ.get("RATE_LIMIT_PER_MINUTE", "100"))
+_BASE_RATES_PER_MINUTE = {
+    "classify": 30,
+    "analyze": 20,
+    "sait": 100,
+    "admin_reload": 10,
+    "health": 60,
+    "info": 100,
+    "models": 50,
+}
+ATLAS_THROTTLE_RATES: dict[str, str | None] = {
+    scope: (f"{max(1, round(n * RATE_LIMIT_PER_MINUTE / 100))}/min" if RATE_LIMIT_PER_MINUTE > 0 else None)
+    for scope, n in _BASE_RATES_PER_MINUTE.items()
+}
+
+# The counters live in Django's cache: Redis when REDIS_URL is set (shared by every worker and replica),
+# this process's memory otherwise.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "atlas")
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "KEY_PREFIX": CACHE_KEY_PREFIX}
+    )
 }
 
 # The superuser `make run` creates (manage.py ensure_admin); a password is generated when unset.

@@ -108,3 +108,23 @@ def storage_summary() -> dict:
         "bucket": bucket or None,
         "cache_dir": str(settings.MODEL_CACHE_DIR),
     }
+
+
+def active_models() -> dict[str, dict]:
+    """Model name -> its active version, accuracy (from the measured metrics) and when it became active;
+    the threat-intelligence service's GET /api/v1/models/active shape."""
+    models = RegisteredModel.objects.filter(active_version__isnull=False).select_related("active_version")
+    activated = {}
+    for event in ActivationEvent.objects.filter(to_version__in=[m.active_version_id for m in models]).order_by("id"):
+        activated[event.to_version_id] = event.created_at
+    result = {}
+    for model in models.order_by("name"):
+        version = model.active_version
+        assert version is not None
+        when = activated.get(version.pk, version.created_at)
+        result[model.name] = {
+            "version": version.version,
+            "accuracy": version.metrics.get("accuracy"),
+            "last_updated": when.isoformat() if when else None,
+        }
+    return result

@@ -22,6 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from atlas.throttling import SharedScopedRateThrottle
 from inference import model_cache
 from inference.api import threat_shape
 from inference.api.common import UnavailableResponse, unavailable_response
@@ -111,6 +112,7 @@ class ClassifyThreatView(APIView):
     authentication_classes = ()
     permission_classes = ()
     parser_classes = (JSONParser,)  # for the schema: the body is read once, with json.loads
+    throttle_classes = (SharedScopedRateThrottle,)
     throttle_scope = "classify"
 
     @extend_schema(

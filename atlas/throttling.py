@@ -1,0 +1,53 @@
+"""Per-endpoint rate limits like the threat-intelligence service's, counted in Django's cache.
+
+`ScopedRateThrottle`, with two changes: the rates are read from settings.ATLAS_THROTTLE_RATES when a
+request arrives (not frozen at import), and the count is one fixed window per minute kept with the
+cache's atomic `add` + `incr`, so every worker and replica sharing the cache (Redis when REDIS_URL is
+set) agrees without a read-modify-write race. A cache that cannot be reached lets the request through
+(logged): a rate limit must never take the service down. Only the views that name a scope are limited;
+the digit /predict hot path names none.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework.throttling import ScopedRateThrottle
+
+logger = logging.getLogger("atlas")
+
+
+class SharedScopedRateThrottle(ScopedRateThrottle):
+    wait_seconds: float | None = None
+
+    def get_rate(self) -> str | None:
+        return settings.ATLAS_THROTTLE_RATES.get(self.scope)
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        self.scope = getattr(view, self.scope_attr, None)
+        if not self.scope:
+            return True
+        self.rate = self.get_rate()
+        if self.rate is None:
+            return True
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        now = time.time()
+        window = int(now // self.duration)
+        key = f"{self.get_cache_key(request, view)}:{window}"
+        try:
+            cache.add(key, 0, timeout=self.duration + 1)
+            count = cache.incr(key)
+        except Exception as exc:  # noqa: BLE001 -- an unreachable cache must not refuse or fail requests
+            logger.warning("rate limit %s not counted: %s: %s", self.scope, type(exc).__name__, exc)
+            return True
+        if count <= self.num_requests:
+            return True
+        self.wait_seconds = (window + 1) * self.duration - now
+        return False
+
+    def wait(self) -> float | None:
+        return self.wait_seconds
