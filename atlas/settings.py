@@ -292,6 +292,17 @@ CACHES = {
     )
 }
 
+# Other names of registered models, accepted wherever the admin API takes a model name: the old service's
+# S3 stems by default. ATLAS_MODEL_ALIASES="stem=model,stem=model" replaces the list.
+ATLAS_MODEL_ALIASES = dict(
+    item.split("=", 1)
+    for item in _env_list("ATLAS_MODEL_ALIASES", "yolov8m=visual_detector,sait_audio_classifier=audio_classifier")
+    if "=" in item
+)
+
+# Where the runtimes run their models; every runtime loads on the CPU (admin health's `device`).
+ATLAS_INFERENCE_DEVICE = "cpu"
+
 # The superuser `make run` creates (manage.py ensure_admin); a password is generated when unset.
 ADMIN_USER = os.environ.get("ADMIN_USER", "admin")
 ADMIN_PASSWORD = os.environ.get("ADMIN_PASSWORD", "")

@@ -12,6 +12,16 @@ from .models import ActivationEvent, ModelVersion, RegisteredModel, WorkerReport
 from .versioning import sort_versions
 
 
+def model_name_for(name: str) -> str:
+    """A registered model's name, from its name or one of its aliases (settings.ATLAS_MODEL_ALIASES)."""
+    return settings.ATLAS_MODEL_ALIASES.get(name, name)
+
+
+def registered_model(*, name: str) -> RegisteredModel | None:
+    """The model called `name` or aliased by it (the old service's S3 stems: yolov8m, ...), or None."""
+    return RegisteredModel.objects.select_related("active_version").filter(name=model_name_for(name)).first()
+
+
 def versions_newest_first(*, model: RegisteredModel) -> list[ModelVersion]:
     return sort_versions(model.versions.all(), key=lambda v: v.version)
 
