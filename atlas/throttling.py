@@ -1,9 +1,10 @@
 """Per-endpoint rate limits like the threat-intelligence service's, counted in Django's cache.
 
 `ScopedRateThrottle`, with two changes: the rates are read from settings.ATLAS_THROTTLE_RATES when a
-request arrives (not frozen at import), and the count is one fixed window per minute kept with the
-cache's atomic `add` + `incr`, so every worker and replica sharing the cache (Redis when REDIS_URL is
-set) agrees without a read-modify-write race. A cache that cannot be reached lets the request through
+request arrives (not frozen at import), and the count is a fixed window per client that opens at its
+first request, kept with the cache's atomic `add` + `incr`, so every worker and replica sharing the
+cache (Redis when REDIS_URL is set) agrees without a read-modify-write race. Retry-After is the time
+left in the window. A cache that cannot be reached lets the request through
 (logged): a rate limit must never take the service down. Only the views that name a scope are limited;
 the digit /predict hot path names none.
 """
@@ -35,19 +36,28 @@ class SharedScopedRateThrottle(ScopedRateThrottle):
         if self.rate is None:
             return True
         self.num_requests, self.duration = self.parse_rate(self.rate)
+        key = self.get_cache_key(request, view)
         now = time.time()
-        window = int(now // self.duration)
-        key = f"{self.get_cache_key(request, view)}:{window}"
         try:
-            cache.add(key, 0, timeout=self.duration + 1)
-            count = cache.incr(key)
+            count = self._count(key, now)
+            if count <= self.num_requests:
+                return True
+            started = cache.get(f"{key}:start") or now
         except Exception as exc:  # noqa: BLE001 -- an unreachable cache must not refuse or fail requests
             logger.warning("rate limit %s not counted: %s: %s", self.scope, type(exc).__name__, exc)
             return True
-        if count <= self.num_requests:
-            return True
-        self.wait_seconds = (window + 1) * self.duration - now
+        self.wait_seconds = max(started + self.duration - now, 1.0)
         return False
+
+    def _count(self, key: str, now: float) -> int:
+        """This request's number in the client's window, which starts at its first request."""
+        for _ in range(2):
+            try:
+                return cache.incr(key)
+            except ValueError:  # no window open (or it just ran out): open one; `add` lets one worker win
+                cache.add(f"{key}:start", now, timeout=self.duration)
+                cache.add(key, 0, timeout=self.duration)
+        return 1
 
     def wait(self) -> float | None:
         return self.wait_seconds
