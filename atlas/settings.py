@@ -258,6 +258,9 @@ ATLAS_KNOWN_MODELS = {
 
 # --- The threat-intelligence service's environment (docs/COMPATIBILITY.md, "Atlas Intelligence") -------
 
+# Largest upload POST /api/v1/analyze/media accepts.
+MAX_MEDIA_SIZE_MB = int(os.environ.get("MAX_MEDIA_SIZE_MB", "50"))
+
 # Rate limits per endpoint and client IP, as the old service had them at its default
 # RATE_LIMIT_PER_MINUTE=100; another value scales them all (200 doubles them), 0 turns them off.
 RATE_LIMIT_PER_MINUTE = int(os.environ.get("RATE_LIMIT_PER_MINUTE", "100"))
