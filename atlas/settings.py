@@ -303,6 +303,9 @@ ATLAS_MODEL_ALIASES = dict(
     if "=" in item
 )
 
+# The registered model SAIT edge devices run: GET /api/v1/sait/models/latest serves its active version.
+ATLAS_EDGE_MODEL = os.environ.get("ATLAS_EDGE_MODEL", "audio_classifier")
+
 # Where the runtimes run their models; every runtime loads on the CPU (admin health's `device`).
 ATLAS_INFERENCE_DEVICE = "cpu"
 

@@ -1,6 +1,6 @@
 """Prediction endpoints, at the paths the two replaced services used."""
 
-from inference.api import audio, digits, media, service, threat, vision
+from inference.api import audio, digits, media, sait, service, threat, vision
 
 urlpatterns = [
     *digits.urlpatterns,
@@ -8,5 +8,6 @@ urlpatterns = [
     *audio.urlpatterns,
     *threat.urlpatterns,
     *media.urlpatterns,
+    *sait.urlpatterns,
     *service.urlpatterns,
 ]

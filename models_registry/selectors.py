@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import ActivationEvent, ModelVersion, RegisteredModel, WorkerReport
+from .models import ActivationEvent, DeviceReport, ModelVersion, RegisteredModel, WorkerReport
 from .versioning import sort_versions
 
 
@@ -138,3 +138,16 @@ def active_models() -> dict[str, dict]:
             "last_updated": when.isoformat() if when else None,
         }
     return result
+
+
+def activated_at(*, version: ModelVersion) -> object:
+    """When the version last became active (its registration time if it never did)."""
+    event = ActivationEvent.objects.filter(to_version=version).order_by("-id").first()
+    return event.created_at if event else version.created_at
+
+
+def device_summary(*, model: RegisteredModel) -> dict[str, int]:
+    """How many edge devices report this model, and how many run its active version."""
+    reports = DeviceReport.objects.filter(model=model)
+    on_active = reports.filter(version_id=model.active_version_id).count() if model.active_version_id else 0
+    return {"total": reports.count(), "on_active": on_active}
