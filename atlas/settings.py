@@ -7,6 +7,7 @@ ALLOWED_ORIGINS, ATLAS_ENV, LOG_LEVEL. docs/OPERATIONS.md lists them all with th
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -49,6 +50,11 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]" if DEBUG else "")
 if DEBUG:
     ALLOWED_HOSTS += ["testserver"]
+# On Railway (the threat-intelligence service's platform): its public domain, and the host its health
+# check sends (healthcheck.railway.app).
+RAILWAY_PUBLIC_DOMAIN = os.environ.get("RAILWAY_PUBLIC_DOMAIN", "")
+if RAILWAY_PUBLIC_DOMAIN or os.environ.get("RAILWAY_ENVIRONMENT"):
+    ALLOWED_HOSTS += [h for h in (RAILWAY_PUBLIC_DOMAIN, "healthcheck.railway.app") if h]
 
 VAR_DIR = _env_path("ATLAS_VAR_DIR", BASE_DIR / "var")
 
@@ -71,6 +77,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "atlas.middleware.LargeResponseGZipMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -141,7 +148,20 @@ WHITENOISE_USE_FINDERS = DEBUG
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("ATLAS_MAX_REQUEST_MB", "25")) * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
-CORS_ALLOWED_ORIGINS = _env_list("ALLOWED_ORIGINS")
+
+def _origins() -> list[str]:
+    """ALLOWED_ORIGINS, or the threat-intelligence service's CORS_ORIGINS (a JSON list or comma-separated)."""
+    raw = os.environ.get("ALLOWED_ORIGINS") or os.environ.get("CORS_ORIGINS") or ""
+    if raw.strip().startswith("["):
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            raise ImproperlyConfigured(f"CORS_ORIGINS is not a JSON list: {raw!r}") from None
+        return [str(origin).strip() for origin in parsed if str(origin).strip()]
+    return [origin.strip() for origin in raw.split(",") if origin.strip()]
+
+
+CORS_ALLOWED_ORIGINS = _origins()
 CORS_ALLOW_ALL_ORIGINS = DEBUG and not CORS_ALLOWED_ORIGINS
 
 if not DEBUG:
@@ -191,9 +211,10 @@ LOGGING = {
 
 # Where new uploads go by default: local | s3 | hf. Versions remember their own backend.
 MODEL_STORAGE_TYPE = os.environ.get("MODEL_STORAGE_TYPE", "local").strip().lower()
-MODEL_STORE_DIR = _env_path("MODEL_STORE_DIR", VAR_DIR / "store")
+# MODEL_STORAGE_PATH and MODEL_CACHE_SIZE_MB: the threat-intelligence service's names for the same things.
+MODEL_STORE_DIR = _env_path("MODEL_STORE_DIR", _env_path("MODEL_STORAGE_PATH", VAR_DIR / "store"))
 MODEL_CACHE_DIR = _env_path("MODEL_CACHE_DIR", VAR_DIR / "cache")
-MODEL_CACHE_MAX_MB = int(os.environ.get("MODEL_CACHE_MAX_MB", "4096"))
+MODEL_CACHE_MAX_MB = int(os.environ.get("MODEL_CACHE_MAX_MB") or os.environ.get("MODEL_CACHE_SIZE_MB") or "4096")
 
 S3_BUCKET = os.environ.get("S3_BUCKET", "")
 S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL") or None
