@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 
 from django.urls import path
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
@@ -26,6 +27,7 @@ from inference.api.common import UnavailableResponse, unavailable_response
 from inference.api.threat import THREAT_MODEL
 from inference.api.uploads import UPLOAD_ERRORS, UploadError, read_upload
 from inference.api.vision import IMAGE_TYPES, VISUAL_MODEL, decode_image
+from models_registry import selectors
 
 MEDIA_TYPES = ("photo", "audio", "video")
 OLD_AUDIO_TYPES = (*AUDIO_TYPES, "audio/mpeg", "audio/mp4")  # read only where the decoder can
@@ -171,6 +173,27 @@ class AnalyzeMediaView(APIView):
         )
 
 
+class AnalyzeHealthView(APIView):
+    authentication_classes = ()
+    permission_classes = ()
+    throttle_classes = (SharedScopedRateThrottle,)
+    throttle_scope = "info"
+
+    @extend_schema(tags=["threat"], summary="Whether media analysis can answer: its models have active versions")
+    def get(self, request: Request) -> Response:
+        active = selectors.active_version_ids()
+        ready = all(active.get(name) for name in (VISUAL_MODEL, AUDIO_MODEL, THREAT_MODEL))
+        return Response(
+            {
+                "status": "operational" if ready else "degraded",
+                "models_loaded": ready,
+                "supported_formats": {"photo": ["jpg", "jpeg", "png", "webp", "bmp"], "audio": ["wav"]},
+                "timestamp": timezone.now().isoformat(),
+            }
+        )
+
+
 urlpatterns = [
     path("api/v1/analyze/media", AnalyzeMediaView.as_view(), name="analyze-media"),
+    path("api/v1/analyze/health", AnalyzeHealthView.as_view(), name="analyze-health"),
 ]

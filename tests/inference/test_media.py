@@ -141,3 +141,12 @@ def test_a_photo_that_is_not_an_image_is_400(promote, yolo_demo):
 
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_image"
+
+
+def test_analyze_health_is_degraded_until_every_media_model_has_an_active_version(promote, audio_demo):
+    promote("audio_classifier", "audio_mlp", audio_demo.path, audio_demo.metadata)
+
+    body = APIClient().get("/api/v1/analyze/health").json()
+
+    assert (body["status"], body["models_loaded"]) == ("degraded", False)
+    assert body["supported_formats"]["audio"] == ["wav"]
