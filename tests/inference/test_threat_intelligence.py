@@ -39,7 +39,7 @@ def classify(kind, data, **extra):
 
 
 # The old service's own sample sentences (atlas_test_api.py, atlas_test_deployment.py,
-# ATLAS_RAILWAY_DEPLOYMENT.md) and what it answered: (sentence, category, severity).
+# ATLAS_RAILWAY_DEPLOYMENT.md, ATLAS_CENTRAL_STACK_ARCHITECTURE.md) and what it answered.
 OLD_SAMPLES = [
     ("Someone is attacking people with a knife on the street", "weapons", 5),
     ("Loud noise complaint from neighbors", "disturbance", 3),
@@ -50,6 +50,7 @@ OLD_SAMPLES = [
     ("Car was stolen", "theft", 4),
     ("People fighting loudly", "violence", 5),
     ("Someone is shooting", "weapons", 5),
+    ("Suspicious person with gun spotted near school", "weapons", 5),
 ]
 
 
