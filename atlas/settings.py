@@ -181,6 +181,9 @@ REST_FRAMEWORK = {
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "EXCEPTION_HANDLER": "atlas.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # How many proxies in front append to X-Forwarded-For: the rate limits' client IP. 0: REMOTE_ADDR, so a
+    # client cannot pick its own; behind one load balancer (Railway, a PaaS router) set 1.
+    "NUM_PROXIES": int(os.environ.get("ATLAS_NUM_PROXIES", "0")),
 }
 
 ATLAS_VERSION = "1.0.0"  # the service's own version: GET /, /health and the API schema

@@ -173,3 +173,18 @@ def test_the_digit_predict_hot_path_has_no_rate_limit():
     view = resolve("/predict").func.view_class
 
     assert list(view().get_throttles()) == []
+
+
+@pytest.mark.django_db
+def test_a_client_cannot_escape_the_limit_by_sending_x_forwarded_for(active_threat):
+    client = APIClient()
+    for i in range(30):
+        client.post(
+            "/api/v1/classify/threat", {"type": "text", "data": "x"}, format="json", HTTP_X_FORWARDED_FOR=f"9.9.9.{i}"
+        )
+
+    response = client.post(
+        "/api/v1/classify/threat", {"type": "text", "data": "x"}, format="json", HTTP_X_FORWARDED_FOR="8.8.8.8"
+    )
+
+    assert response.status_code == 429
