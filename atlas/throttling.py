@@ -35,28 +35,32 @@ class SharedScopedRateThrottle(ScopedRateThrottle):
         self.rate = self.get_rate()
         if self.rate is None:
             return True
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        key = self.get_cache_key(request, view)
+        limit, duration = self.parse_rate(self.rate)
+        if limit is None or duration is None:
+            return True
+        self.num_requests, self.duration = limit, duration
+        key = f"{self.get_cache_key(request, view)}"
         now = time.time()
         try:
-            count = self._count(key, now)
-            if count <= self.num_requests:
+            count = self._count(key, now, duration)
+            if count <= limit:
                 return True
-            started = cache.get(f"{key}:start") or now
+            started = float(cache.get(f"{key}:start") or now)
         except Exception as exc:  # noqa: BLE001 -- an unreachable cache must not refuse or fail requests
             logger.warning("rate limit %s not counted: %s: %s", self.scope, type(exc).__name__, exc)
             return True
-        self.wait_seconds = max(started + self.duration - now, 1.0)
+        self.wait_seconds = max(started + duration - now, 1.0)
         return False
 
-    def _count(self, key: str, now: float) -> int:
+    @staticmethod
+    def _count(key: str, now: float, duration: int) -> int:
         """This request's number in the client's window, which starts at its first request."""
         for _ in range(2):
             try:
-                return cache.incr(key)
+                return int(cache.incr(key))
             except ValueError:  # no window open (or it just ran out): open one; `add` lets one worker win
-                cache.add(f"{key}:start", now, timeout=self.duration)
-                cache.add(key, 0, timeout=self.duration)
+                cache.add(f"{key}:start", now, timeout=duration)
+                cache.add(key, 0, timeout=duration)
         return 1
 
     def wait(self) -> float | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -140,7 +140,7 @@ def active_models() -> dict[str, dict]:
     return result
 
 
-def activated_at(*, version: ModelVersion) -> object:
+def activated_at(*, version: ModelVersion) -> datetime | None:
     """When the version last became active (its registration time if it never did)."""
     event = ActivationEvent.objects.filter(to_version=version).order_by("-id").first()
     return event.created_at if event else version.created_at

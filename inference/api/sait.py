@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import json
 import math
 import time
 from collections.abc import Iterator
@@ -39,6 +40,7 @@ from inference.api.threat import THREAT_MODEL
 from inference.api.uploads import UploadError
 from inference.runtimes.audio_features import MIN_SECONDS
 from models_registry import artifact_cache, device_reports, selectors, services
+from models_registry.models import RegisteredModel
 from models_registry.storage import StorageError
 
 TRUST_ABOVE = 0.85  # the old service's rule: an edge detection above this needs no cloud check
@@ -82,6 +84,17 @@ def decode_audio(encoded: str) -> tuple[np.ndarray, int]:
     return samples, PCM_RATE
 
 
+def _json_object(request: Request) -> dict[str, Any] | Response:
+    """The body as a JSON object, or the 400 that says why it is not one."""
+    try:
+        body = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        return Response({"error": "invalid_json", "detail": f"The body is not JSON: {exc}"}, status=400)
+    if not isinstance(body, dict):
+        return Response({"error": "invalid_request", "detail": "The body must be a JSON object."}, status=400)
+    return body
+
+
 def _recommendations(class_name: str, confidence: float) -> list[str]:
     """What the active taxonomy recommends for this sound (nothing when no taxonomy is active)."""
     try:
@@ -97,7 +110,10 @@ class VerifyView(SaitView):
     @extend_schema(tags=["sait"], summary="Verify an edge detection with the cloud audio classifier")
     def post(self, request: Request) -> Response:
         started = time.perf_counter()
-        params = EdgeDetectionSerializer(data=request.data)
+        body = _json_object(request)
+        if isinstance(body, Response):
+            return body
+        params = EdgeDetectionSerializer(data=body)
         params.is_valid(raise_exception=True)
         edge = params.validated_data
         answer: dict[str, Any] = {
@@ -147,7 +163,7 @@ class VerifyView(SaitView):
         return Response(answer)
 
 
-def _edge_model():
+def _edge_model() -> RegisteredModel | None:
     return selectors.registered_model(name=settings.ATLAS_EDGE_MODEL)
 
 
@@ -210,7 +226,7 @@ class DownloadModelView(SaitView):
                 {"detail": f"Version {version} cannot be served: {exc}"}, status=status.HTTP_503_SERVICE_UNAVAILABLE
             )
         response = StreamingHttpResponse(_stream(handle), content_type="application/octet-stream")
-        response._resource_closers.append(stack.close)  # the cache keeps the file until the stream ends
+        response._resource_closers.append(stack.close)  # type: ignore[attr-defined]  # the file stays locked till the end
         response["Content-Length"] = str(found.size_bytes)
         response["Content-Disposition"] = f'attachment; filename="{found.filename}"'
         response["X-Model-Version"] = found.version
@@ -234,9 +250,11 @@ class TelemetryView(SaitView):
                 {"error": "too_large", "detail": f"Telemetry is limited to {MAX_TELEMETRY_BYTES} bytes."},
                 status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
             )
-        body = request.data
-        device_id = body.get("device_id") if isinstance(body, dict) else None
-        reported = body.get("model_version", "") if isinstance(body, dict) else ""
+        body = _json_object(request)
+        if isinstance(body, Response):
+            return body
+        device_id = body.get("device_id")
+        reported = body.get("model_version", "")
         if not isinstance(device_id, str) or not 0 < len(device_id) <= 200:
             return Response(
                 {"error": "invalid_request", "detail": "device_id must be a string of 1 to 200 characters."},
@@ -251,7 +269,7 @@ class TelemetryView(SaitView):
             device_id=device_id,
             model_name=selectors.model_name_for(settings.ATLAS_EDGE_MODEL),
             reported_version=reported,
-            telemetry=dict(body),
+            telemetry=body,
         )
         return Response(
             {"success": True, "device_id": device_id, "received_at": timezone.now().isoformat(), "alerts": []}

@@ -210,3 +210,11 @@ def test_telemetry_without_a_device_id_is_400():
         "error": "invalid_request",
         "detail": "device_id must be a string of 1 to 200 characters.",
     }
+
+
+@pytest.mark.parametrize("path", ["/api/v1/sait/telemetry", "/api/v1/sait/verify"])
+def test_absurdly_nested_json_is_400_not_500(path):
+    response = APIClient().post(path, b"[" * 50_000, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_json"
