@@ -154,6 +154,9 @@ class ThreatClassifier:
         if not isinstance(keywords, dict) or not all(isinstance(k, str) and k.strip() for k in keywords):
             raise TaxonomyError(f"{where}.keywords must be a list of words or an object of word: weight.")
         weights = {_normalise(k): _number(w, f"{where}.keywords[{k!r}]") for k, w in keywords.items()}
+        for keyword in weights:
+            if keyword.endswith("*") and not keyword[:-1].strip():
+                raise TaxonomyError(f"{where}.keywords[{keyword!r}]: a word prefix needs letters before the '*'.")
         severity = _require(raw, "severity_range", list, where)
         if len(severity) != 2 or not all(level in self.levels for level in severity):
             raise TaxonomyError(f"{where}.severity_range must be two of {self.levels}, got {severity!r}.")

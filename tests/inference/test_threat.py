@@ -204,6 +204,15 @@ def test_data_that_does_not_fit_its_type_is_refused(classifier, kind, data, mess
             "visual_rules[0].category 'nope' is not",
         ),
         ({"schema": "other/2"}, "Unknown taxonomy schema 'other/2'"),
+        (
+            {"categories": {"x": {"keywords": [" *"], "severity_range": ["low", "low"]}}},
+            "categories.x.keywords['*']: a word prefix needs letters before the '*'.",
+        ),
+        ({"severity_rule": "loudest"}, "taxonomy.severity_rule must be one of ('scaled', 'highest'), got 'loudest'."),
+        (
+            {"categories": {"x": {"keywords": ["a"], "severity_range": ["low", "low"], "mappings": {"halo": "a"}}}},
+            "categories.x.mappings must be an object of lists of names.",
+        ),
     ],
 )
 def test_a_malformed_taxonomy_is_refused_naming_the_place(change, message):
