@@ -7,6 +7,7 @@ ALLOWED_ORIGINS, ATLAS_ENV, LOG_LEVEL. docs/OPERATIONS.md lists them all with th
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -49,6 +50,11 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]" if DEBUG else "")
 if DEBUG:
     ALLOWED_HOSTS += ["testserver"]
+# On Railway (the threat-intelligence service's platform): its public domain, and the host its health
+# check sends (healthcheck.railway.app).
+RAILWAY_PUBLIC_DOMAIN = os.environ.get("RAILWAY_PUBLIC_DOMAIN", "")
+if RAILWAY_PUBLIC_DOMAIN or os.environ.get("RAILWAY_ENVIRONMENT"):
+    ALLOWED_HOSTS += [h for h in (RAILWAY_PUBLIC_DOMAIN, "healthcheck.railway.app") if h]
 
 VAR_DIR = _env_path("ATLAS_VAR_DIR", BASE_DIR / "var")
 
@@ -71,6 +77,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "atlas.middleware.LargeResponseGZipMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -141,7 +148,20 @@ WHITENOISE_USE_FINDERS = DEBUG
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("ATLAS_MAX_REQUEST_MB", "25")) * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
-CORS_ALLOWED_ORIGINS = _env_list("ALLOWED_ORIGINS")
+
+def _origins() -> list[str]:
+    """ALLOWED_ORIGINS, or the threat-intelligence service's CORS_ORIGINS (a JSON list or comma-separated)."""
+    raw = os.environ.get("ALLOWED_ORIGINS") or os.environ.get("CORS_ORIGINS") or ""
+    if raw.strip().startswith("["):
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            raise ImproperlyConfigured(f"CORS_ORIGINS is not a JSON list: {raw!r}") from None
+        return [str(origin).strip() for origin in parsed if str(origin).strip()]
+    return [origin.strip() for origin in raw.split(",") if origin.strip()]
+
+
+CORS_ALLOWED_ORIGINS = _origins()
 CORS_ALLOW_ALL_ORIGINS = DEBUG and not CORS_ALLOWED_ORIGINS
 
 if not DEBUG:
@@ -161,12 +181,17 @@ REST_FRAMEWORK = {
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "EXCEPTION_HANDLER": "atlas.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # How many proxies in front append to X-Forwarded-For: the rate limits' client IP. 0: REMOTE_ADDR, so a
+    # client cannot pick its own; behind one load balancer (Railway, a PaaS router) set 1.
+    "NUM_PROXIES": int(os.environ.get("ATLAS_NUM_PROXIES", "0")),
 }
+
+ATLAS_VERSION = "1.0.0"  # the service's own version: GET /, /health and the API schema
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Atlas",
     "DESCRIPTION": "Model versions managed in the Django admin, served hot.",
-    "VERSION": "1.0.0",
+    "VERSION": ATLAS_VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
 }
 
@@ -189,9 +214,10 @@ LOGGING = {
 
 # Where new uploads go by default: local | s3 | hf. Versions remember their own backend.
 MODEL_STORAGE_TYPE = os.environ.get("MODEL_STORAGE_TYPE", "local").strip().lower()
-MODEL_STORE_DIR = _env_path("MODEL_STORE_DIR", VAR_DIR / "store")
+# MODEL_STORAGE_PATH and MODEL_CACHE_SIZE_MB: the threat-intelligence service's names for the same things.
+MODEL_STORE_DIR = _env_path("MODEL_STORE_DIR", _env_path("MODEL_STORAGE_PATH", VAR_DIR / "store"))
 MODEL_CACHE_DIR = _env_path("MODEL_CACHE_DIR", VAR_DIR / "cache")
-MODEL_CACHE_MAX_MB = int(os.environ.get("MODEL_CACHE_MAX_MB", "4096"))
+MODEL_CACHE_MAX_MB = int(os.environ.get("MODEL_CACHE_MAX_MB") or os.environ.get("MODEL_CACHE_SIZE_MB") or "4096")
 
 S3_BUCKET = os.environ.get("S3_BUCKET", "")
 S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL") or None
@@ -253,6 +279,59 @@ ATLAS_KNOWN_MODELS = {
     "audio_classifier": "audio_mlp",
     "threat_classifier": "threat_rules",
 }
+
+# --- The threat-intelligence service's environment (docs/COMPATIBILITY.md, "Atlas Intelligence") -------
+
+# Largest upload POST /api/v1/analyze/media accepts.
+MAX_MEDIA_SIZE_MB = int(os.environ.get("MAX_MEDIA_SIZE_MB", "50"))
+
+# Rate limits per endpoint and client IP, as the old service had them at its default
+# RATE_LIMIT_PER_MINUTE=100; another value scales them all (200 doubles them), 0 turns them off.
+RATE_LIMIT_PER_MINUTE = int(os.environ.get("RATE_LIMIT_PER_MINUTE", "100"))
+_BASE_RATES_PER_MINUTE = {
+    "classify": 30,
+    "analyze": 20,
+    "sait": 100,
+    "admin_reload": 10,
+    "health": 60,
+    "info": 100,
+    "models": 50,
+}
+ATLAS_THROTTLE_RATES: dict[str, str | None] = {
+    scope: (f"{max(1, round(n * RATE_LIMIT_PER_MINUTE / 100))}/min" if RATE_LIMIT_PER_MINUTE > 0 else None)
+    for scope, n in _BASE_RATES_PER_MINUTE.items()
+}
+
+# The counters live in Django's cache: Redis when REDIS_URL is set (shared by every worker and replica),
+# this process's memory otherwise.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "atlas")
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "KEY_PREFIX": CACHE_KEY_PREFIX}
+    )
+}
+
+# Other names of registered models, accepted wherever the admin API takes a model name: the old service's
+# S3 stems by default. ATLAS_MODEL_ALIASES="stem=model,stem=model" replaces the list.
+ATLAS_MODEL_ALIASES = dict(
+    item.split("=", 1)
+    for item in _env_list("ATLAS_MODEL_ALIASES", "yolov8m=visual_detector,sait_audio_classifier=audio_classifier")
+    if "=" in item
+)
+
+# The registered model SAIT edge devices run: GET /api/v1/sait/models/latest serves its active version.
+ATLAS_EDGE_MODEL = os.environ.get("ATLAS_EDGE_MODEL", "audio_classifier")
+
+# Where the runtimes run their models; every runtime loads on the CPU (admin health's `device`).
+ATLAS_INFERENCE_DEVICE = "cpu"
 
 # The superuser `make run` creates (manage.py ensure_admin); a password is generated when unset.
 ADMIN_USER = os.environ.get("ADMIN_USER", "admin")

@@ -1,5 +1,13 @@
 """Prediction endpoints, at the paths the two replaced services used."""
 
-from inference.api import audio, digits, threat, vision
+from inference.api import audio, digits, media, sait, service, threat, vision
 
-urlpatterns = [*digits.urlpatterns, *vision.urlpatterns, *audio.urlpatterns, *threat.urlpatterns]
+urlpatterns = [
+    *digits.urlpatterns,
+    *vision.urlpatterns,
+    *audio.urlpatterns,
+    *threat.urlpatterns,
+    *media.urlpatterns,
+    *sait.urlpatterns,
+    *service.urlpatterns,
+]

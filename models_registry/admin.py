@@ -351,3 +351,6 @@ class WorkerReportAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+from . import admin_devices  # noqa: E402,F401 -- the edge devices, registered beside the workers

@@ -147,3 +147,29 @@ class WorkerReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.host}:{self.pid} {self.model.name}@{self.version.version if self.version else '-'}"
+
+
+class DeviceReport(models.Model):
+    """What one edge device (a SAIT unit) last said it runs: its telemetry, refreshed on each report."""
+
+    device_id = models.CharField(max_length=200, unique=True)
+    model = models.ForeignKey(
+        RegisteredModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="device_reports"
+    )
+    reported_version = models.CharField(max_length=100, blank=True, help_text="The version the device names.")
+    version = models.ForeignKey(
+        ModelVersion,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The registered version the device runs, where its name matches one.",
+    )
+    telemetry = models.JSONField(default=dict, blank=True)
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        ordering = ["device_id"]
+
+    def __str__(self) -> str:
+        return f"{self.device_id} {self.model.name if self.model else '-'}@{self.reported_version or '-'}"

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import ActivationEvent, ModelVersion, RegisteredModel, WorkerReport
+from .models import ActivationEvent, DeviceReport, ModelVersion, RegisteredModel, WorkerReport
 from .versioning import sort_versions
+
+
+def model_name_for(name: str) -> str:
+    """A registered model's name, from its name or one of its aliases (settings.ATLAS_MODEL_ALIASES)."""
+    return settings.ATLAS_MODEL_ALIASES.get(name, name)
+
+
+def registered_model(*, name: str) -> RegisteredModel | None:
+    """The model called `name` or aliased by it (the old service's S3 stems: yolov8m, ...), or None."""
+    return RegisteredModel.objects.select_related("active_version").filter(name=model_name_for(name)).first()
 
 
 def versions_newest_first(*, model: RegisteredModel) -> list[ModelVersion]:
@@ -108,3 +118,36 @@ def storage_summary() -> dict:
         "bucket": bucket or None,
         "cache_dir": str(settings.MODEL_CACHE_DIR),
     }
+
+
+def active_models() -> dict[str, dict]:
+    """Model name -> its active version, accuracy (from the measured metrics) and when it became active;
+    the threat-intelligence service's GET /api/v1/models/active shape."""
+    models = RegisteredModel.objects.filter(active_version__isnull=False).select_related("active_version")
+    activated = {}
+    for event in ActivationEvent.objects.filter(to_version__in=[m.active_version_id for m in models]).order_by("id"):
+        activated[event.to_version_id] = event.created_at
+    result = {}
+    for model in models.order_by("name"):
+        version = model.active_version
+        assert version is not None
+        when = activated.get(version.pk, version.created_at)
+        result[model.name] = {
+            "version": version.version,
+            "accuracy": version.metrics.get("accuracy"),
+            "last_updated": when.isoformat() if when else None,
+        }
+    return result
+
+
+def activated_at(*, version: ModelVersion) -> datetime | None:
+    """When the version last became active (its registration time if it never did)."""
+    event = ActivationEvent.objects.filter(to_version=version).order_by("-id").first()
+    return event.created_at if event else version.created_at
+
+
+def device_summary(*, model: RegisteredModel) -> dict[str, int]:
+    """How many edge devices report this model, and how many run its active version."""
+    reports = DeviceReport.objects.filter(model=model)
+    on_active = reports.filter(version_id=model.active_version_id).count() if model.active_version_id else 0
+    return {"total": reports.count(), "on_active": on_active}

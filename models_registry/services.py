@@ -181,8 +181,10 @@ def model_version_register_stored(
     notes: str = "",
     actor: str = "",
     progress: Progress = None,
+    expected_sha256: str = "",
 ) -> ModelVersion:
-    """Record a file that already lives in a store; it is fetched once to compute sha256 and size.
+    """Record a file that already lives in a store; it is fetched once to compute sha256 and size
+    (refused when they differ from `expected_sha256`, a checksum recorded beside it).
 
     A remote artifact without a revision is pinned first (the Hub's current commit sha, the S3 object's
     VersionId or ETag), so the version always means these bytes.
@@ -203,6 +205,8 @@ def model_version_register_stored(
         raise RegistryError(f"Could not read {artifact.location} from {artifact.storage}: {exc}") from exc
     finally:
         scratch.unlink(missing_ok=True)
+    if expected_sha256 and sha256 != expected_sha256.strip().lower():
+        raise RegistryError(f"{artifact.location} hashes to {sha256}, not the recorded sha256 {expected_sha256}.")
     return _record_version(
         model=model,
         version=version,

@@ -25,6 +25,14 @@ def _fresh_model_cache():
     model_cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Each test starts with no request counted against the rate limits (Django's cache)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def start_replica(tmp_path):
     """Start Atlas under gunicorn (stopped after the test): start_replica(workers=3, env={...})."""

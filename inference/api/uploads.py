@@ -22,28 +22,36 @@ class UploadError(Exception):
         return Response({"error": self.error, "detail": self.detail}, status=self.code)
 
 
-def _too_large(size: int) -> UploadError:
-    limit = settings.ATLAS_MAX_UPLOAD_MB
+def _too_large(size: int, setting: str = "ATLAS_MAX_UPLOAD_MB") -> UploadError:
+    limit = getattr(settings, setting)
     return UploadError(
         status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         "too_large",
-        f"The upload is {size / 1048576:.1f} MB; the limit is {limit} MB (ATLAS_MAX_UPLOAD_MB).",
+        f"The upload is {size / 1048576:.1f} MB; the limit is {limit} MB ({setting}).",
     )
 
 
-def read_upload(request: Request, *, accepted: tuple[str, ...], what: str, field: str = "file") -> bytes:
-    """The uploaded bytes: multipart field `field`, or the whole body when its Content-Type is accepted."""
-    limit = settings.ATLAS_MAX_UPLOAD_MB * 1024 * 1024
+def read_upload(
+    request: Request,
+    *,
+    accepted: tuple[str, ...],
+    what: str,
+    field: str = "file",
+    limit_setting: str = "ATLAS_MAX_UPLOAD_MB",
+) -> bytes:
+    """The uploaded bytes: multipart field `field`, or the whole body when its Content-Type is accepted.
+    At most `limit_setting` MB (a setting's name)."""
+    limit = getattr(settings, limit_setting) * 1024 * 1024
     length = int(request.META.get("CONTENT_LENGTH") or 0)
     if length > limit:
-        raise _too_large(length)
+        raise _too_large(length, limit_setting)
     content_type = (request.content_type or "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
         upload = request.FILES.get(field)
         if upload is None:
             raise UploadError(400, "missing_file", f"Send {what} in the multipart field {field!r}.")
         if upload.size > limit:
-            raise _too_large(upload.size)
+            raise _too_large(upload.size, limit_setting)
         part_type = (upload.content_type or "").split(";")[0].strip().lower()
         if part_type not in accepted and part_type not in GENERIC_TYPES:
             raise UploadError(
@@ -56,7 +64,7 @@ def read_upload(request: Request, *, accepted: tuple[str, ...], what: str, field
         try:
             data = request.body
         except RequestDataTooBig:
-            raise _too_large(length) from None
+            raise _too_large(length, limit_setting) from None
     else:
         raise UploadError(
             415,
@@ -65,7 +73,7 @@ def read_upload(request: Request, *, accepted: tuple[str, ...], what: str, field
             f"or as multipart/form-data with a {field!r} field.",
         )
     if len(data) > limit:
-        raise _too_large(len(data))
+        raise _too_large(len(data), limit_setting)
     if not data:
         raise UploadError(400, "empty_upload", f"The upload is empty; send {what}.")
     return data

@@ -20,3 +20,4 @@ class DemoArtifact:
     metrics: dict = field(default_factory=dict)  # measured while building, never typed
     metadata: dict = field(default_factory=dict)
     notes: str = ""
+    also: tuple[DemoArtifact, ...] = ()  # further versions seed_demo registers beside this one, not active

@@ -1,17 +1,26 @@
 """The `threat_rules` runtime: a versioned JSON taxonomy that scores text, detections and sounds.
 
-The taxonomy (inference/data/threat_taxonomy.json is the default) names categories with keywords
-(a list, or {keyword: weight in 0..1}), a severity range and a threshold, plus rules that map detected
-classes (`visual_rules`) and sound classes (`audio_rules`) to categories. Changing it is a new version,
-registered and promoted like a model.
+The taxonomy names categories with keywords (a list, or {keyword: weight in 0..1}), a severity range and
+a threshold, plus rules that map detected classes (`visual_rules`) and sound classes (`audio_rules`) to
+categories. Changing it is a new version, registered and promoted like a model. The default,
+inference/data/threat_taxonomy_intelligence.json, is the threat-intelligence service's taxonomy;
+inference/data/threat_taxonomy.json is Atlas's richer one.
 
 Scoring. Text: the matched keywords of a category combine as 1 - prod(1 - weight), so one keyword of
 weight 0.5 gives 0.5 and two give 0.75. Keywords match whole words only, case-insensitively ("rob"
-is not found in "problem"), with one pattern per category compiled at load. Detections and sounds:
-the confidence of the best matching detection or of the sound. The best category at or above its
-threshold wins (ties: the higher severity, then taxonomy order); its severity climbs its range as the
-confidence climbs from the threshold to 1. Nothing at threshold: the no-threat category, severity
-"none", confidence 1 - the best score seen.
+is not found in "problem"), with one pattern per category compiled at load. A keyword's last word also
+matches its regular English inflections ("gunshot" finds "gunshots", "fight" "fighting", "rob"
+"robbed" and "robbery"); a keyword ending in `*` matches any word it begins ("skott*" finds
+"skottlossning", for Swedish compounds and endings). Irregular forms ("stolen") are keywords of their
+own. Detections and sounds: the confidence of the best matching detection or of the sound. The best
+category at or above its threshold wins (ties: the higher severity, then taxonomy order); its severity
+climbs its range as the confidence climbs from the threshold to 1 (with `"severity_rule": "highest"`,
+always the top of the range; a rule's own `severity` overrides both). Nothing at threshold: the
+no-threat category, the lowest severity, confidence 1 - the best score seen (or the taxonomy's
+`no_threat_confidence`).
+
+Each category may carry `mappings` (halo_types, polisen_types, frontline_objects, sait_codes): the
+product codes the threat-intelligence API's clients read; the runtime only hands them out.
 """
 
 from __future__ import annotations
@@ -26,7 +35,11 @@ SCHEMA = "atlas.threat_taxonomy/1"
 KINDS = ("text", "visual", "audio")
 MAX_TEXT_CHARS = 100_000
 MAX_DETECTIONS = 10_000
-DEFAULT_TAXONOMY_PATH = Path(__file__).resolve().parent.parent / "data" / "threat_taxonomy.json"
+SEVERITY_RULES = ("scaled", "highest")
+# Regular English endings a keyword's last word may carry; the final consonant may double ("robbed").
+_INFLECTIONS = "(?:s|es|ed|d|ing|ings|er|ers|ery|eries)"
+DEFAULT_TAXONOMY_PATH = Path(__file__).resolve().parent.parent / "data" / "threat_taxonomy_intelligence.json"
+EXTENDED_TAXONOMY_PATH = Path(__file__).resolve().parent.parent / "data" / "threat_taxonomy.json"
 
 
 class TaxonomyError(ValueError):
@@ -44,6 +57,8 @@ class Category:
     severity_range: tuple[int, int]  # indices into severity_levels
     threshold: float
     pattern: re.Pattern | None
+    groups: dict[str, str]  # the pattern's group name -> its keyword
+    mappings: dict[str, list[str]]
 
 
 @dataclass(frozen=True)
@@ -52,6 +67,7 @@ class Rule:
     classes: frozenset[str]
     min_confidence: float
     min_count: int
+    severity: str | None = None
 
 
 def _normalise(keyword: str) -> str:
@@ -59,16 +75,30 @@ def _normalise(keyword: str) -> str:
     return " ".join(keyword.casefold().split())
 
 
-def _keyword_pattern(keywords: list[str]) -> re.Pattern | None:
-    """One alternation, longest phrase first, bounded so that a keyword is never part of a longer word.
+def _keyword_regex(keyword: str) -> str:
+    if keyword.endswith("*"):  # a word prefix: the rest of the word may be anything
+        return r"\s+".join(map(re.escape, keyword[:-1].split())) + r"\w*"
+    words = keyword.split()
+    last = words[-1]
+    ending = ""
+    if last[-1].isalpha():
+        ending = f"(?:{re.escape(last[-1])}?{_INFLECTIONS})?"
+    return r"\s+".join(map(re.escape, words)) + ending
+
+
+def _keyword_pattern(keywords: list[str]) -> tuple[re.Pattern | None, dict[str, str]]:
+    """One alternation, longest phrase first, bounded so that a keyword is never part of a longer word;
+    each keyword is a named group, so a match maps back to the keyword whatever its inflection.
 
     (?<!\\w) and (?!\\w) are \\b that also hold for keywords starting or ending in a non-word character
     ("break-in", "zero-day"); spaces inside a phrase match any run of whitespace.
     """
     if not keywords:
-        return None
-    parts = [r"\s+".join(map(re.escape, k.split())) for k in sorted(keywords, key=len, reverse=True)]
-    return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)", re.IGNORECASE)
+        return None, {}
+    ordered = sorted(keywords, key=len, reverse=True)
+    groups = {f"k{i}": keyword for i, keyword in enumerate(ordered)}
+    parts = [f"(?P<{name}>{_keyword_regex(keyword)})" for name, keyword in groups.items()]
+    return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)", re.IGNORECASE), groups
 
 
 def _number(value, where: str, low: float = 0.0, high: float = 1.0) -> float:
@@ -98,6 +128,13 @@ class ThreatClassifier:
             raise TaxonomyError("taxonomy.severity_levels must list at least two distinct names, lowest first.")
         self.levels = levels
         self.no_threat = str(taxonomy.get("no_threat_category", "none"))
+        no_threat_confidence = taxonomy.get("no_threat_confidence")
+        self.no_threat_confidence = (
+            None if no_threat_confidence is None else _number(no_threat_confidence, "taxonomy.no_threat_confidence")
+        )
+        self.severity_rule = taxonomy.get("severity_rule", "scaled")
+        if self.severity_rule not in SEVERITY_RULES:
+            raise TaxonomyError(f"taxonomy.severity_rule must be one of {SEVERITY_RULES}, got {self.severity_rule!r}.")
         default_weight = _number(taxonomy.get("default_keyword_weight", 0.5), "taxonomy.default_keyword_weight")
         raw_categories = _require(taxonomy, "categories", dict, "taxonomy")
         if not raw_categories:
@@ -117,6 +154,9 @@ class ThreatClassifier:
         if not isinstance(keywords, dict) or not all(isinstance(k, str) and k.strip() for k in keywords):
             raise TaxonomyError(f"{where}.keywords must be a list of words or an object of word: weight.")
         weights = {_normalise(k): _number(w, f"{where}.keywords[{k!r}]") for k, w in keywords.items()}
+        for keyword in weights:
+            if keyword.endswith("*") and not keyword[:-1].strip():
+                raise TaxonomyError(f"{where}.keywords[{keyword!r}]: a word prefix needs letters before the '*'.")
         severity = _require(raw, "severity_range", list, where)
         if len(severity) != 2 or not all(level in self.levels for level in severity):
             raise TaxonomyError(f"{where}.severity_range must be two of {self.levels}, got {severity!r}.")
@@ -124,7 +164,13 @@ class ThreatClassifier:
         if low > high:
             raise TaxonomyError(f"{where}.severity_range goes from {severity[0]!r} down to {severity[1]!r}.")
         threshold = _number(raw.get("threshold", 0.5), f"{where}.threshold")
-        return Category(name, weights, (low, high), threshold, _keyword_pattern(list(weights)))
+        mappings = raw.get("mappings", {})
+        if not isinstance(mappings, dict) or not all(
+            isinstance(v, list) and all(isinstance(x, str) for x in v) for v in mappings.values()
+        ):
+            raise TaxonomyError(f"{where}.mappings must be an object of lists of names.")
+        pattern, groups = _keyword_pattern(list(weights))
+        return Category(name, weights, (low, high), threshold, pattern, groups, mappings)
 
     def _rules(self, raw, where: str) -> list[Rule]:
         if not isinstance(raw, list):
@@ -144,7 +190,10 @@ class ThreatClassifier:
             if isinstance(count, bool) or not isinstance(count, int) or count < 1:
                 raise TaxonomyError(f"{at}.min_count must be a whole number of at least 1, got {count!r}.")
             confidence = _number(rule.get("min_confidence", 0.0), f"{at}.min_confidence")
-            rules.append(Rule(category, frozenset(classes), confidence, count))
+            severity = rule.get("severity")
+            if severity is not None and severity not in self.levels:
+                raise TaxonomyError(f"{at}.severity must be one of {self.levels}, got {severity!r}.")
+            rules.append(Rule(category, frozenset(classes), confidence, count, severity))
         return rules
 
     # --- scoring ------------------------------------------------------------------------------------
@@ -174,12 +223,10 @@ class ThreatClassifier:
                 continue
             matched: dict[str, None] = {}  # ordered set, in order of first appearance
             for match in category.pattern.finditer(text):
-                keyword = _normalise(match.group(0))
-                if keyword in category.weights:  # a case-insensitive match casefold cannot map back is skipped
-                    matched.setdefault(keyword)
+                matched.setdefault(category.groups[match.lastgroup or ""])
             if matched:
                 score = 1.0 - math.prod(1.0 - category.weights[k] for k in matched)
-                candidates.append((category.name, score, list(matched)))
+                candidates.append((category.name, score, list(matched), None))
         return self._decide(candidates)
 
     def classify_visual(self, data) -> dict:
@@ -196,7 +243,7 @@ class ThreatClassifier:
             hits = [(name, conf) for name, conf in pairs if name in rule.classes and conf >= rule.min_confidence]
             if len(hits) >= rule.min_count:
                 names = list(dict.fromkeys(name for name, _ in sorted(hits, key=lambda h: -h[1])))
-                candidates.append((rule.category, max(conf for _, conf in hits), names))
+                candidates.append((rule.category, max(conf for _, conf in hits), names, rule.severity))
         return self._decide(candidates)
 
     def classify_audio(self, data) -> dict:
@@ -204,7 +251,7 @@ class ThreatClassifier:
             raise ThreatInputError("For type 'audio', data must be an audio classify response (an object).")
         name, confidence = self._class_of(data, None, "class_name"), self._confidence_of(data, None)
         candidates = [
-            (rule.category, confidence, [name])
+            (rule.category, confidence, [name], rule.severity)
             for rule in self.audio_rules
             if name in rule.classes and confidence >= rule.min_confidence
         ]
@@ -225,22 +272,23 @@ class ThreatClassifier:
             raise ThreatInputError(f"{at}.confidence must be a number in 0..1, got {value!r}.")
         return float(value)
 
-    def _decide(self, candidates: list[tuple[str, float, list[str]]]) -> dict:
+    def _decide(self, candidates: list[tuple[str, float, list[str], str | None]]) -> dict:
         passing = [c for c in candidates if c[1] >= self.categories[c[0]].threshold]
         if not passing:
-            best_seen = max((score for _, score, _ in candidates), default=0.0)
+            best_seen = max((c[1] for c in candidates), default=0.0)
+            confidence = 1.0 - best_seen if self.no_threat_confidence is None else self.no_threat_confidence
             return {
                 "threat_category": self.no_threat,
                 "severity": self.levels[0],
-                "confidence": round(1.0 - best_seen, 4),
+                "confidence": round(confidence, 4),
                 "keywords_matched": [],
             }
-        name, score, matched = min(
+        name, score, matched, fixed = min(
             passing, key=lambda c: (-c[1], -self.categories[c[0]].severity_range[1], self.order[c[0]])
         )
         return {
             "threat_category": name,
-            "severity": self.severity(name, score),
+            "severity": fixed or self.severity(name, score),
             "confidence": round(score, 4),
             "keywords_matched": matched,
         }
@@ -249,6 +297,8 @@ class ThreatClassifier:
         """The level within the category's range: its low end at the threshold, its high end near 1."""
         found = self.categories[category]
         low, high = found.severity_range
+        if self.severity_rule == "highest":
+            return self.levels[high]
         span = 1.0 - found.threshold
         position = 1.0 if span <= 0 else min(max((confidence - found.threshold) / span, 0.0), 1.0)
         return self.levels[min(low + int(position * (high - low + 1)), high)]
@@ -266,4 +316,10 @@ def load(path: Path, *, metadata: dict) -> ThreatClassifier:
 
 
 def default_taxonomy() -> dict:
+    """The old threat-intelligence service's eight categories (the version seed_demo makes active)."""
     return json.loads(DEFAULT_TAXONOMY_PATH.read_text(encoding="utf-8"))
+
+
+def extended_taxonomy() -> dict:
+    """Atlas's richer taxonomy (terrorism, cyber threats, emergencies...): a second version to promote."""
+    return json.loads(EXTENDED_TAXONOMY_PATH.read_text(encoding="utf-8"))

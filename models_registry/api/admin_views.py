@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from atlas.throttling import SharedScopedRateThrottle
 from models_registry import artifact_cache, selectors, services
 from models_registry.models import ModelVersion, RegisteredModel, WorkerReport
 from models_registry.storage import StorageError, get_store
@@ -45,7 +46,7 @@ def _unknown_model(name: str) -> Response:
 
 
 def _model_or_404(name: str) -> RegisteredModel:
-    model = RegisteredModel.objects.select_related("active_version").filter(name=name).first()
+    model = selectors.registered_model(name=name)
     if model is None:
         raise NotFound(f"Unknown model {name!r}.")
     return model
@@ -58,6 +59,9 @@ def _resolve_version(model: RegisteredModel, wanted: str) -> ModelVersion | None
 
 
 class ReloadModelsView(AdminAPIView):
+    throttle_classes = [SharedScopedRateThrottle]
+    throttle_scope = "admin_reload"  # 10 a minute, like the old service
+
     @extend_schema(
         request=ReloadModelsSerializer,
         responses=inline_serializer(
@@ -76,6 +80,7 @@ class ReloadModelsView(AdminAPIView):
         params = ReloadModelsSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         name, wanted, force = (params.validated_data[k] for k in ("model_type", "version", "force_download"))
+        name = selectors.model_name_for(name)  # an alias (the old S3 stem) names its registered model
         if name == "all":
             models = list(RegisteredModel.objects.filter(versions__isnull=False).distinct())
         else:
@@ -245,6 +250,8 @@ class HealthView(AdminAPIView):
                 degraded = True
             models[model.name] = {
                 "loaded": mine is not None,
+                "type": model.runtime,
+                "device": settings.ATLAS_INFERENCE_DEVICE,
                 "version": mine,
                 "active_version": active,
                 "workers": {"total": counts["total"], "on_active": counts["on_active"]},

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from rest_framework import permissions
-from rest_framework.exceptions import APIException, NotAuthenticated
+from rest_framework.authentication import get_authorization_header
+from rest_framework.exceptions import APIException, NotAuthenticated, PermissionDenied
 
 
 class AdminApiDisabled(APIException):
@@ -29,6 +30,8 @@ class AdminToken(permissions.BasePermission):
                 return True
             raise AdminApiDisabled()
         if request.auth != "admin-token":
+            if len(get_authorization_header(request).split()) == 2:  # another scheme ("Token x"): the old 403
+                raise PermissionDenied("Invalid admin token.")
             raise NotAuthenticated("Send 'Authorization: Bearer <ADMIN_TOKEN>'.")
         return True
 
@@ -47,7 +50,5 @@ class StaffOrAdminToken(permissions.BasePermission):
 
 
 def require_perm(request, perm: str) -> None:
-    from rest_framework.exceptions import PermissionDenied
-
     if not request.user.has_perm(perm):
         raise PermissionDenied(f"You need the permission {perm!r}.")

@@ -17,11 +17,11 @@ from models_registry import services
 
 @pytest.fixture(scope="module")
 def classifier():
-    return ThreatClassifier(threat_rules.default_taxonomy())
+    return ThreatClassifier(threat_rules.extended_taxonomy())
 
 
 def taxonomy(**changes) -> dict:
-    result = copy.deepcopy(threat_rules.default_taxonomy())
+    result = copy.deepcopy(threat_rules.extended_taxonomy())
     result.update(changes)
     return result
 
@@ -204,6 +204,15 @@ def test_data_that_does_not_fit_its_type_is_refused(classifier, kind, data, mess
             "visual_rules[0].category 'nope' is not",
         ),
         ({"schema": "other/2"}, "Unknown taxonomy schema 'other/2'"),
+        (
+            {"categories": {"x": {"keywords": [" *"], "severity_range": ["low", "low"]}}},
+            "categories.x.keywords['*']: a word prefix needs letters before the '*'.",
+        ),
+        ({"severity_rule": "loudest"}, "taxonomy.severity_rule must be one of ('scaled', 'highest'), got 'loudest'."),
+        (
+            {"categories": {"x": {"keywords": ["a"], "severity_range": ["low", "low"], "mappings": {"halo": "a"}}}},
+            "categories.x.mappings must be an object of lists of names.",
+        ),
     ],
 )
 def test_a_malformed_taxonomy_is_refused_naming_the_place(change, message):
@@ -244,16 +253,29 @@ def classify(kind, data):
 
 
 @pytest.mark.django_db
-def test_classify_threat_answers_the_old_shape(promote):
-    promote("1.0.0", threat_rules.default_taxonomy())
+def test_classify_threat_on_the_extended_taxonomy_answers_the_old_shape(promote):
+    promote("1.0.0", threat_rules.extended_taxonomy())
 
-    response = classify("text", "A man was robbed at knifepoint, no problem for the robber.")
+    response = classify("text", "A man was robbed at knifepoint, no problem.")
 
     assert response.status_code == 200
-    assert response.json() == {
-        "threat_category": "property_crime",
-        "severity": "medium",
-        "confidence": 0.7,
+    body = response.json()
+    assert isinstance(body.pop("processing_time_ms"), int)
+    assert body == {
+        "classification": {
+            "threat_category": "property_crime",
+            "threat_subcategory": "property_crime",
+            "severity": 3,
+            "confidence": 0.7,
+        },
+        "product_mappings": {
+            "halo_incident_type": "property_crime",
+            "polisen_type": "Annan händelse",
+            "frontline_objects": [],
+            "sait_threat_level": "moderate",
+        },
+        "nearby_patterns": [],
+        "recommendations": ["Monitor situation closely"],
         "keywords_matched": ["robbed"],
         "model": "threat_classifier",
         "version": "1.0.0",
@@ -262,21 +284,23 @@ def test_classify_threat_answers_the_old_shape(promote):
 
 @pytest.mark.django_db
 def test_a_promoted_taxonomy_version_changes_the_answer(promote):
-    promote("1.0.0", threat_rules.default_taxonomy())
+    promote("1.0.0", threat_rules.extended_taxonomy())
     stricter = taxonomy()
     stricter["categories"]["property_crime"]["threshold"] = 0.9
-    assert classify("text", "They tried to rob the shop.").json()["threat_category"] == "property_crime"
+    assert classify("text", "They tried to rob the shop.").json()["classification"]["threat_category"] == (
+        "property_crime"
+    )
 
     promote("1.1.0", stricter)
     response = classify("text", "They tried to rob the shop.")
 
-    assert response.json()["threat_category"] == "none"
+    assert response.json()["classification"]["threat_category"] == "none"
     assert response.json()["version"] == "1.1.0"
 
 
 @pytest.mark.django_db
 def test_a_malformed_taxonomy_version_is_never_promoted(promote):
-    promote("1.0.0", threat_rules.default_taxonomy())
+    promote("1.0.0", threat_rules.extended_taxonomy())
 
     with pytest.raises(services.PromotionError, match="taxonomy.categories is empty"):
         promote("2.0.0", taxonomy(categories={}))
@@ -286,20 +310,20 @@ def test_a_malformed_taxonomy_version_is_never_promoted(promote):
 
 @pytest.mark.django_db
 def test_an_unknown_type_is_400_naming_the_types(promote):
-    promote("1.0.0", threat_rules.default_taxonomy())
+    promote("1.0.0", threat_rules.extended_taxonomy())
 
     response = classify("video", "x")
 
     assert response.status_code == 400
     assert response.json() == {
         "error": "invalid_type",
-        "detail": "\"type\" is 'video'; use one of text, visual, audio.",
+        "detail": "\"type\" is 'video'; use one of text, visual, audio, multi_modal.",
     }
 
 
 @pytest.mark.django_db
 def test_data_that_does_not_fit_is_400_naming_the_problem(promote):
-    promote("1.0.0", threat_rules.default_taxonomy())
+    promote("1.0.0", threat_rules.extended_taxonomy())
 
     response = classify("audio", {"class_name": "gunshot"})
 
@@ -327,15 +351,18 @@ def test_a_body_without_data_is_400():
     }
 
 
-def test_the_demo_builds_the_default_taxonomy(tmp_path):
+def test_the_demo_builds_the_old_taxonomy_active_and_the_extended_one_beside_it(tmp_path):
     artifact = demo_threat.build(tmp_path)
 
     assert (artifact.model_name, artifact.runtime, artifact.version) == (
         "threat_classifier",
         "threat_rules",
-        "1.0.0",
+        "2.0.0",
     )
     assert json.loads(artifact.path.read_text()) == threat_rules.default_taxonomy()
+    assert [(a.version, json.loads(a.path.read_text())) for a in artifact.also] == [
+        ("1.0.0", threat_rules.extended_taxonomy())
+    ]
 
 
 def test_a_keyword_written_with_a_long_s_maps_back_to_its_keyword(classifier):

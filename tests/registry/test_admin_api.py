@@ -175,6 +175,8 @@ def test_health_reports_this_worker_on_the_active_version(api, register):
     assert body["status"] == "healthy"
     assert body["models"]["answers"] == {
         "loaded": True,
+        "type": "json_answer",
+        "device": "cpu",
         "version": "1.0.0",
         "active_version": "1.0.0",
         "workers": {"total": 1, "on_active": 1},

@@ -94,6 +94,18 @@ class Command(BaseCommand):
                 notes=artifact.notes,
                 actor=ACTOR,
             )
+            for extra in artifact.also:
+                services.model_version_register(
+                    model_name=extra.model_name,
+                    version=extra.version,
+                    source=extra.path,
+                    storage="local",
+                    runtime=extra.runtime,
+                    metrics=extra.metrics,
+                    metadata=extra.metadata,
+                    notes=extra.notes,
+                    actor=ACTOR,
+                )
         services.model_version_promote(version=version, actor=ACTOR, reason="demo seed")
         accuracy = artifact.metrics.get("accuracy")
         measured = f", accuracy {accuracy:.4f}" if isinstance(accuracy, float) else ""

@@ -1,0 +1,220 @@
+"""The SAIT edge channel: verification by the active audio classifier, the edge model's latest version
+and its verified bytes from the registry, and device telemetry recorded per device."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+
+import numpy as np
+import pytest
+import soundfile
+from rest_framework.test import APIClient
+
+from inference.demo import audio as demo_audio
+from models_registry import selectors, services
+from models_registry.models import DeviceReport, RegisteredModel
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def audio_demo(tmp_path_factory):
+    return demo_audio.build(tmp_path_factory.mktemp("audio"), clips_per_class=40)
+
+
+@pytest.fixture
+def active_audio(audio_demo, django_capture_on_commit_callbacks):
+    version = services.model_version_register(
+        model_name="audio_classifier",
+        version="1.2.0",
+        source=audio_demo.path,
+        runtime="audio_mlp",
+        metadata=audio_demo.metadata,
+        metrics=audio_demo.metrics,
+        actor="t",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.model_version_promote(version=version, actor="t")
+    return version
+
+
+def samples(name: str) -> np.ndarray:
+    return demo_audio.synthesise(name, np.random.default_rng(5), 16_000, 1.5)
+
+
+def wav_base64(name: str) -> str:
+    buffer = io.BytesIO()
+    soundfile.write(buffer, samples(name), 16_000, subtype="PCM_16", format="WAV")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def pcm_base64(name: str) -> str:
+    return base64.b64encode((np.clip(samples(name), -1, 1) * 32767).astype("<i2").tobytes()).decode()
+
+
+def verify(**changes):
+    body = {
+        "device_id": "sait-007",
+        "edge_class_id": 1,
+        "edge_class_name": "gunshot",
+        "edge_confidence": 0.6,
+        "timestamp": "2026-01-05T10:00:00Z",
+        **changes,
+    }
+    return APIClient().post("/api/v1/sait/verify", body, format="json")
+
+
+# --- verify ----------------------------------------------------------------------------------------
+
+
+def test_a_confident_edge_detection_without_audio_is_trusted():
+    body = verify(edge_confidence=0.9).json()
+
+    assert body.pop("processing_time_ms") >= 0
+    assert body == {
+        "verified": True,
+        "edge_confidence": 0.9,
+        "cloud_confidence": 0.9,
+        "edge_class": 1,
+        "cloud_class": 1,
+        "action": "edge_detection_trusted",
+        "final_category": "gunshot",
+        "recommendations": ["High edge confidence - no cloud verification needed"],
+    }
+
+
+def test_an_unsure_edge_detection_without_audio_is_flagged():
+    body = verify(edge_confidence=0.5).json()
+
+    assert (body["verified"], body["action"], body["cloud_class"], body["final_category"]) == (
+        False,
+        "flagged_for_review",
+        -1,
+        "unknown",
+    )
+
+
+def test_a_gunshot_wav_confirms_the_edge_gunshot(active_audio):
+    response = verify(audio_base64=wav_base64("gunshot"))
+
+    body = response.json()
+    assert response.status_code == 200
+    assert (body["verified"], body["action"], body["final_category"]) == (True, "cloud_verified", "gunshot")
+    assert body["cloud_class"] == active_audio.metadata["class_names"].index("gunshot")
+    assert 0.0 < body["cloud_confidence"] <= 1.0
+    assert (body["model"], body["version"]) == ("audio_classifier", "1.2.0")
+
+
+def test_raw_pcm_of_a_siren_disagrees_with_an_edge_gunshot(active_audio):
+    body = verify(audio_base64=pcm_base64("siren"), edge_confidence=0.3).json()
+
+    assert (body["verified"], body["action"], body["final_category"]) == (False, "cloud_disagrees", "siren")
+
+
+def test_audio_that_is_not_base64_is_400(active_audio):
+    response = verify(audio_base64="***not base64***")
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_audio"
+
+
+def test_a_detection_without_its_confidence_is_400_naming_the_field():
+    response = APIClient().post("/api/v1/sait/verify", {"device_id": "x"}, format="json")
+
+    assert response.status_code == 400
+    assert "edge_confidence" in response.json()
+
+
+# --- the edge model over the air -------------------------------------------------------------------
+
+
+def test_latest_is_the_edge_models_active_version_with_its_real_checksum(active_audio):
+    body = APIClient().get("/api/v1/sait/models/latest?device_type=nrf5340&current_version=1.0.0").json()
+
+    assert body["model_version"] == "1.2.0"
+    assert body["checksum"] == f"sha256:{active_audio.sha256}"
+    assert body["download_url"] == "/api/v1/sait/models/1.2.0/download"
+    assert body["accuracy"] == active_audio.metrics["accuracy"]
+    assert body["size_kb"] == -(-active_audio.size_bytes // 1024)
+    assert body["num_classes"] == len(active_audio.metadata["class_names"])
+    assert body["update_available"] is True
+
+
+def test_latest_without_an_active_edge_model_is_404():
+    response = APIClient().get("/api/v1/sait/models/latest")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "The edge model 'audio_classifier' has no active version."}
+
+
+def test_the_edge_model_is_a_setting(active_audio, settings):
+    settings.ATLAS_EDGE_MODEL = "visual_detector"
+
+    assert APIClient().get("/api/v1/sait/models/latest").status_code == 404
+
+
+def test_download_streams_the_registered_bytes(active_audio, audio_demo):
+    response = APIClient().get("/api/v1/sait/models/1.2.0/download?format=tflite")
+
+    data = b"".join(response.streaming_content)
+    assert response.status_code == 200
+    assert data == audio_demo.path.read_bytes()
+    assert f"sha256:{hashlib.sha256(data).hexdigest()}" == response["X-Checksum"] == f"sha256:{active_audio.sha256}"
+    assert response["X-Model-Version"] == "1.2.0"
+
+
+def test_download_of_tampered_bytes_is_refused(active_audio, settings):
+    stored = settings.MODEL_STORE_DIR / active_audio.location
+    stored.write_bytes(b"tampered" + stored.read_bytes()[8:])
+    for cached in settings.MODEL_CACHE_DIR.rglob("*"):
+        if cached.is_file():
+            cached.write_bytes(b"tampered")
+
+    response = APIClient().get("/api/v1/sait/models/1.2.0/download")
+
+    assert response.status_code == 503
+    assert "cannot be served" in response.json()["detail"]
+
+
+def test_download_of_an_unknown_version_is_404(active_audio):
+    assert APIClient().get("/api/v1/sait/models/9.9.9/download").status_code == 404
+
+
+# --- telemetry -------------------------------------------------------------------------------------
+
+
+def telemetry(**body):
+    return APIClient().post("/api/v1/sait/telemetry", body, format="json")
+
+
+def test_telemetry_records_the_version_each_device_runs(active_audio):
+    telemetry(device_id="sait-1", model_version="1.2.0", battery_percent=80)
+    telemetry(device_id="sait-2", model_version="1.0.0")
+    response = telemetry(device_id="sait-1", model_version="1.2.0", battery_percent=79)
+
+    assert response.status_code == 200
+    assert response.json()["device_id"] == "sait-1"
+    assert response.json()["alerts"] == []
+    model = RegisteredModel.objects.get(name="audio_classifier")
+    assert selectors.device_summary(model=model) == {"total": 2, "on_active": 1}
+    assert DeviceReport.objects.get(device_id="sait-1").telemetry["battery_percent"] == 79
+
+
+def test_telemetry_without_a_device_id_is_400():
+    response = telemetry(battery_percent=80)
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "invalid_request",
+        "detail": "device_id must be a string of 1 to 200 characters.",
+    }
+
+
+@pytest.mark.parametrize("path", ["/api/v1/sait/telemetry", "/api/v1/sait/verify"])
+def test_absurdly_nested_json_is_400_not_500(path):
+    response = APIClient().post(path, b"[" * 50_000, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_json"

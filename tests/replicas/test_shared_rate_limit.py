@@ -1,0 +1,48 @@
+"""Rate limits counted in Redis are shared by every worker: two gunicorn workers together let 60
+GET /health a minute through from one client, not 60 each."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import redis
+import requests
+
+pytestmark = [pytest.mark.servers, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def key_prefix():
+    """A key prefix of this run's own, removed afterwards."""
+    prefix = f"atlas-test-{uuid.uuid4().hex}"
+    yield prefix
+    client = redis.Redis.from_url(REDIS_URL)
+    for key in client.scan_iter(f"{prefix}:*"):
+        client.delete(key)
+
+
+def test_two_workers_share_one_limit_through_redis(start_replica, key_prefix):
+    replica = start_replica(
+        workers=2,
+        env={
+            "REDIS_URL": REDIS_URL,
+            "CACHE_KEY_PREFIX": key_prefix,
+            "ACCESS_LOG": "1",
+            "GUNICORN_CMD_ARGS": "--access-logformat=ACCESS-%(p)s-%(U)s-%(s)s",
+        },
+    )
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        codes = list(pool.map(lambda _: requests.get(f"{replica.url}/health", timeout=30).status_code, range(90)))
+    refused = requests.get(f"{replica.url}/health", timeout=30)
+
+    served_by = set(re.findall(r"ACCESS-<(\d+)>-/health-200", replica.log_path.read_text()))
+    assert len(served_by) == 2, f"both workers must have answered; saw {served_by}"
+    assert (codes.count(200), codes.count(429)) == (60, 30)
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
