@@ -23,8 +23,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from models_registry import services, worker_reports
+from models_registry.metrics import MODEL_LOAD_FAILURES
 from models_registry.models import ModelVersion, RegisteredModel
 from models_registry.runtimes import load_and_warm
+
+from . import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -72,10 +75,9 @@ def _lock_for(name: str) -> threading.Lock:
 
 
 def get(name: str) -> LoadedModel:
-    loaded = _models.get(name)
-    if loaded is not None:
-        return loaded
-    return _load_active(name)
+    loaded = _models.get(name) or _load_active(name)
+    metrics.note_served(loaded.name, loaded.version)
+    return loaded
 
 
 def _load_active(name: str) -> LoadedModel:
@@ -131,6 +133,7 @@ def _record_failure(version: ModelVersion, exc: BaseException) -> None:
     name = version.model.name
     error = f"{version.version}: {type(exc).__name__}: {exc}"
     _failures[name] = LoadFailure(version=version.version, version_id=version.pk, error=error, at=time.monotonic())
+    MODEL_LOAD_FAILURES.labels(name, version.version).inc()
     current = _models.get(name)
     _report(
         name=name,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from .models import ActivationEvent, DeviceReport, ModelVersion, RegisteredModel, WorkerReport
@@ -151,3 +151,22 @@ def device_summary(*, model: RegisteredModel) -> dict[str, int]:
     reports = DeviceReport.objects.filter(model=model)
     on_active = reports.filter(version_id=model.active_version_id).count() if model.active_version_id else 0
     return {"total": reports.count(), "on_active": on_active}
+
+
+def active_versions() -> dict[str, str | None]:
+    """Model name -> the version string of its active version (None if it has none), in one query."""
+    return dict(RegisteredModel.objects.values_list("name", "active_version__version"))
+
+
+def workers_serving_counts() -> dict[tuple[str, str], int]:
+    """(model, version) -> how many live workers report serving it, over every replica."""
+    counts: dict[tuple[str, str], int] = {}
+    for model, version in live_worker_reports().exclude(version=None).values_list("model__name", "version__version"):
+        counts[(model, version)] = counts.get((model, version), 0) + 1
+    return counts
+
+
+def activation_counts() -> dict[tuple[str, str], int]:
+    """(model, action) -> how many audit rows of that action the model has."""
+    rows = ActivationEvent.objects.values_list("model__name", "action").annotate(n=Count("id")).order_by()
+    return {(model, action): n for model, action, n in rows}
