@@ -39,9 +39,10 @@ class RequestContextMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         rid = _request_id(request)
-        served: list[tuple[str, str]] = []
+        served: list[metrics.Served] = []
         rid_token = request_id.set(rid)
         served_token = metrics.served.set(served)
+        meta_token = metrics.current_meta.set(request.META)
         started = time.perf_counter()
         try:
             response = self.get_response(request)
@@ -53,15 +54,16 @@ class RequestContextMiddleware:
                 self._log(request, response, rid, served, elapsed)
             return response
         finally:
+            metrics.current_meta.reset(meta_token)
             metrics.served.reset(served_token)
             request_id.reset(rid_token)
 
     @staticmethod
     def _log(
-        request: HttpRequest, response: HttpResponseBase, rid: str, served: list[tuple[str, str]], elapsed: float
+        request: HttpRequest, response: HttpResponseBase, rid: str, served: list[metrics.Served], elapsed: float
     ) -> None:
-        model = ",".join(dict.fromkeys(name for name, _ in served)) or "-"
-        version = ",".join(dict.fromkeys(version for _, version in served)) or "-"
+        model = ",".join(dict.fromkeys(name for name, _, _ in served)) or "-"
+        version = ",".join(dict.fromkeys(version for _, version, _ in served)) or "-"
         access_logger.info(
             "%s %s %d %.1fms request_id=%s model=%s version=%s",
             request.method,

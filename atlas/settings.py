@@ -194,6 +194,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Model versions managed in the Django admin, served hot.",
     "VERSION": ATLAS_VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {"RolloutModeEnum": "models_registry.models.Rollout.Mode"},
 }
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
@@ -256,6 +257,17 @@ ATLAS_RUNTIMES = {
     "yolo": "inference.runtimes.yolo.load",
     "audio_mlp": "inference.runtimes.audio_mlp.load",
     "threat_rules": "inference.runtimes.threat_rules.load",
+}
+
+# Shadow rollouts: copies waiting for the candidate per worker; a full queue drops (and counts) the copy.
+ATLAS_SHADOW_QUEUE = int(os.environ.get("ATLAS_SHADOW_QUEUE", "64"))
+
+# What each runtime answers to a request body, for golden sets (models_registry.golden).
+ATLAS_GOLDEN_ANSWERS = {
+    "numpy_mlp": "inference.golden.digits",
+    "yolo": "inference.golden.vision",
+    "audio_mlp": "inference.golden.audio",
+    "threat_rules": "inference.golden.threat",
 }
 
 # Converters `upload_model --onnx` uses: export(source_path, dest_path) -> dest_path.

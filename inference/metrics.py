@@ -18,6 +18,7 @@ import logging
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -25,6 +26,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from models_registry.metrics import RegistryCollector
+
+from . import rollouts
 
 logger = logging.getLogger(__name__)
 
@@ -43,15 +46,19 @@ PREDICTION_SECONDS = Histogram(
     buckets=LATENCY_BUCKETS,
 )
 
-# (model, version) pairs that answered the current request; None outside a request.
-served: contextvars.ContextVar[list[tuple[str, str]] | None] = contextvars.ContextVar("atlas_served", default=None)
+# What answered the current request: (model, version, (rollout id, role) or None); None outside a request.
+Served = tuple[str, str, "tuple[int, str] | None"]
+served: contextvars.ContextVar[list[Served] | None] = contextvars.ContextVar("atlas_served", default=None)
+# The current request's META (its headers), for the canary's route key; None outside a request.
+current_meta: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("atlas_meta", default=None)
 
 
-def note_served(model: str, version: str) -> None:
-    """Called by model_cache.get: the request in progress is answered by this version."""
+def note_served(model: str, version: str, rollout: tuple[int, str] | None = None) -> None:
+    """Called by model_cache.get: the request in progress is answered by this version (and, during a
+    rollout, in this role: stable or candidate)."""
     pairs = served.get()
     if pairs is not None:
-        pairs.append((model, version))
+        pairs.append((model, version, rollout))
 
 
 def outcome(status: int) -> str:
@@ -60,11 +67,13 @@ def outcome(status: int) -> str:
     return "client_error" if status < 500 else "server_error"
 
 
-def observe(pairs: list[tuple[str, str]], *, status: int, seconds: float) -> None:
+def observe(pairs: list[Served], *, status: int, seconds: float) -> None:
     result = outcome(status)
-    for model, version in dict.fromkeys(pairs):  # once per version, in order
+    for model, version, rollout in dict.fromkeys(pairs):  # once per version, in order
         PREDICTIONS.labels(model, version, result).inc()
         PREDICTION_SECONDS.labels(model, version).observe(seconds)
+        if rollout is not None:
+            rollouts.counts.request(rollout[0], rollout[1], error=status >= 500, seconds=seconds)
 
 
 # --- GET /metrics ------------------------------------------------------------------------------------
