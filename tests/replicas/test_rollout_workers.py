@@ -46,7 +46,15 @@ def test_a_canary_is_sticky_on_every_worker_and_an_abort_reaches_them_all(replic
     rollout = rollouts.rollout_start(model=stable.model, candidate=candidate, mode="canary", percent=50, actor="t")
     keys = [f"user-{i}" for i in range(40)]
     chosen = {k for k in keys if rollouts_choice(rollout.pk, k)}
-    wait_until(lambda: every_worker_serves(replica.url, sorted(chosen)[:8], "2.0.0"), timeout=30, what="candidate")
+
+    def every_worker_on_the_candidate() -> bool:  # each worker loads it on its listener's next tick
+        every_worker_serves(replica.url, sorted(chosen)[:8], "2.0.0")
+        lines = re.findall(
+            r"\[(\d+)\] atlas.requests: POST /predict 200 .* version=2\.0\.0", replica.log_path.read_text()
+        )
+        return len(set(lines)) == 2
+
+    wait_until(every_worker_on_the_candidate, timeout=30, interval=0, what="both workers answering with the candidate")
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         answers = list(pool.map(lambda k: (k, ask(replica.url, k)[1]), keys * 4))
