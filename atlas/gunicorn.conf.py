@@ -10,7 +10,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY", min(4, multiprocessing.cpu_count
 worker_class = "sync"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 20
-accesslog = "-" if os.environ.get("ACCESS_LOG", "") else None
+accesslog = None  # Atlas writes its own request line (ACCESS_LOG=1): request id, model and version
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 wsgi_app = "atlas.wsgi:application"

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "atlas.request_context.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "atlas.middleware.LargeResponseGZipMiddleware",
@@ -193,14 +194,27 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Model versions managed in the Django admin, served hot.",
     "VERSION": ATLAS_VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {"RolloutModeEnum": "models_registry.models.Rollout.Mode"},
 }
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+# plain (default) or json: one JSON object per line, with the request id of the request that logged it.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain").strip().lower()
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT is {LOG_FORMAT!r}; use plain or json.")
+# One line per request (atlas.requests): method, path, status, time, X-Request-ID, model and version.
+ATLAS_REQUEST_LOG = _env_bool("ACCESS_LOG", False)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "atlas.log_format.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"},
+        "json": {"()": "atlas.log_format.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
+    },
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "atlas": {"level": LOG_LEVEL},
@@ -243,6 +257,17 @@ ATLAS_RUNTIMES = {
     "yolo": "inference.runtimes.yolo.load",
     "audio_mlp": "inference.runtimes.audio_mlp.load",
     "threat_rules": "inference.runtimes.threat_rules.load",
+}
+
+# Shadow rollouts: copies waiting for the candidate per worker; a full queue drops (and counts) the copy.
+ATLAS_SHADOW_QUEUE = int(os.environ.get("ATLAS_SHADOW_QUEUE", "64"))
+
+# What each runtime answers to a request body, for golden sets (models_registry.golden).
+ATLAS_GOLDEN_ANSWERS = {
+    "numpy_mlp": "inference.golden.digits",
+    "yolo": "inference.golden.vision",
+    "audio_mlp": "inference.golden.audio",
+    "threat_rules": "inference.golden.threat",
 }
 
 # Converters `upload_model --onnx` uses: export(source_path, dest_path) -> dest_path.
@@ -332,6 +357,38 @@ ATLAS_EDGE_MODEL = os.environ.get("ATLAS_EDGE_MODEL", "audio_classifier")
 
 # Where the runtimes run their models; every runtime loads on the CPU (admin health's `device`).
 ATLAS_INFERENCE_DEVICE = "cpu"
+
+# --- Metrics (GET /metrics, Prometheus) ---------------------------------------------------------------
+
+# prometheus-client's multiprocess mode: every worker writes its counters to files that /metrics adds up.
+# The folder is one per running server (named by the server process's pid and start time, so a restart
+# starts from zero and stopped servers' folders are swept), unless PROMETHEUS_MULTIPROC_DIR names one:
+# then the operator empties it at each start, as prometheus-client asks. Set before prometheus_client is
+# imported, which reads it then.
+
+
+def _server_instance() -> str:
+    """`<pid>-<start time>` of this process's parent: gunicorn's or granian's master, runserver's
+    reloader; the same for every worker of one server, different after a restart."""
+    parent = os.getppid()
+    try:
+        started = Path(f"/proc/{parent}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        started = "0"
+    return f"{parent}-{started}"
+
+
+_given_metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+# A folder this settings module chose is inherited by child processes (a server started from a test or a
+# script): they choose their own.
+METRICS_DIR_PER_INSTANCE = not _given_metrics_dir or _given_metrics_dir == os.environ.get("ATLAS_METRICS_AUTO_DIR")
+METRICS_DIR = VAR_DIR / "metrics" / _server_instance() if METRICS_DIR_PER_INSTANCE else Path(_given_metrics_dir)
+METRICS_DIR.mkdir(parents=True, exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(METRICS_DIR)
+if METRICS_DIR_PER_INSTANCE:
+    os.environ["ATLAS_METRICS_AUTO_DIR"] = str(METRICS_DIR)
+# Bearer token GET /metrics requires; unset: /metrics is open (keep it off the public internet then).
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 
 # The superuser `make run` creates (manage.py ensure_admin); a password is generated when unset.
 ADMIN_USER = os.environ.get("ADMIN_USER", "admin")

@@ -4,10 +4,13 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from inference.metrics import metrics_view
+
 urlpatterns = [
     # The prediction routes come first: they are the hot path, and Django tries patterns in order.
     path("", include("inference.urls")),
     path("admin/", admin.site.urls),
+    path("metrics", metrics_view, name="metrics"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema")),

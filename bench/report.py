@@ -205,6 +205,29 @@ def rows() -> list[tuple[str, str, str, str]]:
                 cmd.format("profile_predict"),
             )
         )
+    r = load("rollouts")
+    if r:
+        c, b = r["cost_per_request"], r["bad_canary"]
+        ratios = c["ratios_to_none"]
+        out += [
+            (
+                "/predict cost of a running rollout (in-process, vs none)",
+                f"canary x{ratios['canary']:.2f}, shadow x{ratios['shadow']:.2f}; metrics calls "
+                f"{ratios['metrics_share_of_a_request'] * 100:.1f}% of a request",
+                f"{c['none']['median_us']:.0f} us a request with none; shadow copies run on the worker's background "
+                "thread (same CPU)",
+                cmd.format("rollouts"),
+            ),
+            (
+                "canary of a failing version under load",
+                f"**{b['failed_before_rollback']} failed** before the automatic rollback "
+                f"({b['canary_start_to_trip_s']:.2f} s after the start); trip -> every worker on stable "
+                f"**{b['trip_to_every_worker_on_stable_ms']:.0f} ms**",
+                f"{r['settings']['workers']} sync workers, 50% canary, max_error_rate 0.1, min_requests 20, "
+                f"{b['requests']} requests",
+                cmd.format("rollouts"),
+            ),
+        ]
     return out
 
 
@@ -221,6 +244,7 @@ def table() -> str:
         "detector_latency",
         "memory",
         "profile_predict",
+        "rollouts",
     ):
         r = load(name)
         if r:

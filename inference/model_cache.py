@@ -23,8 +23,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from models_registry import services, worker_reports
+from models_registry.metrics import MODEL_LOAD_FAILURES
 from models_registry.models import ModelVersion, RegisteredModel
 from models_registry.runtimes import load_and_warm
+
+from . import metrics, rollouts
 
 logger = logging.getLogger(__name__)
 
@@ -71,11 +74,95 @@ def _lock_for(name: str) -> threading.Lock:
         return _locks.setdefault(name, threading.Lock())
 
 
+@dataclass(frozen=True)
+class RolloutRoute:
+    """A running rollout as this worker serves it: the candidate loaded beside the stable version."""
+
+    rollout_id: int
+    mode: str  # canary | shadow
+    percent: float
+    meta_key: str  # the route header as it appears in request.META
+    stable_version_id: int
+    candidate: LoadedModel
+    mirrored: LoadedModel | None  # shadow: the stable entry, whose prediction calls the candidate also sees
+
+
+_rollouts: dict[str, RolloutRoute] = {}
+_candidate_failures: dict[int, float] = {}  # candidate version id -> when its load failed here
+
+
 def get(name: str) -> LoadedModel:
-    loaded = _models.get(name)
-    if loaded is not None:
+    loaded = _models.get(name) or _load_active(name)
+    route = _rollouts.get(name)
+    if route is None or route.stable_version_id != loaded.version_id:
+        metrics.note_served(loaded.name, loaded.version)
         return loaded
-    return _load_active(name)
+    if route.mode == "shadow":
+        assert route.mirrored is not None
+        chosen, role = route.mirrored, "stable"
+    else:
+        meta = metrics.current_meta.get()
+        key = meta.get(route.meta_key) if meta is not None else None
+        candidate = rollouts.choose_candidate(rollout_id=route.rollout_id, percent=route.percent, key=key)
+        chosen, role = (route.candidate, "candidate") if candidate else (loaded, "stable")
+    metrics.note_served(chosen.name, chosen.version, (route.rollout_id, role))
+    return chosen
+
+
+def rollout_state() -> dict[str, tuple[int, float]]:
+    """Model name -> (rollout id, percent) of the rollouts this worker serves."""
+    return {name: (route.rollout_id, route.percent) for name, route in _rollouts.items()}
+
+
+def apply_rollouts(running: dict[str, Any]) -> None:
+    """Serve the registry's running rollouts (model name -> Rollout): load each new candidate beside the
+    stable version (verified and warmed like a promotion), follow percent changes, drop ended ones."""
+    for name, route in list(_rollouts.items()):
+        rollout = running.get(name)
+        if rollout is None or rollout.pk != route.rollout_id:
+            del _rollouts[name]
+            logger.info("rollout %s of %s ended here: serving %s only", route.rollout_id, name, name)
+        elif rollout.percent != route.percent:
+            _rollouts[name] = RolloutRoute(**{**route.__dict__, "percent": rollout.percent})
+    for name, rollout in running.items():
+        current = _models.get(name)
+        if name in _rollouts or current is None or current.version_id != rollout.stable_id:
+            continue  # served already, or this worker is not on the rollout's stable version (yet)
+        failed_at = _candidate_failures.get(rollout.candidate_id)
+        if failed_at is not None and time.monotonic() - failed_at < RETRY_AFTER_SECONDS:
+            continue
+        candidate_version = rollout.candidate
+        try:
+            predictor = _load(candidate_version, force_download=False)
+        except Exception as exc:
+            _candidate_failures[rollout.candidate_id] = time.monotonic()
+            logger.error("could not load rollout candidate %s@%s: %s", name, candidate_version.version, exc)
+            continue
+        candidate = LoadedModel(
+            name=name,
+            version=candidate_version.version,
+            version_id=candidate_version.pk,
+            sha256=candidate_version.sha256,
+            predictor=predictor,
+            metadata=dict(candidate_version.metadata),
+            loaded_at=timezone.now(),
+        )
+        mirrored = None
+        if rollout.mode == "shadow":
+            mirrored = LoadedModel(
+                **{**current.__dict__, "predictor": rollouts.Mirrored(current.predictor, predictor, rollout.pk)}
+            )
+        header = rollout.route_header.upper().replace("-", "_")
+        _rollouts[name] = RolloutRoute(
+            rollout_id=rollout.pk,
+            mode=rollout.mode,
+            percent=rollout.percent,
+            meta_key=header if header in {"CONTENT_TYPE", "CONTENT_LENGTH"} else f"HTTP_{header}",
+            stable_version_id=rollout.stable_id,
+            candidate=candidate,
+            mirrored=mirrored,
+        )
+        logger.info("rollout %s: serving %s@%s as a %s candidate", rollout.pk, name, candidate.version, rollout.mode)
 
 
 def _load_active(name: str) -> LoadedModel:
@@ -131,6 +218,7 @@ def _record_failure(version: ModelVersion, exc: BaseException) -> None:
     name = version.model.name
     error = f"{version.version}: {type(exc).__name__}: {exc}"
     _failures[name] = LoadFailure(version=version.version, version_id=version.pk, error=error, at=time.monotonic())
+    MODEL_LOAD_FAILURES.labels(name, version.version).inc()
     current = _models.get(name)
     _report(
         name=name,
@@ -192,6 +280,9 @@ def clear() -> None:
     global _serving
     _models.clear()
     _failures.clear()
+    _rollouts.clear()
+    _candidate_failures.clear()
+    rollouts.counts.clear()
     _serving = False
 
 

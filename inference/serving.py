@@ -15,7 +15,7 @@ from django.urls import get_resolver
 from models_registry import worker_reports
 from models_registry.broadcast import ActivationListener
 
-from . import model_cache
+from . import model_cache, rollout_sync
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def start() -> None:
     get_resolver().url_patterns  # noqa: B018 (the access itself imports every view)
     for name, outcome in model_cache.preload().items():
         logger.info("preloaded %s: %s", name, outcome)
-    _listener = ActivationListener(loaded=model_cache.loaded_version_ids)
+    _listener = ActivationListener(loaded=model_cache.loaded_version_ids, on_tick=rollout_sync.tick)
     _listener.start()
 
 

@@ -353,4 +353,5 @@ class WorkerReportAdmin(admin.ModelAdmin):
         return False
 
 
-from . import admin_devices  # noqa: E402,F401 -- the edge devices, registered beside the workers
+# Registered beside the workers: the edge devices, and rollouts (start, watch, abort).
+from . import admin_devices, admin_rollouts  # noqa: E402,F401

@@ -25,6 +25,7 @@ from typing import TextIO
 
 from django.conf import settings
 
+from . import metrics
 from .storage import StoredArtifact, get_store
 from .storage.base import Progress, sha256_of_file
 
@@ -108,6 +109,7 @@ def open_verified(
         if force or not _usable(target, sha256=sha256, size=size):
             _download(artifact, sha256=sha256, target=target, progress=progress)
             fetched = True
+        metrics.ARTIFACT_CACHE_REQUESTS.labels("miss" if fetched else "hit").inc()
         fcntl.flock(lock, fcntl.LOCK_SH)  # others may read it now; nobody may delete it
         _touch(target)
         yield target

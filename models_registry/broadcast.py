@@ -58,9 +58,12 @@ class ActivationListener(threading.Thread):
     `loaded()` returns what this process serves now: model name -> version id (None if nothing).
     """
 
-    def __init__(self, *, loaded: Callable[[], dict[str, int | None]]) -> None:
+    def __init__(
+        self, *, loaded: Callable[[], dict[str, int | None]], on_tick: Callable[[], None] | None = None
+    ) -> None:
         super().__init__(name="atlas-activation-listener", daemon=True)
         self._loaded = loaded
+        self._on_tick = on_tick  # after each sync: the serving side's rollout work (inference.rollout_sync)
         self._stop = threading.Event()
         self._last_heartbeat = 0.0
         self.host = socket.gethostname()
@@ -113,6 +116,8 @@ class ActivationListener(threading.Thread):
                         predictor=None,
                         force_download=False,
                     )
+            if self._on_tick is not None:
+                self._on_tick()
             now = time.monotonic()
             if now - self._last_heartbeat >= settings.ATLAS_WORKER_HEARTBEAT_SECONDS:
                 worker_reports.worker_reports_heartbeat(host=self.host, pid=self.pid)

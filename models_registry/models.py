@@ -85,6 +85,12 @@ class ModelVersion(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.REGISTERED)
     status_detail = models.TextField(blank=True, help_text="Why the last verification or load failed.")
     notes = models.TextField(blank=True)
+    golden_set = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Inputs with the answers they must give: [{"input": {request body}, "expected": {fields}, '
+        '"tolerance": 1e-6}]. Promotions and rollouts refuse the version when one is not met.',
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.CharField(max_length=150, blank=True)
 
@@ -110,13 +116,21 @@ class ActivationEvent(models.Model):
         ROLLBACK = "rollback", "Roll back"
         RELOAD = "reload", "Reload"
         RETIRE = "retire", "Retire"
+        # Rollouts (models_registry.rollouts) and the gates: every step, and every decision the system
+        # took by itself, with the figures it decided on in `details`.
+        ROLLOUT_START = "rollout_start", "Rollout started"
+        ROLLOUT_STEP = "rollout_step", "Rollout step"
+        ROLLOUT_ABORT = "rollout_abort", "Rollout aborted"
+        ROLLOUT_ROLLBACK = "rollout_rollback", "Rollout rolled back automatically"
+        GATE_REFUSED = "gate_refused", "Golden gate refused"
 
     model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="history")
     from_version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     to_version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    action = models.CharField(max_length=10, choices=Action.choices)
+    action = models.CharField(max_length=20, choices=Action.choices)
     actor = models.CharField(max_length=150)
     reason = models.TextField(blank=True)
+    details = models.JSONField(default=dict, blank=True, help_text="The figures a decision was taken on.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -173,3 +187,75 @@ class DeviceReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device_id} {self.model.name if self.model else '-'}@{self.reported_version or '-'}"
+
+
+class Rollout(models.Model):
+    """A candidate version served beside the active (stable) one, under guardrails; at most one running
+    per model. Canary: `percent` of requests answered by the candidate, sticky by route key. Shadow: the
+    stable version answers, the candidate sees a copy and its agreement is recorded."""
+
+    class Mode(models.TextChoices):
+        CANARY = "canary", "Canary"
+        SHADOW = "shadow", "Shadow"
+
+    class State(models.TextChoices):
+        RUNNING = "running", "Running"
+        PROMOTING = "promoting", "Promoting the candidate"
+        PROMOTED = "promoted", "Promoted"
+        ABORTED = "aborted", "Aborted"
+        ROLLED_BACK = "rolled_back", "Rolled back automatically"
+
+    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="rollouts")
+    stable = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="+")
+    candidate = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="+")
+    mode = models.CharField(max_length=10, choices=Mode.choices)
+    percent = models.FloatField(default=10.0, help_text="Canary: share of requests the candidate answers (0-100).")
+    bake_seconds = models.PositiveIntegerField(default=600, help_text="Clean time after which it promotes.")
+    min_requests = models.PositiveIntegerField(
+        default=20, help_text="Candidate requests (or shadow comparisons) needed before a guardrail can trip or pass."
+    )
+    max_error_rate = models.FloatField(null=True, blank=True, help_text="Candidate 5xx share that aborts it.")
+    max_p99_ratio = models.FloatField(null=True, blank=True, help_text="Candidate p99 / stable p99 that aborts it.")
+    min_agreement = models.FloatField(null=True, blank=True, help_text="Shadow: agreement below this aborts it.")
+    state = models.CharField(max_length=12, choices=State.choices, default=State.RUNNING)
+    figures = models.JSONField(default=dict, blank=True, help_text="The figures of the last evaluation.")
+    reason = models.TextField(blank=True)
+    route_header = models.CharField(
+        max_length=100,
+        default="X-Atlas-Route-Key",
+        help_text="Canary: requests with the same value of this header get the same version everywhere.",
+    )
+    started_by = models.CharField(max_length=150)
+    started_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model"], condition=models.Q(state="running"), name="one_running_rollout_per_model"
+            ),
+        ]
+        permissions = [("manage_rollout", "Can start and abort rollouts")]
+
+    def __str__(self) -> str:
+        return f"{self.model.name}: {self.mode} {self.candidate.version} ({self.state})"
+
+
+class RolloutWorkerStats(models.Model):
+    """One serving worker's counts for a running rollout, flushed by its listener; the rollout's figures
+    are their sum over every worker of every replica."""
+
+    rollout = models.ForeignKey(Rollout, on_delete=models.CASCADE, related_name="worker_stats")
+    host = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    stats = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["rollout", "host", "pid"], name="one_stats_row_per_worker"),
+        ]
+
+    def __str__(self) -> str:
+        return f"rollout {self.rollout_id} on {self.host}:{self.pid}"

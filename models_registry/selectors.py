@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
-from .models import ActivationEvent, DeviceReport, ModelVersion, RegisteredModel, WorkerReport
+from .models import ActivationEvent, DeviceReport, ModelVersion, RegisteredModel, Rollout, WorkerReport
 from .versioning import sort_versions
 
 
@@ -151,3 +152,86 @@ def device_summary(*, model: RegisteredModel) -> dict[str, int]:
     reports = DeviceReport.objects.filter(model=model)
     on_active = reports.filter(version_id=model.active_version_id).count() if model.active_version_id else 0
     return {"total": reports.count(), "on_active": on_active}
+
+
+def active_versions() -> dict[str, str | None]:
+    """Model name -> the version string of its active version (None if it has none), in one query."""
+    return dict(RegisteredModel.objects.values_list("name", "active_version__version"))
+
+
+def workers_serving_counts() -> dict[tuple[str, str], int]:
+    """(model, version) -> how many live workers report serving it, over every replica."""
+    counts: dict[tuple[str, str], int] = {}
+    for model, version in live_worker_reports().exclude(version=None).values_list("model__name", "version__version"):
+        counts[(model, version)] = counts.get((model, version), 0) + 1
+    return counts
+
+
+def activation_counts() -> dict[tuple[str, str], int]:
+    """(model, action) -> how many audit rows of that action the model has."""
+    rows = ActivationEvent.objects.values_list("model__name", "action").annotate(n=Count("id")).order_by()
+    return {(model, action): n for model, action, n in rows}
+
+
+def running_rollout(*, model: RegisteredModel) -> Rollout | None:
+    return model.rollouts.select_related("candidate", "stable").filter(state=Rollout.State.RUNNING).first()
+
+
+def running_rollouts() -> dict[str, Rollout]:
+    """Model name -> its running rollout, in one query (the serving workers poll this)."""
+    running = Rollout.objects.filter(state=Rollout.State.RUNNING).select_related("model", "candidate", "stable")
+    return {rollout.model.name: rollout for rollout in running}
+
+
+def _summed(rows: list[dict[str, Any]], role: str) -> dict[str, Any]:
+    requests = sum(row.get(role, {}).get("requests", 0) for row in rows)
+    errors = sum(row.get(role, {}).get("errors", 0) for row in rows)
+    width = max((len(row.get(role, {}).get("buckets", [])) for row in rows), default=0)
+    buckets = [sum(row.get(role, {}).get("buckets", [0] * width)[i] for row in rows) for i in range(width)]
+    return {
+        "requests": requests,
+        "errors": errors,
+        "error_rate": errors / requests if requests else 0.0,
+        "p99_seconds": _quantile(buckets, 0.99),
+    }
+
+
+def _quantile(buckets: list[int], q: float) -> float | None:
+    """The upper bound of the latency bucket holding the q-th request (ROLLOUT_BUCKETS)."""
+    total = sum(buckets)
+    if not total:
+        return None
+    seen = 0
+    for bound, count in zip((*ROLLOUT_BUCKETS, float("inf")), buckets, strict=False):
+        seen += count
+        if seen >= q * total:
+            return bound
+    return None
+
+
+# Latency buckets of the rollout counts (seconds); the last bucket is everything above.
+ROLLOUT_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+
+
+def rollout_figures(*, rollout: Rollout) -> dict[str, Any]:
+    """The rollout's figures: every live worker's counts, summed."""
+    rows = list(rollout.worker_stats.values_list("stats", flat=True))
+    stable, candidate = _summed(rows, "stable"), _summed(rows, "candidate")
+    compared = sum(row.get("shadow", {}).get("compared", 0) for row in rows)
+    agreed = sum(row.get("shadow", {}).get("agreed", 0) for row in rows)
+    ratio = None
+    if stable["p99_seconds"] and candidate["p99_seconds"]:
+        ratio = candidate["p99_seconds"] / stable["p99_seconds"]
+    return {
+        "workers": len(rows),
+        "stable": {"version": rollout.stable.version, **stable},
+        "candidate": {"version": rollout.candidate.version, **candidate},
+        "p99_ratio": ratio,
+        "shadow": {
+            "compared": compared,
+            "agreed": agreed,
+            "agreement": agreed / compared if compared else None,
+            "dropped": sum(row.get("shadow", {}).get("dropped", 0) for row in rows),
+            "errors": sum(row.get("shadow", {}).get("errors", 0) for row in rows),
+        },
+    }

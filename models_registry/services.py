@@ -18,7 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from . import artifact_cache, broadcast, selectors
+from . import artifact_cache, broadcast, golden, selectors
 from .artifact_cache import ChecksumMismatch
 from .models import ActivationEvent, ModelVersion, RegisteredModel
 from .runtimes import load_and_warm
@@ -245,7 +245,7 @@ def model_version_file(*, version: ModelVersion, force: bool = False, progress: 
         yield path
 
 
-def model_version_prepare(*, version: ModelVersion, force_download: bool = False) -> Any:
+def model_version_prepare(*, version: ModelVersion, force_download: bool = False, actor: str = "") -> Any:
     """Fetch, verify, load and warm up a version in this process; return the predictor.
 
     A verification or load failure marks the version failed and raises PromotionError; a store that
@@ -256,15 +256,47 @@ def model_version_prepare(*, version: ModelVersion, force_download: bool = False
     try:
         with model_version_file(version=version, force=force_download) as path:
             try:
-                return load_and_warm(version.model.runtime, path, metadata=version.metadata)
+                predictor = load_and_warm(version.model.runtime, path, metadata=version.metadata)
             except Exception as exc:  # any loader failure: the version is unusable, the old one keeps serving
                 _mark_failed(version, f"{type(exc).__name__}: {exc}")
                 raise PromotionError(f"{version} failed to load or warm up: {type(exc).__name__}: {exc}") from exc
+        _golden_gate(version=version, predictor=predictor, actor=actor)
+        return predictor
     except ChecksumMismatch as exc:
         _mark_failed(version, str(exc))
         raise PromotionError(f"Refused to promote {version}: {exc}") from exc
     except StorageError as exc:
         raise PromotionError(f"Could not fetch {version} from {version.storage}: {exc}") from exc
+
+
+def _golden_gate(*, version: ModelVersion, predictor: Any, actor: str) -> None:
+    """Run the version's golden set on the trial-loaded predictor; a mismatch refuses it (audited)."""
+    if not version.golden_set:
+        return
+    try:
+        golden.run(runtime=version.model.runtime, predictor=predictor, entries=version.golden_set)
+    except golden.GoldenMismatch as exc:
+        ActivationEvent.objects.create(
+            model_id=version.model_id,
+            from_version=None,
+            to_version=version,
+            action=ActivationEvent.Action.GATE_REFUSED,
+            actor="atlas",
+            reason=f"golden gate, for {actor or 'unknown'}: {exc}",
+            details=exc.figures,
+        )
+        raise PromotionError(f"{version} fails its golden set: {exc}") from exc
+
+
+def model_version_attach_golden(*, version: ModelVersion, entries: list[dict[str, Any]], actor: str) -> ModelVersion:
+    """Attach (or replace) a version's golden set; it must be well formed (golden.validate)."""
+    try:
+        version.golden_set = golden.validate(entries)
+    except golden.GoldenError as exc:
+        raise RegistryError(str(exc)) from exc
+    version.save(update_fields=["golden_set"])
+    logger.info("%s: golden set of %d entries attached by %s", version, len(entries), actor)
+    return version
 
 
 def _mark_failed(version: ModelVersion, detail: str) -> None:
@@ -275,10 +307,15 @@ def _mark_failed(version: ModelVersion, detail: str) -> None:
 
 
 def model_version_promote(
-    *, version: ModelVersion, actor: str, reason: str = "", force_download: bool = False
+    *,
+    version: ModelVersion,
+    actor: str,
+    reason: str = "",
+    force_download: bool = False,
+    details: dict[str, Any] | None = None,
 ) -> ActivationEvent:
     """Make `version` the active version of its model. Promoting the active version reloads it."""
-    predictor = model_version_prepare(version=version, force_download=force_download)
+    predictor = model_version_prepare(version=version, force_download=force_download, actor=actor)
     return _move_pointer(
         version=version,
         actor=actor,
@@ -286,6 +323,7 @@ def model_version_promote(
         action=ActivationEvent.Action.PROMOTE,
         predictor=predictor,
         force_download=force_download,
+        details=details,
     )
 
 
@@ -295,7 +333,7 @@ def model_rollback(*, model: RegisteredModel, actor: str, reason: str = "") -> A
     target = selectors.rollback_target(model=model)
     if target is None:
         raise RegistryError(f"{model.name} has no earlier active version to roll back to.")
-    predictor = model_version_prepare(version=target)
+    predictor = model_version_prepare(version=target, actor=actor)
     return _move_pointer(
         version=target,
         actor=actor,
@@ -318,6 +356,7 @@ def _move_pointer(
     predictor: Any,
     force_download: bool = False,
     expected_from: Any = _UNSET,
+    details: dict[str, Any] | None = None,
 ) -> ActivationEvent:
     with transaction.atomic():
         model = RegisteredModel.objects.select_for_update().get(pk=version.model_id)
@@ -343,6 +382,7 @@ def _move_pointer(
             action=action,
             actor=actor[:150] or "unknown",
             reason=reason,
+            details=details or {},
         )
         broadcast.notify_activation(model_name=model.name, version_id=version.pk)
         version.status = ModelVersion.Status.ACTIVE

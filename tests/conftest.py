@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-pytest_plugins: list[str] = ["tests.servers.storage_fixtures"]
+pytest_plugins: list[str] = ["tests.servers.storage_fixtures", "tests.rollouts.fixtures"]
 
 
 @pytest.fixture(autouse=True)

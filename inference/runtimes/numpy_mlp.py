@@ -102,8 +102,12 @@ class DigitPredictor:
         return z
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """Probabilities (10,) float64 for one float32 image of 784 values in 0..1."""
-        return softmax(self._logits(x))
+        """Probabilities (10,) float64 for one float32 image of 784 values in 0..1. FloatingPointError
+        when the network overflows on this input: an error of the version, never NaN in an answer."""
+        probabilities = softmax(self._logits(x))
+        if not np.isfinite(probabilities).all():
+            raise FloatingPointError("the network's output is not finite for this input (float32 overflow)")
+        return probabilities
 
     def predict_batch(self, x: np.ndarray) -> np.ndarray:
         """Probabilities (n, 10) for n images (n, 784)."""

@@ -15,7 +15,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from models_registry import selectors, services
+from models_registry import rollouts, selectors, services
 from models_registry.models import ActivationEvent, ModelVersion, RegisteredModel
 
 from .authentication import AdminTokenAuthentication
@@ -25,6 +25,9 @@ from .serializers import (
     ModelVersionSerializer,
     PromoteSerializer,
     RegisteredModelSerializer,
+    RolloutSerializer,
+    RolloutStartSerializer,
+    RolloutStepSerializer,
     VersionUploadSerializer,
 )
 
@@ -62,6 +65,52 @@ class RegisteredModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, R
         except services.RegistryError as exc:
             return _refused(exc)
         return Response(ActivationEventSerializer(event).data)
+
+    @extend_schema(
+        methods=["GET"], responses={200: RolloutSerializer, 404: None}, summary="The running (or last) rollout"
+    )
+    @extend_schema(methods=["POST"], request=RolloutStartSerializer, responses={201: RolloutSerializer})
+    @extend_schema(methods=["PATCH"], request=RolloutStepSerializer, responses={200: RolloutSerializer})
+    @extend_schema(methods=["DELETE"], request=PromoteSerializer, responses={200: RolloutSerializer})
+    @action(detail=True, methods=["get", "post", "patch", "delete"])
+    def rollout(self, request: Request, name: str) -> Response:
+        """GET the running or last rollout with its figures; POST starts one (canary or shadow); PATCH
+        changes a canary's percent; DELETE aborts the running one."""
+        model = self.get_object()
+        if request.method == "GET":
+            require_perm(request, "models_registry.view_rollout")
+            last = model.rollouts.select_related("model", "stable", "candidate").first()
+            if last is None:
+                return Response({"detail": f"{model.name} has had no rollout."}, status=status.HTTP_404_NOT_FOUND)
+            if last.state == last.State.RUNNING:
+                last.figures = selectors.rollout_figures(rollout=last)
+            return Response(RolloutSerializer(last).data)
+        require_perm(request, "models_registry.manage_rollout")
+        try:
+            if request.method == "POST":
+                params = RolloutStartSerializer(data=request.data)
+                params.is_valid(raise_exception=True)
+                data = dict(params.validated_data)
+                candidate = model.versions.filter(version=data.pop("version")).first()
+                if candidate is None:
+                    return Response({"detail": f"{model.name} has no such version."}, status=404)
+                rollout = rollouts.rollout_start(model=model, candidate=candidate, actor=_actor(request), **data)
+                return Response(RolloutSerializer(rollout).data, status=status.HTTP_201_CREATED)
+            running = selectors.running_rollout(model=model)
+            if running is None:
+                return Response({"detail": f"{model.name} has no running rollout."}, status=status.HTTP_409_CONFLICT)
+            if request.method == "PATCH":
+                step = RolloutStepSerializer(data=request.data)
+                step.is_valid(raise_exception=True)
+                running = rollouts.rollout_set_percent(rollout=running, actor=_actor(request), **step.validated_data)
+            else:
+                params = PromoteSerializer(data=request.data)
+                params.is_valid(raise_exception=True)
+                reason = params.validated_data["reason"] or "aborted over the API"
+                running = rollouts.rollout_abort(rollout=running, actor=_actor(request), reason=reason)
+        except services.RegistryError as exc:
+            return _refused(exc)
+        return Response(RolloutSerializer(running).data)
 
     @extend_schema(responses=ActivationEventSerializer(many=True))
     @action(detail=True, methods=["get"])

@@ -4,7 +4,7 @@ import json
 
 from rest_framework import serializers
 
-from models_registry.models import ActivationEvent, ModelVersion, RegisteredModel
+from models_registry.models import ActivationEvent, ModelVersion, RegisteredModel, Rollout
 from models_registry.storage import STORAGE_KINDS
 
 
@@ -71,6 +71,7 @@ class ActivationEventSerializer(serializers.ModelSerializer):
             "to_version",
             "actor",
             "reason",
+            "details",
             "created_at",
         ]
         read_only_fields = fields
@@ -111,3 +112,50 @@ class ReloadModelsSerializer(serializers.Serializer):
     model_type = serializers.CharField()
     version = serializers.CharField(required=False, default="latest")
     force_download = serializers.BooleanField(required=False, default=False)
+
+
+class RolloutSerializer(serializers.ModelSerializer):
+    model = serializers.CharField(source="model.name")
+    stable = serializers.CharField(source="stable.version")
+    candidate = serializers.CharField(source="candidate.version")
+
+    class Meta:
+        model = Rollout
+        fields = [
+            "id",
+            "model",
+            "stable",
+            "candidate",
+            "mode",
+            "percent",
+            "route_header",
+            "bake_seconds",
+            "min_requests",
+            "max_error_rate",
+            "max_p99_ratio",
+            "min_agreement",
+            "state",
+            "figures",
+            "reason",
+            "started_by",
+            "started_at",
+            "ended_at",
+        ]
+        read_only_fields = fields
+
+
+class RolloutStartSerializer(serializers.Serializer):
+    version = serializers.CharField(max_length=64)
+    mode = serializers.ChoiceField(choices=Rollout.Mode.choices)
+    percent = serializers.FloatField(default=10.0, min_value=0, max_value=100)
+    bake_seconds = serializers.IntegerField(default=600, min_value=0, max_value=30 * 24 * 3600)
+    min_requests = serializers.IntegerField(default=20, min_value=1, max_value=10**9)
+    max_error_rate = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=1)
+    max_p99_ratio = serializers.FloatField(required=False, allow_null=True, min_value=0)
+    min_agreement = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=1)
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class RolloutStepSerializer(serializers.Serializer):
+    percent = serializers.FloatField(min_value=0, max_value=100)
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)

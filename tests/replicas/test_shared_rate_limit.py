@@ -33,7 +33,6 @@ def test_two_workers_share_one_limit_through_redis(start_replica, key_prefix):
             "REDIS_URL": REDIS_URL,
             "CACHE_KEY_PREFIX": key_prefix,
             "ACCESS_LOG": "1",
-            "GUNICORN_CMD_ARGS": "--access-logformat=ACCESS-%(p)s-%(U)s-%(s)s",
         },
     )
 
@@ -41,7 +40,7 @@ def test_two_workers_share_one_limit_through_redis(start_replica, key_prefix):
         codes = list(pool.map(lambda _: requests.get(f"{replica.url}/health", timeout=30).status_code, range(90)))
     refused = requests.get(f"{replica.url}/health", timeout=30)
 
-    served_by = set(re.findall(r"ACCESS-<(\d+)>-/health-200", replica.log_path.read_text()))
+    served_by = set(re.findall(r"\[(\d+)\] atlas.requests: GET /health 200 ", replica.log_path.read_text()))
     assert len(served_by) == 2, f"both workers must have answered; saw {served_by}"
     assert (codes.count(200), codes.count(429)) == (60, 30)
     assert refused.status_code == 429

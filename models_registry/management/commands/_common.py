@@ -59,3 +59,12 @@ def read_metadata(path: str | None) -> dict:
     if not isinstance(data, dict):
         raise CommandError(f"--metadata {path}: the JSON must be an object.")
     return data
+
+
+def read_golden(path: str) -> list[dict]:
+    from models_registry import golden
+
+    try:
+        return golden.read(Path(path))
+    except golden.GoldenError as exc:
+        raise CommandError(f"--golden {path}: {exc}") from None

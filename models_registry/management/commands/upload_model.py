@@ -12,7 +12,7 @@ from models_registry import services
 from models_registry.management.base import ModelVersionCommand
 from models_registry.storage import STORAGE_KINDS
 
-from ._common import cli_actor, parse_metrics, read_metadata
+from ._common import cli_actor, parse_metrics, read_golden, read_metadata
 
 
 class Command(ModelVersionCommand):
@@ -44,11 +44,17 @@ class Command(ModelVersionCommand):
             default="",
             help="Reason recorded in the history with --activate",
         )
+        parser.add_argument(
+            "--golden",
+            metavar="FILE.json",
+            help='Golden set: [{"input": {request body}, "expected": {answer fields}}]; promotions must meet it',
+        )
 
     def handle(self, *args, **options) -> None:
         source = Path(options["file"])
         if not source.is_file():
             raise CommandError(f"{source}: no such file.")
+        golden_set = read_golden(options["golden"]) if options["golden"] else None
         runtime = options["runtime"] or settings.ATLAS_KNOWN_MODELS.get(options["model"])
         storage = options["storage"] or settings.MODEL_STORAGE_TYPE
         with tqdm(
@@ -75,6 +81,9 @@ class Command(ModelVersionCommand):
             except services.RegistryError as exc:
                 raise CommandError(str(exc)) from exc
         self.stdout.write(f"Registered {version} sha256={version.sha256} size={version.size_bytes} bytes")
+        if golden_set is not None:
+            services.model_version_attach_golden(version=version, entries=golden_set, actor=cli_actor())
+            self.stdout.write(f"Golden set of {len(golden_set)} entries attached")
         if options["onnx"]:
             self._register_onnx(version, source, storage)
         if options["activate"]:

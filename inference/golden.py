@@ -1,0 +1,77 @@
+"""What a predictor answers to a request body, for the golden gates (models_registry.golden).
+
+One function per runtime, registered by name in settings.ATLAS_GOLDEN_ANSWERS: answer(predictor, body)
+-> the fields of the endpoint's answer that a golden entry may pin. They parse the body with the same
+functions as the endpoints, so a golden input is exactly what a client would send (audio and images as
+base64, since a golden set is JSON). A body the endpoint would refuse raises ValueError.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+import numpy as np
+
+
+def _decoded(body: dict, key: str) -> bytes:
+    try:
+        return base64.b64decode(body[key], validate=True)
+    except (KeyError, TypeError, binascii.Error) as exc:
+        raise ValueError(f'a golden input for this model needs "{key}" (base64): {exc}') from None
+
+
+def digits(predictor: Any, body: dict) -> dict:
+    from inference.api.digits import PixelsError, parse_pixels
+
+    try:
+        pixels = parse_pixels(json.dumps(body).encode())
+    except PixelsError as exc:
+        raise ValueError(exc.detail) from None
+    probabilities = predictor.predict(pixels.astype(np.float32))
+    digit = int(probabilities.argmax())
+    return {
+        "predicted_digit": digit,
+        "confidence": float(probabilities[digit]),
+        "probabilities": probabilities.tolist(),
+    }
+
+
+def threat(predictor: Any, body: dict) -> dict:
+    from inference.api import threat_shape
+    from inference.api.threat import classify_parts
+
+    if not isinstance(body, dict) or "type" not in body or "data" not in body:
+        raise ValueError('a golden input for the threat classifier is a request body: {"type", "data"}')
+    result = classify_parts(predictor, body["type"], body["data"])
+    found, mappings = threat_shape.classification(predictor, result)
+    return {"classification": found, "product_mappings": mappings, "keywords_matched": result["keywords_matched"]}
+
+
+def audio(predictor: Any, body: dict) -> dict:
+    from inference.api.audio import decode_wav
+    from inference.api.uploads import UploadError
+
+    try:
+        samples, rate = decode_wav(_decoded(body, "audio_base64"))
+    except UploadError as exc:
+        raise ValueError(exc.detail) from None
+    return predictor.classify(samples, rate)
+
+
+def vision(predictor: Any, body: dict) -> dict:
+    from inference.api.uploads import UploadError
+    from inference.api.vision import decode_image
+
+    try:
+        image = decode_image(_decoded(body, "image_base64"))
+    except UploadError as exc:
+        raise ValueError(exc.detail) from None
+    detections = predictor.detect(image)
+    return {
+        "detections": detections,
+        "count": len(detections),
+        "threat_analysis": predictor.threat_analysis(detections),
+    }

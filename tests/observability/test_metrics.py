@@ -1,0 +1,146 @@
+"""GET /metrics: predictions per version, the registry's series, and the token that may guard it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from models_registry import services
+from tests.factories import write_digit_npz
+
+pytestmark = pytest.mark.django_db
+
+
+def samples(client, **headers) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    response = client.get("/metrics", **headers)
+    assert response.status_code == 200
+    found = {}
+    for family in text_string_to_metric_families(response.content.decode()):
+        for sample in family.samples:
+            found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return found
+
+
+def value(found, name, **labels) -> float:
+    return found.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+@pytest.fixture
+def digits(tmp_path):
+    version = services.model_version_register(
+        model_name="digit_classifier",
+        version="1.0.0",
+        source=write_digit_npz(tmp_path / "d.npz", seed=1),
+        runtime="numpy_mlp",
+        actor="tester",
+    )
+    services.model_version_promote(version=version, actor="tester")
+    return version
+
+
+def test_each_prediction_is_counted_under_the_version_that_answered(client, digits):
+    before = samples(client)
+
+    for _ in range(3):
+        assert client.post("/predict", {"pixels": [0.5] * 784}, content_type="application/json").status_code == 200
+    assert client.post("/predict", {"pixels": [2] * 784}, content_type="application/json").status_code >= 400
+
+    after = samples(client)
+    labels = {"model": "digit_classifier", "version": "1.0.0"}
+    assert (
+        value(after, "atlas_predictions_total", outcome="success", **labels)
+        - value(before, "atlas_predictions_total", outcome="success", **labels)
+        == 3
+    )
+    assert (
+        value(after, "atlas_prediction_seconds_count", **labels)
+        - value(before, "atlas_prediction_seconds_count", **labels)
+        == 3
+    )
+
+
+def test_a_request_refused_before_any_model_is_used_counts_for_no_version(client, digits):
+    before = samples(client)
+
+    assert client.post("/predict", b"not json", content_type="application/json").status_code >= 400
+
+    after = samples(client)
+    assert {k: v for k, v in after.items() if k[0] == "atlas_predictions_total"} == {
+        k: v for k, v in before.items() if k[0] == "atlas_predictions_total"
+    }
+
+
+def test_the_registry_series_name_the_active_version_and_every_activation(client, digits, tmp_path):
+    v2 = services.model_version_register(
+        model_name="digit_classifier", version="2.0.0", source=write_digit_npz(tmp_path / "e.npz", seed=2)
+    )
+    services.model_version_promote(version=v2, actor="tester")
+    digits.model.refresh_from_db()
+    services.model_rollback(model=digits.model, actor="tester")
+
+    found = samples(client)
+
+    assert value(found, "atlas_active_version_info", model="digit_classifier", version="1.0.0") == 1
+    assert ("atlas_active_version_info", (("model", "digit_classifier"), ("version", "2.0.0"))) not in found
+    assert value(found, "atlas_activations_total", model="digit_classifier", action="promote") == 2
+    assert value(found, "atlas_activations_total", model="digit_classifier", action="rollback") == 1
+
+
+def test_the_artifact_cache_counts_its_hits_and_misses(client, digits):
+    from models_registry import artifact_cache
+
+    before = samples(client)
+    artifact_cache.clear()
+    with services.model_version_file(version=digits):  # not in the cache: fetched
+        pass
+    with services.model_version_file(version=digits):  # now it is
+        pass
+
+    after = samples(client)
+    assert (
+        value(after, "atlas_artifact_cache_requests_total", result="miss")
+        - value(before, "atlas_artifact_cache_requests_total", result="miss")
+        == 1
+    )
+    assert (
+        value(after, "atlas_artifact_cache_requests_total", result="hit")
+        - value(before, "atlas_artifact_cache_requests_total", result="hit")
+        == 1
+    )
+    assert value(after, "atlas_artifact_cache_bytes") == digits.size_bytes
+
+
+def test_a_metrics_token_is_required_when_set(client, settings):
+    settings.METRICS_TOKEN = "scrape-secret"
+
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 403
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-secret").status_code == 200
+
+
+def test_the_exposition_is_prometheus_text(client):
+    response = client.get("/metrics")
+
+    assert response["Content-Type"].startswith("text/plain; version=")
+    assert re.search(r"^# TYPE atlas_predictions_total counter$", response.content.decode(), re.MULTILINE)
+
+
+def test_folders_of_stopped_servers_are_swept_and_running_ones_kept(settings):
+    import os
+    from pathlib import Path
+
+    from inference.metrics import _process_start, sweep_dead_instances
+
+    parent = Path(settings.METRICS_DIR).parent
+    running = parent / f"{os.getpid()}-{_process_start(os.getpid())}"
+    stopped = parent / "4194303-1"  # above any pid this kernel hands out
+    reused = parent / f"{os.getpid()}-1"  # this pid, but a process that started at another time
+    for folder in (running, stopped, reused):
+        folder.mkdir(parents=True, exist_ok=True)
+
+    removed = sweep_dead_instances()
+
+    assert sorted(removed) == sorted([stopped.name, reused.name])
+    assert running.is_dir() and Path(settings.METRICS_DIR).is_dir()

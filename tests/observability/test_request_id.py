@@ -1,0 +1,36 @@
+"""X-Request-ID: taken from the client when it is a sane token, made otherwise, echoed on every answer."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_clients_request_id_is_echoed(client):
+    response = client.get("/api/v1/samples?count=1", HTTP_X_REQUEST_ID="client-abc.123_x")
+
+    assert response["X-Request-ID"] == "client-abc.123_x"
+
+
+def test_a_request_without_one_gets_a_new_id(client):
+    first = client.get("/api/v1/samples?count=1")["X-Request-ID"]
+    second = client.get("/api/v1/samples?count=1")["X-Request-ID"]
+
+    assert re.fullmatch(r"[0-9a-f]{32}", first)
+    assert first != second
+
+
+def test_an_id_that_could_forge_log_lines_is_replaced(client):
+    response = client.get("/api/v1/samples?count=1", HTTP_X_REQUEST_ID="x\nERROR forged line")
+
+    assert re.fullmatch(r"[0-9a-f]{32}", response["X-Request-ID"])
+
+
+def test_error_answers_carry_it_too(client):
+    response = client.get("/no/such/path", HTTP_X_REQUEST_ID="r-404")
+
+    assert response.status_code == 404
+    assert response["X-Request-ID"] == "r-404"
