@@ -238,6 +238,11 @@ ATLAS_MAX_MODEL_UPLOAD_MB = int(os.environ.get("ATLAS_MAX_MODEL_UPLOAD_MB", "204
 
 # Largest body the prediction endpoints accept (images, audio).
 ATLAS_MAX_UPLOAD_MB = int(os.environ.get("ATLAS_MAX_UPLOAD_MB", "20"))
+# Longest audio clip /api/v1/audio/classify decodes, read from the WAV header before any sample is
+# decoded (a compressed or 8-bit file of an hour would otherwise cost gigabytes).
+ATLAS_MAX_AUDIO_SECONDS = float(os.environ.get("ATLAS_MAX_AUDIO_SECONDS", "60"))
+# Largest image (width x height) /api/v1/detect decodes, read from the image header before decoding.
+ATLAS_MAX_IMAGE_PIXELS = int(os.environ.get("ATLAS_MAX_IMAGE_PIXELS", "25000000"))
 
 # torch's intra-op threads in each worker (0: torch's default, one per physical core). ultralytics would
 # otherwise set it to cores - 1 process-wide on its first prediction.
