@@ -146,7 +146,7 @@ def _register_upload(upload: UploadedFile, data: dict, *, actor: str) -> ModelVe
         if hasattr(upload, "temporary_file_path"):
             source = Path(upload.temporary_file_path())
         else:
-            source = Path(scratch) / name
+            source = Path(scratch) / "upload"  # the client's name may not fit the disk; the service checks it
             with open(source, "wb") as out:
                 out.writelines(upload.chunks())
         return services.model_version_register(

@@ -77,6 +77,20 @@ def _check_new_version(model: RegisteredModel, version: str) -> None:
         raise RegistryError(f"{model.name} already has a version {version!r}; versions are immutable.")
 
 
+MAX_FILENAME_BYTES = 255  # a file name in every store and on every disk
+
+
+def _check_filename(filename: str) -> str:
+    name = filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+    if name in ("", ".", "..") or "\x00" in name:
+        raise RegistryError("The file name is empty or not valid; name the file (e.g. model.onnx).")
+    if len(name.encode()) > MAX_FILENAME_BYTES:
+        raise RegistryError(
+            f"The file name is {len(name.encode())} bytes long; at most {MAX_FILENAME_BYTES} bytes (UTF-8)."
+        )
+    return name
+
+
 def _file_format(filename: str, fmt: str | None) -> str:
     value = (fmt or Path(filename).suffix.lstrip(".") or "bin").lower()
     if not re.fullmatch(r"[a-z0-9]{1,20}", value):
@@ -142,7 +156,7 @@ def model_version_register(
         raise RegistryError(f"Unknown storage {storage!r}; use one of {', '.join(STORAGE_KINDS)}.")
     model = _model_for_registration(model_name, runtime)
     _check_new_version(model, version)
-    filename = filename or source.name
+    filename = _check_filename(filename or source.name)
     fmt = _file_format(filename, fmt)
     sha256, size = sha256_of_file(source)
     try:

@@ -11,10 +11,11 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from atlas.parsers import SafeJSONParser
 from models_registry import selectors, services
 from models_registry.models import ActivationEvent, ModelVersion, RegisteredModel
 
@@ -72,7 +73,7 @@ class RegisteredModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, R
 
 class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryViewSet):
     serializer_class = ModelVersionSerializer
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self):
         queryset = ModelVersion.objects.select_related("model").order_by("model__name", "-created_at")
@@ -106,13 +107,14 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regi
             )
         try:
             with tempfile.TemporaryDirectory(prefix="atlas-upload-") as scratch:
-                source = Path(scratch) / Path(upload.name).name
+                source = Path(scratch) / "upload"  # the client's name may not fit the disk; the service checks it
                 with open(source, "wb") as out:
                     out.writelines(upload.chunks())
                 version = services.model_version_register(
                     model_name=data["model"],
                     version=data["version"],
                     source=source,
+                    filename=upload.name,
                     storage=data.get("storage") or settings.MODEL_STORAGE_TYPE,
                     runtime=data.get("runtime") or settings.ATLAS_KNOWN_MODELS.get(data["model"]),
                     metrics=data.get("metrics"),

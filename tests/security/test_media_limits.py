@@ -13,7 +13,9 @@ from rest_framework.test import APIClient
 
 def encoded_audio(seconds: float, rate: int, *, fmt: str, subtype: str, channels: int = 1) -> bytes:
     buffer = io.BytesIO()
-    soundfile.write(buffer, np.zeros((int(seconds * rate), channels), dtype=np.int16), rate, format=fmt, subtype=subtype)
+    soundfile.write(
+        buffer, np.zeros((int(seconds * rate), channels), dtype=np.int16), rate, format=fmt, subtype=subtype
+    )
     return buffer.getvalue()
 
 
