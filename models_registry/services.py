@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from . import artifact_cache, broadcast, selectors
 from .artifact_cache import ChecksumMismatch
 from .models import ActivationEvent, ModelVersion, RegisteredModel
+from .redaction import without_paths
 from .runtimes import load_and_warm
 from .signals import model_activated
 from .storage import STORAGE_KINDS, StorageError, StoredArtifact, get_store
@@ -35,7 +36,11 @@ MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 
 
 class RegistryError(Exception):
-    """A registry operation was refused; the message says why and what to do."""
+    """A registry operation was refused; the message says why and what to do (and names no folder of
+    the server: it reaches API clients)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(without_paths(message))
 
 
 class PromotionError(RegistryError):
@@ -279,7 +284,7 @@ def model_version_prepare(*, version: ModelVersion, force_download: bool = False
 
 def _mark_failed(version: ModelVersion, detail: str) -> None:
     ModelVersion.objects.filter(pk=version.pk).exclude(status=ModelVersion.Status.ACTIVE).update(
-        status=ModelVersion.Status.FAILED, status_detail=detail[:2000]
+        status=ModelVersion.Status.FAILED, status_detail=without_paths(detail)[:2000]
     )
     logger.warning("%s marked failed: %s", version, detail)
 
