@@ -20,7 +20,7 @@ from models_registry import selectors, services
 from models_registry.models import ActivationEvent, ModelVersion, RegisteredModel
 
 from .authentication import AdminTokenAuthentication
-from .permissions import StaffOrAdminToken, require_perm
+from .permissions import StaffWithViewPermission, can_view, require_perm
 from .serializers import (
     ActivationEventSerializer,
     ModelVersionSerializer,
@@ -40,13 +40,15 @@ def _refused(exc: services.RegistryError) -> Response:
 
 class RegistryViewSet(viewsets.GenericViewSet):
     authentication_classes = [SessionAuthentication, AdminTokenAuthentication]
-    permission_classes = [StaffOrAdminToken]
+    permission_classes = [StaffWithViewPermission]
+    read_models: tuple[type, ...] = ()
 
 
 class RegisteredModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryViewSet):
     queryset = RegisteredModel.objects.select_related("active_version")
     serializer_class = RegisteredModelSerializer
     lookup_field = "name"
+    read_models = (RegisteredModel,)
 
     @extend_schema(request=PromoteSerializer, responses=ActivationEventSerializer)
     @action(detail=True, methods=["post"])
@@ -67,12 +69,15 @@ class RegisteredModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, R
     @extend_schema(responses=ActivationEventSerializer(many=True))
     @action(detail=True, methods=["get"])
     def history(self, request: Request, name: str) -> Response:
+        if not can_view(request.user, ActivationEvent):
+            require_perm(request, "models_registry.view_activationevent")
         events = selectors.history(model=self.get_object())
         return Response(ActivationEventSerializer(events, many=True).data)
 
 
 class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryViewSet):
     serializer_class = ModelVersionSerializer
+    read_models = (ModelVersion,)
     parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self):
@@ -165,6 +170,7 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regi
 
 class ActivationEventViewSet(mixins.ListModelMixin, RegistryViewSet):
     serializer_class = ActivationEventSerializer
+    read_models = (ActivationEvent,)
 
     def get_queryset(self):
         queryset = ActivationEvent.objects.select_related("model", "from_version", "to_version").order_by("-id")
