@@ -226,6 +226,17 @@ ATLAS_RUNTIMES = {
     "threat_rules": "inference.runtimes.threat_rules.load",
 }
 
+# Formats that run code when loaded, per runtime: a version in one of them loads only when it is trusted
+# (marked by a user with the `trust_artifact` permission) or signed by a key of ATLAS_TRUSTED_KEYS.
+# An ultralytics .pt is a pickle; the audio runtime's .pt is read with torch.load(weights_only=True).
+ATLAS_CODE_EXECUTING_FORMATS = {"yolo": ("pt",)}
+
+# Public ed25519 keys whose signatures of a version's sha256 make it trusted: "name:base64key,..."
+# (`manage.py sign_model --generate-key` makes a pair and prints the entry).
+ATLAS_TRUSTED_KEYS = dict(
+    entry.split(":", 1) if ":" in entry else (entry[:12], entry) for entry in _env_list("ATLAS_TRUSTED_KEYS")
+)
+
 # Converters `upload_model --onnx` uses: export(source_path, dest_path) -> dest_path.
 ATLAS_EXPORTERS = {"onnx": "inference.runtimes.yolo.export_onnx"}
 

@@ -17,8 +17,9 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from . import artifact_cache, broadcast, selectors
+from . import artifact_cache, broadcast, selectors, trust
 from .artifact_cache import ChecksumMismatch
 from .models import ActivationEvent, ModelVersion, RegisteredModel
 from .redaction import without_paths
@@ -269,6 +270,10 @@ def model_version_prepare(*, version: ModelVersion, force_download: bool = False
     if version.status == ModelVersion.Status.RETIRED:
         raise PromotionError(f"{version} is retired; register a new version instead.")
     try:
+        trust.require_trusted(version)  # before a byte is fetched: a pickle never reaches the loader
+    except trust.UntrustedArtifact as exc:
+        raise PromotionError(f"Refused to promote: {exc}") from None
+    try:
         with model_version_file(version=version, force=force_download) as path:
             try:
                 return load_and_warm(version.model.runtime, path, metadata=version.metadata)
@@ -432,3 +437,40 @@ def model_version_retire(*, version: ModelVersion, actor: str, reason: str = "")
         )
     version.status = ModelVersion.Status.RETIRED
     return version
+
+
+def model_version_trust(*, version: ModelVersion, actor: str, reason: str = "") -> ActivationEvent:
+    """Vouch for a version's artifact: a format that runs code on load may now load. The caller checks
+    the `trust_artifact` permission; the decision is an audit row."""
+    with transaction.atomic():
+        ModelVersion.objects.filter(pk=version.pk).update(trusted_by=actor[:150], trusted_at=timezone.now())
+        event = ActivationEvent.objects.create(
+            model=version.model,
+            to_version=version,
+            action=ActivationEvent.Action.TRUST,
+            actor=actor[:150] or "unknown",
+            reason=reason or "marked trusted",
+        )
+    version.refresh_from_db(fields=["trusted_by", "trusted_at"])
+    return event
+
+
+def model_version_sign(*, version: ModelVersion, signature: str, actor: str) -> ActivationEvent:
+    """Attach an ed25519 signature of the version's sha256; refused unless a key of ATLAS_TRUSTED_KEYS
+    made it. The audit row names the key."""
+    key = trust.signing_key(sha256=version.sha256, signature=signature.strip())
+    if key is None:
+        raise RegistryError(
+            f"The signature does not verify against {version}'s sha256 with any key in ATLAS_TRUSTED_KEYS."
+        )
+    with transaction.atomic():
+        ModelVersion.objects.filter(pk=version.pk).update(signature=signature.strip())
+        event = ActivationEvent.objects.create(
+            model=version.model,
+            to_version=version,
+            action=ActivationEvent.Action.TRUST,
+            actor=actor[:150] or "unknown",
+            reason=f"ed25519 signature by trusted key {key!r}",
+        )
+    version.refresh_from_db(fields=["signature"])
+    return event

@@ -7,8 +7,8 @@ import tempfile
 from pathlib import Path
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -26,12 +26,17 @@ from .serializers import (
     ModelVersionSerializer,
     PromoteSerializer,
     RegisteredModelSerializer,
+    SignSerializer,
+    TrustSerializer,
     VersionUploadSerializer,
 )
 
 
 def _actor(request: Request) -> str:
     return getattr(request.user, "username", "") or "api"
+
+
+ErrorResponse = inline_serializer("RegistryError", {"detail": serializers.CharField()})
 
 
 def _refused(exc: services.RegistryError) -> Response:
@@ -127,6 +132,8 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regi
                     notes=data["notes"],
                     actor=_actor(request),
                 )
+            if data["signature"]:
+                services.model_version_sign(version=version, signature=data["signature"], actor=_actor(request))
             if data["activate"]:
                 services.model_version_promote(version=version, actor=_actor(request), reason="upload --activate")
                 version.refresh_from_db()
@@ -146,6 +153,39 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regi
                 actor=_actor(request),
                 reason=params.validated_data["reason"],
                 force_download=params.validated_data["force_download"],
+            )
+        except services.RegistryError as exc:
+            return _refused(exc)
+        return Response(ActivationEventSerializer(event).data)
+
+    @extend_schema(
+        request=TrustSerializer,
+        responses={200: ActivationEventSerializer, 403: ErrorResponse},
+        summary="Vouch for a version's artifact (needed by formats that run code on load, e.g. a YOLO .pt)",
+    )
+    @action(detail=True, methods=["post"])
+    def trust(self, request: Request, pk: str) -> Response:
+        require_perm(request, "models_registry.trust_artifact")
+        params = TrustSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        event = services.model_version_trust(
+            version=self.get_object(), actor=_actor(request), reason=params.validated_data["reason"]
+        )
+        return Response(ActivationEventSerializer(event).data)
+
+    @extend_schema(
+        request=SignSerializer,
+        responses={200: ActivationEventSerializer, 403: ErrorResponse, 422: ErrorResponse},
+        summary="Attach an ed25519 signature of the version's sha256 by a key in ATLAS_TRUSTED_KEYS",
+    )
+    @action(detail=True, methods=["post"])
+    def sign(self, request: Request, pk: str) -> Response:
+        require_perm(request, "models_registry.change_modelversion")
+        params = SignSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        try:
+            event = services.model_version_sign(
+                version=self.get_object(), signature=params.validated_data["signature"], actor=_actor(request)
             )
         except services.RegistryError as exc:
             return _refused(exc)

@@ -33,6 +33,9 @@ class ModelVersionSerializer(serializers.ModelSerializer):
             "notes",
             "created_at",
             "created_by",
+            "trusted_by",
+            "trusted_at",
+            "signature",
         ]
         read_only_fields = fields
 
@@ -100,6 +103,13 @@ class VersionUploadSerializer(serializers.Serializer):
     metadata = JSONObjectField(required=False)
     notes = serializers.CharField(required=False, allow_blank=True, default="")
     activate = serializers.BooleanField(required=False, default=False)
+    signature = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=200,
+        help_text="Base64 ed25519 signature of the file's sha256 (hex) by a key in ATLAS_TRUSTED_KEYS.",
+    )
 
 
 class PromoteSerializer(serializers.Serializer):
@@ -111,3 +121,11 @@ class ReloadModelsSerializer(serializers.Serializer):
     model_type = serializers.CharField()
     version = serializers.CharField(required=False, default="latest")
     force_download = serializers.BooleanField(required=False, default=False)
+
+
+class TrustSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class SignSerializer(serializers.Serializer):
+    signature = serializers.CharField(max_length=200)
