@@ -68,7 +68,12 @@ _INVALID = inline_serializer(
 )
 _CONFLICT = inline_serializer(
     "VocabularyConflict",
-    {"detail": serializers.CharField(), "duplicates": serializers.ListField(child=serializers.JSONField())},
+    {
+        "detail": serializers.CharField(),
+        # A uniqueness conflict names its duplicates; a body that does not parse (bad JSON, too deep, a
+        # NUL character) is a 400 with `detail` only.
+        "duplicates": serializers.ListField(child=serializers.JSONField(), required=False),
+    },
 )
 
 

@@ -44,7 +44,7 @@ class ModelVersionSerializer(serializers.ModelSerializer):
 
 
 class RegisteredModelSerializer(serializers.ModelSerializer):
-    active_version = serializers.SlugRelatedField(slug_field="version", read_only=True)
+    active_version = serializers.SlugRelatedField(slug_field="version", read_only=True, allow_null=True)
 
     class Meta:
         model = RegisteredModel
@@ -61,8 +61,8 @@ class RegisteredModelSerializer(serializers.ModelSerializer):
 
 class ActivationEventSerializer(serializers.ModelSerializer):
     model = serializers.SlugRelatedField(slug_field="name", read_only=True)
-    from_version = serializers.SlugRelatedField(slug_field="version", read_only=True)
-    to_version = serializers.SlugRelatedField(slug_field="version", read_only=True)
+    from_version = serializers.SlugRelatedField(slug_field="version", read_only=True, allow_null=True)
+    to_version = serializers.SlugRelatedField(slug_field="version", read_only=True, allow_null=True)
 
     class Meta:
         model = ActivationEvent
