@@ -175,6 +175,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Model versions managed in the Django admin, served hot.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Errors from the layers in front of every view (NUL, parse, size, auth), documented on each operation.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "atlas.schema_hooks.document_common_errors",
+    ],
 }
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()

@@ -17,14 +17,14 @@ import schemathesis
 from django.core.management import call_command
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 TOKEN = "fuzz-admin-token"
 EXAMPLES = 25  # per operation and identity: about 2,500 requests, 1-2 minutes on two cores
 SEED = 20261203
-CHECKS = [not_a_server_error, response_schema_conformance]
+CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 
 
 def fuzz(operation, headers: dict[str, str], statuses: Counter[int], failures: list[str]) -> None:
