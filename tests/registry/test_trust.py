@@ -149,3 +149,23 @@ def test_sign_model_makes_a_key_pair_and_a_signature_that_verifies(tmp_path):
     assert name == "release"
     Ed25519PublicKey.from_public_bytes(base64.b64decode(public)).verify(base64.b64decode(signature), sha256.encode())
     assert (tmp_path / "release.pem").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_admin_action_marks_trusted_only_for_a_user_with_trust_artifact(client, register):
+    from django.urls import reverse
+
+    version = register("1.0.0")
+    user = User.objects.create_user("operator", password="pw", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=["view_modelversion", "change_modelversion"]))
+    client.force_login(user)
+    url = reverse("admin:models_registry_modelversion_changelist")
+    form = {"action": "mark_trusted", "_selected_action": [version.pk]}
+
+    client.post(url, form, follow=True)
+    untrusted = ModelVersion.objects.get(pk=version.pk).trusted_by
+    user.user_permissions.add(Permission.objects.get(codename="trust_artifact"))
+    client.post(url, form, follow=True)
+
+    assert untrusted == ""
+    assert ModelVersion.objects.get(pk=version.pk).trusted_by == "operator"
+    assert ActivationEvent.objects.filter(action="trust").get().reason == "admin: mark trusted"
