@@ -21,9 +21,17 @@ ERROR = {
     "properties": {"detail": {"type": "string"}, "error": {"type": "string"}},
     "required": ["detail"],
 }
+# A 400 from DRF's validation names the fields instead: {"model_type": ["This field is required."]}.
+BAD_REQUEST = {
+    "type": "object",
+    "properties": {"detail": {"type": "string"}, "error": {"type": "string"}},
+    "additionalProperties": True,
+}
 ERROR_REF = {"$ref": "#/components/schemas/ErrorDetail"}
+BAD_REQUEST_REF = {"$ref": "#/components/schemas/BadRequest"}
 DESCRIPTIONS = {
-    "400": "Bad request: a NUL character, a body that does not parse, or a value that does not validate.",
+    "400": "Bad request: a NUL character, a body that does not parse (`detail`), or fields that do not validate "
+    "(each field's messages).",
     "401": "A malformed Authorization header.",
     "403": "Not allowed: no credentials, a wrong token, or a missing permission.",
     "404": "No such object.",
@@ -50,12 +58,14 @@ def _codes(path: str, method: str, operation: dict[str, Any]) -> list[str]:
 
 
 def document_common_errors(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
-    result.setdefault("components", {}).setdefault("schemas", {})["ErrorDetail"] = ERROR
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["ErrorDetail"], schemas["BadRequest"] = ERROR, BAD_REQUEST
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
             for code in _codes(path, method, operation):
+                schema = BAD_REQUEST_REF if code == "400" else ERROR_REF
                 responses.setdefault(
-                    code, {"description": DESCRIPTIONS[code], "content": {"application/json": {"schema": ERROR_REF}}}
+                    code, {"description": DESCRIPTIONS[code], "content": {"application/json": {"schema": schema}}}
                 )
     return result
