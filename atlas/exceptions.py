@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import DataError
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -25,6 +26,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         )
     if isinstance(exc, SuspiciousOperation):
         return Response({"error": "bad_request", "detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, DataError):  # a value the database refuses: too long for its column, a NUL, ...
+        return Response(
+            {"error": "bad_request", "detail": "A value does not fit its field (too long, or a character refused)."},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     # Anything DRF does not know is logged with its traceback and answered as JSON.
     logger.exception("unhandled error in %s", context.get("view").__class__.__name__, exc_info=exc)
     return Response(

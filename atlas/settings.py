@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "atlas.middleware.LargeResponseGZipMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    "atlas.request_guard.RefuseNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -178,6 +179,12 @@ REST_FRAMEWORK = {
         "models_registry.api.authentication.AdminTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    # DRF's JSON parser plus a depth bound and a NUL refusal (atlas/parsers.py): 400, never a 500.
+    "DEFAULT_PARSER_CLASSES": [
+        "atlas.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "EXCEPTION_HANDLER": "atlas.exceptions.exception_handler",
@@ -195,6 +202,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": ATLAS_VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
     "ENUM_NAME_OVERRIDES": {"RolloutModeEnum": "models_registry.models.Rollout.Mode"},
+    # Errors from the layers in front of every view (NUL, parse, size, auth), documented on each operation.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "atlas.schema_hooks.document_common_errors",
+    ],
 }
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
@@ -269,6 +281,16 @@ ATLAS_GOLDEN_ANSWERS = {
     "audio_mlp": "inference.golden.audio",
     "threat_rules": "inference.golden.threat",
 }
+# Formats that run code when loaded, per runtime: a version in one of them loads only when it is trusted
+# (marked by a user with the `trust_artifact` permission) or signed by a key of ATLAS_TRUSTED_KEYS.
+# An ultralytics .pt is a pickle; the audio runtime's .pt is read with torch.load(weights_only=True).
+ATLAS_CODE_EXECUTING_FORMATS = {"yolo": ("pt",)}
+
+# Public ed25519 keys whose signatures of a version's sha256 make it trusted: "name:base64key,..."
+# (`manage.py sign_model --generate-key` makes a pair and prints the entry).
+ATLAS_TRUSTED_KEYS = dict(
+    entry.split(":", 1) if ":" in entry else (entry[:12], entry) for entry in _env_list("ATLAS_TRUSTED_KEYS")
+)
 
 # Converters `upload_model --onnx` uses: export(source_path, dest_path) -> dest_path.
 ATLAS_EXPORTERS = {"onnx": "inference.runtimes.yolo.export_onnx"}
@@ -289,6 +311,11 @@ ATLAS_MAX_MODEL_UPLOAD_MB = int(os.environ.get("ATLAS_MAX_MODEL_UPLOAD_MB", "204
 
 # Largest body the prediction endpoints accept (images, audio).
 ATLAS_MAX_UPLOAD_MB = int(os.environ.get("ATLAS_MAX_UPLOAD_MB", "20"))
+# Longest audio clip /api/v1/audio/classify decodes, read from the WAV header before any sample is
+# decoded (a compressed or 8-bit file of an hour would otherwise cost gigabytes).
+ATLAS_MAX_AUDIO_SECONDS = float(os.environ.get("ATLAS_MAX_AUDIO_SECONDS", "60"))
+# Largest image (width x height) /api/v1/detect decodes, read from the image header before decoding.
+ATLAS_MAX_IMAGE_PIXELS = int(os.environ.get("ATLAS_MAX_IMAGE_PIXELS", "25000000"))
 
 # torch's intra-op threads in each worker (0: torch's default, one per physical core). ultralytics would
 # otherwise set it to cores - 1 process-wide on its first prediction.

@@ -17,3 +17,9 @@ urlpatterns = [
     path("", include("models_registry.urls")),
     path("vocabulary/", include("vocabulary.urls")),
 ]
+
+# Errors outside the API's views answer JSON (the admin keeps its HTML pages): atlas/error_views.py.
+handler400 = "atlas.error_views.bad_request"
+handler403 = "atlas.error_views.permission_denied"
+handler404 = "atlas.error_views.page_not_found"
+handler500 = "atlas.error_views.server_error"

@@ -173,6 +173,7 @@ def main() -> int:
                 metadata=artifact.metadata,
                 actor="bench",
             )
+            services.model_version_trust(version=second, actor="bench", reason="built by this benchmark")
         connections.close_all()
         child = subprocess.run(
             [sys.executable, __file__, "--breakdown-child"],

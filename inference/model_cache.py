@@ -22,7 +22,7 @@ from typing import Any
 from django.db.models import F
 from django.utils import timezone
 
-from models_registry import services, worker_reports
+from models_registry import services, trust, worker_reports
 from models_registry.metrics import MODEL_LOAD_FAILURES
 from models_registry.models import ModelVersion, RegisteredModel
 from models_registry.runtimes import load_and_warm
@@ -192,6 +192,7 @@ def _load_active(name: str) -> LoadedModel:
 
 
 def _load(version: ModelVersion, *, force_download: bool) -> Any:
+    trust.require_trusted(version)  # a format that runs code on load: trusted or signed, checked every load
     with services.model_version_file(version=version, force=force_download) as path:
         return load_and_warm(version.model.runtime, path, metadata=version.metadata)
 

@@ -14,7 +14,7 @@ from django.db.models import Count, F, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from . import services
+from . import services, trust
 from .models import ActivationEvent, ModelVersion, RegisteredModel, WorkerReport
 from .storage import STORAGE_KINDS
 from .versioning import is_valid_version
@@ -146,7 +146,7 @@ def _register_upload(upload: UploadedFile, data: dict, *, actor: str) -> ModelVe
         if hasattr(upload, "temporary_file_path"):
             source = Path(upload.temporary_file_path())
         else:
-            source = Path(scratch) / name
+            source = Path(scratch) / "upload"  # the client's name may not fit the disk; the service checks it
             with open(source, "wb") as out:
                 out.writelines(upload.chunks())
         return services.model_version_register(
@@ -191,9 +191,10 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "metadata_pretty",
         "created_at",
         "created_by",
+        "trust_status",
     ]
     fields = readonly_fields + ["notes"]
-    actions = ["promote"]
+    actions = ["promote", "mark_trusted"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("model", "model__active_version")
@@ -307,6 +308,23 @@ class ModelVersionAdmin(admin.ModelAdmin):
                     f"{version} is now active ({event.action}).",
                     messages.SUCCESS,
                 )
+
+    # --- trust (issue 10): formats that run code on load need a trusted or signed version --------------
+
+    @admin.display(description="Trust")
+    def trust_status(self, obj: ModelVersion) -> str:
+        if not trust.needs_trust(runtime=obj.model.runtime, fmt=obj.format):
+            return "Not needed: this format does not run code when loaded."
+        return trust.trust_basis(obj) or "NOT TRUSTED: it will not load (mark it trusted, or sign it: sign_model)."
+
+    def has_trust_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("models_registry.trust_artifact")
+
+    @admin.action(description="Mark trusted (its file may run code when loaded)", permissions=["trust"])
+    def mark_trusted(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
+        for version in queryset.select_related("model"):
+            services.model_version_trust(version=version, actor=_actor(request), reason="admin: mark trusted")
+            self.message_user(request, f"{version} is marked trusted by {_actor(request)}.", messages.SUCCESS)
 
 
 @admin.register(ActivationEvent)

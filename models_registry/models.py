@@ -93,12 +93,23 @@ class ModelVersion(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.CharField(max_length=150, blank=True)
+    # Trust (formats that run code when loaded, e.g. an ultralytics .pt, load only when one holds):
+    # a user with `trust_artifact` vouched for it, or an ed25519 signature of its sha256 by a key in
+    # settings.ATLAS_TRUSTED_KEYS. Both are audited (ActivationEvent "trust").
+    trusted_by = models.CharField(max_length=150, blank=True, help_text="Who marked this artifact trusted.")
+    trusted_at = models.DateTimeField(null=True, blank=True)
+    signature = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Base64 ed25519 signature of the sha256 (hex) by a key in ATLAS_TRUSTED_KEYS.",
+    )
 
     class Meta:
         ordering = ["model__name", "-created_at"]
         constraints = [
             models.UniqueConstraint(fields=["model", "version"], name="unique_version_per_model"),
         ]
+        permissions = [("trust_artifact", "Can trust a version's artifact to run code when loaded")]
 
     def __str__(self) -> str:
         return f"{self.model.name}@{self.version}"
@@ -123,6 +134,7 @@ class ActivationEvent(models.Model):
         ROLLOUT_ABORT = "rollout_abort", "Rollout aborted"
         ROLLOUT_ROLLBACK = "rollout_rollback", "Rollout rolled back automatically"
         GATE_REFUSED = "gate_refused", "Golden gate refused"
+        TRUST = "trust", "Trust"
 
     model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="history")
     from_version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+")

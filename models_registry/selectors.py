@@ -114,11 +114,7 @@ def worker_summary() -> dict[str, dict]:
 def storage_summary() -> dict:
     kind = settings.MODEL_STORAGE_TYPE
     bucket = {"s3": settings.S3_BUCKET, "hf": settings.HF_MODEL_REPO}.get(kind)
-    return {
-        "type": kind,
-        "bucket": bucket or None,
-        "cache_dir": str(settings.MODEL_CACHE_DIR),
-    }
+    return {"type": kind, "bucket": bucket or None}  # no folder of the server: health is read remotely
 
 
 def active_models() -> dict[str, dict]:

@@ -17,10 +17,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from . import artifact_cache, broadcast, golden, selectors
+from . import artifact_cache, broadcast, golden, selectors, trust
 from .artifact_cache import ChecksumMismatch
 from .models import ActivationEvent, ModelVersion, RegisteredModel
+from .redaction import without_paths
 from .runtimes import load_and_warm
 from .signals import model_activated
 from .storage import STORAGE_KINDS, StorageError, StoredArtifact, get_store
@@ -35,7 +37,11 @@ MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 
 
 class RegistryError(Exception):
-    """A registry operation was refused; the message says why and what to do."""
+    """A registry operation was refused; the message says why and what to do (and names no folder of
+    the server: it reaches API clients)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(without_paths(message))
 
 
 class PromotionError(RegistryError):
@@ -75,6 +81,20 @@ def _check_new_version(model: RegisteredModel, version: str) -> None:
         raise RegistryError(f"Version {version!r} is not valid: use 1-64 letters, digits and . _ + - (e.g. 1.2.0).")
     if model.versions.filter(version=version).exists():
         raise RegistryError(f"{model.name} already has a version {version!r}; versions are immutable.")
+
+
+MAX_FILENAME_BYTES = 255  # a file name in every store and on every disk
+
+
+def _check_filename(filename: str) -> str:
+    name = filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+    if name in ("", ".", "..") or "\x00" in name:
+        raise RegistryError("The file name is empty or not valid; name the file (e.g. model.onnx).")
+    if len(name.encode()) > MAX_FILENAME_BYTES:
+        raise RegistryError(
+            f"The file name is {len(name.encode())} bytes long; at most {MAX_FILENAME_BYTES} bytes (UTF-8)."
+        )
+    return name
 
 
 def _file_format(filename: str, fmt: str | None) -> str:
@@ -142,7 +162,7 @@ def model_version_register(
         raise RegistryError(f"Unknown storage {storage!r}; use one of {', '.join(STORAGE_KINDS)}.")
     model = _model_for_registration(model_name, runtime)
     _check_new_version(model, version)
-    filename = filename or source.name
+    filename = _check_filename(filename or source.name)
     fmt = _file_format(filename, fmt)
     sha256, size = sha256_of_file(source)
     try:
@@ -254,6 +274,10 @@ def model_version_prepare(*, version: ModelVersion, force_download: bool = False
     if version.status == ModelVersion.Status.RETIRED:
         raise PromotionError(f"{version} is retired; register a new version instead.")
     try:
+        trust.require_trusted(version)  # before a byte is fetched: a pickle never reaches the loader
+    except trust.UntrustedArtifact as exc:
+        raise PromotionError(f"Refused to promote: {exc}") from None
+    try:
         with model_version_file(version=version, force=force_download) as path:
             try:
                 predictor = load_and_warm(version.model.runtime, path, metadata=version.metadata)
@@ -301,7 +325,7 @@ def model_version_attach_golden(*, version: ModelVersion, entries: list[dict[str
 
 def _mark_failed(version: ModelVersion, detail: str) -> None:
     ModelVersion.objects.filter(pk=version.pk).exclude(status=ModelVersion.Status.ACTIVE).update(
-        status=ModelVersion.Status.FAILED, status_detail=detail[:2000]
+        status=ModelVersion.Status.FAILED, status_detail=without_paths(detail)[:2000]
     )
     logger.warning("%s marked failed: %s", version, detail)
 
@@ -457,3 +481,40 @@ def model_version_retire(*, version: ModelVersion, actor: str, reason: str = "")
         )
     version.status = ModelVersion.Status.RETIRED
     return version
+
+
+def model_version_trust(*, version: ModelVersion, actor: str, reason: str = "") -> ActivationEvent:
+    """Vouch for a version's artifact: a format that runs code on load may now load. The caller checks
+    the `trust_artifact` permission; the decision is an audit row."""
+    with transaction.atomic():
+        ModelVersion.objects.filter(pk=version.pk).update(trusted_by=actor[:150], trusted_at=timezone.now())
+        event = ActivationEvent.objects.create(
+            model=version.model,
+            to_version=version,
+            action=ActivationEvent.Action.TRUST,
+            actor=actor[:150] or "unknown",
+            reason=reason or "marked trusted",
+        )
+    version.refresh_from_db(fields=["trusted_by", "trusted_at"])
+    return event
+
+
+def model_version_sign(*, version: ModelVersion, signature: str, actor: str) -> ActivationEvent:
+    """Attach an ed25519 signature of the version's sha256; refused unless a key of ATLAS_TRUSTED_KEYS
+    made it. The audit row names the key."""
+    key = trust.signing_key(sha256=version.sha256, signature=signature.strip())
+    if key is None:
+        raise RegistryError(
+            f"The signature does not verify against {version}'s sha256 with any key in ATLAS_TRUSTED_KEYS."
+        )
+    with transaction.atomic():
+        ModelVersion.objects.filter(pk=version.pk).update(signature=signature.strip())
+        event = ActivationEvent.objects.create(
+            model=version.model,
+            to_version=version,
+            action=ActivationEvent.Action.TRUST,
+            actor=actor[:150] or "unknown",
+            reason=f"ed25519 signature by trusted key {key!r}",
+        )
+    version.refresh_from_db(fields=["signature"])
+    return event

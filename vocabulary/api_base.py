@@ -13,11 +13,11 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.exceptions import APIException
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from atlas.parsers import SafeJSONParser
 from vocabulary.errors import ConflictError, InvalidInput
 from vocabulary.filters import QueryParam, openapi_parameters, parse_query
 from vocabulary.pagination import EnvelopePagination
@@ -68,7 +68,12 @@ _INVALID = inline_serializer(
 )
 _CONFLICT = inline_serializer(
     "VocabularyConflict",
-    {"detail": serializers.CharField(), "duplicates": serializers.ListField(child=serializers.JSONField())},
+    {
+        "detail": serializers.CharField(),
+        # A uniqueness conflict names its duplicates; a body that does not parse (bad JSON, too deep, a
+        # NUL character) is a 400 with `detail` only.
+        "duplicates": serializers.ListField(child=serializers.JSONField(), required=False),
+    },
 )
 
 
@@ -102,7 +107,7 @@ class VocabularyViewSet(viewsets.GenericViewSet):
 
     permission_classes = [IsAuthenticatedOrReadOnly]
     pagination_class = EnvelopePagination
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
     schema = VocabularySchema()
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     filters: tuple[QueryParam, ...] = ()

@@ -19,6 +19,8 @@ from vocabulary.errors import InvalidInput
 from vocabulary.models import RelationType
 from vocabulary.selectors import WORD_INCLUDES
 
+MAX_ID = 2**63 - 1  # the largest value of a BigAutoField
+
 
 @dataclass(frozen=True)
 class QueryParam:
@@ -31,6 +33,8 @@ class QueryParam:
         if self.kind == "id":
             if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
                 raise ValueError(f"'{raw}' is not a positive integer.")
+            if int(raw) > MAX_ID:  # the database could not even compare it (SQLite: OverflowError, a 500)
+                raise ValueError(f"'{raw}' is larger than any id ({MAX_ID}).")
             return int(raw)
         if self.kind == "choice":
             if raw not in self.choices:

@@ -1,7 +1,11 @@
 """The audio classifier's endpoint, at the path and in the shape of the threat-intelligence API Atlas
 replaces: POST /api/v1/audio/classify with a multipart `file` field or a raw WAV body.
 
-WAV at any rate, mono or stereo, 16/24/32-bit integer or float, decoded with soundfile.
+Uncompressed WAV only (PCM 8/16/24/32-bit integer, 32/64-bit float) at 4 to 192 kHz, up to
+settings.ATLAS_MAX_AUDIO_SECONDS long. The header is read first (soundfile.info): any other container
+(FLAC, OGG, MP3, ...) or a compressed WAV, a clip that is too long, or one with more samples than
+`max_samples()` is refused before a single sample is decoded, so an upload never costs more memory
+than its limit allows.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import io
 
 import numpy as np
 import soundfile
+from django.conf import settings
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiRequest, extend_schema, inline_serializer
@@ -27,14 +32,51 @@ from inference.runtimes.audio_features import MIN_SECONDS
 AUDIO_MODEL = "audio_classifier"
 AUDIO_TYPES = ("audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave")
 MIN_RATE, MAX_RATE = 4_000, 192_000
+WAV_CONTAINERS = ("WAV", "WAVEX")
+WAV_SUBTYPES = ("PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE")
+SAMPLES_PER_SECOND = 96_000  # across channels: 96 kHz mono or 48 kHz stereo at the longest duration
+
+
+def max_samples() -> int:
+    """The most samples (frames x channels) a clip may hold: the memory bound of one request."""
+    return int(settings.ATLAS_MAX_AUDIO_SECONDS * SAMPLES_PER_SECOND)
+
+
+def _check_header(data: bytes) -> None:
+    """Refuse, from the header alone, anything but a WAV clip of bounded length."""
+    try:
+        info = soundfile.info(io.BytesIO(data))
+    except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError):
+        raise UploadError(400, "invalid_audio", "The upload is not readable audio; send a WAV file.") from None
+    if info.format not in WAV_CONTAINERS or info.subtype not in WAV_SUBTYPES:
+        raise UploadError(
+            415,
+            "unsupported_audio_format",
+            f"The audio is {info.format} {info.subtype}; send uncompressed WAV ({', '.join(WAV_SUBTYPES)}).",
+        )
+    limit = settings.ATLAS_MAX_AUDIO_SECONDS
+    if info.samplerate > 0 and info.frames / info.samplerate > limit:
+        raise UploadError(
+            413,
+            "audio_too_long",
+            f"The audio is {info.frames / info.samplerate:.1f} s long; at most {limit:g} s (ATLAS_MAX_AUDIO_SECONDS).",
+        )
+    if info.frames * info.channels > max_samples():
+        raise UploadError(
+            413,
+            "audio_too_large",
+            f"The audio holds {info.frames * info.channels:,} samples ({info.channels} channels); "
+            f"at most {max_samples():,}.",
+        )
 
 
 def decode_wav(data: bytes) -> tuple[np.ndarray, int]:
-    """(frames, channels) float32 samples and the sample rate; UploadError 400 naming the problem."""
+    """(frames, channels) float32 samples and the sample rate; UploadError 4xx naming the problem."""
+    _check_header(data)
     try:
         samples, rate = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=True)
-    except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
-        raise UploadError(400, "invalid_audio", f"The upload is not readable WAV audio: {exc}") from None
+    except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError):
+        raise UploadError(400, "invalid_audio", "The upload is not readable WAV audio.") from None
     if not MIN_RATE <= rate <= MAX_RATE:
         raise UploadError(
             400, "unsupported_sample_rate", f"The sample rate is {rate} Hz; use {MIN_RATE} to {MAX_RATE} Hz."
@@ -84,8 +126,10 @@ class AudioClassifyView(APIView):
         tags=["audio"],
         summary="Classify a sound and its threat",
         description=(
-            "Multipart field `file`, or a raw WAV body (audio/wav). Any sample rate, mono or stereo; "
-            f"at least {MIN_SECONDS:.3f} s."
+            "Multipart field `file`, or a raw WAV body (audio/wav): uncompressed PCM or float WAV only "
+            f"(other formats: 415). {MIN_RATE} to {MAX_RATE} Hz, mono or stereo; at least {MIN_SECONDS:.3f} s, "
+            "at most ATLAS_MAX_AUDIO_SECONDS (default 60 s; longer: 413), checked from the header before "
+            "decoding. The body is at most ATLAS_MAX_UPLOAD_MB (413)."
         ),
         request={
             "multipart/form-data": inline_serializer("AudioUpload", {"file": serializers.FileField()}),

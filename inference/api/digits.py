@@ -44,6 +44,17 @@ def _first(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0])
 
 
+def _shown(value: object) -> str:
+    """A number as %g, anything else (or an integer too large for a float) as JSON cut to 40 characters."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return f"{value:g}"
+        except OverflowError:  # a 400-digit integer
+            pass
+    shown = json.dumps(value)
+    return shown if len(shown) <= 40 else shown[:37] + "..."
+
+
 def parse_pixels(body: bytes) -> np.ndarray:
     """`{"pixels": [784 numbers in 0..1]}` -> float64 array (784,); PixelsError naming the problem."""
     try:
@@ -70,12 +81,14 @@ def parse_pixels(body: bytes) -> np.ndarray:
     if pixels.ndim != 1 or pixels.dtype.kind not in "iuf" or mixed_booleans:
         # The error path only: find the first value that is not a number, to name it.
         index = next((i for i, v in enumerate(raw) if isinstance(v, bool) or not isinstance(v, int | float)), None)
-        if index is None:  # only numbers, some whole numbers too large for int64
+        if index is None:  # only numbers, some whole numbers too large for int64 (or for a float)
             index = next(i for i, v in enumerate(raw) if not 0 <= v <= 1)
-            raise PixelsError("out_of_range", f"pixels[{index}] is {raw[index]:g}; values must be between 0 and 1.")
-        shown = json.dumps(raw[index])
-        shown = shown if len(shown) <= 40 else shown[:37] + "..."
-        raise PixelsError("invalid_pixels", f'"pixels" must hold numbers only; pixels[{index}] is {shown}.')
+            raise PixelsError(
+                "out_of_range", f"pixels[{index}] is {_shown(raw[index])}; values must be between 0 and 1."
+            )
+        raise PixelsError(
+            "invalid_pixels", f'"pixels" must hold numbers only; pixels[{index}] is {_shown(raw[index])}.'
+        )
     pixels = pixels.astype(np.float64, copy=False)
     finite = np.isfinite(pixels)
     if not finite.all():

@@ -8,6 +8,7 @@ import io
 import time
 import warnings
 
+from django.conf import settings
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiRequest, extend_schema, inline_serializer
@@ -25,7 +26,6 @@ from inference.api.uploads import UPLOAD_ERRORS, UploadError, read_upload
 VISUAL_MODEL = "visual_detector"
 IMAGE_TYPES = ("image/jpeg", "image/jpg", "image/png", "image/webp", "image/bmp")
 IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "BMP")
-MAX_PIXELS = 40_000_000  # a decompression bomb is refused before its pixels are decoded
 
 
 def decode_image(data: bytes) -> Image.Image:
@@ -34,12 +34,13 @@ def decode_image(data: bytes) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=IMAGE_FORMATS) as probe:
-                width, height = probe.size
-                if width * height > MAX_PIXELS:
+                width, height = probe.size  # from the header: a decompression bomb is refused undecoded
+                limit = settings.ATLAS_MAX_IMAGE_PIXELS
+                if width * height > limit:
                     raise UploadError(
                         413,
                         "image_too_large",
-                        f"The image is {width}x{height}; at most {MAX_PIXELS:,} pixels.",
+                        f"The image is {width}x{height}; at most {limit:,} pixels (ATLAS_MAX_IMAGE_PIXELS).",
                     )
                 probe.verify()
             image = Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)
@@ -103,7 +104,8 @@ class DetectView(APIView):
         description=(
             f"Multipart field `file`, or a raw body of type {', '.join(IMAGE_TYPES)}. "
             "Boxes are [x1, y1, x2, y2] in the image's pixels; each class has its own confidence threshold "
-            "(the version's metadata)."
+            "(the version's metadata). At most ATLAS_MAX_IMAGE_PIXELS pixels (default 25,000,000; more: 413, "
+            "read from the header before decoding) and ATLAS_MAX_UPLOAD_MB (413)."
         ),
         request={
             "multipart/form-data": inline_serializer("ImageUpload", {"file": serializers.FileField()}),

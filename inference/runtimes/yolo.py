@@ -208,6 +208,15 @@ class _OnnxBackend:
         output = self.session.get_outputs()[0].shape
         if len(output) != 3:
             raise ValueError(f"{path.name}: expected a YOLOv8 detection output (1, 4+classes, anchors), got {output}")
+        width = output[1] if isinstance(output[1], int) else self._output_width()
+        if width < 5:
+            raise ValueError(f"{path.name}: the detection output has {width} rows; YOLOv8 has 4 box rows + classes.")
+        self.n_classes = width - 4
+
+    def _output_width(self) -> int:
+        """The output's row count when the file leaves it symbolic: one pass on a blank input."""
+        blank = np.zeros((1, 3, self.imgsz, self.imgsz), dtype=np.float32)
+        return int(self.session.run(None, {self.input_name: blank})[0].shape[1])
 
     def raw(self, image: np.ndarray, *, min_confidence: float, iou: float):
         height, width = image.shape[:2]
@@ -226,6 +235,7 @@ class _UltralyticsBackend:
             raise ValueError(f"{path.name} is a {self.model.task!r} model; the yolo runtime serves detection.")
         self.imgsz = imgsz
         self.names = [self.model.names[i] for i in sorted(self.model.names)]
+        self.n_classes = len(self.names)
         self._lock = threading.Lock()  # ultralytics' predictor keeps per-call state
 
     def raw(self, image: np.ndarray, *, min_confidence: float, iou: float):
@@ -270,10 +280,9 @@ class VisualPredictor:
         if not names:
             raise ValueError("No class names: give metadata['class_names'] (the model file carries none).")
         self.class_names = [str(n) for n in names]
-        if backend.names and len(backend.names) != len(self.class_names):
+        if backend.n_classes != len(self.class_names):  # a class id past the names would fail every request
             raise ValueError(
-                f"metadata['class_names'] has {len(self.class_names)} names; "
-                f"the model has {len(backend.names)} classes."
+                f"metadata['class_names'] has {len(self.class_names)} names; the model has {backend.n_classes} classes."
             )
         default = float(metadata.get("confidence", DEFAULT_CONFIDENCE))
         thresholds = metadata.get("thresholds") or {}

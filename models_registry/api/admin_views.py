@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 from atlas.throttling import SharedScopedRateThrottle
 from models_registry import artifact_cache, selectors, services
 from models_registry.models import ModelVersion, RegisteredModel, WorkerReport
+from models_registry.redaction import without_paths
 from models_registry.storage import StorageError, get_store
 
 from .authentication import AdminTokenAuthentication
@@ -255,7 +256,7 @@ class HealthView(AdminAPIView):
                 "version": mine,
                 "active_version": active,
                 "workers": {"total": counts["total"], "on_active": counts["on_active"]},
-                "errors": counts["errors"],
+                "errors": [{**error, "error": without_paths(error["error"])} for error in counts["errors"]],
             }
         reachable, storage_error = storage_reachable()
         degraded = degraded or not reachable
@@ -273,7 +274,7 @@ class HealthView(AdminAPIView):
                 "storage": {
                     **selectors.storage_summary(),
                     "reachable": reachable,
-                    "error": storage_error or None,
+                    "error": without_paths(storage_error) or None,
                 },
             }
         )

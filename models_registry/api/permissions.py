@@ -49,6 +49,29 @@ class StaffOrAdminToken(permissions.BasePermission):
         return bool(user and user.is_authenticated and user.is_staff)
 
 
+def can_view(user, model: type) -> bool:
+    """The admin's rule for reading: the model's view permission, or its change permission."""
+    opts = model._meta
+    return user.has_perm(f"{opts.app_label}.view_{opts.model_name}") or user.has_perm(
+        f"{opts.app_label}.change_{opts.model_name}"
+    )
+
+
+class StaffWithViewPermission(StaffOrAdminToken):
+    """The registry API: staff (or the admin token), and to read, the view permission of what is read
+    (`view.read_models`), as the Django admin requires of the same user."""
+
+    def has_permission(self, request, view) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        if request.method in permissions.SAFE_METHODS:
+            for model in getattr(view, "read_models", ()):
+                if not can_view(request.user, model):
+                    opts = model._meta
+                    raise PermissionDenied(f"You need the permission '{opts.app_label}.view_{opts.model_name}'.")
+        return True
+
+
 def require_perm(request, perm: str) -> None:
     if not request.user.has_perm(perm):
         raise PermissionDenied(f"You need the permission {perm!r}.")

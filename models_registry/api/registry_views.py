@@ -7,19 +7,20 @@ import tempfile
 from pathlib import Path
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from atlas.parsers import SafeJSONParser
 from models_registry import rollouts, selectors, services
 from models_registry.models import ActivationEvent, ModelVersion, RegisteredModel
 
 from .authentication import AdminTokenAuthentication
-from .permissions import StaffOrAdminToken, require_perm
+from .permissions import StaffWithViewPermission, can_view, require_perm
 from .serializers import (
     ActivationEventSerializer,
     ModelVersionSerializer,
@@ -28,6 +29,8 @@ from .serializers import (
     RolloutSerializer,
     RolloutStartSerializer,
     RolloutStepSerializer,
+    SignSerializer,
+    TrustSerializer,
     VersionUploadSerializer,
 )
 
@@ -36,19 +39,24 @@ def _actor(request: Request) -> str:
     return getattr(request.user, "username", "") or "api"
 
 
+ErrorResponse = inline_serializer("RegistryError", {"detail": serializers.CharField()})
+
+
 def _refused(exc: services.RegistryError) -> Response:
     return Response({"detail": str(exc)}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
 
 
 class RegistryViewSet(viewsets.GenericViewSet):
     authentication_classes = [SessionAuthentication, AdminTokenAuthentication]
-    permission_classes = [StaffOrAdminToken]
+    permission_classes = [StaffWithViewPermission]
+    read_models: tuple[type, ...] = ()
 
 
 class RegisteredModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryViewSet):
     queryset = RegisteredModel.objects.select_related("active_version")
     serializer_class = RegisteredModelSerializer
     lookup_field = "name"
+    read_models = (RegisteredModel,)
 
     @extend_schema(request=PromoteSerializer, responses=ActivationEventSerializer)
     @action(detail=True, methods=["post"])
@@ -115,13 +123,16 @@ class RegisteredModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, R
     @extend_schema(responses=ActivationEventSerializer(many=True))
     @action(detail=True, methods=["get"])
     def history(self, request: Request, name: str) -> Response:
+        if not can_view(request.user, ActivationEvent):
+            require_perm(request, "models_registry.view_activationevent")
         events = selectors.history(model=self.get_object())
         return Response(ActivationEventSerializer(events, many=True).data)
 
 
 class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryViewSet):
     serializer_class = ModelVersionSerializer
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    read_models = (ModelVersion,)
+    parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self):
         queryset = ModelVersion.objects.select_related("model").order_by("model__name", "-created_at")
@@ -155,13 +166,14 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regi
             )
         try:
             with tempfile.TemporaryDirectory(prefix="atlas-upload-") as scratch:
-                source = Path(scratch) / Path(upload.name).name
+                source = Path(scratch) / "upload"  # the client's name may not fit the disk; the service checks it
                 with open(source, "wb") as out:
                     out.writelines(upload.chunks())
                 version = services.model_version_register(
                     model_name=data["model"],
                     version=data["version"],
                     source=source,
+                    filename=upload.name,
                     storage=data.get("storage") or settings.MODEL_STORAGE_TYPE,
                     runtime=data.get("runtime") or settings.ATLAS_KNOWN_MODELS.get(data["model"]),
                     metrics=data.get("metrics"),
@@ -169,6 +181,8 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regi
                     notes=data["notes"],
                     actor=_actor(request),
                 )
+            if data["signature"]:
+                services.model_version_sign(version=version, signature=data["signature"], actor=_actor(request))
             if data["activate"]:
                 services.model_version_promote(version=version, actor=_actor(request), reason="upload --activate")
                 version.refresh_from_db()
@@ -193,6 +207,39 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regi
             return _refused(exc)
         return Response(ActivationEventSerializer(event).data)
 
+    @extend_schema(
+        request=TrustSerializer,
+        responses={200: ActivationEventSerializer, 403: ErrorResponse},
+        summary="Vouch for a version's artifact (needed by formats that run code on load, e.g. a YOLO .pt)",
+    )
+    @action(detail=True, methods=["post"])
+    def trust(self, request: Request, pk: str) -> Response:
+        require_perm(request, "models_registry.trust_artifact")
+        params = TrustSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        event = services.model_version_trust(
+            version=self.get_object(), actor=_actor(request), reason=params.validated_data["reason"]
+        )
+        return Response(ActivationEventSerializer(event).data)
+
+    @extend_schema(
+        request=SignSerializer,
+        responses={200: ActivationEventSerializer, 403: ErrorResponse, 422: ErrorResponse},
+        summary="Attach an ed25519 signature of the version's sha256 by a key in ATLAS_TRUSTED_KEYS",
+    )
+    @action(detail=True, methods=["post"])
+    def sign(self, request: Request, pk: str) -> Response:
+        require_perm(request, "models_registry.change_modelversion")
+        params = SignSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        try:
+            event = services.model_version_sign(
+                version=self.get_object(), signature=params.validated_data["signature"], actor=_actor(request)
+            )
+        except services.RegistryError as exc:
+            return _refused(exc)
+        return Response(ActivationEventSerializer(event).data)
+
     @extend_schema(request=PromoteSerializer, responses=ModelVersionSerializer)
     @action(detail=True, methods=["post"])
     def retire(self, request: Request, pk: str) -> Response:
@@ -212,6 +259,7 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regi
 
 class ActivationEventViewSet(mixins.ListModelMixin, RegistryViewSet):
     serializer_class = ActivationEventSerializer
+    read_models = (ActivationEvent,)
 
     def get_queryset(self):
         queryset = ActivationEvent.objects.select_related("model", "from_version", "to_version").order_by("-id")

@@ -33,6 +33,9 @@ class ModelVersionSerializer(serializers.ModelSerializer):
             "notes",
             "created_at",
             "created_by",
+            "trusted_by",
+            "trusted_at",
+            "signature",
         ]
         read_only_fields = fields
 
@@ -41,7 +44,7 @@ class ModelVersionSerializer(serializers.ModelSerializer):
 
 
 class RegisteredModelSerializer(serializers.ModelSerializer):
-    active_version = serializers.SlugRelatedField(slug_field="version", read_only=True)
+    active_version = serializers.SlugRelatedField(slug_field="version", read_only=True, allow_null=True)
 
     class Meta:
         model = RegisteredModel
@@ -58,8 +61,8 @@ class RegisteredModelSerializer(serializers.ModelSerializer):
 
 class ActivationEventSerializer(serializers.ModelSerializer):
     model = serializers.SlugRelatedField(slug_field="name", read_only=True)
-    from_version = serializers.SlugRelatedField(slug_field="version", read_only=True)
-    to_version = serializers.SlugRelatedField(slug_field="version", read_only=True)
+    from_version = serializers.SlugRelatedField(slug_field="version", read_only=True, allow_null=True)
+    to_version = serializers.SlugRelatedField(slug_field="version", read_only=True, allow_null=True)
 
     class Meta:
         model = ActivationEvent
@@ -101,6 +104,13 @@ class VersionUploadSerializer(serializers.Serializer):
     metadata = JSONObjectField(required=False)
     notes = serializers.CharField(required=False, allow_blank=True, default="")
     activate = serializers.BooleanField(required=False, default=False)
+    signature = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=200,
+        help_text="Base64 ed25519 signature of the file's sha256 (hex) by a key in ATLAS_TRUSTED_KEYS.",
+    )
 
 
 class PromoteSerializer(serializers.Serializer):
@@ -159,3 +169,11 @@ class RolloutStartSerializer(serializers.Serializer):
 class RolloutStepSerializer(serializers.Serializer):
     percent = serializers.FloatField(min_value=0, max_value=100)
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class TrustSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class SignSerializer(serializers.Serializer):
+    signature = serializers.CharField(max_length=200)

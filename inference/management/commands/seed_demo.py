@@ -13,7 +13,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.module_loading import import_string
 
-from models_registry import services
+from models_registry import services, trust
 from models_registry.models import ModelVersion
 
 DEMO_BUILDERS = [
@@ -106,6 +106,9 @@ class Command(BaseCommand):
                     notes=extra.notes,
                     actor=ACTOR,
                 )
+        if trust.needs_trust(runtime=version.model.runtime, fmt=version.format):
+            # This command built the file itself a moment ago: it vouches for it, on the record.
+            services.model_version_trust(version=version, actor=ACTOR, reason="demo seed: built by seed_demo")
         services.model_version_promote(version=version, actor=ACTOR, reason="demo seed")
         accuracy = artifact.metrics.get("accuracy")
         measured = f", accuracy {accuracy:.4f}" if isinstance(accuracy, float) else ""

@@ -1,0 +1,115 @@
+"""Guards in front of every view, in one place each:
+
+- `RefuseNulMiddleware`: a NUL character (`%00`) in the path, the query string or a form body answers
+  400 JSON. No field of Atlas accepts one, and PostgreSQL refuses them in text (a DataError, a 500).
+- `ChunkedBodies`: a WSGI wrapper that reads a `Transfer-Encoding: chunked` body (which has no
+  Content-Length, so Django would read it as empty) up to the size limit, spooled to disk past
+  FILE_UPLOAD_MAX_MEMORY_SIZE, and hands Django a body of known length. Over the limit: 413 JSON.
+- `install_gunicorn_json_errors()`: the errors gunicorn answers itself (414 URI too long, 431, 400 on
+  a malformed request line) are JSON, not gunicorn's HTML page.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+NUL_DETAIL = "The request holds a NUL character (%00); no path, parameter or field accepts one."
+FORM_TYPES = ("application/x-www-form-urlencoded",)
+
+
+def _has_nul(request: HttpRequest) -> bool:
+    if "\x00" in request.path_info or b"\x00" in unquote_to_bytes(request.META.get("QUERY_STRING", "")):
+        return True
+    content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+    if content_type in FORM_TYPES and request.method not in ("GET", "HEAD", "OPTIONS"):
+        return b"\x00" in unquote_to_bytes(request.body)
+    return False
+
+
+class RefuseNulMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if _has_nul(request):
+            return JsonResponse({"detail": NUL_DETAIL, "error": "nul_character"}, status=400)
+        return self.get_response(request)
+
+
+# --- chunked request bodies --------------------------------------------------------------------------
+
+READ_BLOCK = 64 * 1024
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict, StartResponse], Iterable[bytes]]
+
+
+def chunked_body_limit(content_type: str) -> int:
+    """The largest chunked body read: a model upload (multipart) or any other request body."""
+    limit = max(settings.DATA_UPLOAD_MAX_MEMORY_SIZE, settings.ATLAS_MAX_UPLOAD_MB * 1024 * 1024)
+    if content_type.split(";")[0].strip().lower() == "multipart/form-data":
+        limit = max(limit, settings.ATLAS_MAX_MODEL_UPLOAD_MB * 1024 * 1024)
+    return limit
+
+
+def _json_response(start_response: StartResponse, status: str, body: dict) -> list[bytes]:
+    payload = json.dumps(body).encode()
+    start_response(
+        status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload))), ("Connection", "close")]
+    )
+    return [payload]
+
+
+class ChunkedBodies:
+    def __init__(self, app: WSGIApp) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if not chunked or environ.get("CONTENT_LENGTH"):
+            return self.app(environ, start_response)
+        limit = chunked_body_limit(environ.get("CONTENT_TYPE", ""))
+        # Not a `with`: the file outlives this call, as the body Django reads.
+        body = tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE)  # noqa: SIM115
+        stream, size = environ["wsgi.input"], 0
+        while block := stream.read(min(READ_BLOCK, limit + 1 - size)):
+            size += len(block)
+            if size > limit:
+                body.close()
+                detail = f"The chunked request body is over {limit} bytes."
+                error = {"detail": detail, "error": "too_large"}
+                return _json_response(start_response, "413 Request Entity Too Large", error)
+            body.write(block)
+        body.seek(0)  # an unnamed temporary file: freed with the request's environ
+        environ["wsgi.input"], environ["CONTENT_LENGTH"] = body, str(size)
+        return self.app(environ, start_response)
+
+
+# --- gunicorn's own error pages ----------------------------------------------------------------------
+
+
+def install_gunicorn_json_errors() -> None:
+    """Make gunicorn answer its protocol errors (414, 431, 400) as JSON `{"detail": ...}`."""
+    try:
+        from gunicorn import util
+    except ImportError:  # not served by gunicorn
+        return
+    if getattr(util.write_error, "atlas_json", False):
+        return
+
+    def write_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
+        payload = json.dumps({"detail": mesg or reason}).encode()
+        head = (
+            f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(payload)}\r\n\r\n"
+        )
+        util.write_nonblock(sock, head.encode("latin1") + payload)
+
+    write_error.atlas_json = True  # type: ignore[attr-defined]
+    util.write_error = write_error

@@ -1,0 +1,71 @@
+"""A drf-spectacular postprocessing hook: the error answers every operation can give, in the schema.
+
+Views document their own specific errors (an upload's 413/415, a model's 503, the vocabulary's 400/422);
+this adds, where a view did not, the answers that come from layers in front of every view, with the
+shape `{"detail": ..., ...}` they all share:
+- 400 on every operation: a NUL character in the path or query (atlas.request_guard), a body that does
+  not parse or nests too deep (atlas.parsers);
+- 413 on operations with a body: over ATLAS_MAX_REQUEST_MB (or a chunked body over its limit);
+- 403 (and 401 for a malformed Authorization header) on operations that need a user or the admin token;
+  503 on the admin API while ADMIN_TOKEN is unset;
+- 404 on operations with a path parameter;
+- 422 on the registry's and the admin API's writes (a refused registry operation).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ERROR = {
+    "type": "object",
+    "properties": {"detail": {"type": "string"}, "error": {"type": "string"}},
+    "required": ["detail"],
+}
+# A 400 from DRF's validation names the fields instead: {"model_type": ["This field is required."]}.
+BAD_REQUEST = {
+    "type": "object",
+    "properties": {"detail": {"type": "string"}, "error": {"type": "string"}},
+    "additionalProperties": True,
+}
+ERROR_REF = {"$ref": "#/components/schemas/ErrorDetail"}
+BAD_REQUEST_REF = {"$ref": "#/components/schemas/BadRequest"}
+DESCRIPTIONS = {
+    "400": "Bad request: a NUL character, a body that does not parse (`detail`), or fields that do not validate "
+    "(each field's messages).",
+    "401": "A malformed Authorization header.",
+    "403": "Not allowed: no credentials, a wrong token, or a missing permission.",
+    "404": "No such object.",
+    "413": "The request body is over its limit.",
+    "422": "The registry refused the operation; `detail` says why.",
+    "503": "The admin API is disabled: ADMIN_TOKEN is not set.",
+}
+
+
+def _codes(path: str, method: str, operation: dict[str, Any]) -> list[str]:
+    codes = ["400"]
+    if method in ("post", "put", "patch"):
+        codes.append("413")
+    needs_identity = bool(operation.get("security")) and {} not in operation["security"]
+    if needs_identity or (method != "get" and path.startswith("/vocabulary/")):
+        codes += ["401", "403"]
+    if "{" in path:
+        codes.append("404")
+    if method == "post" and path.startswith(("/api/v1/registry/", "/api/v1/admin/reload-models")):
+        codes.append("422")
+    if path.startswith("/api/v1/admin/"):
+        codes.append("503")
+    return codes
+
+
+def document_common_errors(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["ErrorDetail"], schemas["BadRequest"] = ERROR, BAD_REQUEST
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            for code in _codes(path, method, operation):
+                schema = BAD_REQUEST_REF if code == "400" else ERROR_REF
+                responses.setdefault(
+                    code, {"description": DESCRIPTIONS[code], "content": {"application/json": {"schema": schema}}}
+                )
+    return result
