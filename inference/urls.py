@@ -1,5 +1,5 @@
 """Prediction endpoints, at the paths the two replaced services used."""
 
-from inference.api import audio, digits, threat, vision
+from inference.api import audio, digits, hippo, threat, vision
 
-urlpatterns = [*digits.urlpatterns, *vision.urlpatterns, *audio.urlpatterns, *threat.urlpatterns]
+urlpatterns = [*digits.urlpatterns, *hippo.urlpatterns, *vision.urlpatterns, *audio.urlpatterns, *threat.urlpatterns]

@@ -12,6 +12,10 @@ from .models import ActivationEvent, ModelVersion, RegisteredModel, WorkerReport
 from .versioning import sort_versions
 
 
+def registered_model_or_none(*, name: str) -> RegisteredModel | None:
+    return RegisteredModel.objects.filter(name=name).first()
+
+
 def versions_newest_first(*, model: RegisteredModel) -> list[ModelVersion]:
     return sort_versions(model.versions.all(), key=lambda v: v.version)
 

