@@ -8,6 +8,7 @@ ALLOWED_ORIGINS, ATLAS_ENV, LOG_LEVEL. docs/OPERATIONS.md lists them all with th
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -98,9 +99,16 @@ TEMPLATES = [
     },
 ]
 
+
+def _database_url(url: str) -> str:
+    """SQLAlchemy's driver suffix (the MNIST service documented `postgresql+psycopg://...?sslmode=require`)
+    names the driver, which Django picks itself: `postgresql+psycopg://` is read as `postgresql://`."""
+    return re.sub(r"^(postgres(?:ql)?)\+[A-Za-z0-9_]+://", r"\1://", url)
+
+
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'atlas.sqlite3'}",
+        _database_url(os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'atlas.sqlite3'}"),
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
     )
 }
