@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 from inference import model_cache
 from inference.api.common import UnavailableResponse, unavailable_response
 from inference.digits_data import bundled_split
-from models_registry import selectors
+from models_registry import bootstrap, selectors
 
 DIGIT_MODEL = "digit_classifier"
 PIXELS = 784
@@ -129,6 +129,7 @@ HealthResponse = inline_serializer(
         "database_connected": serializers.BooleanField(),
         "model": serializers.CharField(),
         "version": serializers.CharField(allow_null=True),
+        "default_model": serializers.DictField(required=False),
     },
 )
 SamplesResponse = inline_serializer(
@@ -268,14 +269,17 @@ class HealthView(_PublicView):
         database = _database_connected()
         network, version = _network_loaded(database=database)
         healthy = database and network
+        body: dict = {
+            "status": "healthy" if healthy else "unhealthy",
+            "network_loaded": network,
+            "database_connected": database,
+            "model": DIGIT_MODEL,
+            "version": version,
+        }
+        if (adopted := bootstrap.last_outcome()) is not None:  # which of DEFAULT_MODEL and the registry wins
+            body["default_model"] = {k: v for k, v in adopted.items() if k != "warning"}
         return Response(
-            {
-                "status": "healthy" if healthy else "unhealthy",
-                "network_loaded": network,
-                "database_connected": database,
-                "model": DIGIT_MODEL,
-                "version": version,
-            },
+            body,
             status=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE,
         )
 

@@ -23,7 +23,9 @@ def settings_for(url: str) -> list:
 
 
 def test_a_postgresql_psycopg_url_with_sslmode_require_is_read_as_postgresql():
-    engine, name, host, options = settings_for("postgresql+psycopg://u:p@db.example:5432/hippo?sslmode=require")
+    engine, name, host, options = settings_for(
+        "postgresql+psycopg://u:p@db.example:5432/hippo?sslmode=require&channel_binding=require"
+    )
 
     assert (engine, name, host) == ("django.db.backends.postgresql", "hippo", "db.example")
-    assert options["sslmode"] == "require"
+    assert (options["sslmode"], options["channel_binding"]) == ("require", "require")
