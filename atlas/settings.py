@@ -215,6 +215,8 @@ HF_ENDPOINT = os.environ.get("HF_ENDPOINT") or None
 # Bearer token of the admin API kept from the threat-intelligence service. Unset: the API answers 503
 # (open only in DEBUG, for local work).
 ADMIN_TOKEN = os.environ.get("ADMIN_TOKEN", "")
+# The dictionary's writes without credentials (the old MNIST service's dictionary was open); off by default.
+VOCABULARY_PUBLIC_WRITES = _env_bool("VOCABULARY_PUBLIC_WRITES", False)
 
 DEFAULT_MODEL = os.environ.get("DEFAULT_MODEL", "digit_classifier")
 

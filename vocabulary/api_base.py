@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import inline_serializer
@@ -97,10 +98,19 @@ class VocabularySchema(AutoSchema):
         return responses
 
 
-class VocabularyViewSet(viewsets.GenericViewSet):
-    """Reads are open; writes need a signed-in user or the admin token (Bearer ADMIN_TOKEN)."""
+class VocabularyWrites(IsAuthenticatedOrReadOnly):
+    """Writes need a user or the admin token, unless VOCABULARY_PUBLIC_WRITES opens them (for deployments of
+    the old MNIST service, whose dictionary was open and whose clients send no credentials)."""
 
-    permission_classes = [IsAuthenticatedOrReadOnly]
+    def has_permission(self, request: Any, view: Any) -> bool:
+        return bool(settings.VOCABULARY_PUBLIC_WRITES) or super().has_permission(request, view)
+
+
+class VocabularyViewSet(viewsets.GenericViewSet):
+    """Reads are open; writes need a signed-in user or the admin token (Bearer ADMIN_TOKEN), or
+    VOCABULARY_PUBLIC_WRITES=1."""
+
+    permission_classes = [VocabularyWrites]
     pagination_class = EnvelopePagination
     parser_classes = [JSONParser]
     schema = VocabularySchema()
