@@ -155,3 +155,9 @@ def adopt_at_start() -> None:
         adopt_hub_models()
     except Exception:
         logger.exception("hub bootstrap failed; serving what the registry has")
+
+
+def forget_outcome() -> None:
+    """Tests: forget the last outcome (health shows `default_model` only after a run in this process)."""
+    global _last
+    _last = None
