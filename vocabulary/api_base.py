@@ -122,6 +122,11 @@ class VocabularyViewSet(viewsets.GenericViewSet):
 
     def validated(self, data: Any, *, instance: Any = None, many: bool = False, partial: bool = False) -> Any:
         serializer = self.get_serializer(instance, data=data, many=many, partial=partial)
+        if partial and isinstance(data, dict):  # a PATCH never ignores a field it cannot write
+            writable = {name for name, field in serializer.fields.items() if not field.read_only}
+            unknown = sorted(str(key) for key in data if key not in writable)
+            if unknown:
+                raise InvalidInput({key: ["Unknown or read-only field; it cannot be changed."] for key in unknown})
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
