@@ -70,7 +70,7 @@ class EnvelopePagination(BasePagination):
                 "name": "page",
                 "in": "query",
                 "required": False,
-                "description": "Page number, from 1. A page past the last has an empty `data`; a non-positive one is a 422.",
+                "description": "Page number, from 1. Past the last page: an empty `data`. Not positive: 422.",
                 "schema": {"type": "integer", "minimum": 1, "default": 1},
             },
             {
