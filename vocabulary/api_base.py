@@ -10,10 +10,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError
+from django.http import Http404
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers, status, viewsets
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, NotFound
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.request import Request
@@ -119,6 +120,14 @@ class VocabularyViewSet(viewsets.GenericViewSet):
 
     def handle_exception(self, exc: Exception) -> Response:
         return super().handle_exception(api_error(exc))
+
+    def get_object(self) -> Any:
+        """The row, or a 404 whose detail says "<Model> <id> not found" (the MNIST service's wording)."""
+        try:
+            return super().get_object()
+        except Http404:
+            model = self.get_queryset().model.__name__
+            raise NotFound(f"{model} {self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)} not found") from None
 
     def validated(self, data: Any, *, instance: Any = None, many: bool = False, partial: bool = False) -> Any:
         serializer = self.get_serializer(instance, data=data, many=many, partial=partial)

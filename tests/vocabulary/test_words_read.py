@@ -136,14 +136,14 @@ def test_get_by_id_shows_every_part(anon, make_word):
 @pytest.mark.parametrize(
     ("path", "detail"),
     [
-        ("/vocabulary/words/999", "No Word matches the given query."),
-        ("/vocabulary/words/abc", "Not found."),
-        ("/vocabulary/words/99999999999999999999", "No Word matches the given query."),
-        ("/vocabulary/words/en/nothing", "No Word matches the given query."),
-        ("/vocabulary/definitions/999", "No Definition matches the given query."),
-        ("/vocabulary/examples/999", "No Example matches the given query."),
-        ("/vocabulary/tags/999", "No Tag matches the given query."),
-        ("/vocabulary/word-relations/999/", "No WordRelation matches the given query."),
+        ("/vocabulary/words/999", "Word 999 not found"),
+        ("/vocabulary/words/abc", "Word abc not found"),
+        ("/vocabulary/words/99999999999999999999", "Word 99999999999999999999 not found"),
+        ("/vocabulary/words/en/nothing", "Word 'nothing' (en) not found"),
+        ("/vocabulary/definitions/999", "Definition 999 not found"),
+        ("/vocabulary/examples/999", "Example 999 not found"),
+        ("/vocabulary/tags/999", "Tag 999 not found"),
+        ("/vocabulary/word-relations/999/", "WordRelation 999 not found"),
     ],
 )
 def test_missing_rows_are_404_json(anon, path, detail):
