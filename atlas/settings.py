@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -107,9 +108,16 @@ TEMPLATES = [
     },
 ]
 
+
+def _database_url(url: str) -> str:
+    """SQLAlchemy's driver suffix (the MNIST service documented `postgresql+psycopg://...?sslmode=require`)
+    names the driver, which Django picks itself: `postgresql+psycopg://` is read as `postgresql://`."""
+    return re.sub(r"^(postgres(?:ql)?)\+[A-Za-z0-9_]+://", r"\1://", url)
+
+
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'atlas.sqlite3'}",
+        _database_url(os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'atlas.sqlite3'}"),
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
     )
 }
@@ -259,6 +267,8 @@ HF_ENDPOINT = os.environ.get("HF_ENDPOINT") or None
 # Bearer token of the admin API kept from the threat-intelligence service. Unset: the API answers 503
 # (open only in DEBUG, for local work).
 ADMIN_TOKEN = os.environ.get("ADMIN_TOKEN", "")
+# The dictionary's writes without credentials (the old MNIST service's dictionary was open); off by default.
+VOCABULARY_PUBLIC_WRITES = _env_bool("VOCABULARY_PUBLIC_WRITES", False)
 
 DEFAULT_MODEL = os.environ.get("DEFAULT_MODEL", "digit_classifier")
 

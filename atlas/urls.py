@@ -2,8 +2,14 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularJSONAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerView,
+)
 
+from inference.api.hippo import PlainJsonSchemaRenderer
 from inference.metrics import metrics_view
 
 urlpatterns = [
@@ -14,6 +20,11 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema")),
+    # The paths FastAPI served the schema and its ReDoc page at (the MNIST service Atlas replaces).
+    path(
+        "openapi.json", SpectacularJSONAPIView.as_view(renderer_classes=[PlainJsonSchemaRenderer]), name="openapi-json"
+    ),
+    path("redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("", include("models_registry.urls")),
     path("vocabulary/", include("vocabulary.urls")),
 ]

@@ -12,7 +12,7 @@ import socket
 
 from django.urls import get_resolver
 
-from models_registry import worker_reports
+from models_registry import bootstrap, worker_reports
 from models_registry.broadcast import ActivationListener
 
 from . import model_cache, rollout_sync
@@ -29,6 +29,7 @@ def start() -> None:
     model_cache.mark_serving()
     # Import every view now (scipy alone is ~0.6 s), so the first request does not pay for it.
     get_resolver().url_patterns  # noqa: B018 (the access itself imports every view)
+    bootstrap.adopt_at_start()  # HF_MODEL_REPO + DEFAULT_MODEL on an empty registry; never raises
     for name, outcome in model_cache.preload().items():
         logger.info("preloaded %s: %s", name, outcome)
     _listener = ActivationListener(loaded=model_cache.loaded_version_ids, on_tick=rollout_sync.tick)

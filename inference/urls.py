@@ -1,9 +1,10 @@
 """Prediction endpoints, at the paths the two replaced services used."""
 
-from inference.api import audio, digits, media, sait, service, threat, vision
+from inference.api import audio, digits, hippo, media, sait, service, threat, vision
 
 urlpatterns = [
     *digits.urlpatterns,
+    *hippo.urlpatterns,
     *vision.urlpatterns,
     *audio.urlpatterns,
     *threat.urlpatterns,

@@ -5,6 +5,9 @@ The registry never imports `inference`; settings.ATLAS_RUNTIMES maps a runtime n
     load(path: pathlib.Path, *, metadata: dict) -> predictor
     predictor.warm_up() -> None   # one real forward pass on a small made-up input
 
+A runtime module may also define `check(path)`, which raises ValueError for a file it cannot serve;
+registration calls it, so such a file is refused before it is ever recorded.
+
 A loader raises any exception for a file it cannot serve; the registry reports it and keeps the
 previous version serving.
 """
@@ -45,3 +48,15 @@ def load_and_warm(runtime: str, path: Path, *, metadata: dict) -> Predictor:
     predictor = get_loader(runtime)(path, metadata=metadata)
     predictor.warm_up()
     return predictor
+
+
+def check_file(runtime: str, path: Path) -> None:
+    """Run the runtime's `check(path)` when its module has one; ValueError names what is wrong."""
+    dotted = settings.ATLAS_RUNTIMES.get(runtime)
+    if not dotted:
+        return
+    try:
+        checker = import_string(dotted.rsplit(".", 1)[0] + ".check")
+    except ImportError:
+        return
+    checker(path)

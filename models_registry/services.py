@@ -23,7 +23,7 @@ from . import artifact_cache, broadcast, golden, selectors, trust
 from .artifact_cache import ChecksumMismatch
 from .models import ActivationEvent, ModelVersion, RegisteredModel
 from .redaction import without_paths
-from .runtimes import load_and_warm
+from .runtimes import check_file, load_and_warm
 from .signals import model_activated
 from .storage import STORAGE_KINDS, StorageError, StoredArtifact, get_store
 from .storage.base import Progress, sha256_of_file
@@ -104,6 +104,14 @@ def _file_format(filename: str, fmt: str | None) -> str:
     return value
 
 
+def _check_runtime_file(model: RegisteredModel, path: Path) -> None:
+    """A file the model's runtime cannot serve (e.g. weights contradicting their sizes) is never recorded."""
+    try:
+        check_file(model.runtime, path)
+    except ValueError as exc:
+        raise RegistryError(f"The file cannot be served by runtime {model.runtime}: {exc}") from exc
+
+
 def _record_version(
     *,
     model: RegisteredModel,
@@ -164,6 +172,7 @@ def model_version_register(
     _check_new_version(model, version)
     filename = _check_filename(filename or source.name)
     fmt = _file_format(filename, fmt)
+    _check_runtime_file(model, source)
     sha256, size = sha256_of_file(source)
     try:
         stored = get_store(storage).put(
@@ -220,6 +229,7 @@ def model_version_register_stored(
     scratch = artifact_cache.cache_dir() / f".register-{model.name}-{version}.part"
     try:
         get_store(artifact.storage).fetch(artifact, scratch, progress=progress)
+        _check_runtime_file(model, scratch)
         sha256, size = sha256_of_file(scratch)
     except StorageError as exc:
         raise RegistryError(f"Could not read {artifact.location} from {artifact.storage}: {exc}") from exc

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError
+from django.http import Http404
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers, status, viewsets
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, NotFound
 from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -102,10 +104,19 @@ class VocabularySchema(AutoSchema):
         return responses
 
 
-class VocabularyViewSet(viewsets.GenericViewSet):
-    """Reads are open; writes need a signed-in user or the admin token (Bearer ADMIN_TOKEN)."""
+class VocabularyWrites(IsAuthenticatedOrReadOnly):
+    """Writes need a user or the admin token, unless VOCABULARY_PUBLIC_WRITES opens them (for deployments of
+    the old MNIST service, whose dictionary was open and whose clients send no credentials)."""
 
-    permission_classes = [IsAuthenticatedOrReadOnly]
+    def has_permission(self, request: Any, view: Any) -> bool:
+        return bool(settings.VOCABULARY_PUBLIC_WRITES) or super().has_permission(request, view)
+
+
+class VocabularyViewSet(viewsets.GenericViewSet):
+    """Reads are open; writes need a signed-in user or the admin token (Bearer ADMIN_TOKEN), or
+    VOCABULARY_PUBLIC_WRITES=1."""
+
+    permission_classes = [VocabularyWrites]
     pagination_class = EnvelopePagination
     parser_classes = [SafeJSONParser]
     schema = VocabularySchema()
@@ -115,8 +126,21 @@ class VocabularyViewSet(viewsets.GenericViewSet):
     def handle_exception(self, exc: Exception) -> Response:
         return super().handle_exception(api_error(exc))
 
+    def get_object(self) -> Any:
+        """The row, or a 404 whose detail says "<Model> <id> not found" (the MNIST service's wording)."""
+        try:
+            return super().get_object()
+        except Http404:
+            model = self.get_queryset().model.__name__
+            raise NotFound(f"{model} {self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)} not found") from None
+
     def validated(self, data: Any, *, instance: Any = None, many: bool = False, partial: bool = False) -> Any:
         serializer = self.get_serializer(instance, data=data, many=many, partial=partial)
+        if partial and isinstance(data, dict):  # a PATCH never ignores a field it cannot write
+            writable = {name for name, field in serializer.fields.items() if not field.read_only}
+            unknown = sorted(str(key) for key in data if key not in writable)
+            if unknown:
+                raise InvalidInput({key: ["Unknown or read-only field; it cannot be changed."] for key in unknown})
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from rest_framework.exceptions import NotFound
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
 from vocabulary.errors import InvalidInput
 
-DEFAULT_PAGE_SIZE = 50
+DEFAULT_PAGE_SIZE = 100  # the MNIST service's dictionary default
 MAX_PAGE_SIZE = 1000
 
 
@@ -24,8 +23,9 @@ def _positive(raw: str | None, *, name: str, default: int) -> int:
 
 
 class EnvelopePagination(BasePagination):
-    """`page` counts from 1; `page_size` defaults to 50 and may not exceed 1000 (more is refused with 422,
-    never clamped). A page past the last one is a 404; page 1 of an empty list is an empty page."""
+    """`page` counts from 1; `page_size` defaults to 100 and may not exceed 1000 (more is refused with 422,
+    never clamped). A page past the last one is 200 with an empty `data` (as the MNIST service's dictionary
+    answered), its `total` and `total_pages` still true."""
 
     def paginate_queryset(self, queryset, request, view=None) -> list[Any]:
         page = _positive(request.query_params.get("page"), name="page", default=1)
@@ -34,8 +34,6 @@ class EnvelopePagination(BasePagination):
             raise InvalidInput({"page_size": [f"page_size may be at most {MAX_PAGE_SIZE} (got {page_size})."]})
         self.total = queryset.count()
         self.total_pages = math.ceil(self.total / page_size)
-        if page > max(self.total_pages, 1):
-            raise NotFound(f"Page {page} does not exist; there are {self.total_pages} page(s) of {page_size}.")
         self.page, self.page_size = page, page_size
         return list(queryset[(page - 1) * page_size : page * page_size])
 
@@ -72,7 +70,7 @@ class EnvelopePagination(BasePagination):
                 "name": "page",
                 "in": "query",
                 "required": False,
-                "description": "Page number, from 1. A page past the last answers 404; a non-positive one 422.",
+                "description": "Page number, from 1. Past the last page: an empty `data`. Not positive: 422.",
                 "schema": {"type": "integer", "minimum": 1, "default": 1},
             },
             {

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -100,7 +100,9 @@ class WordViewSet(VocabularyViewSet):
     )
     @action(detail=False, methods=["get"], url_path=r"(?P<language>[^/.]+)/(?P<text>[^/]+)", url_name="by-text")
     def by_text(self, request: Request, language: str, text: str) -> Response:
-        word = get_object_or_404(self.get_queryset(), language=language, text=text)
+        word = self.get_queryset().filter(language=language, text=text).first()
+        if word is None:
+            raise NotFound(f"Word {text!r} ({language}) not found")
         return Response(self.get_serializer(word).data)
 
 

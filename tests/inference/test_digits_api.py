@@ -232,7 +232,7 @@ def test_samples_with_a_seed_are_the_same_digits_again(client):
         ({"count": 0}, 422, "count_out_of_range", "count is 0; ask for 1 to 100 samples"),
         ({"count": 101}, 422, "count_out_of_range", "count is 101"),
         ({"count": "ten"}, 400, "invalid_parameter", "count and seed must be whole numbers"),
-        ({"dataset": "validation"}, 400, "invalid_parameter", "dataset is 'validation'; use train or test"),
+        ({"dataset": "holdout"}, 400, "invalid_dataset", "dataset is 'holdout'; use train, validation or test"),
         ({"seed": -1}, 400, "invalid_parameter", "seed must be 0 or more"),
     ],
 )

@@ -24,12 +24,12 @@ def train(*args):
 
 
 def independent_accuracy(path, x, y):
-    """Held-out accuracy of a saved network, computed here from the file's arrays."""
+    """Held-out accuracy of a saved network, computed here from the file's arrays (weight_i is (n_out, n_in))."""
     with np.load(path, allow_pickle=False) as f:
         n = len(f["sizes"]) - 1
         a = x.astype(np.float32)
         for i in range(n):
-            a = a @ f[f"weight_{i}"] + f[f"bias_{i}"]
+            a = a @ f[f"weight_{i}"].T + f[f"bias_{i}"]
             if i < n - 1:
                 a = np.maximum(a, 0)
     return float((a.argmax(axis=1) == y).mean())
@@ -72,7 +72,7 @@ def test_train_digits_writes_the_old_npz_format(settings):
     with np.load(settings.MODEL_STORE_DIR / version.location, allow_pickle=False) as f:
         assert sorted(f.files) == ["activation", "bias_0", "bias_1", "sizes", "weight_0", "weight_1"]
         assert (f["sizes"].tolist(), str(f["activation"])) == ([784, 16, 10], "relu")
-        assert (f["weight_0"].shape, f["bias_1"].shape) == ((784, 16), (10,))
+        assert (f["weight_0"].shape, f["bias_1"].shape) == ((16, 784), (10,))
 
 
 def test_train_digits_leaves_the_active_version_alone_without_activate():

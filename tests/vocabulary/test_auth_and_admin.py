@@ -75,3 +75,24 @@ def test_admin_shows_a_word_with_its_definitions_and_forms_and_a_definition_with
     assert "a small feline" in word_page.content.decode() and "kitties" in word_page.content.decode()
     assert "The cat sat." in definition_page.content.decode()
     assert [page.status_code for page in pages] == [200] * 6
+
+
+def test_public_writes_let_an_anonymous_client_create_and_delete(anon, settings):
+    settings.VOCABULARY_PUBLIC_WRITES = True
+
+    created = anon.post("/vocabulary/words", CAT, format="json")
+    deleted = anon.delete(f"/vocabulary/words/{created.json()['id']}")
+
+    assert (created.status_code, deleted.status_code) == (201, 204)
+    assert Word.objects.count() == 0
+
+
+def test_public_writes_do_not_excuse_a_wrong_token(admin_token, settings):
+    settings.VOCABULARY_PUBLIC_WRITES = True
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Bearer not-the-token")
+
+    response = client.post("/vocabulary/words", CAT, format="json")
+
+    assert response.status_code == 403
+    assert Word.objects.count() == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -171,3 +172,22 @@ def test_delete_removes_the_word_and_its_parts(writer, cat):
     assert response.status_code == 204
     assert (Word.objects.count(), Definition.objects.count(), Example.objects.count()) == (0, 0, 0)
     assert writer.get(f"/vocabulary/words/{cat.pk}").status_code == 404
+
+
+def test_patch_with_an_unknown_field_is_a_422_naming_it_and_changes_nothing(writer, cat):
+    cat.refresh_from_db()
+    before = cat.updated_at
+
+    response = writer.patch(f"/vocabulary/words/{cat.pk}", {"text": "kitty", "colour": "black"}, format="json")
+
+    assert response.status_code == 422
+    assert "colour" in json.dumps(response.json())
+    cat.refresh_from_db()
+    assert (cat.text, cat.updated_at) == ("cat", before)
+
+
+def test_patch_of_a_read_only_field_is_a_422(writer, cat):
+    response = writer.patch(f"/vocabulary/words/{cat.pk}", {"created_at": "2020-01-01T00:00:00Z"}, format="json")
+
+    assert response.status_code == 422
+    assert "created_at" in json.dumps(response.json())

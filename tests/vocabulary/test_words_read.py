@@ -96,17 +96,17 @@ def test_a_page_that_is_not_a_positive_integer_is_a_422(anon, page):
     assert response.json()["errors"] == {"page": [f"'{page}' is not a positive integer."]}
 
 
-def test_a_page_past_the_last_is_a_404(anon, words):
+def test_a_page_past_the_last_is_an_empty_page(anon, words):
     response = anon.get("/vocabulary/words", {"page": 9, "page_size": 2})
 
-    assert response.status_code == 404
-    assert response.json() == {"detail": "Page 9 does not exist; there are 3 page(s) of 2."}
+    assert response.status_code == 200
+    assert response.json() == {"data": [], "total": 5, "page": 9, "page_size": 2, "total_pages": 3, "has_more": False}
 
 
 def test_an_empty_list_is_one_empty_page(anon):
     response = anon.get("/vocabulary/words")
 
-    assert response.json() == {"data": [], "total": 0, "page": 1, "page_size": 50, "total_pages": 0, "has_more": False}
+    assert response.json() == {"data": [], "total": 0, "page": 1, "page_size": 100, "total_pages": 0, "has_more": False}
 
 
 def test_get_by_language_and_text_with_or_without_trailing_slash(anon, make_word):
@@ -136,14 +136,14 @@ def test_get_by_id_shows_every_part(anon, make_word):
 @pytest.mark.parametrize(
     ("path", "detail"),
     [
-        ("/vocabulary/words/999", "No Word matches the given query."),
-        ("/vocabulary/words/abc", "Not found."),
-        ("/vocabulary/words/99999999999999999999", "No Word matches the given query."),
-        ("/vocabulary/words/en/nothing", "No Word matches the given query."),
-        ("/vocabulary/definitions/999", "No Definition matches the given query."),
-        ("/vocabulary/examples/999", "No Example matches the given query."),
-        ("/vocabulary/tags/999", "No Tag matches the given query."),
-        ("/vocabulary/word-relations/999/", "No WordRelation matches the given query."),
+        ("/vocabulary/words/999", "Word 999 not found"),
+        ("/vocabulary/words/abc", "Word abc not found"),
+        ("/vocabulary/words/99999999999999999999", "Word 99999999999999999999 not found"),
+        ("/vocabulary/words/en/nothing", "Word 'nothing' (en) not found"),
+        ("/vocabulary/definitions/999", "Definition 999 not found"),
+        ("/vocabulary/examples/999", "Example 999 not found"),
+        ("/vocabulary/tags/999", "Tag 999 not found"),
+        ("/vocabulary/word-relations/999/", "WordRelation 999 not found"),
     ],
 )
 def test_missing_rows_are_404_json(anon, path, detail):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 
+from models_registry import sidecar
 from models_registry.models import ModelVersion, RegisteredModel
 
 
@@ -68,3 +69,13 @@ def read_golden(path: str) -> list[dict]:
         return golden.read(Path(path))
     except golden.GoldenError as exc:
         raise CommandError(f"--golden {path}: {exc}") from None
+
+
+def with_sidecar(source: Path, metrics: dict, metadata: dict) -> dict:
+    """metrics/metadata with the old MNIST service's `.json` beside a `.npz` (explicit options win)."""
+    try:
+        found = sidecar.read_beside(source)
+    except sidecar.SidecarError as exc:
+        raise CommandError(f"{sidecar.beside(source)}: {exc}") from None
+    merged_metrics, merged_metadata = sidecar.merge(found, metrics, metadata)
+    return {"metrics": merged_metrics, "metadata": merged_metadata}

@@ -11,7 +11,7 @@ from models_registry.management.base import ModelVersionCommand
 from models_registry.storage import StorageError
 from models_registry.storage.uris import is_external_path, parse_artifact_uri
 
-from ._common import cli_actor, parse_metrics, read_metadata
+from ._common import cli_actor, parse_metrics, read_metadata, with_sidecar
 
 
 class Command(ModelVersionCommand):
@@ -53,6 +53,7 @@ class Command(ModelVersionCommand):
                     source = Path(artifact.location)
                     if not source.is_file():
                         raise CommandError(f"{source}: no such file.")
+                    common.update(with_sidecar(source, common["metrics"], common["metadata"]))
                     version = services.model_version_register(
                         source=source, storage="local", progress=bar.update, **common
                     )

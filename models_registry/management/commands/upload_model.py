@@ -12,7 +12,7 @@ from models_registry import services
 from models_registry.management.base import ModelVersionCommand
 from models_registry.storage import STORAGE_KINDS
 
-from ._common import cli_actor, parse_metrics, read_golden, read_metadata
+from ._common import cli_actor, parse_metrics, read_golden, read_metadata, with_sidecar
 
 
 class Command(ModelVersionCommand):
@@ -72,8 +72,7 @@ class Command(ModelVersionCommand):
                     source=source,
                     storage=storage,
                     runtime=runtime,
-                    metrics=parse_metrics(options["metric"]),
-                    metadata=read_metadata(options["metadata"]),
+                    **with_sidecar(source, parse_metrics(options["metric"]), read_metadata(options["metadata"])),
                     notes=options["notes"],
                     actor=cli_actor(),
                     progress=bar.update,
