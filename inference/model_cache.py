@@ -200,8 +200,13 @@ def preload() -> dict[str, str]:
     results = {}
     active = ModelVersion.objects.select_related("model").filter(model__active_version_id=F("pk"))
     for version in active:
+        name = version.model.name
         loaded = activate(version=version)
-        results[version.model.name] = loaded.version if loaded else _failures[version.model.name].error
+        if loaded is not None:
+            results[name] = loaded.version
+        else:  # failed, or another promotion committed meanwhile (the listener brings the new one)
+            failure = _failures.get(name)
+            results[name] = failure.error if failure else "superseded by a newer promotion"
     return results
 
 
