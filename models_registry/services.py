@@ -241,26 +241,47 @@ def model_version_file(*, version: ModelVersion, force: bool = False, progress: 
         yield path
 
 
+# Errors of the machine, not of the bytes: they never mark a version failed.
+TRANSIENT_ERRORS = (OSError, MemoryError, StorageError)
+
+
 def model_version_prepare(*, version: ModelVersion, force_download: bool = False) -> Any:
     """Fetch, verify, load and warm up a version in this process; return the predictor.
 
-    A verification or load failure marks the version failed and raises PromotionError; a store that
-    cannot be reached raises PromotionError and marks nothing.
+    Only the stored bytes' fault marks the version failed: a sha256 mismatch of what the store holds, or
+    a load error of bytes just fetched and verified. A load error of cached bytes is retried once on a
+    fresh copy first (the cache file may have been altered with its mtime put back), and an OSError,
+    MemoryError or unreachable store raises PromotionError and marks nothing.
     """
     if version.status == ModelVersion.Status.RETIRED:
         raise PromotionError(f"{version} is retired; register a new version instead.")
     try:
-        with model_version_file(version=version, force=force_download) as path:
-            try:
-                return load_and_warm(version.model.runtime, path, metadata=version.metadata)
-            except Exception as exc:  # any loader failure: the version is unusable, the old one keeps serving
-                _mark_failed(version, f"{type(exc).__name__}: {exc}")
-                raise PromotionError(f"{version} failed to load or warm up: {type(exc).__name__}: {exc}") from exc
+        try:
+            return _fetch_and_load(version, force=force_download)
+        except (ChecksumMismatch, *TRANSIENT_ERRORS):
+            raise
+        except Exception:
+            if force_download:
+                raise
+            logger.warning("%s failed to load from the cache; fetching a fresh copy and trying once more", version)
+            return _fetch_and_load(version, force=True)
     except ChecksumMismatch as exc:
         _mark_failed(version, str(exc))
         raise PromotionError(f"Refused to promote {version}: {exc}") from exc
     except StorageError as exc:
         raise PromotionError(f"Could not fetch {version} from {version.storage}: {exc}") from exc
+    except (OSError, MemoryError) as exc:
+        raise PromotionError(
+            f"{version} could not be loaded here (not marked failed): {type(exc).__name__}: {exc}"
+        ) from exc
+    except Exception as exc:  # a deterministic load error of verified bytes: the version is unusable
+        _mark_failed(version, f"{type(exc).__name__}: {exc}")
+        raise PromotionError(f"{version} failed to load or warm up: {type(exc).__name__}: {exc}") from exc
+
+
+def _fetch_and_load(version: ModelVersion, *, force: bool) -> Any:
+    with model_version_file(version=version, force=force) as path:
+        return load_and_warm(version.model.runtime, path, metadata=version.metadata)
 
 
 def _mark_failed(version: ModelVersion, detail: str) -> None:
