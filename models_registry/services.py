@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from . import artifact_cache, broadcast, selectors
+from . import artifact_cache, bookkeeping, broadcast, selectors
 from .artifact_cache import ChecksumMismatch
 from .models import ActivationEvent, ModelVersion, RegisteredModel
 from .runtimes import load_and_warm
@@ -387,34 +386,14 @@ def _after_activation(
         predictor=predictor,
         force_download=force_download,
     )
-    # Bookkeeping for the old service's clients (metadata.json, latest/ copy) can take seconds on a big
-    # file; the promotion has taken effect already, so it runs after the caller has its answer. One
-    # thread per process keeps the writes in promotion order, and the interpreter waits for it at exit.
-    _store_bookkeeping.submit(
-        _write_store_metadata,
-        storage=version.storage,
-        model_name=model_name,
-        metadata=selectors.store_metadata(version=version),
-        latest=version_artifact(version),
-    )
+    # metadata.json and latest/ for the old service's clients, after the caller has its answer, and
+    # only while this version is still active (models_registry/bookkeeping.py).
+    bookkeeping.submit(model_name=model_name, version_id=version.pk)
 
 
-_store_bookkeeping = ThreadPoolExecutor(max_workers=1, thread_name_prefix="atlas-store-metadata")
-
-
-def _write_store_metadata(*, storage: str, model_name: str, metadata: dict, latest: StoredArtifact) -> None:
-    """Storage I/O only: everything it needs from the database was read by the caller."""
-    try:
-        get_store(storage).write_model_metadata(model=model_name, metadata=metadata, latest=latest)
-    except StorageError as exc:
-        logger.warning("could not write metadata.json for %s@%s: %s", model_name, metadata["version"], exc)
-    except Exception:  # never lose the thread to one failure
-        logger.exception("writing metadata.json for %s failed", model_name)
-
-
-def store_bookkeeping_wait(timeout: float = 60) -> None:
+def store_bookkeeping_wait(timeout: float = 600) -> None:
     """Wait until the metadata writes submitted so far are done (tests, management commands)."""
-    _store_bookkeeping.submit(lambda: None).result(timeout=timeout)
+    bookkeeping.wait(timeout=timeout)
 
 
 def model_version_retire(*, version: ModelVersion, actor: str, reason: str = "") -> ModelVersion:
