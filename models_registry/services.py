@@ -15,11 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from . import artifact_cache, bookkeeping, broadcast, selectors
 from .artifact_cache import ChecksumMismatch
+from .errors import PromotionError, RegistryError
 from .models import ActivationEvent, ModelVersion, RegisteredModel
+from .registration import record_version, upload_and_record
+from .registration_lock import RegistrationInProgress, registration_lock
 from .runtimes import load_and_warm
 from .signals import model_activated
 from .storage import STORAGE_KINDS, StorageError, StoredArtifact, get_store
@@ -31,14 +34,6 @@ logger = logging.getLogger(__name__)
 
 
 MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
-
-
-class RegistryError(Exception):
-    """A registry operation was refused; the message says why and what to do."""
-
-
-class PromotionError(RegistryError):
-    pass
 
 
 def registered_model_get_or_create(*, name: str, runtime: str, description: str = "") -> RegisteredModel:
@@ -83,40 +78,6 @@ def _file_format(filename: str, fmt: str | None) -> str:
     return value
 
 
-def _record_version(
-    *,
-    model: RegisteredModel,
-    version: str,
-    stored: StoredArtifact,
-    sha256: str,
-    size: int,
-    fmt: str,
-    metrics: dict | None,
-    metadata: dict | None,
-    notes: str,
-    actor: str,
-) -> ModelVersion:
-    try:
-        with transaction.atomic():
-            return ModelVersion.objects.create(
-                model=model,
-                version=version,
-                storage=stored.storage,
-                location=stored.location,
-                bucket=stored.bucket,
-                revision=stored.revision,
-                sha256=sha256,
-                size_bytes=size,
-                format=fmt,
-                metrics=metrics or {},
-                metadata=metadata or {},
-                notes=notes,
-                created_by=actor,
-            )
-    except IntegrityError:
-        raise RegistryError(f"{model.name} already has a version {version!r}; versions are immutable.") from None
-
-
 def model_version_register(
     *,
     model_name: str,
@@ -143,29 +104,26 @@ def model_version_register(
     _check_new_version(model, version)
     filename = filename or source.name
     fmt = _file_format(filename, fmt)
-    sha256, size = sha256_of_file(source)
     try:
-        stored = get_store(storage).put(
-            model=model.name,
-            version=version,
-            filename=filename,
-            source=source,
-            progress=progress,
-        )
-    except StorageError as exc:
-        raise RegistryError(f"Could not store {filename} in {storage}: {exc}") from exc
-    return _record_version(
-        model=model,
-        version=version,
-        stored=stored,
-        sha256=sha256,
-        size=size,
-        fmt=fmt,
-        metrics=metrics,
-        metadata=metadata,
-        notes=notes,
-        actor=actor,
-    )
+        with registration_lock(model_name=model.name, version=version):
+            _check_new_version(model, version)  # the other registration may have finished meanwhile
+            return upload_and_record(
+                model=model,
+                version=version,
+                source=source,
+                filename=filename,
+                storage=storage,
+                fmt=fmt,
+                metrics=metrics,
+                metadata=metadata,
+                notes=notes,
+                actor=actor,
+                progress=progress,
+            )
+    except RegistrationInProgress:
+        raise RegistryError(
+            f"{model.name} {version!r} is being registered by another upload right now; nothing was stored."
+        ) from None
 
 
 def model_version_register_stored(
@@ -202,7 +160,7 @@ def model_version_register_stored(
         raise RegistryError(f"Could not read {artifact.location} from {artifact.storage}: {exc}") from exc
     finally:
         scratch.unlink(missing_ok=True)
-    return _record_version(
+    return record_version(
         model=model,
         version=version,
         stored=artifact,
