@@ -70,10 +70,32 @@ def test_reload_latest_promotes_the_highest_version_and_serves_it_here(
     body = response.json()
     assert response.status_code == 200
     assert (body["success"], body["model_type"], body["version"]) == (True, "answers", "v2.10.0")
-    assert set(body) == {"success", "model_type", "version", "message", "reloaded_at"}
+    assert set(body) == {"success", "model_type", "version", "message", "reloaded_at", "results"}
     served = model_cache.snapshot()["answers"]  # installed by the request itself, not loaded lazily here
     assert (served.version, served.predictor.predict()) == ("v2.10.0", "new")
     assert ActivationEvent.objects.get().actor == "admin-api"
+
+
+def test_reload_of_all_tries_every_model_and_reports_each_outcome(api, register, settings):
+    register("1.0.0", answer="a1", model="alpha")
+    bad = register("1.0.0", answer="b1", model="beta")
+    register("1.0.0", answer="c1", model="gamma")
+    (settings.MODEL_STORE_DIR / bad.location).write_text('{"answer": "tampered"}')
+
+    response = api.post("/api/v1/admin/reload-models", {"model_type": "all", "version": "latest"}, format="json")
+
+    body = response.json()
+    assert response.status_code == 422
+    assert (body["success"], body["model_type"], body["version"]) == (False, "all", "latest")
+    assert {name: outcome["success"] for name, outcome in body["results"].items()} == {
+        "alpha": True,
+        "beta": False,
+        "gamma": True,
+    }
+    assert "sha256 mismatch" in body["results"]["beta"]["message"]
+    assert body["detail"] == "1 of 3 models did not reload: beta"
+    actives = dict(RegisteredModel.objects.values_list("name", "active_version__version"))
+    assert actives == {"alpha": "1.0.0", "beta": None, "gamma": "1.0.0"}
 
 
 def test_reload_of_an_unknown_model_is_400_naming_the_models(api, register):
