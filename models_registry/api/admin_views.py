@@ -260,6 +260,8 @@ class HealthView(AdminAPIView):
             counts = workers.get(model.name, {"total": 0, "on_active": 0, "errors": []})
             if active and counts["on_active"] < counts["total"]:
                 degraded = True
+            if active and mine is not None and mine != active:  # this worker itself is off the active version
+                degraded = True
             models[model.name] = {
                 "loaded": mine is not None,
                 "version": mine,

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import socket
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from inference import model_cache
-from models_registry import services
-from models_registry.models import ActivationEvent, RegisteredModel
+from models_registry import services, worker_reports
+from models_registry.models import ActivationEvent, RegisteredModel, WorkerReport
 
 pytestmark = pytest.mark.django_db
 
@@ -217,3 +222,22 @@ def test_health_is_degraded_when_a_worker_serves_an_old_version(api, register):
 
     assert body["status"] == "degraded"
     assert body["models"]["answers"]["workers"] == {"total": 1, "on_active": 0}
+
+
+def test_admin_health_is_degraded_when_this_worker_serves_an_older_version(api, register):
+    old, new = register("1.0.0"), register("2.0.0")
+    services.model_version_promote(version=old, actor="a")
+    services.model_version_promote(version=new, actor="a")
+    # This worker's own report says 1.0.0, and its heartbeat is too old to count among the live workers.
+    worker_reports.worker_report_save(
+        host=socket.gethostname(), pid=os.getpid(), model_name="answers", version_id=old.pk, loaded_at=None
+    )
+    WorkerReport.objects.update(heartbeat_at=timezone.now() - timedelta(hours=1))
+
+    body = api.get("/api/v1/admin/health").json()
+
+    assert (body["status"], body["models"]["answers"]["version"], body["models"]["answers"]["active_version"]) == (
+        "degraded",
+        "1.0.0",
+        "2.0.0",
+    )
