@@ -17,12 +17,20 @@ wsgi_app = "atlas.wsgi:application"
 
 
 def post_worker_init(worker):
-    from inference import serving
+    # Never raises: a worker that cannot reach the database or load a model still serves (what it
+    # loaded, /livez, an honest /readyz) and its listener keeps trying; the master keeps running.
+    try:
+        from inference import serving
 
-    serving.start()
+        serving.ensure_started(preload=True)
+    except Exception:
+        worker.log.exception("serving did not start at worker init; the first request tries again")
 
 
 def worker_exit(server, worker):
-    from inference import serving
+    try:
+        from inference import serving
 
-    serving.stop()
+        serving.stop()
+    except Exception:
+        server.log.exception("stopping serving failed")

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "inference.middleware.ServingMiddleware",
     "atlas.request_context.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -128,6 +129,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
     DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+else:
+    # A dropped connection is replaced before the next query instead of costing one 500 per worker;
+    # an unreachable database fails in seconds, not in the kernel's minutes.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", int(os.environ.get("DB_CONNECT_TIMEOUT", "5"))
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -314,6 +322,9 @@ ATLAS_LISTEN_NOTIFY = _env_bool("ATLAS_LISTEN_NOTIFY", True)
 ATLAS_WORKER_HEARTBEAT_SECONDS = float(os.environ.get("ATLAS_WORKER_HEARTBEAT_SECONDS", "5"))
 # A worker that has not reported for this long no longer counts in health.
 ATLAS_WORKER_STALE_SECONDS = float(os.environ.get("ATLAS_WORKER_STALE_SECONDS", "30"))
+# The first request of a process starts serving (listener + loading) when no gunicorn hook did; the
+# test settings turn it off so the test process itself does not become a serving worker.
+ATLAS_SERVING_AUTOSTART = _env_bool("ATLAS_SERVING_AUTOSTART", True)
 
 # Largest model file the admin form and the registry API accept (larger ones: upload to the store,
 # then `manage.py register_model`).

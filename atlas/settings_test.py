@@ -24,6 +24,8 @@ HF_CACHE_DIR = Path(VAR_DIR) / "hf-cache"
 # No collectstatic in tests: plain static storage instead of whitenoise's manifest.
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 WHITENOISE_AUTOREFRESH = True
+# The test process is not a serving worker (tests that need serving start it, or a real gunicorn).
+ATLAS_SERVING_AUTOSTART = False
 
 # SQLite: a file, not memory, so that servers started by the tests (gunicorn) share it.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405

@@ -15,6 +15,7 @@ from inference.metrics import metrics_view
 urlpatterns = [
     # The prediction routes come first: they are the hot path, and Django tries patterns in order.
     path("", include("inference.urls")),
+    path("", include("inference.readiness")),
     path("admin/", admin.site.urls),
     path("metrics", metrics_view, name="metrics"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -55,6 +55,15 @@ class LoadFailure:
     version_id: int
     error: str
     at: float
+    attempts: int = 1
+
+    @property
+    def retry_at(self) -> float:
+        """Capped exponential back-off per worker: 5 s, 10 s, 20 s ... 300 s after the last attempt."""
+        return self.at + min(RETRY_AFTER_SECONDS * 2 ** (self.attempts - 1), RETRY_MAX_SECONDS)
+
+    def waiting(self, version_id: int) -> bool:
+        return self.version_id == version_id and time.monotonic() < self.retry_at
 
 
 _models: dict[str, LoadedModel] = {}
@@ -65,8 +74,10 @@ _locks_guard = threading.Lock()
 # promoted a version, nor the test runner): serving.start() and the first request's load turn it on.
 _serving = False
 
-# A worker that failed to load a version waits this long before trying that same version again.
+# A worker that failed to load a version waits 5 s before trying that same version again, then twice
+# as long after each further failure, up to 5 minutes. A different version (a new promotion) starts over.
 RETRY_AFTER_SECONDS = 5.0
+RETRY_MAX_SECONDS = 300.0
 
 
 def _lock_for(name: str) -> threading.Lock:
@@ -181,7 +192,7 @@ def _load_active(name: str) -> LoadedModel:
                 name, f"No active version of {name!r}: register one and promote it (admin, API or manage.py)."
             )
         failure = _failures.get(name)
-        if failure and failure.version_id == version.pk and time.monotonic() - failure.at < RETRY_AFTER_SECONDS:
+        if failure and failure.waiting(version.pk):
             # A request must not fetch and hash a broken file again and again: wait out the back-off.
             raise ModelUnavailable(name, f"{version} could not be loaded: {failure.error}")
         try:
@@ -218,7 +229,11 @@ def _install(version: ModelVersion, predictor: Any) -> LoadedModel:
 def _record_failure(version: ModelVersion, exc: BaseException) -> None:
     name = version.model.name
     error = f"{version.version}: {type(exc).__name__}: {exc}"
-    _failures[name] = LoadFailure(version=version.version, version_id=version.pk, error=error, at=time.monotonic())
+    previous = _failures.get(name)
+    attempts = previous.attempts + 1 if previous is not None and previous.version_id == version.pk else 1
+    _failures[name] = LoadFailure(
+        version=version.version, version_id=version.pk, error=error, at=time.monotonic(), attempts=attempts
+    )
     MODEL_LOAD_FAILURES.labels(name, version.version).inc()
     current = _models.get(name)
     _report(
@@ -240,12 +255,7 @@ def activate(*, version: ModelVersion, predictor: Any = None, force_download: bo
         if current is not None and current.version_id == version.pk and predictor is None and not force_download:
             return current
         failure = _failures.get(name)
-        if (
-            predictor is None
-            and failure is not None
-            and failure.version_id == version.pk
-            and time.monotonic() - failure.at < RETRY_AFTER_SECONDS
-        ):
+        if predictor is None and not force_download and failure is not None and failure.waiting(version.pk):
             return None
         if predictor is None and not _still_active(version):
             # Another promotion committed while this reload waited for the lock (and may already be
@@ -292,8 +302,13 @@ def preload() -> dict[str, str]:
     results = {}
     active = ModelVersion.objects.select_related("model").filter(model__active_version_id=F("pk"))
     for version in active:
+        name = version.model.name
         loaded = activate(version=version)
-        results[version.model.name] = loaded.version if loaded else _failures[version.model.name].error
+        if loaded is not None:
+            results[name] = loaded.version
+        else:  # failed, or another promotion committed meanwhile (the listener brings the new one)
+            failure = _failures.get(name)
+            results[name] = failure.error if failure else "superseded by a newer promotion"
     return results
 
 

@@ -1,7 +1,17 @@
 """Start and stop serving in a worker process: preload the active versions, keep them current.
 
-Called from gunicorn's worker hooks (atlas/gunicorn.conf.py), never at import time, never in
-`migrate` or `shell`.
+Serving starts however the process was started:
+- gunicorn's post_worker_init hook (atlas/gunicorn.conf.py, also picked up by a plain
+  `gunicorn atlas.wsgi` run from the repository root through ./gunicorn.conf.py) preloads before the
+  worker takes its first request;
+- otherwise (no config file, `manage.py runserver`, any other WSGI server) `ServingMiddleware` calls
+  `ensure_started()` on the first request: the listener starts and loads the active versions off the
+  request.
+
+`ensure_started()` is idempotent and fork-safe: it records the pid that started serving, so a process
+forked after the listener started (whose thread did not survive the fork) starts anew. It never raises:
+a worker that cannot reach the database or load a model logs it, reports it, serves what it loaded, and
+its listener keeps trying. Never called at import time, never in `migrate` or `shell`.
 """
 
 from __future__ import annotations
@@ -9,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 
 from django.urls import get_resolver
 
@@ -20,27 +31,77 @@ from . import model_cache, rollout_sync
 logger = logging.getLogger(__name__)
 
 _listener: ActivationListener | None = None
+_started_pid: int | None = None
+_start_lock = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    """A thread does not survive fork: the child has no running listener and must start its own."""
+    global _listener, _started_pid, _start_lock
+    _listener = None
+    _started_pid = None
+    _start_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def is_started() -> bool:
+    return _started_pid == os.getpid() and _listener is not None and _listener.is_alive()
+
+
+def ensure_started(*, preload: bool = False) -> None:
+    """Start serving in this process unless it already does. Never raises.
+
+    preload=True (the gunicorn hook) loads every active version before returning; otherwise (the first
+    request) the listener's first sync loads them in its own thread, so the request is not held up.
+    """
+    if _started_pid == os.getpid():
+        return
+    with _start_lock:
+        if _started_pid == os.getpid():
+            return
+        _start(preload=preload)
 
 
 def start() -> None:
-    global _listener
-    if _listener is not None:
-        return
+    """The gunicorn hook's entry point (kept for callers of the old name)."""
+    ensure_started(preload=True)
+
+
+def _start(*, preload: bool) -> None:
+    global _listener, _started_pid
+    _started_pid = os.getpid()
     model_cache.mark_serving()
-    # Import every view now (scipy alone is ~0.6 s), so the first request does not pay for it.
-    get_resolver().url_patterns  # noqa: B018 (the access itself imports every view)
-    bootstrap.adopt_at_start()  # HF_MODEL_REPO + DEFAULT_MODEL on an empty registry; never raises
-    for name, outcome in model_cache.preload().items():
-        logger.info("preloaded %s: %s", name, outcome)
-    _listener = ActivationListener(loaded=model_cache.loaded_version_ids, on_tick=rollout_sync.tick)
-    _listener.start()
+    try:
+        # Import every view now (scipy alone is ~0.6 s), so the first request does not pay for it.
+        get_resolver().url_patterns  # noqa: B018 (the access itself imports every view)
+    except Exception:
+        logger.exception("could not import the views at worker start")
+    try:
+        bootstrap.adopt_at_start()  # HF_MODEL_REPO + DEFAULT_MODEL on an empty registry; never raises
+    except Exception:
+        logger.exception("the Hub bootstrap failed")
+    if preload:
+        try:
+            for name, outcome in model_cache.preload().items():
+                logger.info("preloaded %s: %s", name, outcome)
+        except Exception:  # e.g. the database is unreachable: the listener keeps trying
+            logger.exception("preloading the active versions failed; serving what loaded, retrying in the background")
+    try:
+        _listener = ActivationListener(loaded=model_cache.loaded_version_ids, on_tick=rollout_sync.tick)
+        _listener.start()
+    except Exception:
+        logger.exception("could not start the activation listener")
+        _started_pid = None  # the next request tries again
 
 
 def stop() -> None:
-    global _listener
+    global _listener, _started_pid
     if _listener is not None:
         _listener.stop()
         _listener = None
+    _started_pid = None
     try:
         worker_reports.worker_reports_delete(host=socket.gethostname(), pid=os.getpid())
     except Exception:

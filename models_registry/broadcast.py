@@ -47,6 +47,9 @@ def _listen_connection() -> psycopg.Connection:
     for django_only in ("cursor_factory", "context", "prepare_threshold"):
         params.pop(django_only, None)
     params.setdefault("connect_timeout", 5)
+    # TCP keepalives: a LISTEN connection silently dropped by a NAT or a failover is noticed in about a
+    # minute (then the listener reconnects; the poll covers the gap) instead of the kernel's two hours.
+    params.update(keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3)
     conn = psycopg.connect(**params, autocommit=True)
     conn.execute(f"LISTEN {CHANNEL}")
     return conn

@@ -43,10 +43,12 @@ def history(*, model: RegisteredModel) -> QuerySet[ActivationEvent]:
 
 
 def rollback_target(*, model: RegisteredModel) -> ModelVersion | None:
-    """The version that was active before the current one.
+    """The version that was active before the current one's latest activation.
 
-    The history is replayed as a stack (a promotion pushes, a rollback pops), so repeated rollbacks walk
-    back v3 -> v2 -> v1 instead of toggling between the last two. Retired and failed versions are skipped.
+    The history is replayed as a stack: a promotion pushes its version, a rollback pops back to the
+    topmost entry of the version it went to. So 1.0.0 -> 1.1.0 -> 1.0.0 -> 1.2.0 rolls back to 1.0.0,
+    then to 1.1.0, then to 1.0.0 (never toggling between the last two, never lost when a version was
+    active twice). Retired and failed versions are skipped.
     """
     stack: list[int] = []
     events = model.history.filter(
@@ -55,12 +57,13 @@ def rollback_target(*, model: RegisteredModel) -> ModelVersion | None:
     for event in events.values("action", "to_version_id"):
         target = event["to_version_id"]
         if event["action"] == ActivationEvent.Action.ROLLBACK and target in stack:
-            del stack[stack.index(target) + 1 :]  # back to where that rollback went
+            top = len(stack) - 1 - stack[::-1].index(target)  # the most recent occurrence
+            del stack[top + 1 :]
         elif not stack or stack[-1] != target:
             stack.append(target)
     active = model.active_version_id
-    if active in stack:
-        del stack[stack.index(active) :]
+    if stack and stack[-1] == active:
+        stack.pop()
     unusable = {ModelVersion.Status.RETIRED, ModelVersion.Status.FAILED}
     candidates = {v.pk: v for v in model.versions.filter(pk__in=stack)}
     while stack:

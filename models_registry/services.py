@@ -10,19 +10,21 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from . import artifact_cache, broadcast, golden, selectors, trust
+from . import artifact_cache, bookkeeping, broadcast, golden, selectors, trust
 from .artifact_cache import ChecksumMismatch
+from .errors import PromotionError, RegistryError
 from .models import ActivationEvent, ModelVersion, RegisteredModel
 from .redaction import without_paths
+from .registration import record_version, upload_and_record
+from .registration_lock import RegistrationInProgress, registration_lock
 from .runtimes import check_file, load_and_warm
 from .signals import model_activated
 from .storage import STORAGE_KINDS, StorageError, StoredArtifact, get_store
@@ -34,18 +36,6 @@ logger = logging.getLogger(__name__)
 
 
 MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
-
-
-class RegistryError(Exception):
-    """A registry operation was refused; the message says why and what to do (and names no folder of
-    the server: it reaches API clients)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(without_paths(message))
-
-
-class PromotionError(RegistryError):
-    pass
 
 
 def registered_model_get_or_create(*, name: str, runtime: str, description: str = "") -> RegisteredModel:
@@ -112,40 +102,6 @@ def _check_runtime_file(model: RegisteredModel, path: Path) -> None:
         raise RegistryError(f"The file cannot be served by runtime {model.runtime}: {exc}") from exc
 
 
-def _record_version(
-    *,
-    model: RegisteredModel,
-    version: str,
-    stored: StoredArtifact,
-    sha256: str,
-    size: int,
-    fmt: str,
-    metrics: dict | None,
-    metadata: dict | None,
-    notes: str,
-    actor: str,
-) -> ModelVersion:
-    try:
-        with transaction.atomic():
-            return ModelVersion.objects.create(
-                model=model,
-                version=version,
-                storage=stored.storage,
-                location=stored.location,
-                bucket=stored.bucket,
-                revision=stored.revision,
-                sha256=sha256,
-                size_bytes=size,
-                format=fmt,
-                metrics=metrics or {},
-                metadata=metadata or {},
-                notes=notes,
-                created_by=actor,
-            )
-    except IntegrityError:
-        raise RegistryError(f"{model.name} already has a version {version!r}; versions are immutable.") from None
-
-
 def model_version_register(
     *,
     model_name: str,
@@ -173,29 +129,26 @@ def model_version_register(
     filename = _check_filename(filename or source.name)
     fmt = _file_format(filename, fmt)
     _check_runtime_file(model, source)
-    sha256, size = sha256_of_file(source)
     try:
-        stored = get_store(storage).put(
-            model=model.name,
-            version=version,
-            filename=filename,
-            source=source,
-            progress=progress,
-        )
-    except StorageError as exc:
-        raise RegistryError(f"Could not store {filename} in {storage}: {exc}") from exc
-    return _record_version(
-        model=model,
-        version=version,
-        stored=stored,
-        sha256=sha256,
-        size=size,
-        fmt=fmt,
-        metrics=metrics,
-        metadata=metadata,
-        notes=notes,
-        actor=actor,
-    )
+        with registration_lock(model_name=model.name, version=version):
+            _check_new_version(model, version)  # the other registration may have finished meanwhile
+            return upload_and_record(
+                model=model,
+                version=version,
+                source=source,
+                filename=filename,
+                storage=storage,
+                fmt=fmt,
+                metrics=metrics,
+                metadata=metadata,
+                notes=notes,
+                actor=actor,
+                progress=progress,
+            )
+    except RegistrationInProgress:
+        raise RegistryError(
+            f"{model.name} {version!r} is being registered by another upload right now; nothing was stored."
+        ) from None
 
 
 def model_version_register_stored(
@@ -237,7 +190,7 @@ def model_version_register_stored(
         scratch.unlink(missing_ok=True)
     if expected_sha256 and sha256 != expected_sha256.strip().lower():
         raise RegistryError(f"{artifact.location} hashes to {sha256}, not the recorded sha256 {expected_sha256}.")
-    return _record_version(
+    return record_version(
         model=model,
         version=version,
         stored=artifact,
@@ -275,11 +228,25 @@ def model_version_file(*, version: ModelVersion, force: bool = False, progress: 
         yield path
 
 
+# Errors of the machine, not of the bytes: they never mark a version failed.
+TRANSIENT_ERRORS = (OSError, MemoryError, StorageError)
+
+
 def model_version_prepare(*, version: ModelVersion, force_download: bool = False, actor: str = "") -> Any:
+    """Fetch, verify, load and warm up a version in this process (model_version_load), then run its golden
+    set on the predictor; return the predictor."""
+    predictor = model_version_load(version=version, force_download=force_download)
+    _golden_gate(version=version, predictor=predictor, actor=actor)
+    return predictor
+
+
+def model_version_load(*, version: ModelVersion, force_download: bool = False) -> Any:
     """Fetch, verify, load and warm up a version in this process; return the predictor.
 
-    A verification or load failure marks the version failed and raises PromotionError; a store that
-    cannot be reached raises PromotionError and marks nothing.
+    Only the stored bytes' fault marks the version failed: a sha256 mismatch of what the store holds, or
+    a load error of bytes just fetched and verified. A load error of cached bytes is retried once on a
+    fresh copy first (the cache file may have been altered with its mtime put back), and an OSError,
+    MemoryError or unreachable store raises PromotionError and marks nothing.
     """
     if version.status == ModelVersion.Status.RETIRED:
         raise PromotionError(f"{version} is retired; register a new version instead.")
@@ -288,19 +255,32 @@ def model_version_prepare(*, version: ModelVersion, force_download: bool = False
     except trust.UntrustedArtifact as exc:
         raise PromotionError(f"Refused to promote: {exc}") from None
     try:
-        with model_version_file(version=version, force=force_download) as path:
-            try:
-                predictor = load_and_warm(version.model.runtime, path, metadata=version.metadata)
-            except Exception as exc:  # any loader failure: the version is unusable, the old one keeps serving
-                _mark_failed(version, f"{type(exc).__name__}: {exc}")
-                raise PromotionError(f"{version} failed to load or warm up: {type(exc).__name__}: {exc}") from exc
-        _golden_gate(version=version, predictor=predictor, actor=actor)
-        return predictor
+        try:
+            return _fetch_and_load(version, force=force_download)
+        except (ChecksumMismatch, *TRANSIENT_ERRORS):
+            raise
+        except Exception:
+            if force_download:
+                raise
+            logger.warning("%s failed to load from the cache; fetching a fresh copy and trying once more", version)
+            return _fetch_and_load(version, force=True)
     except ChecksumMismatch as exc:
         _mark_failed(version, str(exc))
         raise PromotionError(f"Refused to promote {version}: {exc}") from exc
     except StorageError as exc:
         raise PromotionError(f"Could not fetch {version} from {version.storage}: {exc}") from exc
+    except (OSError, MemoryError) as exc:
+        raise PromotionError(
+            f"{version} could not be loaded here (not marked failed): {type(exc).__name__}: {exc}"
+        ) from exc
+    except Exception as exc:  # a deterministic load error of verified bytes: the version is unusable
+        _mark_failed(version, f"{type(exc).__name__}: {exc}")
+        raise PromotionError(f"{version} failed to load or warm up: {type(exc).__name__}: {exc}") from exc
+
+
+def _fetch_and_load(version: ModelVersion, *, force: bool) -> Any:
+    with model_version_file(version=version, force=force) as path:
+        return load_and_warm(version.model.runtime, path, metadata=version.metadata)
 
 
 def _golden_gate(*, version: ModelVersion, predictor: Any, actor: str) -> None:
@@ -444,34 +424,14 @@ def _after_activation(
         predictor=predictor,
         force_download=force_download,
     )
-    # Bookkeeping for the old service's clients (metadata.json, latest/ copy) can take seconds on a big
-    # file; the promotion has taken effect already, so it runs after the caller has its answer. One
-    # thread per process keeps the writes in promotion order, and the interpreter waits for it at exit.
-    _store_bookkeeping.submit(
-        _write_store_metadata,
-        storage=version.storage,
-        model_name=model_name,
-        metadata=selectors.store_metadata(version=version),
-        latest=version_artifact(version),
-    )
+    # metadata.json and latest/ for the old service's clients, after the caller has its answer, and
+    # only while this version is still active (models_registry/bookkeeping.py).
+    bookkeeping.submit(model_name=model_name, version_id=version.pk)
 
 
-_store_bookkeeping = ThreadPoolExecutor(max_workers=1, thread_name_prefix="atlas-store-metadata")
-
-
-def _write_store_metadata(*, storage: str, model_name: str, metadata: dict, latest: StoredArtifact) -> None:
-    """Storage I/O only: everything it needs from the database was read by the caller."""
-    try:
-        get_store(storage).write_model_metadata(model=model_name, metadata=metadata, latest=latest)
-    except StorageError as exc:
-        logger.warning("could not write metadata.json for %s@%s: %s", model_name, metadata["version"], exc)
-    except Exception:  # never lose the thread to one failure
-        logger.exception("writing metadata.json for %s failed", model_name)
-
-
-def store_bookkeeping_wait(timeout: float = 60) -> None:
+def store_bookkeeping_wait(timeout: float = 600) -> None:
     """Wait until the metadata writes submitted so far are done (tests, management commands)."""
-    _store_bookkeeping.submit(lambda: None).result(timeout=timeout)
+    bookkeeping.wait(timeout=timeout)
 
 
 def model_version_retire(*, version: ModelVersion, actor: str, reason: str = "") -> ModelVersion:

@@ -40,8 +40,11 @@ def start_replica(tmp_path):
 
     started: list[Replica] = []
 
-    def start(*, workers: int = 3, env: dict[str, str] | None = None, name: str | None = None) -> Replica:
-        replica = Replica(folder=tmp_path / (name or f"replica-{len(started)}"), workers=workers, env=env or {})
+    def start(
+        *, workers: int = 3, env: dict[str, str] | None = None, name: str | None = None, config: bool = True
+    ) -> Replica:
+        folder = tmp_path / (name or f"replica-{len(started)}")
+        replica = Replica(folder=folder, workers=workers, env=env or {}, config=config)
         started.append(replica)
         return replica.start()
 

@@ -258,13 +258,15 @@ def _network_loaded(*, database: bool) -> tuple[bool, str | None]:
     """Loaded means this process holds the digit model, or can load it on the next request: the
     registry has an active version that has not already failed to load here. Nothing is loaded."""
     entry = model_cache.snapshot().get(DIGIT_MODEL)
-    if entry is not None:
-        return True, entry.version
     if not database:
-        return False, None
+        return entry is not None, entry.version if entry else None
     active_id = selectors.active_version_ids().get(DIGIT_MODEL)
     failure = model_cache.failures().get(DIGIT_MODEL)
-    return active_id is not None and (failure is None or failure.version_id != active_id), None
+    failed_here = failure is not None and failure.version_id == active_id
+    if entry is not None:
+        # Serving a version other than the registry's active one is not healthy (degraded).
+        return entry.version_id == active_id and not failed_here, entry.version
+    return active_id is not None and not failed_here, None
 
 
 class HealthView(_PublicView):
@@ -282,8 +284,9 @@ class HealthView(_PublicView):
         database = _database_connected()
         network, version = _network_loaded(database=database)
         healthy = database and network
+        degraded = database and not network and version is not None
         body: dict = {
-            "status": "healthy" if healthy else "unhealthy",
+            "status": "healthy" if healthy else ("degraded" if degraded else "unhealthy"),
             "network_loaded": network,
             "database_connected": database,
             "model": DIGIT_MODEL,

@@ -70,9 +70,10 @@ class ReloadModelsView(AdminAPIView):
             {
                 "success": serializers.BooleanField(),
                 "model_type": serializers.CharField(),
-                "version": serializers.JSONField(),
+                "version": serializers.CharField(),
                 "message": serializers.CharField(),
                 "reloaded_at": serializers.DateTimeField(),
+                "results": serializers.DictField(child=serializers.JSONField()),
             },
         ),
         summary="Make a version active (audited) and reload it in every worker",
@@ -89,50 +90,66 @@ class ReloadModelsView(AdminAPIView):
             if model is None:
                 return _unknown_model(name)
             models = [model]
-        targets = []
-        for model in models:
-            version = _resolve_version(model, wanted)
-            if version is None:
-                known = [v.version for v in selectors.versions_newest_first(model=model)]
-                return Response(
-                    {
-                        "detail": f"{model.name} has no version {wanted!r}.",
-                        "available_versions": known,
-                    },
-                    status=status.HTTP_400_BAD_REQUEST,
-                )
-            targets.append(version)
-        reloaded = {}
-        for version in targets:
-            try:
-                services.model_version_promote(
-                    version=version,
-                    actor=ACTOR,
-                    reason=f"reload-models ({wanted})",
-                    force_download=force,
-                )
-            except services.RegistryError as exc:
-                return Response(
-                    {
-                        "success": False,
-                        "model_type": version.model.name,
-                        "version": version.version,
-                        "message": str(exc),
-                        "detail": str(exc),
-                    },
-                    status=status.HTTP_422_UNPROCESSABLE_ENTITY,
-                )
-            reloaded[version.model.name] = version.version
-        version_out = reloaded.get(name) if name != "all" else reloaded
+        if name == "all":
+            return _reload_all(models, wanted=wanted, force=force)
+        version = _resolve_version(models[0], wanted)
+        if version is None:
+            known = [v.version for v in selectors.versions_newest_first(model=models[0])]
+            return Response(
+                {"detail": f"{name} has no version {wanted!r}.", "available_versions": known},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        outcome = _reload_one(version, wanted=wanted, force=force)
+        if not outcome["success"]:
+            return Response(
+                {**outcome, "model_type": name, "detail": outcome["message"]},
+                status=status.HTTP_422_UNPROCESSABLE_ENTITY,
+            )
         return Response(
             {
                 "success": True,
                 "model_type": name,
-                "version": version_out,
-                "message": ", ".join(f"{n} now serves {v}" for n, v in reloaded.items()) or "no models",
+                "version": version.version,
+                "message": f"{name} now serves {version.version}",
                 "reloaded_at": timezone.now().isoformat(),
+                "results": {name: outcome},
             }
         )
+
+
+def _reload_one(version: ModelVersion, *, wanted: str, force: bool) -> dict:
+    try:
+        services.model_version_promote(
+            version=version, actor=ACTOR, reason=f"reload-models ({wanted})", force_download=force
+        )
+    except services.RegistryError as exc:
+        return {"success": False, "version": version.version, "message": str(exc)}
+    return {"success": True, "version": version.version, "message": f"now serves {version.version}"}
+
+
+def _reload_all(models: list[RegisteredModel], *, wanted: str, force: bool) -> Response:
+    """One operation: every model is tried, and every model's outcome is reported (not the first failure).
+    `version` stays the requested string, as the old service answered; per-model outcomes are in `results`."""
+    results: dict[str, dict] = {}
+    for model in models:
+        version = _resolve_version(model, wanted)
+        if version is None:
+            results[model.name] = {"success": False, "version": None, "message": f"no version {wanted!r}"}
+        else:
+            results[model.name] = _reload_one(version, wanted=wanted, force=force)
+    failed = sorted(n for n, r in results.items() if not r["success"])
+    message = "; ".join(f"{n}: {r['message']}" for n, r in results.items()) or "no models"
+    body = {
+        "success": not failed,
+        "model_type": "all",
+        "version": wanted,
+        "message": message,
+        "reloaded_at": timezone.now().isoformat(),
+        "results": results,
+    }
+    if failed:
+        body["detail"] = f"{len(failed)} of {len(results)} models did not reload: {', '.join(failed)}"
+    return Response(body, status=status.HTTP_200_OK if not failed else status.HTTP_422_UNPROCESSABLE_ENTITY)
 
 
 class ModelVersionsView(AdminAPIView):
@@ -248,6 +265,8 @@ class HealthView(AdminAPIView):
             mine = loaded.get(model.name)
             counts = workers.get(model.name, {"total": 0, "on_active": 0, "errors": []})
             if active and counts["on_active"] < counts["total"]:
+                degraded = True
+            if active and mine is not None and mine != active:  # this worker itself is off the active version
                 degraded = True
             models[model.name] = {
                 "loaded": mine is not None,

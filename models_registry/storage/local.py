@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from pathlib import Path
 
 from django.conf import settings
@@ -35,13 +36,16 @@ class LocalStore:
         location = artifact_key(model, version, filename)
         dest = self._path(location)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        part = dest.with_name(dest.name + ".part")
-        with open(source, "rb") as src, open(part, "wb") as out:
-            while chunk := src.read(1024 * 1024):
-                out.write(chunk)
-                if progress:
-                    progress(len(chunk))
-        os.replace(part, dest)
+        part = dest.with_name(f"{dest.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")  # one per upload
+        try:
+            with open(source, "rb") as src, open(part, "wb") as out:
+                while chunk := src.read(1024 * 1024):
+                    out.write(chunk)
+                    if progress:
+                        progress(len(chunk))
+            os.replace(part, dest)
+        finally:
+            part.unlink(missing_ok=True)
         return StoredArtifact(storage=self.kind, location=location)
 
     def fetch(self, artifact: StoredArtifact, dest: Path, *, progress: Progress = None) -> None:

@@ -1,7 +1,8 @@
 """A real, minimal runtime for registry tests: the artifact is JSON {"answer": <number>}.
 
 It lets the registry's tests exercise fetch, verify, load and warm-up without the heavier runtimes.
-A file whose JSON has "fail_warm_up": true loads but fails its warm-up.
+A file whose JSON has "fail_warm_up": true loads but fails its warm-up; one with "raise": "MemoryError"
+(or "OSError") fails its load the way a machine out of memory (or disk) does.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ class AnswerPredictor:
 
 def load(path: Path, *, metadata: dict) -> AnswerPredictor:
     payload = json.loads(Path(path).read_text())
+    if payload.get("raise") == "MemoryError":
+        raise MemoryError()
+    if payload.get("raise") == "OSError":
+        raise OSError(28, "No space left on device")
     if "answer" not in payload:
         raise ValueError("not an answer file: the key 'answer' is missing")
     return AnswerPredictor(payload)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import socket
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from inference import model_cache
-from models_registry import services
-from models_registry.models import ActivationEvent, RegisteredModel
+from models_registry import services, worker_reports
+from models_registry.models import ActivationEvent, RegisteredModel, WorkerReport
 
 pytestmark = pytest.mark.django_db
 
@@ -70,10 +75,32 @@ def test_reload_latest_promotes_the_highest_version_and_serves_it_here(
     body = response.json()
     assert response.status_code == 200
     assert (body["success"], body["model_type"], body["version"]) == (True, "answers", "v2.10.0")
-    assert set(body) == {"success", "model_type", "version", "message", "reloaded_at"}
+    assert set(body) == {"success", "model_type", "version", "message", "reloaded_at", "results"}
     served = model_cache.snapshot()["answers"]  # installed by the request itself, not loaded lazily here
     assert (served.version, served.predictor.predict()) == ("v2.10.0", "new")
     assert ActivationEvent.objects.get().actor == "admin-api"
+
+
+def test_reload_of_all_tries_every_model_and_reports_each_outcome(api, register, settings):
+    register("1.0.0", answer="a1", model="alpha")
+    bad = register("1.0.0", answer="b1", model="beta")
+    register("1.0.0", answer="c1", model="gamma")
+    (settings.MODEL_STORE_DIR / bad.location).write_text('{"answer": "tampered"}')
+
+    response = api.post("/api/v1/admin/reload-models", {"model_type": "all", "version": "latest"}, format="json")
+
+    body = response.json()
+    assert response.status_code == 422
+    assert (body["success"], body["model_type"], body["version"]) == (False, "all", "latest")
+    assert {name: outcome["success"] for name, outcome in body["results"].items()} == {
+        "alpha": True,
+        "beta": False,
+        "gamma": True,
+    }
+    assert "sha256 mismatch" in body["results"]["beta"]["message"]
+    assert body["detail"] == "1 of 3 models did not reload: beta"
+    actives = dict(RegisteredModel.objects.values_list("name", "active_version__version"))
+    assert actives == {"alpha": "1.0.0", "beta": None, "gamma": "1.0.0"}
 
 
 def test_reload_of_an_unknown_model_is_400_naming_the_models(api, register):
@@ -197,3 +224,22 @@ def test_health_is_degraded_when_a_worker_serves_an_old_version(api, register):
 
     assert body["status"] == "degraded"
     assert body["models"]["answers"]["workers"] == {"total": 1, "on_active": 0}
+
+
+def test_admin_health_is_degraded_when_this_worker_serves_an_older_version(api, register):
+    old, new = register("1.0.0"), register("2.0.0")
+    services.model_version_promote(version=old, actor="a")
+    services.model_version_promote(version=new, actor="a")
+    # This worker's own report says 1.0.0, and its heartbeat is too old to count among the live workers.
+    worker_reports.worker_report_save(
+        host=socket.gethostname(), pid=os.getpid(), model_name="answers", version_id=old.pk, loaded_at=None
+    )
+    WorkerReport.objects.update(heartbeat_at=timezone.now() - timedelta(hours=1))
+
+    body = api.get("/api/v1/admin/health").json()
+
+    assert (body["status"], body["models"]["answers"]["version"], body["models"]["answers"]["active_version"]) == (
+        "degraded",
+        "1.0.0",
+        "2.0.0",
+    )

@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 
 from inference import model_cache
-from models_registry import services
+from models_registry import bookkeeping, services
 from models_registry.models import ModelVersion, RegisteredModel
 from models_registry.storage.hf import HubStore
 from models_registry.storage.s3 import S3Store
+from tests.servers.gunicorn import REPO, database_url
 
 pytestmark = [pytest.mark.servers, pytest.mark.django_db]
 
 
-def test_upload_to_s3_then_promote_writes_metadata_json_and_the_latest_copy(
-    s3_settings, django_capture_on_commit_callbacks
-):
+@pytest.mark.django_db(transaction=True)  # the writer checks, on its own connection, that the version is active
+def test_upload_to_s3_then_promote_writes_metadata_json_and_the_latest_copy(s3_settings):
     version = services.model_version_register(
         model_name="answers",
         version="1.0.0",
@@ -30,8 +33,7 @@ def test_upload_to_s3_then_promote_writes_metadata_json_and_the_latest_copy(
         metrics={"accuracy": 0.5},
     )
 
-    with django_capture_on_commit_callbacks(execute=True):
-        services.model_version_promote(version=version, actor="t")
+    services.model_version_promote(version=version, actor="t")
     services.store_bookkeeping_wait()  # it runs after the promotion has answered
 
     client, bucket = S3Store().client, s3_settings.S3_BUCKET
@@ -118,3 +120,72 @@ def _answer_file(settings, answer):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"answer": answer}))
     return path
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_late_write_of_a_version_no_longer_active_leaves_metadata_json_on_the_active_one(s3_settings):
+    old, new = (
+        services.model_version_register(
+            model_name="answers",
+            version=label,
+            source=_answer_file(s3_settings, label),
+            storage="s3",
+            runtime="json_answer",
+        )
+        for label in ("1.0.0", "2.0.0")
+    )
+    services.model_version_promote(version=old, actor="t")
+    services.model_version_promote(version=new, actor="t")
+    services.store_bookkeeping_wait()
+
+    # When the bookkeeping of the earlier promotion lands last (a slow copy in another replica)
+    bookkeeping.write_if_active(model_name="answers", version_id=old.pk)
+
+    client, bucket = S3Store().client, s3_settings.S3_BUCKET
+    metadata = json.loads(client.get_object(Bucket=bucket, Key="models/answers/metadata.json")["Body"].read())
+    assert metadata["version"] == "2.0.0"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_activate_model_on_s3_writes_latest_before_the_command_exits(s3_settings, seaweedfs):
+    version = services.model_version_register(
+        model_name="answers", version="1.0.0", source=_answer_file(s3_settings, 5), storage="s3", runtime="json_answer"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "atlas.settings",
+        "SECRET_KEY": "command-test-secret",
+        "DATABASE_URL": database_url(),
+        "MODEL_STORAGE_TYPE": "s3",
+        "S3_ENDPOINT_URL": seaweedfs.endpoint_url,
+        "S3_ACCESS_KEY": seaweedfs.access_key,
+        "S3_SECRET_KEY": seaweedfs.secret_key,
+        "S3_REGION": seaweedfs.region,
+        "S3_BUCKET": s3_settings.S3_BUCKET,
+        "ATLAS_VAR_DIR": str(s3_settings.MODEL_CACHE_DIR.parent / "command-var"),
+    }
+    env.pop("ATLAS_RUNTIMES", None)
+
+    done = subprocess.run(
+        [sys.executable, "-c", _ACTIVATE_WITH_TEST_RUNTIME],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert done.returncode == 0, done.stderr
+    latest = S3Store().client.get_object(Bucket=s3_settings.S3_BUCKET, Key=f"models/answers/latest/{version.filename}")
+    assert hashlib.sha256(latest["Body"].read()).hexdigest() == version.sha256
+
+
+# manage.py activate_model, with the registry tests' JSON runtime added to the settings.
+_ACTIVATE_WITH_TEST_RUNTIME = """
+import django
+from django.conf import settings
+from django.core.management import call_command
+django.setup()
+settings.ATLAS_RUNTIMES = {**settings.ATLAS_RUNTIMES, "json_answer": "tests.registry.json_runtime.load"}
+call_command("activate_model", "answers", "1.0.0")
+"""

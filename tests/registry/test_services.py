@@ -160,6 +160,25 @@ def test_repeated_rollbacks_walk_back_through_history(register):
     assert model.active_version_id == v1.pk
 
 
+def _rollback_twice(register, history: list[str]) -> list[str]:
+    versions = {label: register(label) for label in dict.fromkeys(history)}
+    for label in history:
+        services.model_version_promote(version=versions[label], actor="a")
+    reached = []
+    for _ in range(2):
+        model = RegisteredModel.objects.get(name="answers")
+        reached.append(services.model_rollback(model=model, actor="a").to_version.version)
+    return reached
+
+
+def test_rollback_after_a_version_was_active_twice_walks_the_stack(register):
+    assert _rollback_twice(register, ["1.0.0", "1.1.0", "1.0.0", "1.2.0"]) == ["1.0.0", "1.1.0"]
+
+
+def test_rollback_from_a_reactivated_version_goes_to_the_one_before_its_latest_activation(register):
+    assert _rollback_twice(register, ["1.0.1", "1.0.2", "1.0.4", "1.0.2"]) == ["1.0.4", "1.0.2"]
+
+
 def test_rollback_without_an_earlier_version_is_refused(register):
     services.model_version_promote(version=register("1.0.0"), actor="a")
 

@@ -7,6 +7,8 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
@@ -30,8 +32,11 @@ def database_url() -> str:
 
 
 class Replica:
-    def __init__(self, *, folder: Path, workers: int, env: dict[str, str]) -> None:
+    def __init__(self, *, folder: Path, workers: int, env: dict[str, str], config: bool = True) -> None:
+        """config=False: plain `gunicorn atlas.wsgi -w N` from a folder without any gunicorn.conf.py
+        (no hooks: the first request of each worker starts serving)."""
         self.folder = folder
+        self.config = config
         self.workers = workers
         self.port = free_ports(1)[0]
         self.url = f"http://127.0.0.1:{self.port}"
@@ -50,14 +55,20 @@ class Replica:
             "WEB_CONCURRENCY": str(workers),
             **env,
         }
+        if not config:
+            self.env["PYTHONPATH"] = str(REPO)
         self.process: subprocess.Popen | None = None
 
     def start(self, *, timeout: float = 90) -> Replica:
         gunicorn = Path(sys.executable).parent / "gunicorn"
         with open(self.log_path, "ab") as log:
+            if self.config:
+                command = [str(gunicorn), "-c", "atlas/gunicorn.conf.py", "--bind", f"127.0.0.1:{self.port}"]
+            else:
+                command = [str(gunicorn), "atlas.wsgi", "-w", str(self.workers), "--bind", f"127.0.0.1:{self.port}"]
             self.process = subprocess.Popen(
-                [str(gunicorn), "-c", "atlas/gunicorn.conf.py", "--bind", f"127.0.0.1:{self.port}"],
-                cwd=REPO,
+                command,
+                cwd=REPO if self.config else self.folder,
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -71,10 +82,22 @@ class Replica:
         if self.process is not None and self.process.poll() is not None:
             raise AssertionError(f"gunicorn exited with {self.process.returncode}:\n{self.log_tail()}")
         try:
-            requests.get(f"{self.url}/healthz", timeout=5)
+            requests.get(f"{self.url}/livez", timeout=5)
         except requests.RequestException:
             return False
         return True
+
+    def wake_every_worker(self, started: Callable[[set[int]], bool], *, timeout: float = 60) -> None:
+        """Without a config file a worker starts serving on its first request: send bursts of concurrent
+        requests (a busy sync worker does not accept, so a burst spreads) until `started(pids)` holds."""
+        pids = self.worker_pids()
+
+        def burst() -> bool:
+            with ThreadPoolExecutor(max_workers=2 * self.workers) as pool:
+                list(pool.map(lambda _: requests.get(f"{self.url}/livez", timeout=10), range(2 * self.workers)))
+            return started(pids)
+
+        wait_until(burst, timeout=timeout, interval=0.2, what=f"every worker of {self.url} serving")
 
     def worker_pids(self) -> set[int]:
         if self.process is None:

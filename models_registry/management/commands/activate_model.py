@@ -27,5 +27,6 @@ class Command(BaseCommand):
             )
         except services.RegistryError as exc:
             raise CommandError(str(exc)) from exc
+        services.store_bookkeeping_wait()  # metadata.json and latest/ are written before we exit
         previous = event.from_version.version if event.from_version else "none"
         self.stdout.write(self.style.SUCCESS(f"{version} is now active ({event.action}; was {previous})"))

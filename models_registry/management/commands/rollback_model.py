@@ -20,6 +20,7 @@ class Command(BaseCommand):
             event = services.model_rollback(model=model, actor=cli_actor(), reason=options["reason"])
         except services.RegistryError as exc:
             raise CommandError(str(exc)) from exc
+        services.store_bookkeeping_wait()  # metadata.json and latest/ are written before we exit
         self.stdout.write(
             self.style.SUCCESS(
                 f"{model.name}: rolled back from {event.from_version.version} to {event.to_version.version}"

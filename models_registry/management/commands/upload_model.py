@@ -90,6 +90,7 @@ class Command(ModelVersionCommand):
                 services.model_version_promote(version=version, actor=cli_actor(), reason=options["reason"])
             except services.RegistryError as exc:
                 raise CommandError(str(exc)) from exc
+            services.store_bookkeeping_wait()  # metadata.json and latest/ are written before we exit
             self.stdout.write(self.style.SUCCESS(f"{version} is now active"))
 
     def _register_onnx(self, version, source: Path, storage: str) -> None:

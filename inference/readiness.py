@@ -1,0 +1,67 @@
+"""Platform health checks, tokenless: GET /livez (the process is up) and GET /readyz (every active
+model is loaded here, at its active version, and the database answers)."""
+
+from __future__ import annotations
+
+from django.db import Error as DatabaseError
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.urls import path
+from django.views.decorators.http import require_GET
+
+from models_registry import selectors
+
+from . import model_cache
+
+
+def database_reachable() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except DatabaseError:
+        return False
+
+
+def model_states() -> dict[str, dict]:
+    """Per active model: what this process serves, and whether that is the registry's active version.
+    Raises DatabaseError when the registry cannot be read."""
+    loaded = model_cache.snapshot()
+    failures = model_cache.failures()
+    states: dict[str, dict] = {}
+    for name, active_id in selectors.active_version_ids().items():
+        if active_id is None:
+            continue
+        entry = loaded.get(name)
+        failure = failures.get(name)
+        states[name] = {
+            "serving": entry.version if entry else None,
+            "on_active": entry is not None and entry.version_id == active_id,
+            "error": failure.error if failure and failure.version_id == active_id else None,
+        }
+    return states
+
+
+@require_GET
+def livez(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "alive"})
+
+
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    database = database_reachable()
+    models: dict[str, dict] = {}
+    if database:
+        try:
+            models = model_states()
+        except DatabaseError:
+            database = False
+    ready = database and all(state["on_active"] for state in models.values())
+    body = {"status": "ready" if ready else "not_ready", "database_connected": database, "models": models}
+    return JsonResponse(body, status=200 if ready else 503)
+
+
+urlpatterns = [
+    path("livez", livez, name="livez"),
+    path("readyz", readyz, name="readyz"),
+]
