@@ -12,7 +12,7 @@ from models_registry import services
 from models_registry.management.base import ModelVersionCommand
 from models_registry.storage import STORAGE_KINDS
 
-from ._common import cli_actor, parse_metrics, read_metadata
+from ._common import check_new_version, cli_actor, parse_metrics, read_metadata
 
 
 class Command(ModelVersionCommand):
@@ -51,6 +51,10 @@ class Command(ModelVersionCommand):
             raise CommandError(f"{source}: no such file.")
         runtime = options["runtime"] or settings.ATLAS_KNOWN_MODELS.get(options["model"])
         storage = options["storage"] or settings.MODEL_STORAGE_TYPE
+        # Every argument is checked before the progress bar starts.
+        check_new_version(options["model"], options["version"])
+        metrics = parse_metrics(options["metric"])
+        metadata = read_metadata(options["metadata"])
         with tqdm(
             total=source.stat().st_size,
             unit="B",
@@ -66,8 +70,8 @@ class Command(ModelVersionCommand):
                     source=source,
                     storage=storage,
                     runtime=runtime,
-                    metrics=parse_metrics(options["metric"]),
-                    metadata=read_metadata(options["metadata"]),
+                    metrics=metrics,
+                    metadata=metadata,
                     notes=options["notes"],
                     actor=cli_actor(),
                     progress=bar.update,
