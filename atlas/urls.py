@@ -4,7 +4,11 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from inference import playground
+
 urlpatterns = [
+    # `/`: the playground for browsers, JSON for API clients (inference.playground.root).
+    path("", playground.root, name="root"),
     # The prediction routes come first: they are the hot path, and Django tries patterns in order.
     path("", include("inference.urls")),
     path("admin/", admin.site.urls),
