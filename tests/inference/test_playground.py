@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +33,7 @@ def test_an_api_client_gets_json(client, accept):
 def test_the_playground_script_calls_the_prediction_endpoints(client):
     from django.contrib.staticfiles import finders
 
-    script = open(finders.find("inference/playground.js")).read()
+    script = Path(finders.find("inference/playground.js")).read_text()
 
     for url in ('"/predict"', '"/activations"', '"/api/v1/detect"', '"/api/v1/audio/classify"'):
         assert url in script
