@@ -32,6 +32,7 @@ run: migrate
 
 test: venv
 	scripts/ensure_postgres.sh
+	scripts/ensure_chromium.sh
 	$(MAKE) --no-print-directory test-postgres test-sqlite
 
 test-postgres: venv

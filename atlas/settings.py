@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "models_registry",
     "inference",
     "vocabulary",
@@ -149,16 +150,12 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("ATLAS_STATIC_ROOT") or BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {
-        "BACKEND": (
-            "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        )
-    },
+    # One storage whatever ATLAS_ENV: files collected by the build (in any environment) serve in production.
+    # No manifest, so a page never 500s for a manifest written by another storage (or none at all).
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
@@ -218,10 +215,16 @@ SPECTACULAR_SETTINGS = {
     "VERSION": ATLAS_VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
     "ENUM_NAME_OVERRIDES": {"RolloutModeEnum": "models_registry.models.Rollout.Mode"},
-    # Errors from the layers in front of every view (NUL, parse, size, auth), documented on each operation.
+    # Swagger UI and ReDoc from local static files (drf-spectacular-sidecar): /docs works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Errors from the layers in front of every view (NUL, parse, size, auth), documented on each operation;
+    # a real MNIST digit as /predict's example.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "atlas.schema_hooks.document_common_errors",
+        "inference.schema_examples.mnist_digit_example",
     ],
 }
 

@@ -409,7 +409,9 @@ def _move_pointer(
                 force_download=force_download,
             )
         )
-    logger.info("%s: %s -> %s (%s by %s)", model.name, from_id, version.version, action, actor)
+    # The log names versions, not database ids.
+    from_label = ModelVersion.objects.filter(pk=from_id).values_list("version", flat=True).first() if from_id else None
+    logger.info("%s: %s -> %s (%s by %s)", model.name, from_label or "none", version.version, action, actor)
     return event
 
 

@@ -202,3 +202,19 @@ def test_seed_demo_leaves_a_model_that_already_has_a_version_alone(only_digits_a
 
     assert list(ModelVersion.objects.values_list("version", flat=True)) == ["0.1.0"]
     assert "digit_classifier: already has 1 version, active none; nothing to do." in output
+
+
+def test_train_digits_output_writes_the_npz_and_registers_nothing(tmp_path):
+    dest = tmp_path / "net.npz"
+
+    output = train(*TINY, "--output", str(dest))
+
+    with np.load(dest, allow_pickle=False) as f:
+        assert f["sizes"].tolist() == [784, 16, 10]
+    assert f"upload_model digit_classifier {dest} --version V --metric accuracy=" in output
+    assert not ModelVersion.objects.exists()
+
+
+def test_train_digits_output_into_a_missing_folder_is_refused_before_training(tmp_path):
+    with pytest.raises(CommandError, match=r"--output .*/nowhere/net.npz: the folder .*/nowhere does not exist"):
+        train(*TINY, "--output", str(tmp_path / "nowhere" / "net.npz"))

@@ -64,6 +64,13 @@ class Command(ModelVersionCommand):
         parser.add_argument("--version", default=None, help="Default: next patch above the highest, or 1.0.0.")
         parser.add_argument("--activate", action="store_true", help="Promote it once registered.")
         parser.add_argument("--notes", default="")
+        parser.add_argument(
+            "--output",
+            type=Path,
+            default=None,
+            metavar="FILE",
+            help="Write the trained .npz to FILE instead of registering it (then: upload_model digit_classifier FILE).",
+        )
 
     def handle(self, *args, **options) -> None:
         config = TrainConfig(
@@ -79,8 +86,21 @@ class Command(ModelVersionCommand):
             problems.append(f"--test-fraction must be between 0 and 1, got {options['test_fraction']}")
         if options["data"] is not None and not options["data"].exists():
             problems.append(f"--data {options['data']} does not exist")
+        output = options["output"]
+        if output is not None:
+            if output.suffix != ".npz":
+                problems.append(f"--output {output}: the file name must end in .npz")
+            if not output.parent.is_dir():
+                problems.append(f"--output {output}: the folder {output.parent} does not exist")
+            if options["activate"] or options["version"] or options["storage"]:
+                problems.append(
+                    "--output writes a file and registers nothing: leave out --activate/--version/--storage"
+                )
         if problems:
             raise CommandError("; ".join(problems) + ".")
+        if output is not None:
+            self._train_to_file(config, options, output)
+            return
         registered = RegisteredModel.objects.filter(name=MODEL_NAME).first()
         if registered is not None and registered.runtime != RUNTIME:
             raise CommandError(f"{MODEL_NAME} is registered with runtime {registered.runtime!r}, not {RUNTIME!r}.")
@@ -138,3 +158,20 @@ class Command(ModelVersionCommand):
             except services.RegistryError as exc:
                 raise CommandError(f"Registered but not activated: {exc}") from exc
             self.stdout.write(self.style.SUCCESS(f"{registered_version} is now active."))
+
+    def _train_to_file(self, config: TrainConfig, options: dict, output: Path) -> None:
+        try:
+            run = train_digit_classifier(
+                dest=output,
+                config=config,
+                data=options["data"],
+                test_fraction=options["test_fraction"],
+                progress=options["verbosity"] >= 1,
+            )
+        except DigitDataError as exc:
+            raise CommandError(str(exc)) from exc
+        training = run.metadata["training"]
+        self.stdout.write(
+            f"Held-out accuracy {run.accuracy:.4f} on {training['test_count']} digits; wrote {output}.\n"
+            f"Upload it: manage.py upload_model {MODEL_NAME} {output} --version V --metric accuracy={run.accuracy:.4f}"
+        )

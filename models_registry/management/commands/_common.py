@@ -10,6 +10,7 @@ from django.core.management.base import CommandError
 
 from models_registry import sidecar
 from models_registry.models import ModelVersion, RegisteredModel
+from models_registry.versioning import is_valid_version
 
 
 def cli_actor() -> str:
@@ -33,6 +34,14 @@ def get_version(model: RegisteredModel, version: str) -> ModelVersion:
     except ModelVersion.DoesNotExist:
         known = ", ".join(model.versions.values_list("version", flat=True)) or "none yet"
         raise CommandError(f"{model.name} has no version {version!r}. Its versions: {known}.") from None
+
+
+def check_new_version(model_name: str, version: str) -> None:
+    """Refuse, before any progress bar starts, a version string that is malformed or already taken."""
+    if not is_valid_version(version):
+        raise CommandError(f"--version {version!r}: use letters, digits and . _ + - (e.g. 1.2.0).")
+    if ModelVersion.objects.filter(model__name=model_name, version=version).exists():
+        raise CommandError(f"{model_name} already has a version {version!r}; pick another --version.")
 
 
 def parse_metrics(pairs: list[str]) -> dict:

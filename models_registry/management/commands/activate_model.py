@@ -1,23 +1,30 @@
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from models_registry import services
+from models_registry.management.base import ModelVersionCommand
 
 from ._common import cli_actor, get_model, get_version
 
 
-class Command(BaseCommand):
+class Command(ModelVersionCommand):
     help = "Promote a registered version: fetch, verify its sha256, load and warm up, then make it active."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("model")
-        parser.add_argument("version")
+        parser.add_argument("version", nargs="?", help="The version to make active (or --version V)")
+        parser.add_argument("--version", dest="version_option", default=None, help="Same as the positional VERSION")
         parser.add_argument("--reason", default="")
         parser.add_argument("--force-download", action="store_true", help="Fetch again even if cached")
 
     def handle(self, *args, **options) -> None:
-        version = get_version(get_model(options["model"]), options["version"])
+        positional, option = options["version"], options["version_option"]
+        if positional and option and positional != option:
+            raise CommandError(f"Two versions given ({positional!r} and --version {option!r}); give one.")
+        if not (positional or option):
+            raise CommandError("Which version? activate_model MODEL VERSION (or --version VERSION).")
+        version = get_version(get_model(options["model"]), positional or option)
         try:
             event = services.model_version_promote(
                 version=version,

@@ -11,7 +11,7 @@ from models_registry.management.base import ModelVersionCommand
 from models_registry.storage import StorageError
 from models_registry.storage.uris import is_external_path, parse_artifact_uri
 
-from ._common import cli_actor, parse_metrics, read_metadata, with_sidecar
+from ._common import check_new_version, cli_actor, parse_metrics, read_metadata, with_sidecar
 
 
 class Command(ModelVersionCommand):
@@ -36,6 +36,10 @@ class Command(ModelVersionCommand):
             artifact = parse_artifact_uri(options["uri"])
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
+        # Every argument is checked before the progress bar starts.
+        check_new_version(options["model"], options["version"])
+        if is_external_path(artifact) and not Path(artifact.location).is_file():
+            raise CommandError(f"{artifact.location}: no such file.")
         common = {
             "model_name": options["model"],
             "version": options["version"],

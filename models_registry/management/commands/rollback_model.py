@@ -1,20 +1,28 @@
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from models_registry import services
+from models_registry.management.base import ModelVersionCommand
 
 from ._common import cli_actor, get_model
 
 
-class Command(BaseCommand):
+class Command(ModelVersionCommand):
     help = "Make the version that was active before the current one active again."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("model")
         parser.add_argument("--reason", default="")
+        parser.add_argument("--version", default=None, help="Refused: to choose a version use activate_model")
 
     def handle(self, *args, **options) -> None:
+        if options["version"] is not None:
+            raise CommandError(
+                f"rollback_model goes back to the previously active version and takes no --version; "
+                f"to make {options['version']!r} active run: manage.py activate_model {options['model']} "
+                f"{options['version']}"
+            )
         model = get_model(options["model"])
         try:
             event = services.model_rollback(model=model, actor=cli_actor(), reason=options["reason"])

@@ -12,7 +12,7 @@ from models_registry import services
 from models_registry.management.base import ModelVersionCommand
 from models_registry.storage import STORAGE_KINDS
 
-from ._common import cli_actor, parse_metrics, read_golden, read_metadata, with_sidecar
+from ._common import check_new_version, cli_actor, parse_metrics, read_golden, read_metadata, with_sidecar
 
 
 class Command(ModelVersionCommand):
@@ -57,6 +57,10 @@ class Command(ModelVersionCommand):
         golden_set = read_golden(options["golden"]) if options["golden"] else None
         runtime = options["runtime"] or settings.ATLAS_KNOWN_MODELS.get(options["model"])
         storage = options["storage"] or settings.MODEL_STORAGE_TYPE
+        # Every argument is checked before the progress bar starts.
+        check_new_version(options["model"], options["version"])
+        metrics = parse_metrics(options["metric"])
+        metadata = read_metadata(options["metadata"])
         with tqdm(
             total=source.stat().st_size,
             unit="B",
@@ -72,7 +76,7 @@ class Command(ModelVersionCommand):
                     source=source,
                     storage=storage,
                     runtime=runtime,
-                    **with_sidecar(source, parse_metrics(options["metric"]), read_metadata(options["metadata"])),
+                    **with_sidecar(source, metrics, metadata),
                     notes=options["notes"],
                     actor=cli_actor(),
                     progress=bar.update,
