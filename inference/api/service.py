@@ -1,13 +1,11 @@
 """The threat-intelligence service's info routes: GET / (service info), GET /health (the platform's
 health check, tokenless) and GET /api/v1/models/active (from the registry).
 
-GET / answers JSON to API clients; a browser (Accept prefers text/html) gets the playground page when
-`inference.playground` is installed, the JSON otherwise.
+GET / answers JSON to API clients; a browser (Accept prefers text/html) gets the playground page
+(inference/playground.py).
 """
 
 from __future__ import annotations
-
-import importlib
 
 from django.conf import settings
 from django.db import DatabaseError, connection
@@ -21,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from atlas.throttling import SharedScopedRateThrottle
-from inference import model_cache
+from inference import model_cache, playground
 from models_registry import selectors
 
 SERVICE_NAME = "Atlas Intelligence"  # what the old service's clients check for in GET /
@@ -32,17 +30,6 @@ class InfoView(APIView):
     authentication_classes = ()
     permission_classes = ()
     throttle_classes = (SharedScopedRateThrottle,)
-
-
-def _playground(request: Request) -> HttpResponse | None:
-    """The playground page (inference/playground.py, where installed), or None."""
-    try:
-        module = importlib.import_module("inference.playground")
-    except ModuleNotFoundError as exc:
-        if exc.name == "inference.playground":
-            return None
-        raise
-    return module.page(request._request)
 
 
 class RootView(InfoView):
@@ -66,9 +53,7 @@ class RootView(InfoView):
     )
     def get(self, request: Request) -> HttpResponse:
         if request._request.get_preferred_type(["application/json", "text/html"]) == "text/html":
-            page = _playground(request)
-            if page is not None:
-                return page
+            return playground.page(request._request)
         return Response(
             {
                 "service": SERVICE_NAME,

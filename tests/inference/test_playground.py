@@ -27,7 +27,7 @@ def test_an_api_client_gets_json(client, accept):
     response = client.get("/", HTTP_ACCEPT=accept) if accept else client.get("/")
 
     assert response.status_code == 200
-    assert response.json()["service"] == "Atlas"
+    assert response.json()["service"] == "Atlas Intelligence"  # the old service's info, which its clients read
 
 
 def test_the_playground_script_calls_the_prediction_endpoints(client):
