@@ -9,7 +9,8 @@ shape `{"detail": ..., ...}` they all share:
 - 403 (and 401 for a malformed Authorization header) on operations that need a user or the admin token;
   503 on the admin API while ADMIN_TOKEN is unset;
 - 404 on operations with a path parameter;
-- 422 on the registry's and the admin API's writes (a refused registry operation).
+- 422 on the registry's and the admin API's writes (a refused registry operation);
+- 429 on the rate-limited views (those with a `throttle_scope`, atlas.throttling), with Retry-After.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ DESCRIPTIONS = {
     "413": "The request body is over its limit.",
     "422": "The registry refused the operation; `detail` says why.",
     "503": "The admin API is disabled: ADMIN_TOKEN is not set.",
+    "429": "Too many requests from this client for this endpoint's rate limit; Retry-After says when to retry.",
 }
 
 
@@ -57,13 +59,24 @@ def _codes(path: str, method: str, operation: dict[str, Any]) -> list[str]:
     return codes
 
 
+def _throttled_paths(generator: Any) -> set[str]:
+    """The paths whose view has a rate limit (a throttle_scope)."""
+    paths = set()
+    for endpoint in getattr(generator, "endpoints", None) or []:
+        path, callback = endpoint[0], endpoint[-1]
+        if getattr(getattr(callback, "cls", None), "throttle_scope", None):
+            paths.add(path)
+    return paths
+
+
 def document_common_errors(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas["ErrorDetail"], schemas["BadRequest"] = ERROR, BAD_REQUEST
+    throttled = _throttled_paths(generator)
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
-            for code in _codes(path, method, operation):
+            for code in _codes(path, method, operation) + (["429"] if path in throttled else []):
                 schema = BAD_REQUEST_REF if code == "400" else ERROR_REF
                 responses.setdefault(
                     code, {"description": DESCRIPTIONS[code], "content": {"application/json": {"schema": schema}}}

@@ -16,7 +16,7 @@ from sklearn.datasets import load_sample_image
 from inference.demo import audio as demo_audio
 from inference.demo import vision
 from inference.runtimes import threat_rules
-from models_registry import services
+from models_registry import services, trust
 
 pytestmark = pytest.mark.django_db
 
@@ -37,6 +37,8 @@ def promote(tmp_path, django_capture_on_commit_callbacks):
         version = services.model_version_register(
             model_name=model, version="1.0.0", source=path, runtime=runtime, metadata=metadata or {}, actor="t"
         )
+        if trust.needs_trust(runtime=runtime, fmt=version.format):
+            services.model_version_trust(version=version, actor="t")  # the test built the .pt itself
         with django_capture_on_commit_callbacks(execute=True):
             services.model_version_promote(version=version, actor="t")
 

@@ -4,11 +4,8 @@ per-endpoint rate limits, in process (LocMemCache); tests/replicas covers the li
 from __future__ import annotations
 
 import json
-import sys
-import types
 
 import pytest
-from django.http import HttpResponse
 from django.urls import resolve
 from rest_framework.test import APIClient
 
@@ -47,30 +44,6 @@ def test_root_answers_the_old_service_info_to_an_api_client():
         "documentation": "/docs",
         "health": "/health",
     }
-
-
-@pytest.mark.django_db
-def test_root_answers_json_to_a_browser_when_there_is_no_playground(monkeypatch):
-    monkeypatch.setitem(sys.modules, "inference.playground", None)  # import fails as if it were not there
-
-    with pytest.raises(ImportError):
-        __import__("inference.playground")
-    response = APIClient().get("/", HTTP_ACCEPT="text/html,application/xhtml+xml,*/*;q=0.8")
-
-    assert response.json()["service"] == "Atlas Intelligence"
-
-
-@pytest.mark.django_db
-def test_root_gives_a_browser_the_playground_page_where_it_exists(monkeypatch):
-    playground = types.ModuleType("inference.playground")
-    playground.page = lambda request: HttpResponse(f"<h1>playground {request.path}</h1>")  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "inference.playground", playground)
-
-    html = APIClient().get("/", HTTP_ACCEPT="text/html,application/xhtml+xml,*/*;q=0.8")
-    api = APIClient().get("/", HTTP_ACCEPT="application/json")
-
-    assert html.content == b"<h1>playground /</h1>"
-    assert api.json()["service"] == "Atlas Intelligence"
 
 
 @pytest.mark.django_db

@@ -17,8 +17,10 @@ def write_faulty_npz(path: Path, *, seed: int = 7) -> Path:
     write_digit_npz(path, seed=seed)
     with np.load(path) as archive:
         arrays = dict(archive)
-    arrays["weight_0"][list(OVERFLOW_PIXELS), 0] = 3.0e38  # 0.5 + 0.5 of it fits in float32; 1 + 1 does not
-    arrays["weight_1"][0, :] = 1e-37
+    # weight_i is (sizes[i+1], sizes[i]) (the file format): hidden unit 0 reads pixels 0 and 1 with weights
+    # so large that 0.5 + 0.5 of them fit in float32 and 1 + 1 do not; its outgoing weights are tiny.
+    arrays["weight_0"][0, list(OVERFLOW_PIXELS)] = 3.0e38
+    arrays["weight_1"][:, 0] = 1e-37
     np.savez(path, **arrays)
     return path
 
