@@ -26,7 +26,17 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from inference.api.digits import DIGIT_MODEL, TAGS, ActivationsView, PredictView, SamplesView, _PublicView
+from inference.api.digits import (
+    DIGIT_MODEL,
+    TAGS,
+    ActivationsResponse,
+    ActivationsView,
+    PredictResponse,
+    PredictView,
+    SamplesResponse,
+    SamplesView,
+    _PublicView,
+)
 from models_registry import selectors
 
 # Atlas error code -> (status, loc, FastAPI/pydantic error type). loc None: Hippo raised HTTPException
@@ -148,17 +158,63 @@ class ModelsView(_PublicView):
         return Response({"models": rows, "active": active_name, "model": DIGIT_MODEL})
 
 
-def _at_old_path(view: type[_PublicView], method: str, operation_id: str) -> Callable[..., HttpResponse]:
+# The error shapes of these paths, for /docs (fastapi_body makes them).
+FastAPIValidationError = inline_serializer(
+    "FastAPIValidationError",
+    {
+        "detail": serializers.ListField(
+            child=inline_serializer(
+                "FastAPIValidationItem",
+                {
+                    "loc": serializers.ListField(child=serializers.JSONField()),
+                    "msg": serializers.CharField(),
+                    "type": serializers.CharField(),
+                },
+            )
+        ),
+        "error": serializers.CharField(),
+    },
+)
+FastAPIDetail = inline_serializer(
+    "FastAPIDetail",
+    {
+        "detail": serializers.CharField(),
+        "error": serializers.CharField(required=False),
+        "model": serializers.CharField(required=False),
+    },
+)
+
+
+def _at_old_path(
+    view: type[_PublicView], method: str, operation_id: str, responses: dict[int, Any]
+) -> Callable[..., HttpResponse]:
     """The view itself, behind `fastapi_errors`; a bare subclass only so that /docs names it apart."""
     named = type(f"Old{view.__name__}", (view,), {"__doc__": view.__doc__})
-    schema = extend_schema(operation_id=operation_id, description="The old service's path; FastAPI's errors.")
+    schema = extend_schema(
+        operation_id=operation_id, description="The old service's path; FastAPI's errors.", responses=responses
+    )
     return fastapi_errors(extend_schema_view(**{method: schema})(named).as_view())
 
 
+_PIXEL_ANSWERS = {422: FastAPIValidationError, 503: FastAPIDetail}
 urlpatterns = [
-    path("v1/predict", _at_old_path(PredictView, "post", "v1_predict"), name="hippo-predict"),
-    path("v1/activations", _at_old_path(ActivationsView, "post", "v1_activations"), name="hippo-activations"),
-    path("mnist/samples", _at_old_path(SamplesView, "get", "mnist_samples"), name="hippo-samples"),
+    path(
+        "v1/predict",
+        _at_old_path(PredictView, "post", "v1_predict", {200: PredictResponse, **_PIXEL_ANSWERS}),
+        name="hippo-predict",
+    ),
+    path(
+        "v1/activations",
+        _at_old_path(ActivationsView, "post", "v1_activations", {200: ActivationsResponse, **_PIXEL_ANSWERS}),
+        name="hippo-activations",
+    ),
+    path(
+        "mnist/samples",
+        _at_old_path(
+            SamplesView, "get", "mnist_samples", {200: SamplesResponse, 400: FastAPIDetail, 422: FastAPIValidationError}
+        ),
+        name="hippo-samples",
+    ),
     path("models", ModelsView.as_view(), name="hippo-models"),
 ]
 
