@@ -140,21 +140,10 @@ class RolloutAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Rollout, form: Any, change: bool) -> None:
         """Start it through the service (which verifies, loads and gates the candidate first)."""
-        data = form.cleaned_data
+        data = {field: form.cleaned_data[field] for field in RolloutStartForm.Meta.fields}
         try:
-            started = rollouts.rollout_start(
-                model=data["model"],
-                candidate=data["candidate"],
-                mode=data["mode"],
-                percent=data["percent"],
-                bake_seconds=data["bake_seconds"],
-                min_requests=data["min_requests"],
-                max_error_rate=data["max_error_rate"],
-                max_p99_ratio=data["max_p99_ratio"],
-                min_agreement=data["min_agreement"],
-                reason=data["reason"],
-                actor=request.user.get_username(),
-            )
+            # The form's fields are the service's parameters (RolloutStartForm.Meta.fields).
+            started = rollouts.rollout_start(actor=request.user.get_username(), **data)
         except RegistryError as exc:
             self.message_user(request, f"The rollout was not started: {exc}", messages.ERROR)
             return  # obj stays unsaved; response_add goes back to the list

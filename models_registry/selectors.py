@@ -23,10 +23,6 @@ def registered_model(*, name: str) -> RegisteredModel | None:
     return RegisteredModel.objects.select_related("active_version").filter(name=model_name_for(name)).first()
 
 
-def registered_model_or_none(*, name: str) -> RegisteredModel | None:
-    return RegisteredModel.objects.filter(name=name).first()
-
-
 def versions_newest_first(*, model: RegisteredModel) -> list[ModelVersion]:
     return sort_versions(model.versions.all(), key=lambda v: v.version)
 

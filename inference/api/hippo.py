@@ -135,7 +135,7 @@ class ModelsView(_PublicView):
         responses={200: ModelsResponse},
     )
     def get(self, request: Request) -> Response:
-        model = selectors.registered_model_or_none(name=DIGIT_MODEL)
+        model = selectors.registered_model(name=DIGIT_MODEL)
         if model is None:
             return Response({"models": [], "active": None, "model": DIGIT_MODEL})
         active = model.active_version_id
