@@ -48,7 +48,7 @@ def _codes(path: str, method: str, operation: dict[str, Any]) -> list[str]:
     if method in ("post", "put", "patch"):
         codes.append("413")
     needs_identity = bool(operation.get("security")) and {} not in operation["security"]
-    if needs_identity or (method != "get" and path.startswith("/vocabulary/")):
+    if needs_identity or (method != "get" and path.startswith(("/v1/dictionary/", "/vocabulary/"))):
         codes += ["401", "403"]
     if "{" in path:
         codes.append("404")

@@ -11,6 +11,7 @@ from drf_spectacular.views import (
 
 from inference.api.hippo import PlainJsonSchemaRenderer
 from inference.metrics import metrics_view
+from vocabulary import urls as vocabulary_urls
 
 urlpatterns = [
     # The prediction routes come first: they are the hot path, and Django tries patterns in order.
@@ -27,7 +28,9 @@ urlpatterns = [
     ),
     path("redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("", include("models_registry.urls")),
-    path("vocabulary/", include("vocabulary.urls")),
+    # The dictionary: the MNIST service's deployed paths, and the ones its older README gave.
+    path("v1/dictionary/", include(vocabulary_urls.urlpatterns)),
+    path("vocabulary/", include(vocabulary_urls.older_urlpatterns)),
 ]
 
 # Errors outside the API's views answer JSON (the admin keeps its HTML pages): atlas/error_views.py.

@@ -1,45 +1,81 @@
-"""What every vocabulary viewset shares: permissions, the envelope, error mapping and the CRUD skeleton.
+"""What every dictionary view shares: permissions, the envelope, the error answers and their schema.
 
-Errors: a field that does not validate answers 422 `{"detail", "errors"}`; a uniqueness conflict 400
-`{"detail", "duplicates"}` naming each one; a missing row 404. Nothing answers a bare 500.
+Errors have the MNIST service's (FastAPI's) shapes:
+- a field, query parameter or path id that does not validate: 422 `{"detail": [{"loc", "msg", "type"}],
+  "error": "invalid_input"}` (`loc` starts with "body", "query" or "path"; `error` is Atlas's extra key);
+- a uniqueness conflict: 400 `{"detail": "Word 'x' already exists for language 'en'", "duplicates": [...]}`
+  (`duplicates`, Atlas's extra key, names every conflicting item);
+- a missing row: 404 `{"detail": "Word 7 not found"}`.
+Nothing answers a bare 500.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError
-from django.http import Http404
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import inline_serializer
-from rest_framework import serializers, status, viewsets
-from rest_framework.exceptions import APIException, NotFound
+from rest_framework import serializers, status
+from rest_framework.exceptions import APIException, ErrorDetail
 from rest_framework.permissions import IsAuthenticatedOrReadOnly
-from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from atlas.parsers import SafeJSONParser
-from vocabulary.errors import ConflictError, InvalidInput
-from vocabulary.filters import QueryParam, openapi_parameters, parse_query
+from vocabulary import errors
+from vocabulary.filters import QueryError, QueryParam, parse_int, parse_query
 from vocabulary.pagination import EnvelopePagination
 
+# DRF's error codes as pydantic's error types (the `type` of FastAPI's validation items).
+_TYPES = {
+    "required": "missing",
+    "null": "string_type",
+    "blank": "string_too_short",
+    "min_length": "string_too_short",
+    "max_length": "string_too_long",
+    "invalid_choice": "enum",
+    "min_value": "greater_than_equal",
+    "max_value": "less_than_equal",
+    "max_string_length": "int_parsing",
+    "not_a_list": "list_type",
+    "empty": "too_short",
+    "max_length_list": "too_long",
+    "invalid": "value_error",
+}
 
-class UnprocessableEntity(APIException):
+
+def validation_items(detail: Any, loc: list[Any]) -> Iterator[dict[str, Any]]:
+    """FastAPI's validation items for a (nested) DRF error detail, each with its location."""
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = int(key) if isinstance(key, str) and key.isdigit() else key
+            yield from validation_items(value, loc if name == "non_field_errors" else [*loc, name])
+    elif isinstance(detail, list) and detail and all(isinstance(item, str) for item in detail):
+        for message in detail:
+            yield _item(message, loc)
+    elif isinstance(detail, list):
+        for index, value in enumerate(detail):
+            if value:
+                yield from validation_items(value, [*loc, index])
+    elif detail:
+        yield _item(detail, loc)
+
+
+def _item(message: Any, loc: list[Any]) -> dict[str, Any]:
+    code = getattr(message, "code", None) or "invalid"
+    return {"loc": loc, "msg": str(message), "type": _TYPES.get(code, code if "_" in code else "value_error")}
+
+
+class Unprocessable(APIException):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    default_code = "invalid"
+    default_code = "invalid_input"
 
-    def __init__(self, errors: Any) -> None:
-        if isinstance(errors, dict) and errors and all(isinstance(key, int) for key in errors):
-            detail = "Invalid input in item(s) " + ", ".join(str(key) for key in errors) + "."
-        elif isinstance(errors, list) and errors and all(isinstance(item, dict) for item in errors):
-            detail = "Invalid input in item(s) " + ", ".join(str(i) for i, item in enumerate(errors) if item) + "."
-        elif isinstance(errors, dict):
-            detail = "Invalid input: " + ", ".join(str(name) for name in errors) + "."
-        else:
-            detail = "Invalid input."
-        super().__init__(detail)
-        self.detail = {"detail": detail, "errors": errors}  # kept as is: indices stay integers
+    def __init__(self, detail: Any, *, location: str = "body") -> None:
+        super().__init__("Invalid input.")
+        self.detail = {"detail": list(validation_items(detail, [location])), "error": "invalid_input"}
 
 
 class Conflict(APIException):
@@ -51,25 +87,55 @@ class Conflict(APIException):
         self.detail = {"detail": message, "duplicates": duplicates}  # kept as is: indices stay integers
 
 
+class Missing(APIException):
+    status_code = status.HTTP_404_NOT_FOUND
+    default_code = "not_found"
+
+
 def api_error(exc: Exception) -> Exception:
     """The API exception that answers a service or validation error; any other exception unchanged."""
     if isinstance(exc, serializers.ValidationError):
-        return UnprocessableEntity(exc.detail)
-    if isinstance(exc, InvalidInput):
-        return UnprocessableEntity(exc.errors)
-    if isinstance(exc, ConflictError):
+        return Unprocessable(exc.detail)
+    if isinstance(exc, errors.InvalidInput):
+        return Unprocessable(exc.errors, location=exc.location)
+    if isinstance(exc, errors.ConflictError):
         return Conflict(exc.message, exc.duplicates)
+    if isinstance(exc, errors.NotFound):
+        return Missing(exc.message)
     if isinstance(exc, IntegrityError):
         return Conflict(f"The change conflicts with existing data; nothing was saved ({exc}).", [])
     return exc
 
 
-_ERROR = inline_serializer("VocabularyError", {"detail": serializers.CharField()})
-_INVALID = inline_serializer(
-    "VocabularyInvalidInput", {"detail": serializers.CharField(), "errors": serializers.JSONField()}
+def path_id(name: str, raw: str) -> int:
+    """A path's integer id, or FastAPI's 422 at ["path", name]. An id no row can have is kept: a 404."""
+    try:
+        return parse_int(raw)
+    except QueryError as exc:
+        raise errors.InvalidInput({name: [ErrorDetail(str(exc), code=exc.code)]}, location="path") from None
+
+
+# --- the error answers in the schema --------------------------------------------------------------
+
+ERROR = inline_serializer("DictionaryError", {"detail": serializers.CharField()})
+INVALID = inline_serializer(
+    "DictionaryValidationError",
+    {
+        "detail": serializers.ListField(
+            child=inline_serializer(
+                "DictionaryValidationItem",
+                {
+                    "loc": serializers.ListField(child=serializers.JSONField()),
+                    "msg": serializers.CharField(),
+                    "type": serializers.CharField(),
+                },
+            )
+        ),
+        "error": serializers.CharField(),
+    },
 )
-_CONFLICT = inline_serializer(
-    "VocabularyConflict",
+CONFLICT = inline_serializer(
+    "DictionaryConflict",
     {
         "detail": serializers.CharField(),
         # A uniqueness conflict names its duplicates; a body that does not parse (bad JSON, too deep, a
@@ -79,32 +145,25 @@ _CONFLICT = inline_serializer(
 )
 
 
-class VocabularySchema(AutoSchema):
-    """Adds each viewset's query filters to its list operation and the error answers to every operation."""
-
-    def get_override_parameters(self) -> list[Any]:
-        parameters = list(super().get_override_parameters())
-        if getattr(self.view, "action", None) == "list":
-            parameters += openapi_parameters(getattr(self.view, "filters", ()))
-        return parameters
+class DictionarySchema(AutoSchema):
+    """Adds the error answers each operation can give: 422 (a body, a query parameter or a path id that
+    does not validate), 400 (a conflict, or a body that does not parse), 404 (a path with an id), 403."""
 
     def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
-        errors: dict[str, Any] = {}
+        answers: dict[str, Any] = {"422": INVALID}
         if self.method in ("POST", "PATCH"):
-            errors |= {"400": _CONFLICT, "422": _INVALID}
-        if self.method != "POST" or getattr(self.view, "detail", False):
-            errors["404"] = _ERROR
-        if getattr(self.view, "action", None) == "list":
-            errors["422"] = _INVALID
+            answers["400"] = CONFLICT
+        if "{" in self.path:
+            answers["404"] = ERROR
         if self.method != "GET":
-            errors["403"] = _ERROR
-        for code, serializer in errors.items():
+            answers["403"] = ERROR
+        for code, serializer in answers.items():
             responses.setdefault(code, self._get_response_for_code(serializer, code, direction=direction))
         return responses
 
 
-class VocabularyWrites(IsAuthenticatedOrReadOnly):
+class DictionaryWrites(IsAuthenticatedOrReadOnly):
     """Writes need a user or the admin token, unless VOCABULARY_PUBLIC_WRITES opens them (for deployments of
     the old MNIST service, whose dictionary was open and whose clients send no credentials)."""
 
@@ -112,82 +171,38 @@ class VocabularyWrites(IsAuthenticatedOrReadOnly):
         return bool(settings.VOCABULARY_PUBLIC_WRITES) or super().has_permission(request, view)
 
 
-class VocabularyViewSet(viewsets.GenericViewSet):
+class DictionaryView(APIView):
     """Reads are open; writes need a signed-in user or the admin token (Bearer ADMIN_TOKEN), or
-    VOCABULARY_PUBLIC_WRITES=1."""
+    VOCABULARY_PUBLIC_WRITES=1. Each view parses its input, calls a selector or a service, and answers."""
 
-    permission_classes = [VocabularyWrites]
-    pagination_class = EnvelopePagination
+    permission_classes = [DictionaryWrites]
     parser_classes = [SafeJSONParser]
-    schema = VocabularySchema()
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-    filters: tuple[QueryParam, ...] = ()
+    schema = DictionarySchema()
 
     def handle_exception(self, exc: Exception) -> Response:
         return super().handle_exception(api_error(exc))
 
-    def get_object(self) -> Any:
-        """The row, or a 404 whose detail says "<Model> <id> not found" (the MNIST service's wording)."""
-        try:
-            return super().get_object()
-        except Http404:
-            model = self.get_queryset().model.__name__
-            raise NotFound(f"{model} {self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)} not found") from None
+    def query(self, params: tuple[QueryParam, ...]) -> dict[str, Any]:
+        return parse_query(self.request, params)
 
-    def validated(self, data: Any, *, instance: Any = None, many: bool = False, partial: bool = False) -> Any:
-        serializer = self.get_serializer(instance, data=data, many=many, partial=partial)
-        if partial and isinstance(data, dict):  # a PATCH never ignores a field it cannot write
-            writable = {name for name, field in serializer.fields.items() if not field.read_only}
-            unknown = sorted(str(key) for key in data if key not in writable)
-            if unknown:
-                raise InvalidInput({key: ["Unknown or read-only field; it cannot be changed."] for key in unknown})
+    def body(self, serializer_class: type[serializers.Serializer], *, many: bool = False, patch: bool = False) -> Any:
+        """The validated body; a PATCH refuses fields it cannot write. A body that is not an object (or, with
+        `many`, a list) is a 422 at ["body"]."""
+        data = self.request.data
+        if not isinstance(data, list if many else dict):
+            kind = "a list" if many else "an object"
+            raise errors.InvalidInput({"non_field_errors": [ErrorDetail(f"Input should be {kind}", code="invalid")]})
+        serializer = serializer_class(data=data, many=many, partial=patch, context={"refuse_unknown": patch})
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
-    def envelope(self, queryset: Any, **context: Any) -> Response:
-        page = self.paginate_queryset(queryset)
-        serializer = self.get_serializer(page, many=True, context={**self.get_serializer_context(), **context})
-        return self.get_paginated_response(serializer.data)
+    def page(self, queryset: Any, serializer_class: type[serializers.Serializer]) -> Response:
+        paginator = EnvelopePagination()
+        rows = paginator.paginate_queryset(queryset, self.request, view=self)
+        return paginator.get_paginated_response(serializer_class(rows, many=True).data)
 
-    def fresh(self, row: Any) -> Any:
-        """`row` read again with the prefetches of this viewset's queryset."""
-        return self.get_queryset().get(pk=row.pk)
+    def answer(self, row: Any, serializer_class: type[serializers.Serializer], code: int = 200) -> Response:
+        return Response(serializer_class(row).data, status=code)
 
-
-class CrudViewSet(VocabularyViewSet):
-    """list / retrieve / create / partial_update / destroy, each a selector or a service call.
-
-    A subclass names its `select` (selector taking its `filters`) and `create_row`, `update_row`,
-    `delete_row` (service calls taking the serializer's validated data as keyword arguments).
-    """
-
-    def select(self, **filters: Any) -> Any:
-        raise NotImplementedError
-
-    def create_row(self, **data: Any) -> Any:
-        raise NotImplementedError
-
-    def update_row(self, row: Any, **data: Any) -> Any:
-        raise NotImplementedError
-
-    def delete_row(self, row: Any) -> None:
-        raise NotImplementedError
-
-    def list(self, request: Request) -> Response:
-        return self.envelope(self.select(**parse_query(request, self.filters)))
-
-    def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(self.get_serializer(self.get_object()).data)
-
-    def create(self, request: Request) -> Response:
-        row = self.create_row(**self.validated(request.data))
-        return Response(self.get_serializer(self.fresh(row)).data, status=status.HTTP_201_CREATED)
-
-    def partial_update(self, request: Request, pk: str) -> Response:
-        row = self.get_object()
-        row = self.update_row(row, **self.validated(request.data, instance=row, partial=True))
-        return Response(self.get_serializer(self.fresh(row)).data)
-
-    def destroy(self, request: Request, pk: str) -> Response:
-        self.delete_row(self.get_object())
+    def gone(self) -> Response:
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,4 +1,4 @@
-"""What the vocabulary services raise; the API maps them to 400 (conflict) and 422 (invalid input)."""
+"""What the vocabulary services raise; the API maps them to 400 (conflict), 404 and 422 (invalid input)."""
 
 from __future__ import annotations
 
@@ -19,8 +19,18 @@ class ConflictError(VocabularyError):
 
 
 class InvalidInput(VocabularyError):
-    """Input that names something that does not fit (HTTP 422); `errors` maps field -> messages."""
+    """Input that does not fit (HTTP 422). `errors` maps field -> messages (nested like a serializer's
+    errors); `location` is where the fields are: "body", "query" or "path" (FastAPI's first `loc` item)."""
 
-    def __init__(self, errors: dict[str, Any]) -> None:
+    def __init__(self, errors: dict[str, Any], *, location: str = "body") -> None:
         super().__init__(str(errors))
         self.errors = errors
+        self.location = location
+
+
+class NotFound(VocabularyError):
+    """A row that does not exist (HTTP 404); the message says "... not found", as the MNIST service's did."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

@@ -1,8 +1,8 @@
-"""The query parameters of the list endpoints: parsed once, checked (422 naming the parameter), documented.
+"""The query parameters of the dictionary's endpoints, as the MNIST service (FastAPI) read them: parsed once,
+checked (a 422 whose `loc` is ["query", name]), documented.
 
-A tiny stand-in for django-filter (not installed): each endpoint lists its `QueryParam`s; `parse_query`
-turns the request's values into typed keyword arguments for a selector, `openapi_parameters` describes
-them to drf-spectacular.
+Each endpoint lists its `QueryParam`s; `parse_query` turns the request's values into typed keyword
+arguments, `openapi_parameters` describes them to drf-spectacular.
 """
 
 from __future__ import annotations
@@ -13,64 +13,67 @@ from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
+from rest_framework.exceptions import ErrorDetail
 from rest_framework.request import Request
 
 from vocabulary.errors import InvalidInput
-from vocabulary.models import RelationType
-from vocabulary.selectors import WORD_INCLUDES
 
 MAX_ID = 2**63 - 1  # the largest value of a BigAutoField
+_TRUE = {"1", "on", "t", "true", "y", "yes"}
+_FALSE = {"0", "off", "f", "false", "n", "no"}  # pydantic's spellings of a boolean
+
+
+class QueryError(ValueError):
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def parse_int(raw: str) -> int:
+    text = raw.strip()
+    digits = text[1:] if text.startswith("-") else text
+    if not (digits.isascii() and digits.isdigit()):
+        raise QueryError("Input should be a valid integer, unable to parse string as an integer", "int_parsing")
+    return int(text)
 
 
 @dataclass(frozen=True)
 class QueryParam:
     name: str
-    kind: str  # "id" (a positive integer), "text", "choice" (one of `choices`) or "list" (comma-separated choices)
+    kind: str  # "id" (an integer; only positive ones match a row), "text", "bool"
     description: str
-    choices: tuple[str, ...] = ()
+    default: Any = None
 
     def parse(self, raw: str) -> Any:
         if self.kind == "id":
-            if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
-                raise ValueError(f"'{raw}' is not a positive integer.")
-            if int(raw) > MAX_ID:  # the database could not even compare it (SQLite: OverflowError, a 500)
-                raise ValueError(f"'{raw}' is larger than any id ({MAX_ID}).")
-            return int(raw)
-        if self.kind == "choice":
-            if raw not in self.choices:
-                raise ValueError(f"'{raw}' is not one of: {', '.join(self.choices)}.")
-            return raw
-        if self.kind == "list":
-            values = [value.strip() for value in raw.split(",") if value.strip()]
-            unknown = [value for value in values if value not in self.choices]
-            if unknown:
-                raise ValueError(f"Unknown value(s) {', '.join(unknown)}; choose from: {', '.join(self.choices)}.")
-            return tuple(dict.fromkeys(values))
-        return raw.strip()
+            value = parse_int(raw)
+            return value if 1 <= value <= MAX_ID else 0  # no row has it (and every database can compare 0)
+        if self.kind == "bool":
+            value = raw.strip().lower()
+            if value in _TRUE or value in _FALSE:
+                return value in _TRUE
+            raise QueryError("Input should be a valid boolean, unable to interpret input", "bool_parsing")
+        return raw
 
     def openapi(self) -> OpenApiParameter:
-        kind = OpenApiTypes.INT if self.kind == "id" else OpenApiTypes.STR
+        kind = {"id": OpenApiTypes.INT, "bool": OpenApiTypes.BOOL}.get(self.kind, OpenApiTypes.STR)
         return OpenApiParameter(
-            self.name,
-            kind,
-            OpenApiParameter.QUERY,
-            description=self.description,
-            enum=list(self.choices) if self.kind == "choice" else None,
+            self.name, kind, OpenApiParameter.QUERY, description=self.description, default=self.default
         )
 
 
 def parse_query(request: Request, params: Sequence[QueryParam]) -> dict[str, Any]:
-    """Keyword arguments for a selector: each parameter's typed value, or None when absent or empty."""
+    """Keyword arguments: each parameter's typed value, or its default when absent or empty."""
     values: dict[str, Any] = {}
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[ErrorDetail]] = {}
     for param in params:
         raw = request.query_params.get(param.name, "")
         try:
-            values[param.name] = param.parse(raw) if raw.strip() else None
-        except ValueError as exc:
-            errors[param.name] = [str(exc)]
+            values[param.name] = param.parse(raw) if raw.strip() else param.default
+        except QueryError as exc:
+            errors[param.name] = [ErrorDetail(str(exc), code=exc.code)]
     if errors:
-        raise InvalidInput(errors)
+        raise InvalidInput(errors, location="query")
     return values
 
 
@@ -78,23 +81,31 @@ def openapi_parameters(params: Sequence[QueryParam]) -> list[OpenApiParameter]:
     return [param.openapi() for param in params]
 
 
-WORD_ID = QueryParam("word_id", "id", "Only the rows of this word.")
-WORD_FILTERS = (
+def includes(params: dict[str, Any]) -> bool:
+    """Whether a word is answered with its parts (the old `WordFull`) rather than alone (`WordOut`)."""
+    flags = [params.pop(name) for name in ("include_all", "include_definitions", "include_tags")]
+    return any(flags)
+
+
+def _include(default: bool) -> tuple[QueryParam, ...]:
+    return (
+        QueryParam("include_all", "bool", "Answer each word with its definitions, tags and forms.", default),
+        QueryParam("include_definitions", "bool", "Answer each word with its parts (as include_all).", False),
+        QueryParam("include_tags", "bool", "Answer each word with its parts (as include_all).", False),
+    )
+
+
+WORD_LIST_FILTERS = (
     QueryParam("search", "text", "Case-insensitive prefix of the word or of any of its forms."),
     QueryParam("language", "text", "Language code, exact (e.g. 'en')."),
-    QueryParam(
-        "include",
-        "list",
-        "Comma-separated related rows to embed: definitions (with their examples), tags, forms.",
-        choices=WORD_INCLUDES,
-    ),
+    *_include(False),
 )
-DEFINITION_FILTERS = (WORD_ID,)
-EXAMPLE_FILTERS = (QueryParam("definition_id", "id", "Only the examples of this definition."), WORD_ID)
-TAG_FILTERS = (QueryParam("search", "text", "Case-insensitive prefix of the tag name."), WORD_ID)
+WORD_READ_FILTERS = _include(False)
+WORD_BY_TEXT_FILTERS = _include(True)
+TAG_FILTERS = (QueryParam("search", "text", "Case-insensitive prefix of the tag name."),)
 RELATION_FILTERS = (
     QueryParam("word_id", "id", "Relations where this word is at either end."),
-    QueryParam("from_word_id", "id", "Relations from this word."),
-    QueryParam("to_word_id", "id", "Relations to this word."),
-    QueryParam("relation_type", "choice", "Only this type of relation.", choices=tuple(RelationType.values)),
+    QueryParam("relation_type", "text", "Only this type of relation (synonym, antonym, ...)."),
 )
+DEFINITION_FILTERS = (QueryParam("word_id", "id", "Only the definitions of this word."),)
+EXAMPLE_FILTERS = (QueryParam("definition_id", "id", "Only the examples of this definition."),)

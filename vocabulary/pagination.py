@@ -5,36 +5,48 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from rest_framework.exceptions import ErrorDetail
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
 from vocabulary.errors import InvalidInput
+from vocabulary.filters import QueryError, parse_int
 
 DEFAULT_PAGE_SIZE = 100  # the MNIST service's dictionary default
 MAX_PAGE_SIZE = 1000
 
 
+def _query_error(name: str, message: str, code: str) -> InvalidInput:
+    return InvalidInput({name: [ErrorDetail(message, code=code)]}, location="query")
+
+
 def _positive(raw: str | None, *, name: str, default: int) -> int:
     if raw is None or raw.strip() == "":
         return default
-    if not (raw.strip().isascii() and raw.strip().isdigit()) or int(raw) < 1:
-        raise InvalidInput({name: [f"'{raw}' is not a positive integer."]})
-    return int(raw)
+    try:
+        value = parse_int(raw)
+    except QueryError as exc:
+        raise _query_error(name, str(exc), exc.code) from None
+    if value < 1:
+        raise _query_error(name, "Input should be greater than or equal to 1", "greater_than_equal")
+    return value
 
 
 class EnvelopePagination(BasePagination):
-    """`page` counts from 1; `page_size` defaults to 100 and may not exceed 1000 (more is refused with 422,
-    never clamped). A page past the last one is 200 with an empty `data` (as the MNIST service's dictionary
-    answered), its `total` and `total_pages` still true."""
+    """`page` counts from 1; `page_size` defaults to 100 and may not exceed 1000 (more is refused with
+    FastAPI's 422, never clamped, as the MNIST service did). A page past the last one is 200 with an empty
+    `data`, its `total` and `total_pages` still true."""
 
     def paginate_queryset(self, queryset, request, view=None) -> list[Any]:
         page = _positive(request.query_params.get("page"), name="page", default=1)
         page_size = _positive(request.query_params.get("page_size"), name="page_size", default=DEFAULT_PAGE_SIZE)
         if page_size > MAX_PAGE_SIZE:
-            raise InvalidInput({"page_size": [f"page_size may be at most {MAX_PAGE_SIZE} (got {page_size})."]})
+            raise _query_error("page_size", f"Input should be less than or equal to {MAX_PAGE_SIZE}", "less_than_equal")
         self.total = queryset.count()
         self.total_pages = math.ceil(self.total / page_size)
         self.page, self.page_size = page, page_size
+        if (page - 1) * page_size >= self.total:  # past the end: no query (a huge page would not even slice)
+            return []
         return list(queryset[(page - 1) * page_size : page * page_size])
 
     def get_paginated_response(self, data: list[Any]) -> Response:
@@ -70,7 +82,7 @@ class EnvelopePagination(BasePagination):
                 "name": "page",
                 "in": "query",
                 "required": False,
-                "description": "Page number, from 1. Past the last page: an empty `data`. Not positive: 422.",
+                "description": "Page number, from 1. Past the last page: an empty `data`. Below 1: 422.",
                 "schema": {"type": "integer", "minimum": 1, "default": 1},
             },
             {

@@ -1,13 +1,18 @@
-"""Every read of the vocabulary: querysets with the prefetches each response needs, nothing else."""
+"""Every read of the vocabulary: querysets with the prefetches each response needs, and the rows a path
+names (a missing one raises NotFound, whose message the API answers as the MNIST service worded it)."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
 
+from vocabulary.errors import NotFound
 from vocabulary.models import Definition, Example, Tag, Word, WordForm, WordRelation
+
+MAX_ID = 2**63 - 1
 
 WORD_INCLUDES = ("definitions", "tags", "forms")
 
@@ -27,17 +32,56 @@ def word_queryset(*, include: Collection[str] = WORD_INCLUDES) -> QuerySet[Word]
     return queryset
 
 
-def word_list(
-    *, search: str | None = None, language: str | None = None, include: Collection[str] = ()
-) -> QuerySet[Word]:
+def word_list(*, search: str | None = None, language: str | None = None, full: bool = False) -> QuerySet[Word]:
     """Words whose text or any form starts with `search` (case-insensitive), each once, ordered by text."""
-    queryset = word_queryset(include=include)
+    queryset = word_queryset(include=WORD_INCLUDES if full else ())
     if language:
         queryset = queryset.filter(language=language)
     if search:
         form_matches = WordForm.objects.filter(word=OuterRef("pk"), form__istartswith=search)
         queryset = queryset.filter(Q(text__istartswith=search) | Exists(form_matches))
     return queryset
+
+
+def _get(queryset: QuerySet[Any], pk: int, what: str) -> Any:
+    row = queryset.filter(pk=pk).first() if 1 <= pk <= MAX_ID else None
+    if row is None:
+        raise NotFound(f"{what} {pk} not found")
+    return row
+
+
+def word_get(pk: int, *, full: bool = True) -> Word:
+    return _get(word_queryset(include=WORD_INCLUDES if full else ()), pk, "Word")
+
+
+def word_by_text(*, language: str, text: str, full: bool = True) -> Word:
+    word = word_queryset(include=WORD_INCLUDES if full else ()).filter(language=language, text=text).first()
+    if word is None:
+        raise NotFound(f"Word '{text}' not found for language '{language}'")
+    return word
+
+
+def definition_get(pk: int) -> Definition:
+    return _get(definition_list().select_related("word"), pk, "Definition")
+
+
+def example_get(pk: int) -> Example:
+    return _get(Example.objects.select_related("definition"), pk, "Example")
+
+
+def tag_get(pk: int) -> Tag:
+    return _get(Tag.objects.all(), pk, "Tag")
+
+
+def relation_get(*, word_id_1: int, word_id_2: int, relation_type: str) -> WordRelation:
+    relation = WordRelation.objects.filter(
+        from_word_id=word_id_1 if 1 <= word_id_1 <= MAX_ID else 0,
+        to_word_id=word_id_2 if 1 <= word_id_2 <= MAX_ID else 0,
+        relation_type=relation_type,
+    ).first()
+    if relation is None:
+        raise NotFound("Word relation not found")
+    return relation
 
 
 def definition_list(*, word_id: int | None = None) -> QuerySet[Definition]:
@@ -47,39 +91,25 @@ def definition_list(*, word_id: int | None = None) -> QuerySet[Definition]:
     return queryset.filter(word_id=word_id) if word_id is not None else queryset
 
 
-def example_list(*, definition_id: int | None = None, word_id: int | None = None) -> QuerySet[Example]:
+def example_list(*, definition_id: int | None = None) -> QuerySet[Example]:
     queryset = Example.objects.order_by("definition_id", "pk")
     if definition_id is not None:
         queryset = queryset.filter(definition_id=definition_id)
-    if word_id is not None:
-        queryset = queryset.filter(definition__word_id=word_id)
     return queryset
 
 
-def tag_list(*, search: str | None = None, word_id: int | None = None) -> QuerySet[Tag]:
+def tag_list(*, search: str | None = None) -> QuerySet[Tag]:
     queryset = Tag.objects.order_by("name")
     if search:
         queryset = queryset.filter(name__istartswith=search)
-    if word_id is not None:
-        queryset = queryset.filter(words__pk=word_id)
     return queryset
 
 
-def relation_list(
-    *,
-    word_id: int | None = None,
-    from_word_id: int | None = None,
-    to_word_id: int | None = None,
-    relation_type: str | None = None,
-) -> QuerySet[WordRelation]:
-    """Relations, with both words joined; `word_id` matches either end."""
-    queryset = WordRelation.objects.select_related("from_word", "to_word").order_by("pk")
+def relation_list(*, word_id: int | None = None, relation_type: str | None = None) -> QuerySet[WordRelation]:
+    """Relations in the order they were made; `word_id` matches either end."""
+    queryset = WordRelation.objects.order_by("pk")
     if word_id is not None:
         queryset = queryset.filter(Q(from_word_id=word_id) | Q(to_word_id=word_id))
-    if from_word_id is not None:
-        queryset = queryset.filter(from_word_id=from_word_id)
-    if to_word_id is not None:
-        queryset = queryset.filter(to_word_id=to_word_id)
     if relation_type:
         queryset = queryset.filter(relation_type=relation_type)
     return queryset

@@ -1,154 +1,223 @@
-"""Shapes of the vocabulary API: each serializer reads a row and checks the fields of a write.
+"""The dictionary's wire format: the MNIST service's (Hippo's) names and shapes, read and written.
+
+Rows keep Atlas's column names (`Word.text`, `Word.language`, ...); each field here maps its wire name
+onto the column with `source=`, so a validated payload is already in the services' keyword arguments.
+Optional text the old service stored as NULL (`source`, `form_type`, a tag's `description`) is "" in
+Atlas's columns and `null` on the wire.
 
 They hold no business logic: uniqueness is the services' job (so a conflict answers 400 naming it), and
-saving goes through vocabulary/services.py. Nested `id`s are accepted only by PATCH, where an item with an
-id updates that row and an item without one is added.
+saving goes through vocabulary/services.py.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Manager
 from rest_framework import serializers
 
-from vocabulary.models import LANGUAGE_CODE_VALIDATOR, Definition, PartOfSpeech, RelationType, Word
+from vocabulary.models import LANGUAGE_CODE_VALIDATOR, PartOfSpeech, RelationType
 
 MAX_WORDS_PER_REQUEST = 1000
 
 
-def _is_patch(serializer: serializers.Field) -> bool:
-    return bool(getattr(serializer.root, "partial", False))
+class NullableText(serializers.CharField):
+    """Text that may be null on the wire and is "" in the row."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_null", True)
+        kwargs.setdefault("allow_blank", True)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        return "" if data is None else super().to_internal_value(data)
+
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        if data is None:
+            return True, ""
+        return super().validate_empty_values(data)
+
+    def to_representation(self, value: Any) -> str | None:
+        return value or None
 
 
-def _check_nested(serializer: serializers.Serializer, attrs: dict[str, Any], required: tuple[str, ...]) -> None:
-    """POST: no ids. PATCH: an item without an id is new, so it needs every required field."""
-    if "id" in attrs and not _is_patch(serializer):
-        raise serializers.ValidationError({"id": ["Only PATCH accepts ids (to update a nested row)."]})
-    if "id" not in attrs:
-        missing = {name: ["This field is required."] for name in required if name not in attrs}
-        if missing:
-            raise serializers.ValidationError(missing)
+class Strict(serializers.Serializer):
+    """In a PATCH (`refuse_unknown` in the context), a body that names a field this serializer does not
+    write is refused with a 422 naming it, never ignored. A POST ignores unknown keys, as the old service
+    did (its clients send, for instance, `word_id` in a definition's body)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if self.context.get("refuse_unknown") and isinstance(data, dict):
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            unknown = sorted(str(key) for key in data if key not in writable)
+            if unknown:
+                extra = serializers.ErrorDetail("Extra inputs are not permitted", code="extra_forbidden")
+                raise serializers.ValidationError({key: [extra] for key in unknown})
+        return super().to_internal_value(data)
 
 
-class ExampleNestedSerializer(serializers.Serializer):
-    id = serializers.IntegerField(required=False, help_text="PATCH only: the example to update.")
-    text = serializers.CharField()
-    source = serializers.CharField(max_length=255, required=False, allow_blank=True)
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        _check_nested(self, attrs, ("text",))
-        return attrs
+# --- reads -------------------------------------------------------------------------------------------
 
 
-class DefinitionNestedSerializer(serializers.Serializer):
-    id = serializers.IntegerField(required=False, help_text="PATCH only: the definition to update.")
-    text = serializers.CharField()
-    part_of_speech = serializers.ChoiceField(choices=PartOfSpeech.choices)
-    order = serializers.IntegerField(
-        min_value=0, required=False, allow_null=True, help_text="Unique per word; the next free one when omitted."
-    )
-    examples = ExampleNestedSerializer(many=True, required=False)
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        _check_nested(self, attrs, ("text", "part_of_speech"))
-        return attrs
-
-
-class FormSerializer(serializers.Serializer):
+class ExampleOut(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
-    form = serializers.CharField(max_length=255)
-    form_type = serializers.CharField(max_length=50, required=False, allow_blank=True, help_text="e.g. 'plural'")
+    definition_id = serializers.IntegerField(read_only=True)
+    example_text = serializers.CharField(source="text", read_only=True)
+    source = NullableText(read_only=True)
 
 
-class TagNamesField(serializers.ListField):
-    """Tags as a list of names: written by name (created when missing), read as names."""
-
-    child = serializers.CharField(max_length=100)
-
-    def to_representation(self, data: Any) -> list[str]:
-        if isinstance(data, Manager):
-            return [tag.name for tag in data.all()]
-        return super().to_representation(data)
+class DefinitionOut(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    word_id = serializers.IntegerField(read_only=True)
+    definition_text = serializers.CharField(source="text", read_only=True)
+    part_of_speech = serializers.ChoiceField(choices=PartOfSpeech.choices, read_only=True)
+    order = serializers.IntegerField(read_only=True)
+    examples = ExampleOut(many=True, read_only=True)
 
 
-class WordSerializer(serializers.Serializer):
-    """A word. In lists, `definitions`, `tags` and `forms` appear only when `include=` names them."""
+class WordFormOut(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    word_id = serializers.IntegerField(read_only=True)
+    form_text = serializers.CharField(source="form", read_only=True)
+    form_type = NullableText(read_only=True)
+
+
+class TagOut(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    description = NullableText(read_only=True)
+
+
+class WordOut(serializers.Serializer):
+    """A word without its parts (the old `WordOut`)."""
 
     id = serializers.IntegerField(read_only=True)
-    text = serializers.CharField(max_length=255)
-    language = serializers.CharField(min_length=2, max_length=10, validators=[LANGUAGE_CODE_VALIDATOR])
-    definitions = DefinitionNestedSerializer(
-        many=True, required=False, help_text="PATCH: updated by id, added without one; the others are kept."
-    )
-    tags = TagNamesField(required=False, help_text="Tag names, created when missing. PATCH: replaces them all.")
-    forms = FormSerializer(many=True, required=False, help_text="PATCH: replaces them all.")
+    word_text = serializers.CharField(source="text", read_only=True)
+    language_code = serializers.CharField(source="language", read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(
         read_only=True, help_text="Moves when the word or its definitions, examples, tags or forms change."
     )
 
-    def get_fields(self) -> dict[str, serializers.Field]:
-        fields = super().get_fields()
-        include = self.context.get("include")
-        if include is not None:
-            for name in ("definitions", "tags", "forms"):
-                if name not in include:
-                    fields.pop(name)
-        return fields
+
+class WordFull(WordOut):
+    """A word with its definitions (and their examples), tags and forms (the old `WordFull`)."""
+
+    definitions = DefinitionOut(many=True, read_only=True)
+    tags = TagOut(many=True, read_only=True)
+    word_forms = WordFormOut(source="forms", many=True, read_only=True)
+
+
+class RelationOut(serializers.Serializer):
+    """A directed relation: word 1 is a `relation_type` of word 2."""
+
+    word_id_1 = serializers.IntegerField(source="from_word_id", read_only=True)
+    word_id_2 = serializers.IntegerField(source="to_word_id", read_only=True)
+    relation_type = serializers.ChoiceField(choices=RelationType.choices, read_only=True)
+
+
+# --- writes ------------------------------------------------------------------------------------------
+
+
+def _require(attrs: dict[str, Any], fields: dict[str, str]) -> None:
+    """In a PATCH (where DRF skips `required`), a new nested item still needs its fields: {wire: column}."""
+    missing = {wire: [serializers.ErrorDetail("Field required", code="required")] for wire, key in fields.items()}
+    missing = {wire: error for wire, error in missing.items() if fields[wire] not in attrs}
+    if missing:
+        raise serializers.ValidationError(missing)
+
+
+class ExampleIn(Strict):
+    example_text = serializers.CharField(source="text", min_length=1, max_length=5000, trim_whitespace=False)
+    source = NullableText(max_length=255)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if self.parent is not None:  # an example inside a definition is a new one
+            _require(attrs, {"example_text": "text"})
+        return attrs
+
+
+class ExamplePatch(ExampleIn):
+    """PATCH /examples/{id}: the fields given change; `source: null` clears it."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return attrs
+
+
+class DefinitionIn(Strict):
+    """A definition with its examples. In a word's PATCH an item with an `id` changes that definition (its
+    examples replaced when `examples` is given) and one without is added."""
+
+    id = serializers.IntegerField(required=False, help_text="A word's PATCH only: the definition to change.")
+    definition_text = serializers.CharField(source="text", min_length=1, max_length=10000, trim_whitespace=False)
+    part_of_speech = serializers.ChoiceField(choices=PartOfSpeech.choices)
+    order = serializers.IntegerField(
+        min_value=0, max_value=2**31 - 1, required=False, help_text="Unique per word; the next free one when omitted."
+    )
+    examples = ExampleIn(many=True, required=False, help_text="Replaces the definition's examples when given.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "id" not in attrs:
+            _require(attrs, {"definition_text": "text", "part_of_speech": "part_of_speech"})
+        return attrs
+
+
+class WordFormIn(Strict):
+    form_text = serializers.CharField(source="form", min_length=1, max_length=255)
+    form_type = NullableText(max_length=50)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        _require(attrs, {"form_text": "form"})
+        return attrs
+
+
+class WordIn(Strict):
+    """POST /words (one word, or a list of them): the old `WordCreate`."""
+
+    word_text = serializers.CharField(source="text", min_length=1, max_length=255)
+    language_code = serializers.CharField(
+        source="language", min_length=2, max_length=10, validators=[LANGUAGE_CODE_VALIDATOR]
+    )
+    definitions = DefinitionIn(many=True, required=False)
+    tags = serializers.ListField(
+        child=serializers.CharField(min_length=1, max_length=100),
+        required=False,
+        help_text="Tag names, created when missing.",
+    )
+    word_forms = WordFormIn(source="forms", many=True, required=False, help_text="Inflections (defying, defied).")
+
+    def validate_definitions(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if any("id" in item for item in value):
+            raise serializers.ValidationError("Only a word's PATCH takes definition ids.")
+        return value
 
     @classmethod
     def many_init(cls, *args: Any, **kwargs: Any) -> serializers.ListSerializer:
-        kwargs.setdefault("allow_empty", False)
         kwargs.setdefault("max_length", MAX_WORDS_PER_REQUEST)
         return super().many_init(*args, **kwargs)
 
 
-class WordBriefSerializer(serializers.Serializer):
-    id = serializers.IntegerField(read_only=True)
-    text = serializers.CharField(read_only=True)
-    language = serializers.CharField(read_only=True)
+class WordPatch(WordIn):
+    """PATCH /words/{id}: the old `WordUpdate`. Definitions change by id or are added; tags and forms are
+    replaced when given. A field this cannot write is a 422, never ignored."""
+
+    def validate_definitions(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return value
 
 
-class DefinitionSerializer(DefinitionNestedSerializer):
-    """A definition with its examples. `word_id` is set on creation and cannot change."""
-
-    id = serializers.IntegerField(read_only=True)
-    word_id = serializers.PrimaryKeyRelatedField(source="word", queryset=Word.objects.all())
+class DefinitionPatch(DefinitionIn):
+    """PATCH /definitions/{id}: the fields given change; `examples`, when given, replace the examples."""
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if self.instance is not None and "word" in attrs and attrs["word"].pk != self.instance.word_id:
-            raise serializers.ValidationError({"word_id": ["A definition cannot move to another word."]})
         return attrs
 
 
-class ExampleSerializer(serializers.Serializer):
-    id = serializers.IntegerField(read_only=True)
-    definition_id = serializers.PrimaryKeyRelatedField(source="definition", queryset=Definition.objects.all())
-    text = serializers.CharField()
-    source = serializers.CharField(max_length=255, required=False, allow_blank=True)
+class TagIn(Strict):
+    name = serializers.CharField(min_length=1, max_length=100)
+    description = NullableText(max_length=1000)
 
 
-class TagSerializer(serializers.Serializer):
-    id = serializers.IntegerField(read_only=True)
-    name = serializers.CharField(max_length=100)
-    description = serializers.CharField(required=False, allow_blank=True)
-
-
-class WordRelationSerializer(serializers.Serializer):
-    """A directed relation: `from_word` is a `relation_type` of `to_word`."""
-
-    id = serializers.IntegerField(read_only=True)
-    from_word_id = serializers.PrimaryKeyRelatedField(source="from_word", queryset=Word.objects.all())
-    to_word_id = serializers.PrimaryKeyRelatedField(source="to_word", queryset=Word.objects.all())
+class RelationIn(Strict):
+    word_id_1 = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    word_id_2 = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
     relation_type = serializers.ChoiceField(choices=RelationType.choices)
-    from_word = WordBriefSerializer(read_only=True)
-    to_word = WordBriefSerializer(read_only=True)
-    created_at = serializers.DateTimeField(read_only=True)
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        from_word = attrs.get("from_word", getattr(self.instance, "from_word", None))
-        to_word = attrs.get("to_word", getattr(self.instance, "to_word", None))
-        if from_word is not None and to_word is not None and from_word.pk == to_word.pk:
-            raise serializers.ValidationError({"to_word_id": ["A word cannot relate to itself."]})
-        return attrs

@@ -23,10 +23,10 @@ from vocabulary.word_parts import (
     FormInput,
     WordInput,
     apply_definitions,
-    apply_examples,
     conflict,
     duplicate,
     next_orders,
+    replace_examples,
     replace_forms,
     tags_by_name,
     word_problems,
@@ -96,7 +96,7 @@ def word_create_many(*, items: Sequence[WordInput]) -> list[Word]:
             )
     if duplicates:
         duplicates.sort(key=lambda d: (d["index"], d["field"]))
-        raise conflict(duplicates, what="nothing was created")
+        raise conflict(duplicates, what="nothing was created", single=len(items) == 1)
 
     words = Word.objects.bulk_create([Word(text=item["text"], language=item["language"]) for item in items])
     definitions, examples_of, forms, tag_links = [], [], [], []
@@ -165,6 +165,7 @@ def word_update(
                 )
             ],
             what="nothing was changed",
+            single=True,
         )
     word.text, word.language = new_text, new_language
     if definitions is not None:
@@ -211,7 +212,7 @@ def definition_create(
         order = (word.definitions.aggregate(top=Max("order"))["top"] or 0) + 1
     _order_free(word=word, order=order)
     definition = Definition.objects.create(word=word, text=text, part_of_speech=part_of_speech, order=order)
-    apply_examples(definition=definition, items=examples)
+    replace_examples(definition=definition, items=examples)
     word_touch(word_ids=[word.pk])
     return definition
 
@@ -234,7 +235,7 @@ def definition_update(
         definition.part_of_speech = part_of_speech
     definition.save()
     if examples is not None:
-        apply_examples(definition=definition, items=examples)
+        replace_examples(definition=definition, items=examples)
     word_touch(word_ids=[definition.word_id])
     return definition
 
@@ -283,7 +284,7 @@ def _tag_name_free(*, name: str, exclude_pk: int | None = None) -> None:
     clash = Tag.objects.filter(name=name).exclude(pk=exclude_pk).first()
     if clash is not None:
         raise ConflictError(
-            f"A tag named '{name}' already exists (id {clash.pk}).",
+            f"Tag '{name}' already exists",
             duplicates=[{"field": "name", "value": name, "problem": f"already exists (id {clash.pk})"}],
         )
 
@@ -317,7 +318,7 @@ def tag_delete(*, tag: Tag) -> None:
 
 def _relation_valid(*, from_word: Word, to_word: Word, relation_type: str, exclude_pk: int | None = None) -> None:
     if from_word.pk == to_word.pk:
-        raise InvalidInput({"to_word_id": ["A word cannot relate to itself."]})
+        raise InvalidInput({"word_id_2": ["A word cannot relate to itself."]})
     clash = (
         WordRelation.objects.filter(from_word=from_word, to_word=to_word, relation_type=relation_type)
         .exclude(pk=exclude_pk)
@@ -325,7 +326,7 @@ def _relation_valid(*, from_word: Word, to_word: Word, relation_type: str, exclu
     )
     if clash is not None:
         raise ConflictError(
-            f"{from_word} is already a {relation_type} of {to_word} (relation {clash.pk}).",
+            "Word relation already exists",
             duplicates=[
                 {
                     "field": "relation_type",

@@ -1,191 +1,358 @@
-"""The vocabulary API under /vocabulary/: words, definitions, examples, tags, word-relations.
+"""The dictionary API, as the MNIST service (Hippo) served it under /v1/dictionary/ (and /vocabulary/).
 
-Thin viewsets: parse the input, call a selector or a service, serialize the result (vocabulary/api_base.py
-holds the shared skeleton, the envelope and the error mapping).
+Thin views: parse the input, call a selector or a service, answer in the old service's shapes. A word
+answers alone (`WordOut`) unless its parts were asked for (`include_*`) or written (POST or PATCH with
+definitions, tags or forms), then with them (`WordFull`), as before.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema, extend_schema_view
-from rest_framework import status
-from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.exceptions import ParseError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from vocabulary import selectors, services
-from vocabulary.api_base import CrudViewSet, VocabularyViewSet
+from vocabulary.api_base import ERROR, DictionaryView, path_id
 from vocabulary.filters import (
     DEFINITION_FILTERS,
     EXAMPLE_FILTERS,
     RELATION_FILTERS,
     TAG_FILTERS,
-    WORD_FILTERS,
-    parse_query,
+    WORD_BY_TEXT_FILTERS,
+    WORD_LIST_FILTERS,
+    WORD_READ_FILTERS,
+    includes,
+    openapi_parameters,
 )
-from vocabulary.models import Definition, Example, Tag, Word, WordRelation
 from vocabulary.serializers import (
-    DefinitionSerializer,
-    ExampleSerializer,
-    TagSerializer,
-    WordRelationSerializer,
-    WordSerializer,
+    DefinitionIn,
+    DefinitionOut,
+    DefinitionPatch,
+    ExampleIn,
+    ExampleOut,
+    ExamplePatch,
+    RelationIn,
+    RelationOut,
+    TagIn,
+    TagOut,
+    WordFormOut,
+    WordFull,
+    WordIn,
+    WordOut,
+    WordPatch,
 )
 
-_ONE_OR_MANY = PolymorphicProxySerializer(
-    component_name="WordOneOrMany",
-    serializers=[WordSerializer, WordSerializer(many=True)],
+
+class WordAnswer(WordOut):
+    """For the schema: a word, with `definitions`, `tags` and `word_forms` when its parts are included."""
+
+    definitions = DefinitionOut(many=True, required=False)
+    tags = TagOut(many=True, required=False)
+    word_forms = WordFormOut(many=True, required=False)
+
+
+ONE_OR_MANY_IN = PolymorphicProxySerializer(
+    component_name="WordCreateOneOrMany",
+    serializers=[WordIn, WordIn(many=True)],
+    resource_type_field_name=None,
+    many=False,
+)
+ONE_OR_MANY_OUT = PolymorphicProxySerializer(
+    component_name="WordAnswerOneOrMany",
+    serializers=[WordAnswer, WordAnswer(many=True)],
     resource_type_field_name=None,
     many=False,
 )
 
 
-@extend_schema_view(
-    list=extend_schema(summary="Words ordered by text, searched by prefix of the word or of its forms"),
-    retrieve=extend_schema(summary="A word with its definitions (and examples), tags and forms"),
-    create=extend_schema(
-        summary="Create one word or a list of words, all or nothing",
-        description="A list with any duplicate (an existing word, or one given twice) creates nothing; "
-        "the 400 names every duplicate.",
-        request=_ONE_OR_MANY,
-        responses={201: _ONE_OR_MANY},
-    ),
-    partial_update=extend_schema(
-        summary="Change a word: definitions updated by id or added; tags and forms replaced when given"
-    ),
-)
-class WordViewSet(VocabularyViewSet):
-    queryset = Word.objects.all()
-    serializer_class = WordSerializer
-    filters = WORD_FILTERS
+@functools.cache
+def paginated(serializer: type[serializers.Serializer]) -> serializers.Serializer:
+    """For the schema: the envelope of a list, {"data": [...], "total", "page", ...}."""
+    return inline_serializer(
+        f"Paginated{serializer.__name__}",
+        {
+            "data": serializer(many=True),
+            "total": serializers.IntegerField(),
+            "page": serializers.IntegerField(),
+            "page_size": serializers.IntegerField(),
+            "total_pages": serializers.IntegerField(),
+            "has_more": serializers.BooleanField(),
+        },
+    )
 
-    def get_queryset(self) -> Any:
-        return selectors.word_queryset()
 
-    def list(self, request: Request) -> Response:
-        params = parse_query(request, self.filters)
-        include = params.pop("include") or ()
-        return self.envelope(selectors.word_list(include=include, **params), include=include)
+def _has_parts(item: dict[str, Any]) -> bool:
+    return bool(item.get("definitions") or item.get("tags") or item.get("forms"))
 
-    def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(self.get_serializer(self.get_object()).data)
 
-    def create(self, request: Request) -> Response:
-        many = isinstance(request.data, list)
-        data = self.validated(request.data, many=many)
-        words = services.word_create_many(items=data if many else [data])
-        fresh = selectors.word_queryset().in_bulk([word.pk for word in words])
-        serializer = self.get_serializer([fresh[word.pk] for word in words], many=True)
-        return Response(serializer.data if many else serializer.data[0], status=status.HTTP_201_CREATED)
+def _word_id(raw: str) -> int:
+    return path_id("word_id", raw)
 
-    def partial_update(self, request: Request, pk: str) -> Response:
-        word = self.get_object()
-        services.word_update(word=word, **self.validated(request.data, instance=word, partial=True))
-        return Response(self.get_serializer(self.fresh(word)).data)
 
-    def destroy(self, request: Request, pk: str) -> Response:
-        services.word_delete(word=self.get_object())
-        return Response(status=status.HTTP_204_NO_CONTENT)
+class WordsView(DictionaryView):
+    @extend_schema(
+        operation_id="dictionary_words_list",
+        summary="Words ordered by text, searched by a prefix of the word or of one of its forms",
+        parameters=openapi_parameters(WORD_LIST_FILTERS),
+        responses={200: paginated(WordAnswer)},
+    )
+    def get(self, request: Request) -> Response:
+        params = self.query(WORD_LIST_FILTERS)
+        full = includes(params)
+        return self.page(selectors.word_list(full=full, **params), WordFull if full else WordOut)
 
     @extend_schema(
-        summary="A word by language and text",
-        operation_id="vocabulary_words_by_text_retrieve",
-        parameters=[
-            OpenApiParameter("language", OpenApiTypes.STR, OpenApiParameter.PATH, description="e.g. 'en'"),
-            OpenApiParameter("text", OpenApiTypes.STR, OpenApiParameter.PATH, description="The word, exact."),
-        ],
+        operation_id="dictionary_words_create",
+        summary="Create one word or a list of words (with definitions, tags and forms), all or nothing",
+        description="A list with any duplicate (an existing word, or one given twice) creates nothing; the 400 "
+        "names every duplicate. The answer has the words' parts when any were given.",
+        request=ONE_OR_MANY_IN,
+        responses={201: ONE_OR_MANY_OUT},
     )
-    @action(detail=False, methods=["get"], url_path=r"(?P<language>[^/.]+)/(?P<text>[^/]+)", url_name="by-text")
-    def by_text(self, request: Request, language: str, text: str) -> Response:
-        word = self.get_queryset().filter(language=language, text=text).first()
-        if word is None:
-            raise NotFound(f"Word {text!r} ({language}) not found")
-        return Response(self.get_serializer(word).data)
+    def post(self, request: Request) -> Response:
+        many = isinstance(request.data, list)
+        if many and not request.data:
+            raise ParseError("No words provided")
+        items = self.body(WordIn, many=many)
+        items = items if many else [items]
+        words = services.word_create_many(items=items)
+        full = any(_has_parts(item) for item in items)
+        fresh = selectors.word_queryset(include=selectors.WORD_INCLUDES if full else ()).in_bulk(
+            [word.pk for word in words]
+        )
+        data = (WordFull if full else WordOut)([fresh[word.pk] for word in words], many=True).data
+        return Response(data if many else data[0], status=201)
 
 
-class DefinitionViewSet(CrudViewSet):
-    queryset = Definition.objects.all()
-    serializer_class = DefinitionSerializer
-    filters = DEFINITION_FILTERS
+class WordView(DictionaryView):
+    @extend_schema(
+        operation_id="dictionary_words_retrieve",
+        summary="A word; with its definitions (and examples), tags and forms when include_* asks",
+        parameters=openapi_parameters(WORD_READ_FILTERS),
+        responses={200: WordAnswer},
+    )
+    def get(self, request: Request, word_id: str) -> Response:
+        full = includes(self.query(WORD_READ_FILTERS))
+        return self.answer(selectors.word_get(_word_id(word_id), full=full), WordFull if full else WordOut)
 
-    def get_queryset(self) -> Any:
-        return selectors.definition_list()
+    @extend_schema(
+        operation_id="dictionary_words_partial_update",
+        summary="Change a word: definitions changed by id or added; tags and forms replaced when given",
+        description="Any other field is a 422 naming it. The answer has the word's parts when definitions, "
+        "tags or forms were given.",
+        request=WordPatch,
+        responses={200: WordAnswer},
+    )
+    def patch(self, request: Request, word_id: str) -> Response:
+        word = selectors.word_get(_word_id(word_id), full=False)
+        data = self.body(WordPatch, patch=True)
+        services.word_update(word=word, **data)
+        full = any(name in data for name in ("definitions", "tags", "forms"))
+        return self.answer(selectors.word_get(word.pk, full=full), WordFull if full else WordOut)
 
-    def select(self, **filters: Any) -> Any:
-        return selectors.definition_list(**filters)
-
-    def create_row(self, **data: Any) -> Definition:
-        return services.definition_create(**data)
-
-    def update_row(self, row: Definition, **data: Any) -> Definition:
-        data.pop("word", None)  # the serializer refuses a different word
-        return services.definition_update(definition=row, **data)
-
-    def delete_row(self, row: Definition) -> None:
-        services.definition_delete(definition=row)
-
-
-class ExampleViewSet(CrudViewSet):
-    queryset = Example.objects.all()
-    serializer_class = ExampleSerializer
-    filters = EXAMPLE_FILTERS
-
-    def get_queryset(self) -> Any:
-        return selectors.example_list()
-
-    def select(self, **filters: Any) -> Any:
-        return selectors.example_list(**filters)
-
-    def create_row(self, **data: Any) -> Example:
-        return services.example_create(**data)
-
-    def update_row(self, row: Example, **data: Any) -> Example:
-        return services.example_update(example=row, **data)
-
-    def delete_row(self, row: Example) -> None:
-        services.example_delete(example=row)
+    @extend_schema(
+        operation_id="dictionary_words_destroy", summary="Delete a word with its parts", responses={204: None}
+    )
+    def delete(self, request: Request, word_id: str) -> Response:
+        services.word_delete(word=selectors.word_get(_word_id(word_id), full=False))
+        return self.gone()
 
 
-class TagViewSet(CrudViewSet):
-    queryset = Tag.objects.all()
-    serializer_class = TagSerializer
-    filters = TAG_FILTERS
-
-    def get_queryset(self) -> Any:
-        return selectors.tag_list()
-
-    def select(self, **filters: Any) -> Any:
-        return selectors.tag_list(**filters)
-
-    def create_row(self, **data: Any) -> Tag:
-        return services.tag_create(**data)
-
-    def update_row(self, row: Tag, **data: Any) -> Tag:
-        return services.tag_update(tag=row, **data)
-
-    def delete_row(self, row: Tag) -> None:
-        services.tag_delete(tag=row)
+class WordByTextView(DictionaryView):
+    @extend_schema(
+        operation_id="dictionary_words_by_text",
+        summary="A word by language and text, with its parts unless include_all=false",
+        parameters=[
+            OpenApiParameter("language_code", str, OpenApiParameter.PATH, description="e.g. 'en'"),
+            OpenApiParameter("word_text", str, OpenApiParameter.PATH, description="The word, exact."),
+            *openapi_parameters(WORD_BY_TEXT_FILTERS),
+        ],
+        responses={200: WordAnswer},
+    )
+    def get(self, request: Request, language_code: str, word_text: str) -> Response:
+        full = includes(self.query(WORD_BY_TEXT_FILTERS))
+        word = selectors.word_by_text(language=language_code, text=word_text, full=full)
+        return self.answer(word, WordFull if full else WordOut)
 
 
-class WordRelationViewSet(CrudViewSet):
-    queryset = WordRelation.objects.all()
-    serializer_class = WordRelationSerializer
-    filters = RELATION_FILTERS
+class WordDefinitionsView(WordByTextView):
+    """POST /words/{id}/definitions. A GET of that path is the word named "definitions" in the language
+    `word_id` (the old service matched /words/{language_code}/{word_text} first, and so does this)."""
 
-    def get_queryset(self) -> Any:
-        return selectors.relation_list()
+    @extend_schema(exclude=True)
+    def get(self, request: Request, word_id: str) -> Response:
+        return super().get(request, language_code=word_id, word_text="definitions")
 
-    def select(self, **filters: Any) -> Any:
-        return selectors.relation_list(**filters)
+    @extend_schema(
+        operation_id="dictionary_word_definitions_create",
+        summary="Add a definition (with its examples) to a word",
+        request=DefinitionIn,
+        responses={201: DefinitionOut},
+    )
+    def post(self, request: Request, word_id: str) -> Response:
+        word = selectors.word_get(_word_id(word_id), full=False)
+        data = self.body(DefinitionIn)
+        data.pop("id", None)
+        definition = services.definition_create(word=word, **data)
+        return self.answer(selectors.definition_get(definition.pk), DefinitionOut, 201)
 
-    def create_row(self, **data: Any) -> WordRelation:
-        return services.relation_create(**data)
 
-    def update_row(self, row: WordRelation, **data: Any) -> WordRelation:
-        return services.relation_update(relation=row, **data)
+class DefinitionsView(DictionaryView):
+    @extend_schema(
+        operation_id="dictionary_definitions_list",
+        summary="Definitions (with their examples), by word and order",
+        parameters=openapi_parameters(DEFINITION_FILTERS),
+        responses={200: paginated(DefinitionOut)},
+    )
+    def get(self, request: Request) -> Response:
+        return self.page(selectors.definition_list(**self.query(DEFINITION_FILTERS)), DefinitionOut)
 
-    def delete_row(self, row: WordRelation) -> None:
-        services.relation_delete(relation=row)
+
+class DefinitionView(DictionaryView):
+    @extend_schema(operation_id="dictionary_definitions_retrieve", responses={200: DefinitionOut})
+    def get(self, request: Request, definition_id: str) -> Response:
+        return self.answer(selectors.definition_get(path_id("definition_id", definition_id)), DefinitionOut)
+
+    @extend_schema(
+        operation_id="dictionary_definitions_partial_update",
+        summary="Change a definition: the fields given; `examples`, when given, replace its examples",
+        request=DefinitionPatch,
+        responses={200: DefinitionOut},
+    )
+    def patch(self, request: Request, definition_id: str) -> Response:
+        definition = selectors.definition_get(path_id("definition_id", definition_id))
+        data = self.body(DefinitionPatch, patch=True)
+        data.pop("id", None)
+        services.definition_update(definition=definition, **data)
+        return self.answer(selectors.definition_get(definition.pk), DefinitionOut)
+
+    @extend_schema(operation_id="dictionary_definitions_destroy", responses={204: None})
+    def delete(self, request: Request, definition_id: str) -> Response:
+        services.definition_delete(definition=selectors.definition_get(path_id("definition_id", definition_id)))
+        return self.gone()
+
+
+class DefinitionExamplesView(DictionaryView):
+    @extend_schema(
+        operation_id="dictionary_definition_examples_list",
+        summary="The examples of a definition",
+        responses={200: paginated(ExampleOut)},
+    )
+    def get(self, request: Request, definition_id: str) -> Response:
+        definition = selectors.definition_get(path_id("definition_id", definition_id))
+        return self.page(selectors.example_list(definition_id=definition.pk), ExampleOut)
+
+    @extend_schema(
+        operation_id="dictionary_definition_examples_create",
+        summary="Add an example to a definition",
+        request=ExampleIn,
+        responses={201: ExampleOut},
+    )
+    def post(self, request: Request, definition_id: str) -> Response:
+        definition = selectors.definition_get(path_id("definition_id", definition_id))
+        example = services.example_create(definition=definition, **self.body(ExampleIn))
+        return self.answer(example, ExampleOut, 201)
+
+
+class ExamplesView(DictionaryView):
+    @extend_schema(
+        operation_id="dictionary_examples_list",
+        parameters=openapi_parameters(EXAMPLE_FILTERS),
+        responses={200: paginated(ExampleOut)},
+    )
+    def get(self, request: Request) -> Response:
+        return self.page(selectors.example_list(**self.query(EXAMPLE_FILTERS)), ExampleOut)
+
+
+class ExampleView(DictionaryView):
+    @extend_schema(operation_id="dictionary_examples_retrieve", responses={200: ExampleOut})
+    def get(self, request: Request, example_id: str) -> Response:
+        return self.answer(selectors.example_get(path_id("example_id", example_id)), ExampleOut)
+
+    @extend_schema(
+        operation_id="dictionary_examples_partial_update",
+        summary="Change an example: the fields given",
+        request=ExamplePatch,
+        responses={200: ExampleOut},
+    )
+    def patch(self, request: Request, example_id: str) -> Response:
+        example = selectors.example_get(path_id("example_id", example_id))
+        example = services.example_update(example=example, **self.body(ExamplePatch, patch=True))
+        return self.answer(example, ExampleOut)
+
+    @extend_schema(operation_id="dictionary_examples_destroy", responses={204: None})
+    def delete(self, request: Request, example_id: str) -> Response:
+        services.example_delete(example=selectors.example_get(path_id("example_id", example_id)))
+        return self.gone()
+
+
+class TagsView(DictionaryView):
+    @extend_schema(
+        operation_id="dictionary_tags_list",
+        summary="Tags by name, searched by a prefix of the name",
+        parameters=openapi_parameters(TAG_FILTERS),
+        responses={200: paginated(TagOut)},
+    )
+    def get(self, request: Request) -> Response:
+        return self.page(selectors.tag_list(**self.query(TAG_FILTERS)), TagOut)
+
+    @extend_schema(operation_id="dictionary_tags_create", request=TagIn, responses={201: TagOut})
+    def post(self, request: Request) -> Response:
+        return self.answer(services.tag_create(**self.body(TagIn)), TagOut, 201)
+
+
+class TagView(DictionaryView):
+    @extend_schema(operation_id="dictionary_tags_retrieve", responses={200: TagOut})
+    def get(self, request: Request, tag_id: str) -> Response:
+        return self.answer(selectors.tag_get(path_id("tag_id", tag_id)), TagOut)
+
+    @extend_schema(operation_id="dictionary_tags_partial_update", request=TagIn(partial=True), responses={200: TagOut})
+    def patch(self, request: Request, tag_id: str) -> Response:
+        tag = selectors.tag_get(path_id("tag_id", tag_id))
+        return self.answer(services.tag_update(tag=tag, **self.body(TagIn, patch=True)), TagOut)
+
+    @extend_schema(operation_id="dictionary_tags_destroy", responses={204: None})
+    def delete(self, request: Request, tag_id: str) -> Response:
+        services.tag_delete(tag=selectors.tag_get(path_id("tag_id", tag_id)))
+        return self.gone()
+
+
+class RelationsView(DictionaryView):
+    @extend_schema(
+        operation_id="dictionary_relations_list",
+        summary="Relations, by a word at either end and by type",
+        parameters=openapi_parameters(RELATION_FILTERS),
+        responses={200: paginated(RelationOut)},
+    )
+    def get(self, request: Request) -> Response:
+        return self.page(selectors.relation_list(**self.query(RELATION_FILTERS)), RelationOut)
+
+    @extend_schema(
+        operation_id="dictionary_relations_create",
+        summary="Relate word 1 to word 2 (a pair may hold several types)",
+        request=RelationIn,
+        responses={201: RelationOut, 404: ERROR},
+    )
+    def post(self, request: Request) -> Response:
+        data = self.body(RelationIn)
+        from_word = selectors.word_get(data["word_id_1"], full=False)
+        to_word = selectors.word_get(data["word_id_2"], full=False)
+        relation = services.relation_create(from_word=from_word, to_word=to_word, relation_type=data["relation_type"])
+        return self.answer(relation, RelationOut, 201)
+
+
+class RelationView(DictionaryView):
+    @extend_schema(operation_id="dictionary_relations_destroy", responses={204: None})
+    def delete(self, request: Request, word_id_1: str, word_id_2: str, relation_type: str) -> Response:
+        relation = selectors.relation_get(
+            word_id_1=path_id("word_id_1", word_id_1),
+            word_id_2=path_id("word_id_2", word_id_2),
+            relation_type=relation_type,
+        )
+        services.relation_delete(relation=relation)
+        return self.gone()

@@ -13,8 +13,7 @@ from vocabulary.models import Definition, Example, Tag, Word, WordForm
 
 
 class ExampleInput(TypedDict):
-    id: NotRequired[int]
-    text: NotRequired[str]
+    text: str
     source: NotRequired[str]
 
 
@@ -68,9 +67,29 @@ def word_problems(index: int, item: WordInput) -> list[dict]:
     return problems
 
 
-def conflict(duplicates: list[dict], *, what: str) -> ConflictError:
-    described = "; ".join(f"{d['text']} ({d['language']}): {d['problem']}" for d in duplicates)
-    return ConflictError(f"{len(duplicates)} duplicate(s); {what}: {described}.", duplicates=duplicates)
+def conflict(duplicates: list[dict], *, what: str, single: bool = False) -> ConflictError:
+    """The ConflictError naming every duplicate. Its message starts as the old service's did ("Word 'x'
+    already exists for language 'en'", "Words already exist: x (en), ...", "Duplicate words found in
+    request"), then names each problem."""
+    existing = [d for d in duplicates if d["problem"].startswith("already exists")]
+    repeated = [d for d in duplicates if d["problem"].startswith("repeats")]
+    parts = []
+    if single and len(existing) == 1 and len(duplicates) == 1:
+        return ConflictError(
+            f"Word '{existing[0]['text']}' already exists for language '{existing[0]['language']}'",
+            duplicates=duplicates,
+        )
+    if existing:
+        parts.append("Words already exist: " + ", ".join(f"{d['text']} ({d['language']})" for d in existing))
+    if repeated:
+        parts.append(
+            "Duplicate words found in request: "
+            + ", ".join(f"{d['text']} ({d['language']}) at item {d['index']}" for d in repeated)
+        )
+    others = [d for d in duplicates if d not in existing and d not in repeated]
+    if others:
+        parts.append("; ".join(f"{d['text']} ({d['language']}): {d['problem']}" for d in others))
+    return ConflictError(f"{'; '.join(parts)}; {what}.", duplicates=duplicates)
 
 
 def next_orders(definitions: Sequence[DefinitionInput], *, taken: Iterable[int]) -> list[int]:
@@ -98,7 +117,8 @@ def tags_by_name(names: Iterable[str]) -> list[Tag]:
 
 
 def apply_definitions(*, word: Word, items: Sequence[DefinitionInput]) -> None:
-    """Update the definitions that carry an id, add those without one; keep the others as they are."""
+    """Update the definitions that carry an id (their examples replaced when given), add those without
+    one; keep the others as they are."""
     current = {definition.pk: definition for definition in word.definitions.all()}
     for position, item in enumerate(items):
         if "id" in item and item["id"] not in current:
@@ -129,7 +149,7 @@ def apply_definitions(*, word: Word, items: Sequence[DefinitionInput]) -> None:
             what="nothing was changed",
         )
     reorder(current=current, final=final)
-    for position, item in enumerate(items):
+    for item in items:
         if "id" in item:
             definition = current[item["id"]]
             for field in ("text", "part_of_speech"):
@@ -140,10 +160,8 @@ def apply_definitions(*, word: Word, items: Sequence[DefinitionInput]) -> None:
             definition = Definition.objects.create(
                 word=word, text=item["text"], part_of_speech=item["part_of_speech"], order=new_orders.pop(0)
             )
-        try:
-            apply_examples(definition=definition, items=item.get("examples", []))
-        except InvalidInput as exc:
-            raise InvalidInput({"definitions": {position: exc.errors}}) from exc
+        if "examples" in item:
+            replace_examples(definition=definition, items=item["examples"])
 
 
 def reorder(*, current: dict[int, Definition], final: dict[int, int]) -> None:
@@ -157,26 +175,12 @@ def reorder(*, current: dict[int, Definition], final: dict[int, int]) -> None:
         current[pk].order = final[pk]
 
 
-def apply_examples(*, definition: Definition, items: Sequence[ExampleInput]) -> None:
-    """Update the examples that carry an id (they must belong to `definition`), add the others."""
-    current = {example.pk: example for example in definition.examples.all()} if any("id" in i for i in items) else {}
-    for position, item in enumerate(items):
-        if "id" in item:
-            example = current.get(item["id"])
-            if example is None:
-                raise InvalidInput(
-                    {
-                        "examples": {
-                            position: {"id": [f"Example {item['id']} does not belong to definition {definition.pk}."]}
-                        }
-                    }
-                )
-            for field in ("text", "source"):
-                if field in item:
-                    setattr(example, field, item[field])
-            example.save(update_fields=["text", "source"])
-        else:
-            Example.objects.create(definition=definition, text=item["text"], source=item.get("source", ""))
+def replace_examples(*, definition: Definition, items: Sequence[ExampleInput]) -> None:
+    """The definition's examples become `items` (the old service's rule when examples are given)."""
+    definition.examples.all().delete()
+    Example.objects.bulk_create(
+        [Example(definition=definition, text=item["text"], source=item.get("source", "")) for item in items]
+    )
 
 
 def replace_forms(*, word: Word, forms: Sequence[FormInput]) -> None:

@@ -44,14 +44,11 @@ def test_a_400_digit_pixel_is_out_of_range_not_an_overflow(path):
     }
 
 
-def test_an_id_filter_past_int64_is_422_not_an_overflow():
-    response = APIClient().get("/vocabulary/word-relations/?to_word_id=179239858471576174592")
+def test_an_id_filter_past_int64_matches_nothing_instead_of_overflowing():
+    response = APIClient().get("/v1/dictionary/relations?word_id=179239858471576174592")
 
-    assert response.status_code == 422
-    assert response.json() == {
-        "detail": "Invalid input: to_word_id.",
-        "errors": {"to_word_id": ["'179239858471576174592' is larger than any id (9223372036854775807)."]},
-    }
+    assert response.status_code == 200
+    assert (response.json()["data"], response.json()["total"]) == ([], 0)
 
 
 # --- NUL characters --------------------------------------------------------------------------------

@@ -10,15 +10,15 @@ from vocabulary.models import Word
 
 pytestmark = pytest.mark.django_db
 
-CAT = {"text": "cat", "language": "en"}
+CAT = {"word_text": "cat", "language_code": "en"}
 
 
 def test_anonymous_reads_but_cannot_write(anon, make_word):
     word = make_word("dog")
 
-    read = anon.get(f"/vocabulary/words/{word.pk}")
-    created = anon.post("/vocabulary/words", CAT, format="json")
-    deleted = anon.delete(f"/vocabulary/words/{word.pk}")
+    read = anon.get(f"/v1/dictionary/words/{word.pk}")
+    created = anon.post("/v1/dictionary/words", CAT, format="json")
+    deleted = anon.delete(f"/v1/dictionary/words/{word.pk}")
 
     assert read.status_code == 200
     assert (created.status_code, deleted.status_code) == (403, 403)
@@ -27,7 +27,7 @@ def test_anonymous_reads_but_cannot_write(anon, make_word):
 
 
 def test_admin_token_may_write(writer):
-    response = writer.post("/vocabulary/words/", CAT, format="json")
+    response = writer.post("/vocabulary/words/", CAT, format="json")  # the older README's path, with a slash
 
     assert response.status_code == 201
 
@@ -36,7 +36,7 @@ def test_a_wrong_token_is_a_403(admin_token):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION="Bearer not-the-token")
 
-    response = client.post("/vocabulary/words", CAT, format="json")
+    response = client.post("/v1/dictionary/words", CAT, format="json")
 
     assert response.status_code == 403
     assert response.json() == {"detail": "Invalid admin token."}
@@ -48,7 +48,7 @@ def test_a_signed_in_user_may_write():
     client = APIClient()
     client.force_authenticate(user)
 
-    response = client.post("/vocabulary/tags", {"name": "slang", "description": "informal"}, format="json")
+    response = client.post("/v1/dictionary/tags", {"name": "slang", "description": "informal"}, format="json")
 
     assert response.status_code == 201
     assert response.json()["name"] == "slang"
@@ -80,8 +80,8 @@ def test_admin_shows_a_word_with_its_definitions_and_forms_and_a_definition_with
 def test_public_writes_let_an_anonymous_client_create_and_delete(anon, settings):
     settings.VOCABULARY_PUBLIC_WRITES = True
 
-    created = anon.post("/vocabulary/words", CAT, format="json")
-    deleted = anon.delete(f"/vocabulary/words/{created.json()['id']}")
+    created = anon.post("/v1/dictionary/words", CAT, format="json")
+    deleted = anon.delete(f"/v1/dictionary/words/{created.json()['id']}")
 
     assert (created.status_code, deleted.status_code) == (201, 204)
     assert Word.objects.count() == 0
@@ -92,7 +92,7 @@ def test_public_writes_do_not_excuse_a_wrong_token(admin_token, settings):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION="Bearer not-the-token")
 
-    response = client.post("/vocabulary/words", CAT, format="json")
+    response = client.post("/v1/dictionary/words", CAT, format="json")
 
     assert response.status_code == 403
     assert Word.objects.count() == 0

@@ -1,12 +1,15 @@
-"""Definitions, examples, tags and word relations: CRUD, filters and conflicts (given/when/then)."""
+"""Definitions, examples, tags and relations under /v1/dictionary/: the MNIST service's nested routes,
+shapes and conflicts (given/when/then)."""
 
 from __future__ import annotations
 
 import pytest
 
-from vocabulary.models import Tag, WordRelation
+from vocabulary.models import Definition, Example, Tag, WordRelation
 
 pytestmark = pytest.mark.django_db
+
+API = "/v1/dictionary"
 
 
 @pytest.fixture
@@ -14,31 +17,47 @@ def pair(make_word):
     return make_word("big"), make_word("large")
 
 
-def relate(client, from_word, to_word, relation_type):
-    payload = {"from_word_id": from_word.pk, "to_word_id": to_word.pk, "relation_type": relation_type}
-    return client.post("/vocabulary/word-relations", payload, format="json")
+def relate(client, word_1, word_2, relation_type):
+    payload = {"word_id_1": word_1.pk, "word_id_2": word_2.pk, "relation_type": relation_type}
+    return client.post(f"{API}/relations", payload, format="json")
 
 
-def test_definitions_filtered_by_word_in_the_envelope(anon, make_word):
-    cat = make_word("cat", definitions=[{"text": "feline", "part_of_speech": "noun", "examples": [{"text": "Hi"}]}])
-    make_word("dog", definitions=[{"text": "canine", "part_of_speech": "noun"}])
-
-    response = anon.get("/vocabulary/definitions", {"word_id": cat.pk})
-
-    body = response.json()
-    assert (body["total"], body["total_pages"], body["has_more"]) == (1, 1, False)
-    [definition] = body["data"]
-    assert (definition["word_id"], definition["text"], definition["order"]) == (cat.pk, "feline", 1)
-    assert [e["text"] for e in definition["examples"]] == ["Hi"]
+# --- definitions ---------------------------------------------------------------------------------------
 
 
-def test_definition_with_a_taken_order_is_a_400_naming_it(writer, make_word):
+def test_a_definition_is_added_to_a_word_by_its_path(writer, make_word):
+    cat = make_word("cat")
+    body = {"word_id": 999, "definition_text": "feline", "part_of_speech": "noun", "order": 1}  # word_id ignored
+
+    response = writer.post(f"{API}/words/{cat.pk}/definitions", body, format="json")
+
+    assert response.status_code == 201
+    created = response.json()
+    assert created == {
+        "id": created["id"],
+        "word_id": cat.pk,
+        "definition_text": "feline",
+        "part_of_speech": "noun",
+        "order": 1,
+        "examples": [],
+    }
+
+
+def test_a_definition_for_a_missing_word_is_a_404(writer):
+    response = writer.post(
+        f"{API}/words/99999/definitions", {"definition_text": "x", "part_of_speech": "noun"}, format="json"
+    )
+
+    assert (response.status_code, response.json()) == (404, {"detail": "Word 99999 not found"})
+
+
+def test_a_definition_with_a_taken_order_is_a_400_naming_it(writer, make_word):
     cat = make_word("cat", definitions=[{"text": "feline", "part_of_speech": "noun"}])
     taken = cat.definitions.get()
 
     response = writer.post(
-        "/vocabulary/definitions",
-        {"word_id": cat.pk, "text": "jazz fan", "part_of_speech": "noun", "order": 1},
+        f"{API}/words/{cat.pk}/definitions",
+        {"definition_text": "jazz fan", "part_of_speech": "noun", "order": 1},
         format="json",
     )
 
@@ -46,55 +65,121 @@ def test_definition_with_a_taken_order_is_a_400_naming_it(writer, make_word):
     assert response.json()["duplicates"][0]["problem"] == f"definition {taken.pk} already has order 1"
 
 
-def test_definition_with_an_unknown_word_or_part_of_speech_is_a_422(writer):
-    response = writer.post(
-        "/vocabulary/definitions", {"word_id": 999, "text": "x", "part_of_speech": "gerund"}, format="json"
+def test_a_definitions_patch_with_examples_replaces_them(writer, make_word):
+    cat = make_word("cat", definitions=[{"text": "feline", "part_of_speech": "noun", "examples": [{"text": "Old."}]}])
+    definition = cat.definitions.get()
+
+    response = writer.patch(
+        f"{API}/definitions/{definition.pk}",
+        {"definition_text": "a feline", "part_of_speech": "noun", "order": 0, "examples": [{"example_text": "New."}]},
+        format="json",
     )
 
-    assert response.status_code == 422
-    assert response.json()["errors"] == {
-        "word_id": ['Invalid pk "999" - object does not exist.'],
-        "part_of_speech": ['"gerund" is not a valid choice.'],
-    }
+    assert response.status_code == 200
+    assert (response.json()["definition_text"], response.json()["order"]) == ("a feline", 0)
+    assert [e["example_text"] for e in response.json()["examples"]] == ["New."]
+    assert list(Example.objects.values_list("text", flat=True)) == ["New."]
 
 
-def test_examples_crud_and_filter_by_definition(writer, make_word):
-    cat = make_word(
-        "cat", definitions=[{"text": "feline", "part_of_speech": "noun"}, {"text": "guy", "part_of_speech": "noun"}]
-    )
-    feline, guy = cat.definitions.order_by("order")
-    created = writer.post("/vocabulary/examples", {"definition_id": feline.pk, "text": "Nice cat."}, format="json")
-    writer.post("/vocabulary/examples", {"definition_id": guy.pk, "text": "Cool cat."}, format="json")
+def test_a_definition_is_read_and_deleted_with_its_examples(writer, make_word):
+    cat = make_word("cat", definitions=[{"text": "feline", "part_of_speech": "noun", "examples": [{"text": "Hi"}]}])
+    definition = cat.definitions.get()
+
+    read = writer.get(f"{API}/definitions/{definition.pk}")
+    deleted = writer.delete(f"{API}/definitions/{definition.pk}")
+
+    assert [e["example_text"] for e in read.json()["examples"]] == ["Hi"]
+    assert deleted.status_code == 204
+    assert (Definition.objects.count(), Example.objects.count()) == (0, 0)
+
+
+def test_definitions_are_listed_by_word(anon, make_word):
+    cat = make_word("cat", definitions=[{"text": "feline", "part_of_speech": "noun"}])
+    make_word("dog", definitions=[{"text": "canine", "part_of_speech": "noun"}])
+
+    response = anon.get(f"{API}/definitions", {"word_id": cat.pk})
+
+    assert [d["definition_text"] for d in response.json()["data"]] == ["feline"]
+
+
+# --- examples ------------------------------------------------------------------------------------------
+
+
+def test_examples_are_added_to_a_definition_changed_and_deleted(writer, make_word):
+    cat = make_word("cat", definitions=[{"text": "feline", "part_of_speech": "noun"}])
+    definition = cat.definitions.get()
+
+    created = writer.post(f"{API}/definitions/{definition.pk}/examples", {"example_text": "Nice cat."}, format="json")
     example_id = created.json()["id"]
-
-    patched = writer.patch(f"/vocabulary/examples/{example_id}", {"source": "Blog"}, format="json")
-    listed = writer.get("/vocabulary/examples", {"definition_id": feline.pk})
-    deleted = writer.delete(f"/vocabulary/examples/{example_id}")
+    patched = writer.patch(f"{API}/examples/{example_id}", {"source": "Blog"}, format="json")
+    listed = writer.get(f"{API}/definitions/{definition.pk}/examples")
+    deleted = writer.delete(f"{API}/examples/{example_id}")
 
     assert (created.status_code, patched.status_code, deleted.status_code) == (201, 200, 204)
-    assert patched.json() == {"id": example_id, "definition_id": feline.pk, "text": "Nice cat.", "source": "Blog"}
-    assert [e["text"] for e in listed.json()["data"]] == ["Nice cat."]
-    assert writer.get("/vocabulary/examples").json()["total"] == 1
+    assert created.json() == {
+        "id": example_id,
+        "definition_id": definition.pk,
+        "example_text": "Nice cat.",
+        "source": None,
+    }
+    assert patched.json()["source"] == "Blog"
+    assert [e["example_text"] for e in listed.json()["data"]] == ["Nice cat."]
+    assert writer.get(f"{API}/examples/{example_id}").status_code == 404
 
 
-def test_tag_names_are_unique(writer):
+def test_an_example_for_a_missing_definition_is_a_404(writer):
+    response = writer.post(f"{API}/definitions/4242/examples", {"example_text": "x"}, format="json")
+
+    assert (response.status_code, response.json()) == (404, {"detail": "Definition 4242 not found"})
+
+
+# --- tags ----------------------------------------------------------------------------------------------
+
+
+def test_a_tag_is_created_with_its_description(writer):
+    response = writer.post(f"{API}/tags", {"name": "vocabulary", "description": "Words to learn"}, format="json")
+
+    assert response.status_code == 201
+    assert response.json() == {"id": Tag.objects.get().pk, "name": "vocabulary", "description": "Words to learn"}
+
+
+def test_a_tag_name_given_twice_is_a_400_saying_it_already_exists(writer):
     Tag.objects.create(name="animal")
 
-    response = writer.post("/vocabulary/tags", {"name": "animal"}, format="json")
+    response = writer.post(f"{API}/tags", {"name": "animal"}, format="json")
 
     assert response.status_code == 400
-    assert response.json()["detail"] == f"A tag named 'animal' already exists (id {Tag.objects.get().pk})."
+    assert response.json()["detail"] == "Tag 'animal' already exists"
 
 
-def test_tags_filtered_by_word_and_searched_by_prefix(anon, make_word):
+def test_tags_are_searched_by_prefix(anon, make_word):
     make_word("cat", tags=["animal", "pet"])
-    dog = make_word("dog", tags=["animal", "loyal"])
 
-    by_word = anon.get("/vocabulary/tags", {"word_id": dog.pk})
-    by_prefix = anon.get("/vocabulary/tags", {"search": "P"})
+    response = anon.get(f"{API}/tags", {"search": "P"})
 
-    assert [t["name"] for t in by_word.json()["data"]] == ["animal", "loyal"]
-    assert [t["name"] for t in by_prefix.json()["data"]] == ["pet"]
+    assert [t["name"] for t in response.json()["data"]] == ["pet"]
+
+
+def test_a_tag_is_renamed_and_deleted(writer):
+    tag = Tag.objects.create(name="slang")
+
+    renamed = writer.patch(f"{API}/tags/{tag.pk}", {"name": "informal"}, format="json")
+    deleted = writer.delete(f"{API}/tags/{tag.pk}")
+
+    assert (renamed.json()["name"], deleted.status_code) == ("informal", 204)
+    assert Tag.objects.count() == 0
+
+
+# --- relations -----------------------------------------------------------------------------------------
+
+
+def test_a_relation_answers_its_two_words_and_type(writer, pair):
+    big, large = pair
+
+    response = relate(writer, big, large, "synonym")
+
+    assert response.status_code == 201
+    assert response.json() == {"word_id_1": big.pk, "word_id_2": large.pk, "relation_type": "synonym"}
 
 
 def test_a_pair_of_words_may_hold_several_relation_types(writer, pair):
@@ -104,18 +189,27 @@ def test_a_pair_of_words_may_hold_several_relation_types(writer, pair):
     related = relate(writer, big, large, "related")
 
     assert (synonym.status_code, related.status_code) == (201, 201)
-    assert synonym.json()["from_word"] == {"id": big.pk, "text": "big", "language": "en"}
     assert WordRelation.objects.count() == 2
 
 
 def test_the_same_relation_twice_is_a_400(writer, pair):
     big, large = pair
-    first = relate(writer, big, large, "synonym")
+    relate(writer, big, large, "synonym")
 
     response = relate(writer, big, large, "synonym")
 
     assert response.status_code == 400
-    assert response.json()["detail"] == f"big (en) is already a synonym of large (en) (relation {first.json()['id']})."
+    assert response.json()["detail"] == "Word relation already exists"
+
+
+def test_a_relation_to_a_missing_word_is_a_404(writer, pair):
+    big, _ = pair
+
+    response = writer.post(
+        f"{API}/relations", {"word_id_1": big.pk, "word_id_2": 777, "relation_type": "synonym"}, format="json"
+    )
+
+    assert (response.status_code, response.json()) == (404, {"detail": "Word 777 not found"})
 
 
 def test_a_word_related_to_itself_is_a_422(writer, pair):
@@ -124,7 +218,9 @@ def test_a_word_related_to_itself_is_a_422(writer, pair):
     response = relate(writer, big, big, "synonym")
 
     assert response.status_code == 422
-    assert response.json()["errors"] == {"to_word_id": ["A word cannot relate to itself."]}
+    assert response.json()["detail"] == [
+        {"loc": ["body", "word_id_2"], "msg": "A word cannot relate to itself.", "type": "value_error"}
+    ]
 
 
 def test_a_race_past_the_check_meets_the_constraint_and_answers_400(writer, pair, monkeypatch):
@@ -139,20 +235,41 @@ def test_a_race_past_the_check_meets_the_constraint_and_answers_400(writer, pair
     assert WordRelation.objects.count() == 1
 
 
-def test_relations_filtered_by_word_at_either_end_and_type(anon, pair, make_word):
+def test_relations_are_listed_by_a_word_at_either_end_and_by_type(anon, pair, make_word):
     big, large = pair
     huge = make_word("huge")
     WordRelation.objects.create(from_word=big, to_word=large, relation_type="synonym")
     WordRelation.objects.create(from_word=huge, to_word=big, relation_type="related")
     WordRelation.objects.create(from_word=huge, to_word=large, relation_type="synonym")
 
-    either_end = anon.get("/vocabulary/word-relations", {"word_id": big.pk})
-    synonyms_of_big = anon.get("/vocabulary/word-relations", {"word_id": big.pk, "relation_type": "synonym"})
-    bad_type = anon.get("/vocabulary/word-relations", {"relation_type": "cousin"})
+    either_end = anon.get(f"{API}/relations", {"word_id": big.pk})
+    synonyms_of_big = anon.get(f"{API}/relations", {"word_id": big.pk, "relation_type": "synonym"})
+    unknown_type = anon.get(f"{API}/relations", {"relation_type": "cousin"})
 
     assert either_end.json()["total"] == 2
-    assert [(r["from_word"]["text"], r["to_word"]["text"]) for r in synonyms_of_big.json()["data"]] == [
-        ("big", "large")
-    ]
-    assert bad_type.status_code == 422
-    assert list(bad_type.json()["errors"]) == ["relation_type"]
+    assert [(r["word_id_1"], r["word_id_2"]) for r in synonyms_of_big.json()["data"]] == [(big.pk, large.pk)]
+    assert (unknown_type.status_code, unknown_type.json()["total"]) == (200, 0)
+
+
+def test_a_relation_is_deleted_by_its_words_and_type(writer, pair):
+    big, large = pair
+    WordRelation.objects.create(from_word=big, to_word=large, relation_type="synonym")
+    WordRelation.objects.create(from_word=big, to_word=large, relation_type="related")
+
+    deleted = writer.delete(f"{API}/relations/{big.pk}/{large.pk}/synonym")
+    again = writer.delete(f"{API}/relations/{big.pk}/{large.pk}/synonym")
+
+    assert deleted.status_code == 204
+    assert (again.status_code, again.json()) == (404, {"detail": "Word relation not found"})
+    assert list(WordRelation.objects.values_list("relation_type", flat=True)) == ["related"]
+
+
+def test_the_older_readme_paths_serve_the_same_api(anon, pair):
+    big, large = pair
+    WordRelation.objects.create(from_word=big, to_word=large, relation_type="antonym")
+
+    words = anon.get("/vocabulary/words")
+    relations = anon.get("/vocabulary/word-relations")
+
+    assert [w["word_text"] for w in words.json()["data"]] == ["big", "large"]
+    assert relations.json()["data"] == [{"word_id_1": big.pk, "word_id_2": large.pk, "relation_type": "antonym"}]

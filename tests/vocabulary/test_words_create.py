@@ -1,4 +1,4 @@
-"""POST /vocabulary/words: one word or a list, nested parts, all or nothing (given/when/then)."""
+"""POST /v1/dictionary/words: one word or a list, nested parts, all or nothing (given/when/then)."""
 
 from __future__ import annotations
 
@@ -8,44 +8,100 @@ from vocabulary.models import Definition, Example, Tag, Word, WordForm
 
 pytestmark = pytest.mark.django_db
 
+WORDS = "/v1/dictionary/words"
 CAT = {
-    "text": "cat",
-    "language": "en",
+    "word_text": "cat",
+    "language_code": "en",
     "definitions": [
-        {"text": "a small feline", "part_of_speech": "noun", "examples": [{"text": "The cat sat.", "source": "A"}]},
-        {"text": "to vomit (slang)", "part_of_speech": "verb"},
+        {
+            "definition_text": "a small feline",
+            "part_of_speech": "noun",
+            "examples": [{"example_text": "The cat sat.", "source": "A"}],
+        },
+        {"definition_text": "to vomit (slang)", "part_of_speech": "verb"},
     ],
     "tags": ["animal", "pet"],
-    "forms": [{"form": "cats", "form_type": "plural"}],
+    "word_forms": [{"form_text": "cats", "form_type": "plural"}],
 }
 
 
-def test_create_one_word_with_nested_parts(writer):
-    Tag.objects.create(name="animal")
+def test_a_plain_word_answers_without_parts(writer):
+    response = writer.post(WORDS, {"word_text": "ephemeral", "language_code": "en"}, format="json")
 
-    response = writer.post("/vocabulary/words", CAT, format="json")
+    assert response.status_code == 201
+    body = response.json()
+    assert set(body) == {"id", "word_text", "language_code", "created_at", "updated_at"}
+    assert (body["word_text"], body["language_code"]) == ("ephemeral", "en")
+
+
+def test_an_empty_tag_list_is_no_part_so_the_answer_has_no_tags(writer):
+    response = writer.post(WORDS, {"word_text": "simple", "language_code": "en", "tags": []}, format="json")
+
+    assert response.status_code == 201
+    assert "tags" not in response.json()
+
+
+def test_a_word_with_parts_answers_with_them(writer):
+    Tag.objects.create(name="animal", description="Living things")
+
+    response = writer.post(WORDS, CAT, format="json")
 
     assert response.status_code == 201, response.json()
     body = response.json()
-    assert (body["text"], body["language"]) == ("cat", "en")
-    assert [(d["order"], d["part_of_speech"], d["text"]) for d in body["definitions"]] == [
+    assert [(d["order"], d["part_of_speech"], d["definition_text"]) for d in body["definitions"]] == [
         (1, "noun", "a small feline"),
         (2, "verb", "to vomit (slang)"),
     ]
-    assert [(e["text"], e["source"]) for e in body["definitions"][0]["examples"]] == [("The cat sat.", "A")]
-    assert body["tags"] == ["animal", "pet"]
-    assert [(f["form"], f["form_type"]) for f in body["forms"]] == [("cats", "plural")]
+    [example] = body["definitions"][0]["examples"]
+    assert (example["example_text"], example["source"], example["definition_id"]) == (
+        "The cat sat.",
+        "A",
+        body["definitions"][0]["id"],
+    )
+    assert [(t["name"], t["description"]) for t in body["tags"]] == [("animal", "Living things"), ("pet", None)]
+    assert [(f["form_text"], f["form_type"], f["word_id"]) for f in body["word_forms"]] == [
+        ("cats", "plural", body["id"])
+    ]
     assert sorted(Tag.objects.values_list("name", flat=True)) == ["animal", "pet"]  # "pet" created, "animal" reused
 
 
-def test_create_a_list_of_words(writer):
-    payload = [CAT, {"text": "dog", "language": "en", "tags": ["animal"]}, {"text": "Katze", "language": "de"}]
+def test_a_definition_keeps_the_order_it_was_given(writer):
+    payload = {
+        "word_text": "doctor",
+        "language_code": "en",
+        "definitions": [{"definition_text": "A healer", "part_of_speech": "noun", "order": 0, "examples": []}],
+    }
 
-    response = writer.post("/vocabulary/words", payload, format="json")
+    response = writer.post(WORDS, payload, format="json")
+
+    assert [d["order"] for d in response.json()["definitions"]] == [0]
+
+
+def test_a_list_of_plain_words_answers_a_list_without_parts(writer):
+    payload = [{"word_text": "ephemeral", "language_code": "en"}, {"word_text": "Katze", "language_code": "de"}]
+
+    response = writer.post(WORDS, payload, format="json")
+
+    assert response.status_code == 201
+    assert [(w["word_text"], w["language_code"]) for w in response.json()] == [("ephemeral", "en"), ("Katze", "de")]
+    assert all(set(w) == {"id", "word_text", "language_code", "created_at", "updated_at"} for w in response.json())
+
+
+def test_a_list_where_any_word_has_parts_answers_every_word_with_them(writer):
+    payload = [
+        CAT,
+        {"word_text": "dog", "language_code": "en", "tags": ["animal"]},
+        {"word_text": "eel", "language_code": "en"},
+    ]
+
+    response = writer.post(WORDS, payload, format="json")
 
     assert response.status_code == 201, response.json()
-    assert [(w["text"], w["language"]) for w in response.json()] == [("cat", "en"), ("dog", "en"), ("Katze", "de")]
-    assert Word.objects.count() == 3
+    assert [(w["word_text"], [t["name"] for t in w["tags"]]) for w in response.json()] == [
+        ("cat", ["animal", "pet"]),
+        ("dog", ["animal"]),
+        ("eel", []),
+    ]
     assert Tag.objects.get(name="animal").words.count() == 2
 
 
@@ -53,13 +109,13 @@ def test_bulk_create_with_duplicates_creates_nothing_and_names_every_duplicate(w
     existing = make_word("dog")
     payload = [
         CAT,
-        {"text": "dog", "language": "en"},
-        {"text": "bird", "language": "en"},
-        {"text": "cat", "language": "en"},
-        {"text": "fish", "language": "en", "forms": [{"form": "fishes"}, {"form": "fishes"}]},
+        {"word_text": "dog", "language_code": "en"},
+        {"word_text": "bird", "language_code": "en"},
+        {"word_text": "cat", "language_code": "en"},
+        {"word_text": "fish", "language_code": "en", "word_forms": [{"form_text": "fishes"}, {"form_text": "fishes"}]},
     ]
 
-    response = writer.post("/vocabulary/words", payload, format="json")
+    response = writer.post(WORDS, payload, format="json")
 
     assert response.status_code == 400
     body = response.json()
@@ -68,60 +124,94 @@ def test_bulk_create_with_duplicates_creates_nothing_and_names_every_duplicate(w
         (3, "cat", "text", "repeats item 0"),
         (4, "fish", "forms", "form 'fishes' is given twice"),
     ]
-    assert body["detail"].startswith("3 duplicate(s); nothing was created: dog (en): already exists")
-    assert list(Word.objects.values_list("text", flat=True)) == ["dog"]
-    assert (Definition.objects.count(), Example.objects.count(), WordForm.objects.count(), Tag.objects.count()) == (
-        0,
-        0,
-        0,
-        0,
+    assert body["detail"] == (
+        "Words already exist: dog (en); Duplicate words found in request: cat (en) at item 3; "
+        "fish (en): form 'fishes' is given twice; nothing was created."
     )
+    assert list(Word.objects.values_list("text", flat=True)) == ["dog"]
+    counts = (Definition.objects.count(), Example.objects.count(), WordForm.objects.count(), Tag.objects.count())
+    assert counts == (0, 0, 0, 0)
 
 
-def test_creating_an_existing_word_is_a_400_naming_it(writer, make_word):
+def test_creating_an_existing_word_is_a_400_saying_it_already_exists(writer, make_word):
     word = make_word("cat")
 
-    response = writer.post("/vocabulary/words", {"text": "cat", "language": "en"}, format="json")
+    response = writer.post(WORDS, {"word_text": "cat", "language_code": "en"}, format="json")
 
     assert response.status_code == 400
+    assert response.json()["detail"] == "Word 'cat' already exists for language 'en'"
     assert response.json()["duplicates"][0]["problem"] == f"already exists (id {word.pk})"
 
 
-def test_invalid_part_of_speech_is_a_422_naming_the_field(writer):
-    payload = {"text": "cat", "language": "en", "definitions": [{"text": "x", "part_of_speech": "gerund"}]}
+def test_an_invalid_part_of_speech_is_fastapis_422_at_its_location(writer):
+    payload = {
+        "word_text": "cat",
+        "language_code": "en",
+        "definitions": [{"definition_text": "x", "part_of_speech": "gerund"}],
+    }
 
-    response = writer.post("/vocabulary/words", payload, format="json")
+    response = writer.post(WORDS, payload, format="json")
 
     assert response.status_code == 422
-    body = response.json()
-    assert body["detail"] == "Invalid input: definitions."
-    assert body["errors"] == {"definitions": {"0": {"part_of_speech": ['"gerund" is not a valid choice.']}}}
+    assert response.json() == {
+        "detail": [
+            {
+                "loc": ["body", "definitions", 0, "part_of_speech"],
+                "msg": '"gerund" is not a valid choice.',
+                "type": "enum",
+            }
+        ],
+        "error": "invalid_input",
+    }
     assert Word.objects.count() == 0
 
 
-def test_invalid_item_in_a_list_is_a_422_naming_its_index(writer):
-    payload = [{"text": "cat", "language": "en"}, {"text": "", "language": "x"}]
+def test_an_invalid_item_in_a_list_is_a_422_at_its_index(writer):
+    payload = [{"word_text": "cat", "language_code": "en"}, {"word_text": "", "language_code": "x"}]
 
-    response = writer.post("/vocabulary/words", payload, format="json")
+    response = writer.post(WORDS, payload, format="json")
 
     assert response.status_code == 422
-    body = response.json()
-    assert body["detail"] == "Invalid input in item(s) 1."
-    assert set(body["errors"]["1"]) == {"text", "language"}
+    assert [(item["loc"], item["type"]) for item in response.json()["detail"]] == [
+        (["body", 1, "word_text"], "string_too_short"),
+        (["body", 1, "language_code"], "string_too_short"),
+    ]
     assert Word.objects.count() == 0
 
 
-def test_nested_ids_are_refused_on_create(writer):
-    payload = {"text": "cat", "language": "en", "definitions": [{"id": 5, "text": "x", "part_of_speech": "noun"}]}
-
-    response = writer.post("/vocabulary/words", payload, format="json")
+def test_a_missing_field_is_a_422_of_type_missing(writer):
+    response = writer.post(WORDS, {"word_text": "cat"}, format="json")
 
     assert response.status_code == 422
-    assert response.json()["errors"]["definitions"]["0"]["id"] == ["Only PATCH accepts ids (to update a nested row)."]
+    assert response.json()["detail"] == [
+        {"loc": ["body", "language_code"], "msg": "This field is required.", "type": "missing"}
+    ]
 
 
-def test_an_empty_list_is_a_422(writer):
-    response = writer.post("/vocabulary/words", [], format="json")
+def test_definition_ids_are_refused_on_create(writer):
+    payload = {
+        "word_text": "cat",
+        "language_code": "en",
+        "definitions": [{"id": 5, "definition_text": "x", "part_of_speech": "noun"}],
+    }
+
+    response = writer.post(WORDS, payload, format="json")
 
     assert response.status_code == 422
-    assert response.json()["errors"] == {"non_field_errors": ["This list may not be empty."]}
+    assert response.json()["detail"] == [
+        {"loc": ["body", "definitions"], "msg": "Only a word's PATCH takes definition ids.", "type": "value_error"}
+    ]
+
+
+def test_an_empty_list_is_a_400_no_words_provided(writer):
+    response = writer.post(WORDS, [], format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "No words provided"}
+
+
+def test_a_body_that_is_neither_a_word_nor_a_list_is_a_422(writer):
+    response = writer.post(WORDS, "cat", format="json")
+
+    assert response.status_code == 422
+    assert response.json()["detail"] == [{"loc": ["body"], "msg": "Input should be an object", "type": "value_error"}]
