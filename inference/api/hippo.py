@@ -74,7 +74,8 @@ def fastapi_body(status: int, data: Any) -> tuple[int, dict[str, Any]]:
         return status, {"detail": data}
     code, detail = data.get("error"), data.get("detail")
     if status == 503 and detail is None:  # the model-unavailable answer: {"error": text, "model": name}
-        return status, {"detail": code, "error": "model_unavailable", "model": data.get("model")}
+        # "No model loaded." first, as the MNIST service worded it (its clients look for it); then why.
+        return status, {"detail": f"No model loaded. {code}", "error": "model_unavailable", "model": data.get("model")}
     if isinstance(code, str) and isinstance(detail, str) and code in FASTAPI_ERRORS:
         new_status, loc, _kind = FASTAPI_ERRORS[code]
         if loc is None:

@@ -94,7 +94,7 @@ def test_no_model_on_the_old_paths_is_a_503_with_a_detail(client, path):
     response = post(client, path, {"pixels": [0.5] * 784})
 
     assert response.status_code == 503
-    assert isinstance(response.json()["detail"], str) and "digit_classifier" in response.json()["detail"]
+    assert response.json()["detail"].startswith("No model loaded. No active version of 'digit_classifier'")
     assert response.json()["error"] == "model_unavailable"
 
 
