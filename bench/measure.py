@@ -84,7 +84,15 @@ def wrk_available() -> bool:
     return shutil.which("wrk") is not None
 
 
-def run_wrk(url: str, *, body_file: Path | None, connections: int, duration_s: int, threads: int = 1) -> dict:
+def run_wrk(
+    url: str,
+    *,
+    body_file: Path | None,
+    connections: int,
+    duration_s: int,
+    threads: int = 1,
+    content_type: str = "application/json",
+) -> dict:
     """One wrk run (keep-alive attempted; gunicorn's sync workers close each connection, wrk reconnects)."""
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration_s}s", "--latency", "--timeout", "30s"]
     env = None
@@ -92,7 +100,7 @@ def run_wrk(url: str, *, body_file: Path | None, connections: int, duration_s: i
         import os
 
         command += ["-s", str(WRK_LUA)]
-        env = {**os.environ, "BENCH_BODY": str(body_file)}
+        env = {**os.environ, "BENCH_BODY": str(body_file), "BENCH_CONTENT_TYPE": content_type}
     output = subprocess.run(
         command + [url], capture_output=True, text=True, timeout=duration_s + 60, env=env, check=True
     ).stdout

@@ -15,7 +15,8 @@ One world (fresh PostgreSQL database, local artifact store), one digit_classifie
   bare      bench/bare_wsgi.py under Atlas's gunicorn settings (bench/bare_gunicorn.conf.py)
   atlas     Atlas under atlas/gunicorn.conf.py
 bare and atlas alternate for --rounds rounds of --duration seconds at --concurrency connections (closed
-loop, wrk in its own process); the ratio Atlas/bare is taken per round and its median reported. Then
+loop, wrk in its own process); the ratio Atlas/bare is taken per round and its median reported. Each round
+also drives Atlas with the same digit as a binary body (784 little-endian float32, application/octet-stream). Then
 latency at one connection, and one run of each under bench/loadgen.py (exact per-request latencies).
 Writes bench/results/predict_throughput.json.
 """
@@ -31,6 +32,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
 
 from bench.digits import forget_this_process, sample_digit_body, write_digit_npz  # noqa: E402
 from bench.world import World, http, setup_django, wait_for_quiet, wait_until, write_result  # noqa: E402
@@ -110,6 +113,8 @@ def main() -> int:
         body = sample_digit_body()
         body_file = world.folder / "body.json"
         body_file.write_bytes(body)
+        raw_file = world.folder / "body.f32"  # the same digit as 784 little-endian float32
+        raw_file.write_bytes(np.asarray(json.loads(body)["pixels"], dtype="<f4").tobytes())
 
         print("floor (in-process)...", flush=True)
         floor = in_process_floor(model_path, body)
@@ -177,11 +182,34 @@ def main() -> int:
             "wrk" if use_wrk else "loadgen": primary(bare, "/trivial", "ceiling", args.concurrency, 10),
             "loadgen": load(bare.url + "/trivial", "ceiling-loadgen", 10.0, body_file=None),
         }
+
+        def binary(server, tag: str) -> dict | None:
+            if not use_wrk:
+                return None
+            summary = run_wrk(
+                server.url + "/predict",
+                body_file=raw_file,
+                connections=args.concurrency,
+                duration_s=int(args.duration),
+                content_type="application/octet-stream",
+            )
+            print(f"wrk {tag}: {json.dumps(summary)}", flush=True)
+            return summary
+
         rounds = []
         for i in range(args.rounds):
             b = primary(bare, "/predict", f"bare-{i}", args.concurrency, args.duration)
             a = primary(atlas, "/predict", f"atlas-{i}", args.concurrency, args.duration)
-            rounds.append({"bare": b, "atlas": a, "ratio_atlas_over_bare": round(a["rps"] / b["rps"], 3)})
+            r = binary(atlas, f"atlas-binary-{i}")
+            rounds.append(
+                {
+                    "bare": b,
+                    "atlas": a,
+                    "atlas_binary": r,
+                    "ratio_atlas_over_bare": round(a["rps"] / b["rps"], 3),
+                    "ratio_atlas_binary_over_bare": round(r["rps"] / b["rps"], 3) if r else None,
+                }
+            )
         single = {
             name: primary(server, "/predict", f"c1-{name}", 1, min(args.duration, 10.0))
             for name, server in (("bare", bare), ("atlas", atlas))
@@ -226,6 +254,9 @@ def main() -> int:
             "bare_rps_median": statistics.median(r["bare"]["rps"] for r in rounds),
             "ratio_atlas_over_bare_median": statistics.median(ratios),
             "ratio_atlas_over_bare_rounds": ratios,
+            "ratio_atlas_binary_over_bare_median": (
+                statistics.median(r["ratio_atlas_binary_over_bare"] for r in rounds) if use_wrk else None
+            ),
             "ratio_target": 0.5,
             "atlas_latency_ms": rounds[len(rounds) // 2]["atlas"]["latency_ms"],
             "atlas_latency_c1_ms": single["atlas"]["latency_ms"],

@@ -1,6 +1,7 @@
--- wrk script: POST the JSON body in the file named by $BENCH_BODY (bench/measure.py sets it).
+-- wrk script: POST the body in the file named by $BENCH_BODY, as $BENCH_CONTENT_TYPE (default JSON);
+-- bench/measure.py sets both.
 local f = assert(io.open(os.getenv("BENCH_BODY"), "rb"))
 wrk.method = "POST"
 wrk.body = f:read("*a")
 f:close()
-wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Content-Type"] = os.getenv("BENCH_CONTENT_TYPE") or "application/json"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
@@ -295,3 +296,68 @@ def test_a_prediction_touches_no_database_once_the_model_is_loaded(client, activ
         response = post(client, "/predict", {"pixels": grey_image()})
 
     assert response.status_code == 200
+
+
+# --- binary bodies ---------------------------------------------------------------------------------
+
+
+def npy(array, *, pickle: bool = False) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=pickle)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("content_type", "encode"),
+    [
+        ("application/octet-stream", lambda pixels: pixels.astype("<f4").tobytes()),
+        ("application/x-npy", lambda pixels: npy(pixels.astype(np.float32).reshape(28, 28))),
+    ],
+    ids=["raw-float32", "npy"],
+)
+@pytest.mark.parametrize("path", ["/predict", "/activations", "/v1/predict"])
+def test_a_binary_body_gives_the_same_answer_as_json(client, active_digits, content_type, encode, path):
+    x_test, _ = bundled_split().part("test")
+    pixels = x_test[0].astype(np.float32)
+
+    as_json = post(client, path, {"pixels": pixels.astype(float).tolist()})
+    as_binary = client.post(path, data=encode(pixels), content_type=content_type)
+
+    assert as_binary.status_code == 200
+    assert as_binary.json() == as_json.json()
+
+
+BAD_BINARY = [
+    pytest.param("application/octet-stream", b"\0" * 3135, "wrong_length", "not 3135 bytes", id="raw-short"),
+    pytest.param(
+        "application/octet-stream",
+        np.full(784, np.nan, dtype="<f4").tobytes(),
+        "invalid_pixels",
+        "pixels[0] is nan",
+        id="raw-nan",
+    ),
+    pytest.param(
+        "application/octet-stream", np.full(784, 2, dtype="<f4").tobytes(), "out_of_range", "pixels[0] is 2", id="raw-2"
+    ),
+    pytest.param("application/x-npy", b"not an npy file", "invalid_pixels", "not a .npy array", id="npy-garbage"),
+    pytest.param("application/x-npy", npy(np.zeros(10)), "wrong_length", "has 10 values", id="npy-short"),
+    pytest.param(
+        "application/x-npy", npy(np.array(["a"] * 784)), "invalid_pixels", "must hold numbers", id="npy-strings"
+    ),
+    pytest.param(
+        "application/x-npy",
+        npy(np.array([{}] * 784, dtype=object), pickle=True),
+        "invalid_pixels",
+        "not a .npy",
+        id="npy-pickle",
+    ),
+]
+
+
+@pytest.mark.parametrize(("content_type", "body", "error", "detail"), BAD_BINARY)
+def test_a_bad_binary_body_is_a_400_naming_the_problem(client, active_digits, content_type, body, error, detail):
+    response = client.post("/predict", data=body, content_type=content_type)
+
+    assert response.status_code == 400
+    assert response.json()["error"] == error
+    assert detail in response.json()["detail"]
