@@ -31,9 +31,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             {"error": "bad_request", "detail": "A value does not fit its field (too long, or a character refused)."},
             status=status.HTTP_400_BAD_REQUEST,
         )
-    # Anything DRF does not know is logged with its traceback and answered as JSON.
-    logger.exception("unhandled error in %s", context.get("view").__class__.__name__, exc_info=exc)
-    return Response(
-        {"detail": "Internal error; it has been logged.", "error": type(exc).__name__},
-        status=status.HTTP_500_INTERNAL_SERVER_ERROR,
-    )
+    return Response(internal_error(exc, where=context.get("view").__class__.__name__), status=500)
+
+
+def internal_error(exc: Exception, *, where: str) -> dict[str, str]:
+    """Anything DRF does not know: logged with its traceback, answered as this JSON body (a 500)."""
+    logger.exception("unhandled error in %s", where, exc_info=exc)
+    return {"detail": "Internal error; it has been logged.", "error": type(exc).__name__}

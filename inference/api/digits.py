@@ -30,6 +30,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from atlas.exceptions import internal_error
 from inference import model_cache
 from inference.api.common import UnavailableResponse, unavailable_response
 from inference.digits_data import bundled_split
@@ -63,6 +64,7 @@ def _shown(value: object) -> str:
     return shown if len(shown) <= 40 else shown[:37] + "..."
 
 
+JSON = "application/json"
 RAW_TYPE = "application/octet-stream"
 NPY_TYPE = "application/x-npy"
 
@@ -248,7 +250,10 @@ def fast_predict(request: HttpRequest) -> HttpResponse | None:
         loaded = model_cache.get(DIGIT_MODEL)
     except (PixelsError, model_cache.ModelUnavailable, RequestDataTooBig, UnreadablePostError):
         return None  # DRF answers it (400, 503, 413)
-    probabilities = loaded.predictor.predict(pixels.astype(np.float32))
+    try:
+        probabilities = loaded.predictor.predict(pixels.astype(np.float32))
+    except Exception as exc:  # noqa: BLE001 -- answered as DRF's handler answers it (atlas.exceptions)
+        return HttpResponse(orjson.dumps(internal_error(exc, where="PredictView")), status=500, content_type=JSON)
     digit = int(probabilities.argmax())
     body = {
         "predicted_digit": digit,
@@ -257,7 +262,7 @@ def fast_predict(request: HttpRequest) -> HttpResponse | None:
         "model": DIGIT_MODEL,
         "version": loaded.version,
     }
-    return HttpResponse(orjson.dumps(body), content_type="application/json")
+    return HttpResponse(orjson.dumps(body), content_type=JSON)
 
 
 class PredictView(_PublicView):
