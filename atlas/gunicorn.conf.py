@@ -7,7 +7,10 @@ import os
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", min(4, multiprocessing.cpu_count() * 2)))
-worker_class = "sync"
+# sync by default; GUNICORN_WORKER_CLASS=gthread with GUNICORN_THREADS=N serves N requests per process
+# (docs/PERFORMANCE.md measures both, bench/mixed_load.py).
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 20
 accesslog = None  # Atlas writes its own request line (ACCESS_LOG=1): request id, model and version

@@ -1,0 +1,129 @@
+"""Benchmark: /predict latency while a second client keeps /api/v1/detect busy, per server setting.
+
+    .venv/bin/python bench/mixed_load.py [--duration 10] [--detect-clients 2] [--no-wait]
+
+One world (fresh PostgreSQL database, local store) seeded by `manage.py seed_demo` (the digit network and
+the demo YOLOv8n detector, whose forward pass takes 30-300 ms of CPU). For each server setting (gunicorn
+sync, today's default, and gthread: the same 2 worker processes with 4 threads each), in one run:
+  alone   wrk drives POST /predict (2 connections) for --duration seconds
+  mixed   the same, while --detect-clients threads each POST a real photo (sklearn's china.jpg) to
+          /api/v1/detect in a loop
+and reports /predict's requests per second and p50/p99, the detections answered meanwhile, and the ratio
+p99 mixed / p99 alone (the issue's target: within 2x). Writes bench/results/mixed_load.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.digits import sample_digit_body  # noqa: E402
+from bench.world import World, setup_django, wait_for_quiet, write_result  # noqa: E402
+
+SETTINGS = {
+    "sync": {},
+    "gthread": {"GUNICORN_WORKER_CLASS": "gthread", "GUNICORN_THREADS": "4"},
+}
+
+
+def photo() -> bytes:
+    from PIL import Image
+    from sklearn.datasets import load_sample_image
+
+    buffer = io.BytesIO()
+    Image.fromarray(load_sample_image("china.jpg")).save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def detect_loop(url: str, image: bytes, stop: threading.Event, answered: list[float], failed: list[int]) -> None:
+    import requests
+
+    session = requests.Session()
+    while not stop.is_set():
+        started = time.perf_counter()
+        response = session.post(url, data=image, headers={"Content-Type": "image/jpeg"}, timeout=60)
+        if response.status_code == 200:
+            answered.append((time.perf_counter() - started) * 1000)
+        else:
+            failed.append(response.status_code)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--detect-clients", type=int, default=2)
+    parser.add_argument("--no-wait", action="store_true", help="skip the load-average gate")
+    args = parser.parse_args()
+    gate = {"skipped": True} if args.no_wait else wait_for_quiet()
+
+    from bench.measure import WRK_HINT, run_wrk, wrk_available
+
+    if not wrk_available():
+        print(WRK_HINT, file=sys.stderr)
+        return 2
+    results: dict = {}
+    with World("mixed") as world:
+        setup_django(world)
+        from django.core.management import call_command
+
+        call_command("seed_demo", stdout=io.StringIO())
+        body_file = world.folder / "body.json"
+        body_file.write_bytes(sample_digit_body())
+        image = photo()
+        for name, env in SETTINGS.items():
+            server = world.gunicorn(name, workers=2, env=env)
+            url = server.url + "/predict"
+            run_wrk(url, body_file=body_file, connections=2, duration_s=2)  # warm-up
+            alone = run_wrk(url, body_file=body_file, connections=2, duration_s=args.duration)
+            stop, answered, failed = threading.Event(), [], []
+            threads = [
+                threading.Thread(
+                    target=detect_loop, args=(server.url + "/api/v1/detect", image, stop, answered, failed)
+                )
+                for _ in range(args.detect_clients)
+            ]
+            for thread in threads:
+                thread.start()
+            time.sleep(1.0)  # the detections are under way before /predict is measured
+            mixed = run_wrk(url, body_file=body_file, connections=2, duration_s=args.duration)
+            stop.set()
+            for thread in threads:
+                thread.join()
+            server.stop()
+            results[name] = {
+                "predict_alone": alone,
+                "predict_mixed": mixed,
+                "detect": {"answered": len(answered), "failed": failed[:10], "median_ms": _median(answered)},
+                "p99_mixed_over_alone": round(mixed["latency_ms"]["p99"] / alone["latency_ms"]["p99"], 2),
+                "rps_mixed_over_alone": round(mixed["rps"] / alone["rps"], 2),
+            }
+            print(name, json.dumps(results[name]), flush=True)
+    result = {
+        "settings": {
+            "workers": 2,
+            "predict_connections": 2,
+            "detect_clients": args.detect_clients,
+            "duration_s": args.duration,
+            "servers": {name: env or "atlas/gunicorn.conf.py defaults" for name, env in SETTINGS.items()},
+        },
+        "load_gate": gate,
+        "results": results,
+    }
+    write_result("mixed_load", result)
+    return 0
+
+
+def _median(values: list[float]) -> float | None:
+    ordered = sorted(values)
+    return round(ordered[len(ordered) // 2], 1) if ordered else None
+
+
+if __name__ == "__main__":
+    sys.exit(main())
