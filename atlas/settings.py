@@ -15,6 +15,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from atlas.production_guards import refuse_ephemeral_in_production
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -263,6 +265,15 @@ MODEL_STORAGE_TYPE = os.environ.get("MODEL_STORAGE_TYPE", "local").strip().lower
 MODEL_STORE_DIR = _env_path("MODEL_STORE_DIR", _env_path("MODEL_STORAGE_PATH", VAR_DIR / "store"))
 MODEL_CACHE_DIR = _env_path("MODEL_CACHE_DIR", VAR_DIR / "cache")
 MODEL_CACHE_MAX_MB = int(os.environ.get("MODEL_CACHE_MAX_MB") or os.environ.get("MODEL_CACHE_SIZE_MB") or "4096")
+
+# Production never runs, unknowingly, on a SQLite file or a local store: both vanish on redeploy.
+ATLAS_ALLOW_EPHEMERAL = _env_bool("ATLAS_ALLOW_EPHEMERAL", False)
+refuse_ephemeral_in_production(
+    atlas_env=ATLAS_ENV,
+    database_engine=DATABASES["default"]["ENGINE"],
+    storage_type=MODEL_STORAGE_TYPE,
+    allow_ephemeral=ATLAS_ALLOW_EPHEMERAL,
+)
 
 S3_BUCKET = os.environ.get("S3_BUCKET", "")
 S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL") or None
