@@ -303,6 +303,10 @@ ATLAS_RUNTIMES = {
     "threat_rules": "inference.runtimes.threat_rules.load",
 }
 
+# Which models this replica loads and serves (comma-separated names); unset or empty: every model. The others
+# answer 503 here and are left out of this replica's readiness.
+ATLAS_SERVE_MODELS = _env_list("ATLAS_SERVE_MODELS")
+
 # Shadow rollouts: copies waiting for the candidate per worker; a full queue drops (and counts) the copy.
 ATLAS_SHADOW_QUEUE = int(os.environ.get("ATLAS_SHADOW_QUEUE", "64"))
 

@@ -1,0 +1,21 @@
+"""Which models this replica serves: ATLAS_SERVE_MODELS (comma-separated names or aliases; unset or empty: all).
+
+A replica that does not serve a model never loads it (no preload, no reload on a promotion, no load on a
+request), answers its endpoints 503 saying so, and leaves it out of its readiness. Other replicas serve it.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+
+def serves(name: str) -> bool:
+    chosen = settings.ATLAS_SERVE_MODELS
+    return not chosen or name in chosen or any(settings.ATLAS_MODEL_ALIASES.get(alias) == name for alias in chosen)
+
+
+def not_served_reason(name: str) -> str:
+    return (
+        f"This replica does not serve {name!r} (ATLAS_SERVE_MODELS={','.join(settings.ATLAS_SERVE_MODELS)}); "
+        "send the request to a replica that serves it."
+    )
