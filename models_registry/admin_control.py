@@ -164,7 +164,7 @@ class VersionControlMixin:
             return HttpResponseRedirect(change_url)
         moved = f"{event.from_version.version if event.from_version else 'nothing'} → {version.version}"
         self.log_change(request, version, f"{event.get_action_display()}: {moved} ({reason})")  # type: ignore[attr-defined]
-        self.message_user(request, f"{version.model.name}: {moved} ({event.action}).", messages.SUCCESS)  # type: ignore[attr-defined]
+        self.message_user(request, f"{event.get_action_display()}: {version.model.name} {moved}.", messages.SUCCESS)  # type: ignore[attr-defined]
         return HttpResponseRedirect(change_url)
 
     def has_delete_permission(self, request, obj=None) -> bool:
@@ -262,7 +262,7 @@ class ModelControlMixin:
             return HttpResponseRedirect(change_url)
         moved = f"{event.from_version.version if event.from_version else 'nothing'} → {event.to_version.version}"
         self.log_change(request, model, f"Roll back: {moved} ({reason})")  # type: ignore[attr-defined]
-        self.message_user(request, f"{model.name}: rolled back, {moved}.", messages.SUCCESS)  # type: ignore[attr-defined]
+        self.message_user(request, f"Roll back: {model.name} {moved}.", messages.SUCCESS)  # type: ignore[attr-defined]
         return HttpResponseRedirect(change_url)
 
 
