@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from models_registry.models import RegisteredModel
+
 
 def serves(name: str) -> bool:
     chosen = settings.ATLAS_SERVE_MODELS
@@ -19,3 +21,14 @@ def not_served_reason(name: str) -> str:
         f"This replica does not serve {name!r} (ATLAS_SERVE_MODELS={','.join(settings.ATLAS_SERVE_MODELS)}); "
         "send the request to a replica that serves it."
     )
+
+
+def unknown_names() -> list[str]:
+    """The names in ATLAS_SERVE_MODELS that are neither a registered model nor an alias of one (a typo, or a
+    model not registered yet): logged at start, since such a replica serves less than its operator meant."""
+    registered = set(RegisteredModel.objects.values_list("name", flat=True))
+    return [
+        name
+        for name in settings.ATLAS_SERVE_MODELS
+        if name not in registered and settings.ATLAS_MODEL_ALIASES.get(name) not in registered
+    ]

@@ -82,6 +82,11 @@ def _start(*, preload: bool) -> None:
         bootstrap.adopt_at_start()  # HF_MODEL_REPO + DEFAULT_MODEL on an empty registry; never raises
     except Exception:
         logger.exception("the Hub bootstrap failed")
+    try:
+        if unknown := served_models.unknown_names():
+            logger.warning("ATLAS_SERVE_MODELS names no registered model: %s", ", ".join(unknown))
+    except Exception:
+        logger.exception("could not check ATLAS_SERVE_MODELS against the registry")
     if preload:
         try:
             for name, outcome in model_cache.preload().items():

@@ -79,3 +79,10 @@ def test_an_alias_names_its_model(settings):
     settings.ATLAS_MODEL_ALIASES = {"yolov8m": "visual_detector"}
 
     assert (served_models.serves("visual_detector"), served_models.serves("digit_classifier")) == (True, False)
+
+
+def test_names_that_match_no_registered_model_are_reported(settings, both_active):
+    settings.ATLAS_SERVE_MODELS = ["digit_classifier", "yolov8m", "digits"]
+    settings.ATLAS_MODEL_ALIASES = {"yolov8m": "threat_classifier"}
+
+    assert served_models.unknown_names() == ["digits"]
