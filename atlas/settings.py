@@ -15,6 +15,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from atlas.production_guards import refuse_ephemeral_in_production
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -264,6 +266,15 @@ MODEL_STORE_DIR = _env_path("MODEL_STORE_DIR", _env_path("MODEL_STORAGE_PATH", V
 MODEL_CACHE_DIR = _env_path("MODEL_CACHE_DIR", VAR_DIR / "cache")
 MODEL_CACHE_MAX_MB = int(os.environ.get("MODEL_CACHE_MAX_MB") or os.environ.get("MODEL_CACHE_SIZE_MB") or "4096")
 
+# Production never runs, unknowingly, on a SQLite file or a local store: both vanish on redeploy.
+ATLAS_ALLOW_EPHEMERAL = _env_bool("ATLAS_ALLOW_EPHEMERAL", False)
+refuse_ephemeral_in_production(
+    atlas_env=ATLAS_ENV,
+    database_engine=DATABASES["default"]["ENGINE"],
+    storage_type=MODEL_STORAGE_TYPE,
+    allow_ephemeral=ATLAS_ALLOW_EPHEMERAL,
+)
+
 S3_BUCKET = os.environ.get("S3_BUCKET", "")
 S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL") or None
 S3_REGION = os.environ.get("S3_REGION", "us-east-1")
@@ -291,6 +302,10 @@ ATLAS_RUNTIMES = {
     "audio_mlp": "inference.runtimes.audio_mlp.load",
     "threat_rules": "inference.runtimes.threat_rules.load",
 }
+
+# Which models this replica loads and serves (comma-separated names); unset or empty: every model. The others
+# answer 503 here and are left out of this replica's readiness.
+ATLAS_SERVE_MODELS = _env_list("ATLAS_SERVE_MODELS")
 
 # Shadow rollouts: copies waiting for the candidate per worker; a full queue drops (and counts) the copy.
 ATLAS_SHADOW_QUEUE = int(os.environ.get("ATLAS_SHADOW_QUEUE", "64"))

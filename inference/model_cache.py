@@ -27,7 +27,7 @@ from models_registry.metrics import MODEL_LOAD_FAILURES
 from models_registry.models import ModelVersion, RegisteredModel
 from models_registry.runtimes import load_and_warm
 
-from . import metrics, rollouts
+from . import metrics, rollouts, served_models
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +36,10 @@ class ModelUnavailable(Exception):
     def __init__(self, model_name: str, reason: str) -> None:
         self.model_name = model_name
         super().__init__(reason)
+
+
+class ModelNotServed(ModelUnavailable):
+    """This replica does not serve the model (ATLAS_SERVE_MODELS)."""
 
 
 @dataclass(frozen=True)
@@ -177,6 +181,8 @@ def apply_rollouts(running: dict[str, Any]) -> None:
 
 
 def _load_active(name: str) -> LoadedModel:
+    if not served_models.serves(name):
+        raise ModelNotServed(name, served_models.not_served_reason(name))
     mark_serving()
     with _lock_for(name):
         loaded = _models.get(name)
@@ -250,6 +256,8 @@ def activate(*, version: ModelVersion, predictor: Any = None, force_download: bo
     """Serve `version` in this process. Returns the new entry, or None when loading failed (the old
     version keeps serving) or is being retried too soon."""
     name = version.model.name
+    if not served_models.serves(name):
+        return None  # another replica serves it (ATLAS_SERVE_MODELS)
     with _lock_for(name):
         current = _models.get(name)
         if current is not None and current.version_id == version.pk and predictor is None and not force_download:
@@ -303,6 +311,8 @@ def preload() -> dict[str, str]:
     active = ModelVersion.objects.select_related("model").filter(model__active_version_id=F("pk"))
     for version in active:
         name = version.model.name
+        if not served_models.serves(name):
+            continue
         loaded = activate(version=version)
         if loaded is not None:
             results[name] = loaded.version

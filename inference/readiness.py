@@ -1,5 +1,6 @@
 """Platform health checks, tokenless: GET /livez (the process is up) and GET /readyz (every active
-model is loaded here, at its active version, and the database answers)."""
+model this replica serves (ATLAS_SERVE_MODELS) is loaded here, at its active version, and the database
+answers)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.views.decorators.http import require_GET
 
 from models_registry import selectors
 
-from . import model_cache
+from . import model_cache, served_models
 
 
 def database_reachable() -> bool:
@@ -24,14 +25,14 @@ def database_reachable() -> bool:
 
 
 def model_states() -> dict[str, dict]:
-    """Per active model: what this process serves, and whether that is the registry's active version.
-    Raises DatabaseError when the registry cannot be read."""
+    """Per active model this replica serves (ATLAS_SERVE_MODELS): what this process serves, and whether that
+    is the registry's active version. Raises DatabaseError when the registry cannot be read."""
     loaded = model_cache.snapshot()
     failures = model_cache.failures()
     states: dict[str, dict] = {}
     for name, active_id in selectors.active_version_ids().items():
-        if active_id is None:
-            continue
+        if active_id is None or not served_models.serves(name):
+            continue  # nothing to serve, or another replica serves it (ATLAS_SERVE_MODELS)
         entry = loaded.get(name)
         failure = failures.get(name)
         states[name] = {

@@ -26,7 +26,7 @@ from django.urls import get_resolver
 from models_registry import bootstrap, worker_reports
 from models_registry.broadcast import ActivationListener
 
-from . import model_cache, rollout_sync
+from . import model_cache, rollout_sync, served_models
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +82,11 @@ def _start(*, preload: bool) -> None:
         bootstrap.adopt_at_start()  # HF_MODEL_REPO + DEFAULT_MODEL on an empty registry; never raises
     except Exception:
         logger.exception("the Hub bootstrap failed")
+    try:
+        if unknown := served_models.unknown_names():
+            logger.warning("ATLAS_SERVE_MODELS names no registered model: %s", ", ".join(unknown))
+    except Exception:
+        logger.exception("could not check ATLAS_SERVE_MODELS against the registry")
     if preload:
         try:
             for name, outcome in model_cache.preload().items():
@@ -89,7 +94,9 @@ def _start(*, preload: bool) -> None:
         except Exception:  # e.g. the database is unreachable: the listener keeps trying
             logger.exception("preloading the active versions failed; serving what loaded, retrying in the background")
     try:
-        _listener = ActivationListener(loaded=model_cache.loaded_version_ids, on_tick=rollout_sync.tick)
+        _listener = ActivationListener(
+            loaded=model_cache.loaded_version_ids, serves=served_models.serves, on_tick=rollout_sync.tick
+        )
         _listener.start()
     except Exception:
         logger.exception("could not start the activation listener")

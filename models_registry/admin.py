@@ -1,4 +1,6 @@
-"""The Django admin: where operators promote and roll back. Every action calls models_registry.services."""
+"""The Django admin: where operators promote and roll back. Every action calls models_registry.services and is
+written to the admin log (LogEntry); the change pages' Promote and Roll back buttons, their confirmation pages
+and the "serving" column are in admin_control.py."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from . import services, trust
+from .admin_control import ModelControlMixin, VersionControlMixin, active_delete_refusal
 from .models import ActivationEvent, ModelVersion, RegisteredModel, WorkerReport
 from .storage import STORAGE_KINDS
 from .versioning import is_valid_version
@@ -43,8 +46,8 @@ class ActivationEventInline(admin.TabularInline):
 
 
 @admin.register(RegisteredModel)
-class RegisteredModelAdmin(admin.ModelAdmin):
-    list_display = ["name", "runtime", "active_version_link", "version_count"]
+class RegisteredModelAdmin(ModelControlMixin, admin.ModelAdmin):
+    list_display = ["name", "runtime", "active_version_link", "serving", "version_count"]
     search_fields = ["name", "description"]
     readonly_fields = ["active_version", "created_at"]
     fields = ["name", "runtime", "description", "active_version", "created_at"]
@@ -52,7 +55,12 @@ class RegisteredModelAdmin(admin.ModelAdmin):
     actions = ["roll_back"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("active_version").annotate(n_versions=Count("versions"))
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("active_version")
+            .annotate(n_versions=Count("versions", distinct=True))
+        )
 
     def get_readonly_fields(self, request, obj: RegisteredModel | None = None):
         if obj is not None and obj.versions.exists():
@@ -88,6 +96,8 @@ class RegisteredModelAdmin(admin.ModelAdmin):
             except services.RegistryError as exc:
                 self.message_user(request, str(exc), messages.ERROR)
             else:
+                moved = f"{event.from_version.version} → {event.to_version.version}"
+                self.log_change(request, model, f"Roll back: {moved} (admin: roll back)")
                 self.message_user(
                     request,
                     f"{model.name}: rolled back from {event.from_version.version} to {event.to_version.version}.",
@@ -162,7 +172,7 @@ def _register_upload(upload: UploadedFile, data: dict, *, actor: str) -> ModelVe
 
 
 @admin.register(ModelVersion)
-class ModelVersionAdmin(admin.ModelAdmin):
+class ModelVersionAdmin(VersionControlMixin, admin.ModelAdmin):
     list_display = [
         "__str__",
         "status",
@@ -240,20 +250,11 @@ class ModelVersionAdmin(admin.ModelAdmin):
         obj.pk = registered.pk
         obj.__dict__.update({k: v for k, v in registered.__dict__.items() if not k.startswith("_")})
 
-    def has_delete_permission(self, request, obj: ModelVersion | None = None) -> bool:
-        if obj is not None and obj.model.active_version_id == obj.pk:
-            return False
-        return super().has_delete_permission(request, obj)
-
     def delete_queryset(self, request, queryset: QuerySet[ModelVersion]) -> None:
         active = queryset.filter(model__active_version_id=F("pk"))
+        for version in active.select_related("model"):
+            self.message_user(request, f"Refused: {active_delete_refusal(version)}", messages.ERROR)
         if active.exists():
-            names = ", ".join(str(v) for v in active)
-            self.message_user(
-                request,
-                f"Refused: {names} is active; promote another version first.",
-                messages.ERROR,
-            )
             queryset = queryset.exclude(pk__in=active.values("pk"))
         super().delete_queryset(request, queryset)
 
@@ -303,6 +304,8 @@ class ModelVersionAdmin(admin.ModelAdmin):
             except services.RegistryError as exc:
                 self.message_user(request, str(exc), messages.ERROR)
             else:
+                moved = f"{event.from_version.version if event.from_version else 'nothing'} → {version.version}"
+                self.log_change(request, version, f"{event.get_action_display()}: {moved} (admin: promote)")
                 self.message_user(
                     request,
                     f"{version} is now active ({event.action}).",
@@ -324,6 +327,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def mark_trusted(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
         for version in queryset.select_related("model"):
             services.model_version_trust(version=version, actor=_actor(request), reason="admin: mark trusted")
+            self.log_change(request, version, "Marked trusted (admin: mark trusted)")
             self.message_user(request, f"{version} is marked trusted by {_actor(request)}.", messages.SUCCESS)
 
 

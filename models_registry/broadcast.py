@@ -58,14 +58,20 @@ def _listen_connection() -> psycopg.Connection:
 class ActivationListener(threading.Thread):
     """Keeps this process on the registry's active versions.
 
-    `loaded()` returns what this process serves now: model name -> version id (None if nothing).
+    `loaded()` returns what this process serves now: model name -> version id (None if nothing);
+    `serves(name)` whether it serves that model at all (the others are left to other replicas).
     """
 
     def __init__(
-        self, *, loaded: Callable[[], dict[str, int | None]], on_tick: Callable[[], None] | None = None
+        self,
+        *,
+        loaded: Callable[[], dict[str, int | None]],
+        serves: Callable[[str], bool] | None = None,
+        on_tick: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(name="atlas-activation-listener", daemon=True)
         self._loaded = loaded
+        self._serves = serves or (lambda name: True)
         self._on_tick = on_tick  # after each sync: the serving side's rollout work (inference.rollout_sync)
         self._stop = threading.Event()
         self._last_heartbeat = 0.0
@@ -109,7 +115,7 @@ class ActivationListener(threading.Thread):
             active = selectors.active_version_ids()
             loaded = self._loaded()
             for name, version_id in active.items():
-                if version_id is not None and loaded.get(name) != version_id:
+                if version_id is not None and loaded.get(name) != version_id and self._serves(name):
                     version = ModelVersion.objects.select_related("model").get(pk=version_id)
                     model_activated.send(
                         sender=RegisteredModel,

@@ -31,7 +31,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from atlas.exceptions import internal_error
-from inference import model_cache
+from inference import model_cache, served_models
 from inference.api.common import UnavailableResponse, unavailable_response
 from inference.digits_data import bundled_split
 from models_registry import bootstrap, selectors
@@ -192,12 +192,13 @@ ActivationsResponse = inline_serializer(
 HealthResponse = inline_serializer(
     "DigitHealth",
     {
-        "status": serializers.ChoiceField(choices=["healthy", "unhealthy"]),
+        "status": serializers.ChoiceField(choices=["healthy", "degraded", "unhealthy", "not_served"]),
         "network_loaded": serializers.BooleanField(),
         "database_connected": serializers.BooleanField(),
         "model": serializers.CharField(),
         "version": serializers.CharField(allow_null=True),
         "default_model": serializers.DictField(required=False),
+        "detail": serializers.CharField(required=False),
     },
 )
 SamplesResponse = inline_serializer(
@@ -359,12 +360,25 @@ class HealthView(_PublicView):
         summary="Health of the digit service",
         description=(
             "`database_connected`: a `SELECT 1`. `network_loaded`: this process serves the digit model, or "
-            "the registry has an active version it can load on the next request. 503 unless both."
+            "the registry has an active version it can load on the next request. 503 unless both; 503 "
+            "`not_served` on a replica whose `ATLAS_SERVE_MODELS` leaves the digit model to other replicas."
         ),
         responses={200: HealthResponse, 503: HealthResponse},
     )
     def get(self, request: Request) -> Response:
         database = _database_connected()
+        if not served_models.serves(DIGIT_MODEL):  # another replica serves the digits (ATLAS_SERVE_MODELS)
+            return Response(
+                {
+                    "status": "not_served",
+                    "network_loaded": False,
+                    "database_connected": database,
+                    "model": DIGIT_MODEL,
+                    "version": None,
+                    "detail": served_models.not_served_reason(DIGIT_MODEL),
+                },
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            )
         network, version = _network_loaded(database=database)
         healthy = database and network
         degraded = database and not network and version is not None

@@ -38,6 +38,11 @@ def browser_page(monkeypatch: pytest.MonkeyPatch) -> Iterator:
         page.set_default_timeout(30_000)
         yield page
         browser.close()
+        # While Playwright's loop runs in this thread, Django keeps this thread's connections apart (asgiref's
+        # Local, per running loop): close the ones the test opened here, or the test database cannot be dropped.
+        from django.db import connections
+
+        connections.close_all()
 
 
 @pytest.fixture

@@ -20,7 +20,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def collected(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     """A plain collectstatic, run in either environment (`make run` collects in development)."""
     root = tmp_path / "static"
-    env = {**os.environ, "ATLAS_ENV": request.param, "SECRET_KEY": "build-secret", "ATLAS_STATIC_ROOT": str(root)}
+    # The test database may be SQLite and the store is local: allowed here, as production refuses both otherwise.
+    env = {
+        **os.environ,
+        "ATLAS_ENV": request.param,
+        "SECRET_KEY": "build-secret",
+        "ATLAS_STATIC_ROOT": str(root),
+        "ATLAS_ALLOW_EPHEMERAL": "1",
+    }
     env.pop("DEBUG", None)
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=REPO, env=env, check=True
@@ -31,7 +38,13 @@ def collected(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
 def test_production_admin_and_docs_answer_after_a_plain_collectstatic(collected, start_replica):
     replica = start_replica(
         workers=1,
-        env={"ATLAS_ENV": "production", "DEBUG": "0", "ATLAS_STATIC_ROOT": str(collected), "SECURE_COOKIES": "0"},
+        env={
+            "ATLAS_ENV": "production",
+            "DEBUG": "0",
+            "ATLAS_STATIC_ROOT": str(collected),
+            "SECURE_COOKIES": "0",
+            "ATLAS_ALLOW_EPHEMERAL": "1",
+        },
     )
 
     login = requests.get(f"{replica.url}/admin/login/", timeout=30)

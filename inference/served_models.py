@@ -1,0 +1,34 @@
+"""Which models this replica serves: ATLAS_SERVE_MODELS (comma-separated names or aliases; unset or empty: all).
+
+A replica that does not serve a model never loads it (no preload, no reload on a promotion, no load on a
+request), answers its endpoints 503 saying so, and leaves it out of its readiness. Other replicas serve it.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from models_registry.models import RegisteredModel
+
+
+def serves(name: str) -> bool:
+    chosen = settings.ATLAS_SERVE_MODELS
+    return not chosen or name in chosen or any(settings.ATLAS_MODEL_ALIASES.get(alias) == name for alias in chosen)
+
+
+def not_served_reason(name: str) -> str:
+    return (
+        f"This replica does not serve {name!r} (ATLAS_SERVE_MODELS={','.join(settings.ATLAS_SERVE_MODELS)}); "
+        "send the request to a replica that serves it."
+    )
+
+
+def unknown_names() -> list[str]:
+    """The names in ATLAS_SERVE_MODELS that are neither a registered model nor an alias of one (a typo, or a
+    model not registered yet): logged at start, since such a replica serves less than its operator meant."""
+    registered = set(RegisteredModel.objects.values_list("name", flat=True))
+    return [
+        name
+        for name in settings.ATLAS_SERVE_MODELS
+        if name not in registered and settings.ATLAS_MODEL_ALIASES.get(name) not in registered
+    ]

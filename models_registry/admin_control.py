@@ -1,0 +1,271 @@
+"""The admin's control room: Promote and Roll back buttons on the change pages, each leading to a confirmation
+page that shows the move (from -> to), both versions' figures side by side and the golden gate; the "serving"
+column of the models list ("3/3 on 1.3.0", from the worker reports); and a refusal that says why when someone
+deletes the active version.
+
+Every move goes through models_registry.services (which writes the ActivationEvent) and is also written to
+Django's admin log (LogEntry), like any other change made in the admin.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+
+from . import selectors, services, trust
+from .models import ActivationEvent, ModelVersion, RegisteredModel, WorkerReport
+
+CONFIRM_TEMPLATE = "admin/models_registry/confirm_activation.html"
+DELETE_REFUSED_TEMPLATE = "admin/models_registry/modelversion/delete_refused.html"
+
+
+def _actor(request: HttpRequest) -> str:
+    return request.user.get_username() or "admin"
+
+
+def _describe(version: ModelVersion | None) -> dict[str, Any]:
+    """What the confirmation page shows of one side of the move."""
+    if version is None:
+        return {}
+    return {
+        "version": version.version,
+        "status": version.get_status_display(),
+        "registered": f"{version.created_at:%Y-%m-%d %H:%M} UTC by {version.created_by or 'unknown'}",
+        "sha256": version.sha256[:12],
+        "file": f"{version.format}, {version.size_bytes / 1_048_576:.2f} MB, {version.storage}",
+        "trust": (trust.trust_basis(version) or "NOT TRUSTED: it will not load")
+        if trust.needs_trust(runtime=version.model.runtime, fmt=version.format)
+        else "not needed",
+    }
+
+
+def side_by_side(current: ModelVersion | None, target: ModelVersion) -> list[tuple[str, Any, Any]]:
+    """Rows (label, now, after): the versions' particulars, then every metric either one measured."""
+    now, after = _describe(current), _describe(target)
+    rows = [(label, now.get(label, "—"), after[label]) for label in after]
+    keys = sorted(set(current.metrics if current else {}) | set(target.metrics))
+    for key in keys:
+        rows.append(
+            (key, (current.metrics.get(key, "—") if current else "—"), target.metrics.get(key, "—")),
+        )
+    return rows
+
+
+def golden_gate(target: ModelVersion) -> dict[str, Any]:
+    """The golden gate of the version about to become active: how many inputs it must answer, and how its last
+    gate ended (a `gate_refused` row, or an activation after the last refusal, which passed it)."""
+    cases = len(target.golden_set or [])
+    if not cases:
+        return {"cases": 0}
+    last = (
+        ActivationEvent.objects.filter(
+            to_version=target,
+            action__in=[
+                ActivationEvent.Action.GATE_REFUSED,
+                ActivationEvent.Action.PROMOTE,
+                ActivationEvent.Action.ROLLBACK,
+                ActivationEvent.Action.RELOAD,
+                ActivationEvent.Action.ROLLOUT_START,
+            ],
+        )
+        .order_by("-id")
+        .first()
+    )
+    if last is None:
+        return {"cases": cases, "last": None}
+    refused = last.action == ActivationEvent.Action.GATE_REFUSED
+    return {"cases": cases, "last": {"refused": refused, "at": last.created_at, "reason": last.reason}}
+
+
+def _confirm(
+    admin: Any,
+    request: HttpRequest,
+    *,
+    obj: Any,
+    action: str,
+    current: ModelVersion | None,
+    target: ModelVersion,
+    changed: bool = False,
+) -> TemplateResponse:
+    model = target.model
+    context = {
+        **admin.admin_site.each_context(request),
+        "opts": admin.model._meta,
+        "original": obj,
+        "title": f"{action} {model.name}: {current.version if current else 'nothing'} → {target.version}?",
+        "action": action,
+        "model_name": model.name,
+        "current": current,
+        "target": target,
+        "rows": side_by_side(current, target),
+        "golden": golden_gate(target),
+        "changed": changed,
+        "cancel_url": reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk]),
+    }
+    return TemplateResponse(request, CONFIRM_TEMPLATE, context)
+
+
+def _posted_id(request: HttpRequest, field: str) -> str:
+    return request.POST.get(field, "")
+
+
+def _id(version: ModelVersion | None) -> str:
+    return str(version.pk) if version is not None else ""
+
+
+class VersionControlMixin:
+    """ModelVersionAdmin: the Promote button and its confirmation page; the active version's delete refusal."""
+
+    def get_urls(self):
+        urls = super().get_urls()  # type: ignore[misc]
+        own = [
+            path(
+                "<path:object_id>/promote/",
+                self.admin_site.admin_view(self.promote_view),  # type: ignore[attr-defined]
+                name="models_registry_modelversion_promote",
+            )
+        ]
+        return own + urls
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        version = ModelVersion.objects.select_related("model").filter(pk=object_id).first()
+        extra = dict(extra_context or {})
+        if version is not None and self.has_promote_permission(request):  # type: ignore[attr-defined]
+            extra["promote_url"] = reverse("admin:models_registry_modelversion_promote", args=[version.pk])
+            extra["promote_label"] = "Reload…" if version.model.active_version_id == version.pk else "Promote…"
+        return super().change_view(request, object_id, form_url, extra)  # type: ignore[misc]
+
+    def promote_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        if not self.has_promote_permission(request):  # type: ignore[attr-defined]
+            raise PermissionDenied
+        version = get_object_or_404(ModelVersion.objects.select_related("model", "model__active_version"), pk=object_id)
+        current = version.model.active_version
+        if request.method != "POST":
+            return _confirm(self, request, obj=version, action="Promote", current=current, target=version)
+        if _posted_id(request, "from_version") != _id(current):
+            return _confirm(self, request, obj=version, action="Promote", current=current, target=version, changed=True)
+        reason = request.POST.get("reason", "").strip() or "admin: promote"
+        change_url = reverse("admin:models_registry_modelversion_change", args=[version.pk])
+        try:
+            event = services.model_version_promote(version=version, actor=_actor(request), reason=reason)
+        except services.RegistryError as exc:
+            self.message_user(request, f"{version} was not promoted: {exc}", messages.ERROR)  # type: ignore[attr-defined]
+            return HttpResponseRedirect(change_url)
+        moved = f"{event.from_version.version if event.from_version else 'nothing'} → {version.version}"
+        self.log_change(request, version, f"{event.get_action_display()}: {moved} ({reason})")  # type: ignore[attr-defined]
+        self.message_user(request, f"{event.get_action_display()}: {version.model.name} {moved}.", messages.SUCCESS)  # type: ignore[attr-defined]
+        return HttpResponseRedirect(change_url)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # The active version keeps its Delete button: delete_view then says why it is refused.
+        return super().has_delete_permission(request, None)  # type: ignore[misc]
+
+    def delete_view(self, request, object_id, extra_context=None):
+        version = ModelVersion.objects.select_related("model").filter(pk=object_id).first()
+        if version is not None and version.model.active_version_id == version.pk:
+            if not super().has_delete_permission(request, version):  # type: ignore[misc]
+                raise PermissionDenied
+            context = {
+                **self.admin_site.each_context(request),  # type: ignore[attr-defined]
+                "opts": ModelVersion._meta,
+                "original": version,
+                "title": f"{version} cannot be deleted",
+                "reason": active_delete_refusal(version),
+                "change_url": reverse("admin:models_registry_modelversion_change", args=[version.pk]),
+            }
+            return TemplateResponse(request, DELETE_REFUSED_TEMPLATE, context, status=403)
+        return super().delete_view(request, object_id, extra_context)  # type: ignore[misc]
+
+
+def active_delete_refusal(version: ModelVersion) -> str:
+    return (
+        f"{version.version} is the active version of {version.model.name}: every worker serves it, and the "
+        "history points to it. Promote another version (or roll back) first; then it can be deleted."
+    )
+
+
+class ModelControlMixin:
+    """RegisteredModelAdmin: the Roll back button and its confirmation page, and the "serving" column."""
+
+    def get_urls(self):
+        urls = super().get_urls()  # type: ignore[misc]
+        own = [
+            path(
+                "<path:object_id>/rollback/",
+                self.admin_site.admin_view(self.rollback_view),  # type: ignore[attr-defined]
+                name="models_registry_registeredmodel_rollback",
+            )
+        ]
+        return own + urls
+
+    def get_queryset(self, request) -> QuerySet[RegisteredModel]:
+        cutoff = timezone.now() - timedelta(seconds=settings.ATLAS_WORKER_STALE_SECONDS)
+        live = WorkerReport.objects.filter(model=OuterRef("pk"), heartbeat_at__gte=cutoff)
+        return (
+            super()  # type: ignore[misc]
+            .get_queryset(request)
+            .annotate(
+                workers_live=_count(live),
+                workers_on_active=_count(live.filter(version_id=OuterRef("active_version_id"))),
+            )
+        )
+
+    def serving(self, obj: RegisteredModel) -> str:
+        """'3/3 on 1.3.0': live workers (of every replica) on the active version / live workers serving it."""
+        if obj.active_version is None:
+            return "—"
+        return f"{obj.workers_on_active}/{obj.workers_live} on {obj.active_version.version}"
+
+    serving.short_description = "Serving"  # type: ignore[attr-defined]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        model = RegisteredModel.objects.filter(pk=object_id).first()
+        extra = dict(extra_context or {})
+        if model is not None and self.has_rollback_permission(request):  # type: ignore[attr-defined]
+            target = selectors.rollback_target(model=model)
+            if target is not None:
+                extra["rollback_url"] = reverse("admin:models_registry_registeredmodel_rollback", args=[model.pk])
+                extra["rollback_label"] = f"Roll back to {target.version}…"
+        return super().change_view(request, object_id, form_url, extra)  # type: ignore[misc]
+
+    def rollback_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        if not self.has_rollback_permission(request):  # type: ignore[attr-defined]
+            raise PermissionDenied
+        model = get_object_or_404(RegisteredModel.objects.select_related("active_version"), pk=object_id)
+        change_url = reverse("admin:models_registry_registeredmodel_change", args=[model.pk])
+        target = selectors.rollback_target(model=model)
+        if target is None:
+            self.message_user(request, f"{model.name} has no earlier active version to roll back to.", messages.ERROR)  # type: ignore[attr-defined]
+            return HttpResponseRedirect(change_url)
+        current = model.active_version
+        target = ModelVersion.objects.select_related("model").get(pk=target.pk)
+        if request.method != "POST":
+            return _confirm(self, request, obj=model, action="Roll back", current=current, target=target)
+        if (_posted_id(request, "from_version"), _posted_id(request, "to_version")) != (_id(current), _id(target)):
+            return _confirm(self, request, obj=model, action="Roll back", current=current, target=target, changed=True)
+        reason = request.POST.get("reason", "").strip() or "admin: roll back"
+        try:
+            event = services.model_rollback(model=model, actor=_actor(request), reason=reason)
+        except services.RegistryError as exc:
+            self.message_user(request, f"{model.name} was not rolled back: {exc}", messages.ERROR)  # type: ignore[attr-defined]
+            return HttpResponseRedirect(change_url)
+        moved = f"{event.from_version.version if event.from_version else 'nothing'} → {event.to_version.version}"
+        self.log_change(request, model, f"Roll back: {moved} ({reason})")  # type: ignore[attr-defined]
+        self.message_user(request, f"Roll back: {model.name} {moved}.", messages.SUCCESS)  # type: ignore[attr-defined]
+        return HttpResponseRedirect(change_url)
+
+
+def _count(reports: QuerySet[WorkerReport]) -> Coalesce:
+    counted = reports.order_by().values("model").annotate(n=Count("pk")).values("n")[:1]
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
