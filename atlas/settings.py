@@ -303,6 +303,11 @@ ATLAS_RUNTIMES = {
     "threat_rules": "inference.runtimes.threat_rules.load",
 }
 
+# The slow lane (inference/slow_lane.py): threads per worker for long predictions (detection, audio) and
+# their nice value, so that under gthread workers the fast models keep the CPU.
+ATLAS_SLOW_LANE_THREADS = int(os.environ.get("ATLAS_SLOW_LANE_THREADS", "1"))
+ATLAS_SLOW_LANE_NICE = int(os.environ.get("ATLAS_SLOW_LANE_NICE", "10"))
+
 # Which models this replica loads and serves (comma-separated names); unset or empty: every model. The others
 # answer 503 here and are left out of this replica's readiness.
 ATLAS_SERVE_MODELS = _env_list("ATLAS_SERVE_MODELS")

@@ -27,7 +27,7 @@ from models_registry.metrics import MODEL_LOAD_FAILURES
 from models_registry.models import ModelVersion, RegisteredModel
 from models_registry.runtimes import load_and_warm
 
-from . import metrics, rollouts, served_models
+from . import metrics, rollouts, served_models, slow_lane
 
 logger = logging.getLogger(__name__)
 
@@ -221,7 +221,7 @@ def _install(version: ModelVersion, predictor: Any) -> LoadedModel:
         version=version.version,
         version_id=version.pk,
         sha256=version.sha256,
-        predictor=predictor,
+        predictor=slow_lane.wrap(version.model.runtime, predictor),  # slow methods on the low-priority lane
         metadata=dict(version.metadata),
         loaded_at=timezone.now(),
     )

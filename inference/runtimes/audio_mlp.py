@@ -89,6 +89,9 @@ class AudioPredictor:
         }
 
 
+SLOW_METHODS = ("classify",)  # log-mel features and a torch forward pass: on the slow lane
+
+
 def load(path: Path, *, metadata: dict) -> AudioPredictor:
     path = Path(path)
     if path.suffix.lower() not in {".pt", ".pth", ".safetensors"}:

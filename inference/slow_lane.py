@@ -1,0 +1,100 @@
+"""The slow lane: a long prediction (a detection, an audio classification: 30-300 ms of CPU) runs on a
+low-priority thread of its own in each worker process, so that a fast model's requests (digits, threat
+rules: well under a millisecond) keep getting the CPU while slow ones are under way.
+
+A runtime names its slow methods in its module (`SLOW_METHODS = ("detect",)`); the model cache wraps such
+a predictor in `SlowPredictor`, whose slow methods wait for the lane and whose other attributes are the
+predictor's own. The lane is ATLAS_SLOW_LANE_THREADS threads per process (1 by default: at most one slow
+prediction computes at a time in a worker; the others queue), each lowered to nice ATLAS_SLOW_LANE_NICE
+(10 by default; 0 leaves the priority alone). Lowering a thread's priority needs no privilege; it is never
+raised back, so the lane's threads are used for nothing else.
+
+It only helps workers that take several requests at once (gunicorn gthread, GUNICORN_WORKER_CLASS): a
+sync worker holds one request at a time whatever its priority. docs/PERFORMANCE.md measures both
+(bench/mixed_load.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_lock = threading.Lock()
+_executor: ThreadPoolExecutor | None = None
+
+
+def _lower_priority() -> None:
+    nice = settings.ATLAS_SLOW_LANE_NICE
+    if nice <= 0 or not hasattr(os, "setpriority"):
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)  # this thread only (Linux)
+    except OSError as exc:
+        logger.warning("the slow lane could not lower its priority (%s); it runs at normal priority", exc)
+
+
+def _lane() -> ThreadPoolExecutor:
+    global _executor
+    with _lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(
+                max_workers=max(1, settings.ATLAS_SLOW_LANE_THREADS),
+                thread_name_prefix="atlas-slow-lane",
+                initializer=_lower_priority,
+            )
+        return _executor
+
+
+def _forget_after_fork() -> None:
+    """A forked worker does not inherit the parent's lane threads: it starts its own on first use."""
+    global _executor, _lock
+    _executor, _lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
+
+
+def run(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """`fn(*args, **kwargs)` on the slow lane; this thread waits for it (exceptions come back as raised)."""
+    if threading.current_thread().name.startswith("atlas-slow-lane"):
+        return fn(*args, **kwargs)  # already on the lane (a slow method calling another)
+    return _lane().submit(fn, *args, **kwargs).result()
+
+
+def slow_methods(runtime: str) -> tuple[str, ...]:
+    dotted = settings.ATLAS_RUNTIMES.get(runtime, "")
+    if not dotted:
+        return ()
+    try:
+        return tuple(import_string(dotted.rsplit(".", 1)[0] + ".SLOW_METHODS"))
+    except ImportError:
+        return ()
+
+
+class SlowPredictor:
+    """A predictor whose slow methods run on the lane; every other attribute is the predictor's own."""
+
+    def __init__(self, predictor: Any, methods: tuple[str, ...]) -> None:
+        self._predictor = predictor
+        self._methods = frozenset(methods)
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._predictor, name)
+        if name in self._methods:
+            return lambda *args, **kwargs: run(attribute, *args, **kwargs)
+        return attribute
+
+
+def wrap(runtime: str, predictor: Any) -> Any:
+    methods = slow_methods(runtime)
+    return SlowPredictor(predictor, methods) if methods else predictor
