@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -33,3 +34,26 @@ def test_a_forked_child_does_not_inherit_the_listener_as_running(started):
     _, status = os.waitpid(pid, 0)
 
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_starting_to_serve_sweeps_the_leftovers_of_a_killed_worker():
+    # Given a .part download and its lock file, left an hour and a minute ago by a worker killed mid-download
+    from models_registry import artifact_cache
+
+    sha = "cd" * 32
+    part = artifact_cache.cache_dir() / sha[:2] / f"{sha}.npz.424242.part"
+    part.parent.mkdir(parents=True)
+    part.write_bytes(b"half a model")
+    lock = artifact_cache._lock_path(sha)
+    lock.touch()
+    past = time.time() - 3660
+    for path in (part, lock):
+        os.utime(path, (past, past))
+
+    # When a worker starts serving
+    serving.ensure_started()
+    try:
+        # Then both are gone
+        assert (part.exists(), lock.exists()) == (False, False)
+    finally:
+        serving.stop()
