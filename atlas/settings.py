@@ -277,6 +277,8 @@ HF_MODEL_REPO = os.environ.get("HF_MODEL_REPO", "")
 HUGGINGFACE_TOKEN = os.environ.get("HUGGINGFACE_TOKEN") or os.environ.get("HF_TOKEN") or None
 HF_CACHE_DIR = _env_path("HF_CACHE_DIR", VAR_DIR / "hf-cache")
 HF_ENDPOINT = os.environ.get("HF_ENDPOINT") or None
+# Admin health waits this long for the default store to answer; past it the store counts as unreachable.
+ATLAS_STORAGE_CHECK_SECONDS = float(os.environ.get("ATLAS_STORAGE_CHECK_SECONDS", "3"))
 
 # Bearer token of the admin API kept from the threat-intelligence service. Unset: the API answers 503
 # (open only in DEBUG, for local work).

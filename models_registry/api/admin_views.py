@@ -24,7 +24,7 @@ from atlas.throttling import SharedScopedRateThrottle
 from models_registry import artifact_cache, selectors, services
 from models_registry.models import ModelVersion, RegisteredModel, WorkerReport
 from models_registry.redaction import without_paths
-from models_registry.storage import StorageError, get_store
+from models_registry.storage_health import storage_reachable
 
 from .authentication import AdminTokenAuthentication
 from .permissions import AdminToken
@@ -231,14 +231,6 @@ class CacheClearView(AdminAPIView):
                 "the next load fetches again.",
             }
         )
-
-
-def storage_reachable() -> tuple[bool, str]:
-    try:
-        get_store().check()
-    except StorageError as exc:
-        return False, str(exc)
-    return True, ""
 
 
 class HealthView(AdminAPIView):
