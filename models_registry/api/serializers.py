@@ -4,7 +4,7 @@ import json
 
 from rest_framework import serializers
 
-from models_registry.models import ActivationEvent, ModelVersion, RegisteredModel, Rollout
+from models_registry.models import ActivationEvent, ModelVersion, PromotionJob, RegisteredModel, Rollout
 from models_registry.storage import STORAGE_KINDS
 
 
@@ -116,6 +116,30 @@ class VersionUploadSerializer(serializers.Serializer):
 class PromoteSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="")
     force_download = serializers.BooleanField(required=False, default=False)
+
+
+class PromotionJobSerializer(serializers.ModelSerializer):
+    model = serializers.CharField(source="version.model.name", read_only=True)
+    version = serializers.CharField(source="version.version", read_only=True)
+    event = ActivationEventSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = PromotionJob
+        fields = [
+            "id",
+            "model",
+            "version",
+            "state",
+            "bytes_done",
+            "bytes_total",
+            "detail",
+            "event",
+            "actor",
+            "reason",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
 
 
 class ReloadModelsSerializer(serializers.Serializer):
