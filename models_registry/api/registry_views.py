@@ -7,7 +7,6 @@ import tempfile
 from pathlib import Path
 
 from django.conf import settings
-from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authentication import SessionAuthentication
@@ -217,11 +216,11 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regi
                 reason=params.validated_data["reason"],
                 force_download=params.validated_data["force_download"],
             )
-            url = reverse("registry-job-detail", args=[job.pk])
+            answer = PromotionJobSerializer(job).data
             return Response(
-                {**PromotionJobSerializer(job).data, "url": url},
+                answer,
                 status=status.HTTP_202_ACCEPTED,
-                headers={"Location": url, "Preference-Applied": "respond-async"},
+                headers={"Location": answer["url"], "Preference-Applied": "respond-async"},
             )
         try:
             event = services.model_version_promote(
@@ -297,6 +296,7 @@ class PromotionJobViewSet(mixins.RetrieveModelMixin, RegistryViewSet):
     read_models = (ModelVersion,)
     queryset = PromotionJob.objects.select_related("version__model", "event")
 
+    @extend_schema(responses={200: PromotionJobSerializer, 404: ErrorResponse})
     def retrieve(self, request: Request, pk: str) -> Response:
         job = promotion_jobs.promotion_job_get(job_id=int(pk)) if pk.isdigit() else None
         if job is None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 
+from django.urls import reverse
 from rest_framework import serializers
 
 from models_registry.models import ActivationEvent, ModelVersion, PromotionJob, RegisteredModel, Rollout
@@ -122,11 +123,13 @@ class PromotionJobSerializer(serializers.ModelSerializer):
     model = serializers.CharField(source="version.model.name", read_only=True)
     version = serializers.CharField(source="version.version", read_only=True)
     event = ActivationEventSerializer(read_only=True, allow_null=True)
+    url = serializers.SerializerMethodField()
 
     class Meta:
         model = PromotionJob
         fields = [
             "id",
+            "url",
             "model",
             "version",
             "state",
@@ -140,6 +143,9 @@ class PromotionJobSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+    def get_url(self, job: PromotionJob) -> str:
+        return reverse("registry-job-detail", args=[job.pk])
 
 
 class ReloadModelsSerializer(serializers.Serializer):
