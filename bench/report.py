@@ -231,13 +231,16 @@ def rows() -> list[tuple[str, str, str, str]]:
     r = load("coherence")
     if r:
         c = cmd.format("coherence")
-        for mode, label in (("repo-root", "repository root (./gunicorn.conf.py)"), ("no-config", "no config file")):
+        for mode, label in (
+            ("repo-root", "from the repository root (reads ./gunicorn.conf.py)"),
+            ("no-config", "from an empty folder (no config file)"),
+        ):
             figures = r.get("coherence", {}).get(mode)
             if figures:
                 s = figures["switch"]
                 out.append(
                     (
-                        f"promotion -> last of 3 workers switched, `gunicorn atlas.wsgi -w 3` from the {label}",
+                        f"promotion -> last of 3 workers switched, `gunicorn atlas.wsgi -w 3` {label}",
                         f"**median {s['call_to_last_worker_s']['median'] * 1000:.0f} ms, "
                         f"max {s['call_to_last_worker_s']['max'] * 1000:.0f} ms**",
                         f"{s['count']} idle promotions through reload-models; the call answers in median "
@@ -251,7 +254,9 @@ def rows() -> list[tuple[str, str, str, str]]:
                 (
                     f"GET /healthz behind 2 slow clients ({run['slow_target']}, 5 of 1000 bytes), 2 sync workers, "
                     f"GUNICORN_TIMEOUT={run['gunicorn_timeout_s']}",
-                    f"**{run['healthz_ms'] / 1000:.1f} s** (status {run['healthz_status']})",
+                    f"**{run['healthz_ms'] / 1000:.1f} s** (status {run['healthz_status']})"
+                    if run["healthz_ms"] >= 1000
+                    else f"**{run['healthz_ms']:.0f} ms** (status {run['healthz_status']})",
                     f"without them p50 {base['p50']:.1f} ms; both workers held first: "
                     f"{'yes' if run['both_workers_held_before_healthz'] else 'no'}",
                     c,
