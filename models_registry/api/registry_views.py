@@ -21,6 +21,7 @@ from models_registry.models import ActivationEvent, ModelVersion, PromotionJob, 
 
 from .authentication import AdminTokenAuthentication
 from .permissions import StaffWithViewPermission, can_view, require_perm
+from .prefer import prefers_async
 from .serializers import (
     ActivationEventSerializer,
     ModelVersionSerializer,
@@ -209,7 +210,7 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regi
         require_perm(request, "models_registry.promote_modelversion")
         params = PromoteSerializer(data=request.data)
         params.is_valid(raise_exception=True)
-        if _prefers_async(request):
+        if prefers_async(request):
             job = promotion_jobs.promotion_job_start(
                 version=self.get_object(),
                 actor=_actor(request),
@@ -281,12 +282,6 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regi
         except services.RegistryError as exc:
             return _refused(exc)
         return Response(ModelVersionSerializer(version).data)
-
-
-def _prefers_async(request: Request) -> bool:
-    """RFC 7240: `Prefer: respond-async` asks for 202 and a job instead of the finished answer."""
-    wanted = request.headers.get("Prefer", "")
-    return "respond-async" in {token.strip().lower() for token in wanted.split(",")}
 
 
 class PromotionJobViewSet(mixins.RetrieveModelMixin, RegistryViewSet):

@@ -111,3 +111,40 @@ def test_the_admin_action_promotes_in_the_background_and_lists_the_job(admin_cli
     assert RegisteredModel.objects.get(name="answers").active_version_id == version.pk
     listed = admin_client.get(reverse("admin:models_registry_promotionjob_changelist"))
     assert (listed.status_code, list(listed.context["cl"].result_list)) == (200, [job])
+
+
+def test_reload_models_all_in_the_background_answers_202_with_a_job_per_model(client, register):
+    # Given two models with a version 2.0.0 each, and one without
+    first, second = register("2.0.0", model="first"), register("2.0.0", model="second")
+    register("1.0.0", model="third")
+
+    # When the old admin API is asked to reload them all, in the background
+    response = client.post(
+        "/api/v1/admin/reload-models", {"model_type": "all", "version": "2.0.0"}, format="json", **ASYNC
+    )
+
+    # Then it answers 202 at once, naming a job for each model that has the version
+    body = response.json()
+    jobs = {job.version.model.name: f"/api/v1/registry/jobs/{job.pk}/" for job in PromotionJob.objects.all()}
+    assert (response.status_code, body["success"], body["model_type"], body["version"]) == (202, False, "all", "2.0.0")
+    assert body["results"] == {
+        "first": {
+            "success": True,
+            "version": "2.0.0",
+            "message": f"promotion started: {jobs['first']}",
+            "job": jobs["first"],
+        },
+        "second": {
+            "success": True,
+            "version": "2.0.0",
+            "message": f"promotion started: {jobs['second']}",
+            "job": jobs["second"],
+        },
+        "third": {"success": False, "version": None, "message": "no version '2.0.0'"},
+    }
+    assert [_finished(client, jobs[name])["state"] for name in ("first", "second")] == ["succeeded", "succeeded"]
+    assert {m.name: m.active_version_id for m in RegisteredModel.objects.all()} == {
+        "first": first.pk,
+        "second": second.pk,
+        "third": None,
+    }
