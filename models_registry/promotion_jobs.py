@@ -19,6 +19,7 @@ import time
 
 import psutil
 from django.db import connection, transaction
+from django.utils import timezone
 
 from . import services
 from .models import ModelVersion, PromotionJob
@@ -27,7 +28,10 @@ from .redaction import without_paths
 logger = logging.getLogger(__name__)
 
 PROGRESS_EVERY_SECONDS = 0.5
-LOST = "The process running this promotion ended before it finished; nothing was promoted by it. Try again."
+LOST = (
+    "The process running this promotion ended before it recorded an outcome; the model's history says whether "
+    "it moved the pointer."
+)
 
 
 def promotion_job_start(
@@ -52,7 +56,7 @@ def promotion_job_start(
 def _run(job_id: int) -> None:
     try:
         job = PromotionJob.objects.select_related("version__model").get(pk=job_id)
-        PromotionJob.objects.filter(pk=job_id).update(state=PromotionJob.State.RUNNING)
+        _update(job_id, state=PromotionJob.State.RUNNING)
         done = 0
         written_at = 0.0
 
@@ -63,7 +67,7 @@ def _run(job_id: int) -> None:
             if now - written_at >= PROGRESS_EVERY_SECONDS:
                 written_at = now
                 try:
-                    PromotionJob.objects.filter(pk=job_id).update(bytes_done=done)
+                    _update(job_id, bytes_done=done)
                 except Exception:  # a progress write never stops the promotion
                     logger.exception("could not record the progress of promotion job %s", job_id)
 
@@ -91,7 +95,11 @@ def _run(job_id: int) -> None:
 def _finish(job_id: int, **fields) -> None:
     if "detail" in fields:
         fields["detail"] = without_paths(fields["detail"])[:4000]
-    PromotionJob.objects.filter(pk=job_id).update(**fields)
+    _update(job_id, **fields)
+
+
+def _update(job_id: int, **fields) -> None:
+    PromotionJob.objects.filter(pk=job_id).update(**fields, updated_at=timezone.now())  # update() skips auto_now
 
 
 def promotion_job_get(*, job_id: int) -> PromotionJob | None:
@@ -101,7 +109,7 @@ def promotion_job_get(*, job_id: int) -> PromotionJob | None:
         return job
     if job.host == socket.gethostname() and not psutil.pid_exists(job.pid):
         updated = PromotionJob.objects.filter(pk=job.pk, state=job.state).update(
-            state=PromotionJob.State.FAILED, detail=LOST
+            state=PromotionJob.State.FAILED, detail=LOST, updated_at=timezone.now()
         )
         if updated:
             job.state, job.detail = PromotionJob.State.FAILED, LOST

@@ -85,7 +85,8 @@ def test_a_job_whose_process_is_gone_from_this_host_reads_as_failed(client, regi
 
     assert (answer["state"], answer["detail"]) == (
         "failed",
-        "The process running this promotion ended before it finished; nothing was promoted by it. Try again.",
+        "The process running this promotion ended before it recorded an outcome; the model's history says whether "
+        "it moved the pointer.",
     )
 
 
