@@ -265,6 +265,9 @@ MODEL_STORAGE_TYPE = os.environ.get("MODEL_STORAGE_TYPE", "local").strip().lower
 MODEL_STORE_DIR = _env_path("MODEL_STORE_DIR", _env_path("MODEL_STORAGE_PATH", VAR_DIR / "store"))
 MODEL_CACHE_DIR = _env_path("MODEL_CACHE_DIR", VAR_DIR / "cache")
 MODEL_CACHE_MAX_MB = int(os.environ.get("MODEL_CACHE_MAX_MB") or os.environ.get("MODEL_CACHE_SIZE_MB") or "4096")
+# A `.part` download or lock file older than this, whose lock no live process holds, is a leftover (of a
+# worker killed mid-download, of an evicted file): swept at worker start, by cache/clear and before eviction.
+MODEL_CACHE_LEFTOVER_SECONDS = float(os.environ.get("MODEL_CACHE_LEFTOVER_SECONDS", "3600"))
 
 # Production never runs, unknowingly, on a SQLite file or a local store: both vanish on redeploy.
 ATLAS_ALLOW_EPHEMERAL = _env_bool("ATLAS_ALLOW_EPHEMERAL", False)
@@ -285,6 +288,8 @@ HF_MODEL_REPO = os.environ.get("HF_MODEL_REPO", "")
 HUGGINGFACE_TOKEN = os.environ.get("HUGGINGFACE_TOKEN") or os.environ.get("HF_TOKEN") or None
 HF_CACHE_DIR = _env_path("HF_CACHE_DIR", VAR_DIR / "hf-cache")
 HF_ENDPOINT = os.environ.get("HF_ENDPOINT") or None
+# Admin health waits this long for the default store to answer; past it the store counts as unreachable.
+ATLAS_STORAGE_CHECK_SECONDS = float(os.environ.get("ATLAS_STORAGE_CHECK_SECONDS", "3"))
 
 # Bearer token of the admin API kept from the threat-intelligence service. Unset: the API answers 503
 # (open only in DEBUG, for local work).
@@ -345,6 +350,9 @@ ATLAS_LISTEN_NOTIFY = _env_bool("ATLAS_LISTEN_NOTIFY", True)
 ATLAS_WORKER_HEARTBEAT_SECONDS = float(os.environ.get("ATLAS_WORKER_HEARTBEAT_SECONDS", "5"))
 # A worker that has not reported for this long no longer counts in health.
 ATLAS_WORKER_STALE_SECONDS = float(os.environ.get("ATLAS_WORKER_STALE_SECONDS", "30"))
+# Worker reports are deleted (at each worker's start, and by each listener every few minutes) when their
+# process is gone from this host, or when nothing was heard from them for this long (any host).
+ATLAS_WORKER_REPORT_EXPIRE_SECONDS = float(os.environ.get("ATLAS_WORKER_REPORT_EXPIRE_SECONDS", "3600"))
 # The first request of a process starts serving (listener + loading) when no gunicorn hook did; the
 # test settings turn it off so the test process itself does not become a serving worker.
 ATLAS_SERVING_AUTOSTART = _env_bool("ATLAS_SERVING_AUTOSTART", True)

@@ -228,6 +228,40 @@ def rows() -> list[tuple[str, str, str, str]]:
                 cmd.format("rollouts"),
             ),
         ]
+    r = load("coherence")
+    if r:
+        c = cmd.format("coherence")
+        for mode, label in (
+            ("repo-root", "from the repository root (reads ./gunicorn.conf.py)"),
+            ("no-config", "from an empty folder (no config file)"),
+        ):
+            figures = r.get("coherence", {}).get(mode)
+            if figures:
+                s = figures["switch"]
+                out.append(
+                    (
+                        f"promotion -> last of 3 workers switched, `gunicorn atlas.wsgi -w 3` {label}",
+                        f"**median {s['call_to_last_worker_s']['median'] * 1000:.0f} ms, "
+                        f"max {s['call_to_last_worker_s']['max'] * 1000:.0f} ms**",
+                        f"{s['count']} idle promotions through reload-models; the call answers in median "
+                        f"{s['reload_call_duration_s']['median'] * 1000:.0f} ms",
+                        c,
+                    )
+                )
+        for run in r.get("slow_clients", []):
+            base = run["healthz_baseline_ms"]
+            out.append(
+                (
+                    f"GET /healthz behind 2 slow clients ({run['slow_target']}, 5 of 1000 bytes), 2 sync workers, "
+                    f"GUNICORN_TIMEOUT={run['gunicorn_timeout_s']}",
+                    f"**{run['healthz_ms'] / 1000:.1f} s** (status {run['healthz_status']})"
+                    if run["healthz_ms"] >= 1000
+                    else f"**{run['healthz_ms']:.0f} ms** (status {run['healthz_status']})",
+                    f"without them p50 {base['p50']:.1f} ms; both workers held first: "
+                    f"{'yes' if run['both_workers_held_before_healthz'] else 'no'}",
+                    c,
+                )
+            )
     return out
 
 
@@ -245,6 +279,7 @@ def table() -> str:
         "memory",
         "profile_predict",
         "rollouts",
+        "coherence",
     ):
         r = load(name)
         if r:

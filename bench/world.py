@@ -175,15 +175,33 @@ def free_port() -> int:
 class Gunicorn:
     """One gunicorn on 127.0.0.1 (its own process group), stopped by stop() or by the World."""
 
-    def __init__(self, *, name: str, folder: Path, env: dict, workers: int, config: str, app: str | None = None):
+    def __init__(
+        self,
+        *,
+        name: str,
+        folder: Path,
+        env: dict,
+        workers: int,
+        config: str | None,
+        app: str | None = None,
+        cwd: Path = REPO,
+    ):
+        """config=None: `gunicorn APP -w N` with no -c (run from `cwd`: the repository root reads its
+        ./gunicorn.conf.py; a folder without one runs gunicorn with no config file at all)."""
         self.name = name
+        self.cwd = cwd
         self.folder = folder
         self.workers = workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = folder / f"gunicorn-{name}.log"
         self.env = {**env, "WEB_CONCURRENCY": str(workers)}
-        self.command = [str(VENV_BIN / "gunicorn"), "-c", config, "--bind", f"127.0.0.1:{self.port}"]
+        self.command = [
+            str(VENV_BIN / "gunicorn"),
+            *(["-c", config] if config else []),
+            "--bind",
+            f"127.0.0.1:{self.port}",
+        ]
         self.command += ["--workers", str(workers)]
         if app:
             self.command.append(app)
@@ -192,7 +210,7 @@ class Gunicorn:
     def start(self, *, probe: str | None = "/healthz", timeout: float = 120) -> Gunicorn:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                self.command, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                self.command, cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
 
         def up() -> bool:
@@ -320,13 +338,14 @@ class World:
         name: str,
         *,
         workers: int = 2,
-        config: str = "atlas/gunicorn.conf.py",
+        config: str | None = "atlas/gunicorn.conf.py",
         app: str | None = None,
         env: dict | None = None,
         probe: str | None = "/healthz",
+        cwd: Path = REPO,
     ) -> Gunicorn:
         server = Gunicorn(
-            name=name, folder=self.folder, env=self.env(**(env or {})), workers=workers, config=config, app=app
+            name=name, folder=self.folder, env=self.env(**(env or {})), workers=workers, config=config, app=app, cwd=cwd
         )
         self.servers.append(server)
         return server.start(probe=probe)

@@ -23,7 +23,7 @@ import threading
 
 from django.urls import get_resolver
 
-from models_registry import bootstrap, worker_reports
+from models_registry import artifact_cache, bootstrap, worker_reports
 from models_registry.broadcast import ActivationListener
 
 from . import model_cache, rollout_sync, served_models
@@ -78,6 +78,7 @@ def _start(*, preload: bool) -> None:
         get_resolver().url_patterns  # noqa: B018 (the access itself imports every view)
     except Exception:
         logger.exception("could not import the views at worker start")
+    _clean_up_after_the_dead()
     try:
         bootstrap.adopt_at_start()  # HF_MODEL_REPO + DEFAULT_MODEL on an empty registry; never raises
     except Exception:
@@ -101,6 +102,21 @@ def _start(*, preload: bool) -> None:
     except Exception:
         logger.exception("could not start the activation listener")
         _started_pid = None  # the next request tries again
+
+
+def _clean_up_after_the_dead() -> None:
+    """What dead workers left: stale `.part` downloads and lock files in the artifact cache, and the
+    reports of workers that are gone. Never raises."""
+    try:
+        swept = artifact_cache.sweep_leftovers()
+        if swept:
+            logger.info("swept %d leftover file(s) from the artifact cache", len(swept))
+    except Exception:
+        logger.exception("could not sweep the artifact cache's leftovers")
+    try:
+        worker_reports.worker_reports_prune(host=socket.gethostname())
+    except Exception:
+        logger.exception("could not delete the reports of dead workers")
 
 
 def stop() -> None:

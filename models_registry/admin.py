@@ -18,6 +18,7 @@ from django.utils.html import format_html
 
 from . import services, trust
 from .admin_control import ModelControlMixin, VersionControlMixin, active_delete_refusal
+from .admin_jobs import promote_in_background
 from .models import ActivationEvent, ModelVersion, RegisteredModel, WorkerReport
 from .storage import STORAGE_KINDS
 from .versioning import is_valid_version
@@ -204,7 +205,7 @@ class ModelVersionAdmin(VersionControlMixin, admin.ModelAdmin):
         "trust_status",
     ]
     fields = readonly_fields + ["notes"]
-    actions = ["promote", "mark_trusted"]
+    actions = ["promote", promote_in_background, "mark_trusted"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("model", "model__active_version")

@@ -9,6 +9,10 @@
   download a file once: the others wait on the lock and find it in place.
 - The folder is bounded (MODEL_CACHE_MAX_MB) by least-recently-used eviction; a use refreshes the
   file's access time, which is the LRU clock. A file being fetched or loaded is locked and never evicted.
+  Downloads in progress (`.part`) count against the bound too.
+- Leftovers (a `.part` of a worker killed mid-download, a lock file whose cached file is gone) are swept
+  when they are older than MODEL_CACHE_LEFTOVER_SECONDS and no live process holds their lock: at worker
+  start, by `clear()` (cache/clear) and before each eviction.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -74,15 +79,39 @@ def forget_verifications() -> None:
     _verified.clear()
 
 
-@contextmanager
-def _lock_file(sha256: str) -> Iterator[TextIO]:
+def _lock_path(sha256: str) -> Path:
     lock_dir = cache_dir() / ".locks"
     lock_dir.mkdir(exist_ok=True)
-    with open(lock_dir / f"{sha256}.lock", "a+") as handle:
+    return lock_dir / f"{sha256}.lock"
+
+
+@contextmanager
+def _lock_file(sha256: str, flags: int) -> Iterator[TextIO]:
+    """Hold the sha256's lock (`flags`: fcntl.LOCK_EX or LOCK_SH, with LOCK_NB it raises BlockingIOError).
+
+    The sweep deletes lock files nobody holds, so a lock is ours only if the file we locked is still the
+    one at the path once we hold it; otherwise another process may lock a new file there, and we retry.
+    """
+    path = _lock_path(sha256)
+    while True:
+        handle = open(path, "a+")  # noqa: SIM115 (closed below, or kept open while yielded)
         try:
-            yield handle
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            fcntl.flock(handle, flags)
+            try:
+                same = os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino
+            except FileNotFoundError:
+                same = False
+        except BaseException:
+            handle.close()
+            raise
+        if same:
+            break
+        handle.close()  # swept between open and flock: lock the file now at the path
+    try:
+        yield handle
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
 
 
 @contextmanager
@@ -104,8 +133,7 @@ def open_verified(
     target = _path_for(sha256, fmt)
     target.parent.mkdir(parents=True, exist_ok=True)
     fetched = False
-    with _lock_file(sha256) as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with _lock_file(sha256, fcntl.LOCK_EX) as lock:
         if force or not _usable(target, sha256=sha256, size=size):
             _download(artifact, sha256=sha256, target=target, progress=progress)
             fetched = True
@@ -182,21 +210,21 @@ def entries() -> list[CacheEntry]:
 def _delete_unless_in_use(path: Path) -> bool:
     """Delete a cached file unless a worker holds it (is fetching or loading it)."""
     sha256 = path.name.split(".", 1)[0]
-    with _lock_file(sha256) as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        path.unlink(missing_ok=True)
-        _verified.pop(str(path), None)
-        return True
+    try:
+        with _lock_file(sha256, fcntl.LOCK_EX | fcntl.LOCK_NB):
+            path.unlink(missing_ok=True)
+            _verified.pop(str(path), None)
+            return True
+    except BlockingIOError:
+        return False
 
 
 def evict(*, keep: Path | None = None) -> list[Path]:
     """Delete least-recently-used files until the folder fits in MODEL_CACHE_MAX_MB (files in use stay)."""
     limit = settings.MODEL_CACHE_MAX_MB * 1024 * 1024
+    sweep_leftovers()
     cached = sorted(entries(), key=lambda entry: entry.last_used)
-    total = sum(entry.size for entry in cached)
+    total = sum(entry.size for entry in cached) + in_progress_bytes()
     removed = []
     for entry in cached:
         if total <= limit:
@@ -210,15 +238,78 @@ def evict(*, keep: Path | None = None) -> list[Path]:
 
 
 def clear() -> list[str]:
-    """Delete every cached file not in use right now (loaded models keep serving from memory)."""
-    return sorted(entry.path.name for entry in entries() if _delete_unless_in_use(entry.path))
+    """Delete every cached file not in use right now (loaded models keep serving from memory), and the
+    leftovers `sweep_leftovers` finds; return the names deleted."""
+    cleared = [entry.path.name for entry in entries() if _delete_unless_in_use(entry.path)]
+    return sorted(cleared + sweep_leftovers())
+
+
+def _parts() -> list[Path]:
+    return list(cache_dir().glob("??/*.part"))
+
+
+def _size(path: Path) -> int:
+    """Bytes under `path` (a `.part` file, or the folder a store downloads into); 0 if it is gone."""
+    try:
+        if not path.is_dir():
+            return path.stat().st_size
+        return sum(child.stat().st_size for child in path.rglob("*") if child.is_file())
+    except FileNotFoundError:
+        return 0
+
+
+def in_progress_bytes() -> int:
+    """Bytes of downloads in progress (and of leftovers not swept yet): they count against the bound."""
+    return sum(_size(part) for part in _parts())
+
+
+def _older_than(path: Path, seconds: float) -> bool:
+    try:
+        return time.time() - path.lstat().st_mtime > seconds
+    except FileNotFoundError:
+        return False
+
+
+def sweep_leftovers(*, max_age: float | None = None) -> list[str]:
+    """Delete `.part` downloads and lock files older than `max_age` seconds (MODEL_CACHE_LEFTOVER_SECONDS)
+    whose lock no live process holds: what a worker killed mid-download, or an evicted file, left behind.
+    A lock is released by the kernel when its process dies, so a held lock means a live download."""
+    max_age = settings.MODEL_CACHE_LEFTOVER_SECONDS if max_age is None else max_age
+    removed = []
+    for part in _parts():
+        if not _older_than(part, max_age):
+            continue
+        try:
+            with _lock_file(part.name.split(".", 1)[0], fcntl.LOCK_EX | fcntl.LOCK_NB):
+                if part.is_dir():
+                    shutil.rmtree(part, ignore_errors=True)
+                else:
+                    part.unlink(missing_ok=True)
+        except BlockingIOError:
+            continue  # being downloaded right now
+        removed.append(part.name)
+        logger.info("swept the leftover download %s from the artifact cache", part.name)
+    lock_dir = cache_dir() / ".locks"
+    cached = {path.name.split(".", 1)[0] for path in cache_dir().glob("??/*")}
+    for lock in lock_dir.glob("*.lock"):
+        sha256 = lock.name.removesuffix(".lock")
+        if sha256 in cached or not _older_than(lock, max_age):
+            continue
+        try:
+            with open(lock, "a+") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if os.fstat(handle.fileno()).st_ino == os.stat(lock).st_ino:
+                    lock.unlink()  # anyone who opened it meanwhile sees it gone once locked, and retries
+                    removed.append(lock.name)
+        except (BlockingIOError, FileNotFoundError):
+            continue
+    return removed
 
 
 def drop(*, sha256: str, fmt: str) -> bool:
     """Delete one cached file (waiting for any worker using it); True if it was there."""
     path = _path_for(sha256, fmt)
-    with _lock_file(sha256) as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with _lock_file(sha256, fcntl.LOCK_EX):
         existed = path.is_file()
         path.unlink(missing_ok=True)
         _verified.pop(str(path), None)

@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "atlas_model_activated"
 LISTEN_RETRY_SECONDS = 30
+# How often each listener deletes the reports of workers that are gone (worker_reports.worker_reports_prune).
+PRUNE_REPORTS_SECONDS = 300
 
 
 def notify_activation(*, model_name: str, version_id: int) -> None:
@@ -75,6 +77,7 @@ class ActivationListener(threading.Thread):
         self._on_tick = on_tick  # after each sync: the serving side's rollout work (inference.rollout_sync)
         self._stop = threading.Event()
         self._last_heartbeat = 0.0
+        self._last_prune = time.monotonic()  # serving.ensure_started prunes once at start
         self.host = socket.gethostname()
         self.pid = os.getpid()
         self.use_listen = settings.ATLAS_LISTEN_NOTIFY and connection.vendor == "postgresql"
@@ -131,6 +134,9 @@ class ActivationListener(threading.Thread):
             if now - self._last_heartbeat >= settings.ATLAS_WORKER_HEARTBEAT_SECONDS:
                 worker_reports.worker_reports_heartbeat(host=self.host, pid=self.pid)
                 self._last_heartbeat = now
+            if now - self._last_prune >= PRUNE_REPORTS_SECONDS:
+                self._last_prune = now
+                worker_reports.worker_reports_prune(host=self.host)
         except Exception:  # the listener must outlive any one failure; the next tick tries again
             logger.exception("activation sync failed")
         finally:

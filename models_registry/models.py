@@ -175,6 +175,37 @@ class WorkerReport(models.Model):
         return f"{self.host}:{self.pid} {self.model.name}@{self.version.version if self.version else '-'}"
 
 
+class PromotionJob(models.Model):
+    """A promotion run off the request (REST `Prefer: respond-async`): fetch, verify, trial-load and commit
+    on a thread of the worker that took the request, polled at /api/v1/registry/jobs/{id}/."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="promotion_jobs")
+    actor = models.CharField(max_length=150)
+    reason = models.TextField(blank=True)
+    force_download = models.BooleanField(default=False)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
+    bytes_done = models.BigIntegerField(default=0)
+    bytes_total = models.BigIntegerField(null=True, blank=True)
+    detail = models.TextField(blank=True)
+    event = models.ForeignKey(ActivationEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    host = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"promotion job {self.pk}: {self.version} ({self.state})"
+
+
 class DeviceReport(models.Model):
     """What one edge device (a SAIT unit) last said it runs: its telemetry, refreshed on each report."""
 

@@ -232,15 +232,17 @@ def model_version_file(*, version: ModelVersion, force: bool = False, progress: 
 TRANSIENT_ERRORS = (OSError, MemoryError, StorageError)
 
 
-def model_version_prepare(*, version: ModelVersion, force_download: bool = False, actor: str = "") -> Any:
+def model_version_prepare(
+    *, version: ModelVersion, force_download: bool = False, actor: str = "", progress: Progress = None
+) -> Any:
     """Fetch, verify, load and warm up a version in this process (model_version_load), then run its golden
-    set on the predictor; return the predictor."""
-    predictor = model_version_load(version=version, force_download=force_download)
+    set on the predictor; return the predictor. `progress` counts the bytes fetched, if any."""
+    predictor = model_version_load(version=version, force_download=force_download, progress=progress)
     _golden_gate(version=version, predictor=predictor, actor=actor)
     return predictor
 
 
-def model_version_load(*, version: ModelVersion, force_download: bool = False) -> Any:
+def model_version_load(*, version: ModelVersion, force_download: bool = False, progress: Progress = None) -> Any:
     """Fetch, verify, load and warm up a version in this process; return the predictor.
 
     Only the stored bytes' fault marks the version failed: a sha256 mismatch of what the store holds, or
@@ -256,14 +258,14 @@ def model_version_load(*, version: ModelVersion, force_download: bool = False) -
         raise PromotionError(f"Refused to promote: {exc}") from None
     try:
         try:
-            return _fetch_and_load(version, force=force_download)
+            return _fetch_and_load(version, force=force_download, progress=progress)
         except (ChecksumMismatch, *TRANSIENT_ERRORS):
             raise
         except Exception:
             if force_download:
                 raise
             logger.warning("%s failed to load from the cache; fetching a fresh copy and trying once more", version)
-            return _fetch_and_load(version, force=True)
+            return _fetch_and_load(version, force=True, progress=progress)
     except ChecksumMismatch as exc:
         _mark_failed(version, str(exc))
         raise PromotionError(f"Refused to promote {version}: {exc}") from exc
@@ -278,8 +280,8 @@ def model_version_load(*, version: ModelVersion, force_download: bool = False) -
         raise PromotionError(f"{version} failed to load or warm up: {type(exc).__name__}: {exc}") from exc
 
 
-def _fetch_and_load(version: ModelVersion, *, force: bool) -> Any:
-    with model_version_file(version=version, force=force) as path:
+def _fetch_and_load(version: ModelVersion, *, force: bool, progress: Progress = None) -> Any:
+    with model_version_file(version=version, force=force, progress=progress) as path:
         return load_and_warm(version.model.runtime, path, metadata=version.metadata)
 
 
@@ -327,9 +329,11 @@ def model_version_promote(
     reason: str = "",
     force_download: bool = False,
     details: dict[str, Any] | None = None,
+    progress: Progress = None,
 ) -> ActivationEvent:
-    """Make `version` the active version of its model. Promoting the active version reloads it."""
-    predictor = model_version_prepare(version=version, force_download=force_download, actor=actor)
+    """Make `version` the active version of its model. Promoting the active version reloads it.
+    `progress` counts the bytes fetched (promotion_jobs reports them)."""
+    predictor = model_version_prepare(version=version, force_download=force_download, actor=actor, progress=progress)
     return _move_pointer(
         version=version,
         actor=actor,

@@ -17,6 +17,11 @@ router.register(
     basename="registry-version",
 )
 router.register(
+    "api/v1/registry/jobs",
+    registry_views.PromotionJobViewSet,
+    basename="registry-job",
+)
+router.register(
     "api/v1/registry/history",
     registry_views.ActivationEventViewSet,
     basename="registry-history",

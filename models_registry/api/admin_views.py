@@ -12,6 +12,7 @@ import socket
 
 import psutil
 from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -21,13 +22,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from atlas.throttling import SharedScopedRateThrottle
-from models_registry import artifact_cache, selectors, services
+from models_registry import artifact_cache, promotion_jobs, selectors, services
 from models_registry.models import ModelVersion, RegisteredModel, WorkerReport
 from models_registry.redaction import without_paths
-from models_registry.storage import StorageError, get_store
+from models_registry.storage_health import storage_reachable
 
 from .authentication import AdminTokenAuthentication
 from .permissions import AdminToken
+from .prefer import prefers_async
 from .serializers import ReloadModelsSerializer
 
 ACTOR = "admin-api"
@@ -65,17 +67,38 @@ class ReloadModelsView(AdminAPIView):
 
     @extend_schema(
         request=ReloadModelsSerializer,
-        responses=inline_serializer(
-            "ReloadModelsResponse",
-            {
-                "success": serializers.BooleanField(),
-                "model_type": serializers.CharField(),
-                "version": serializers.CharField(),
-                "message": serializers.CharField(),
-                "reloaded_at": serializers.DateTimeField(),
-                "results": serializers.DictField(child=serializers.JSONField()),
-            },
-        ),
+        parameters=[
+            OpenApiParameter(
+                "Prefer",
+                location=OpenApiParameter.HEADER,
+                required=False,
+                description="`respond-async`: start a promotion job per model and answer 202 at once; each "
+                "result names its job (GET it with the same token)",
+            )
+        ],
+        responses={
+            200: inline_serializer(
+                "ReloadModelsResponse",
+                {
+                    "success": serializers.BooleanField(),
+                    "model_type": serializers.CharField(),
+                    "version": serializers.CharField(),
+                    "message": serializers.CharField(),
+                    "reloaded_at": serializers.DateTimeField(),
+                    "results": serializers.DictField(child=serializers.JSONField()),
+                },
+            ),
+            202: inline_serializer(
+                "ReloadModelsAcceptedResponse",
+                {
+                    "success": serializers.BooleanField(),
+                    "model_type": serializers.CharField(),
+                    "version": serializers.CharField(),
+                    "message": serializers.CharField(),
+                    "results": serializers.DictField(child=serializers.JSONField()),
+                },
+            ),
+        },
         summary="Make a version active (audited) and reload it in every worker",
     )
     def post(self, request: Request) -> Response:
@@ -83,6 +106,7 @@ class ReloadModelsView(AdminAPIView):
         params.is_valid(raise_exception=True)
         name, wanted, force = (params.validated_data[k] for k in ("model_type", "version", "force_download"))
         name = selectors.model_name_for(name)  # an alias (the old S3 stem) names its registered model
+        background = prefers_async(request)
         if name == "all":
             models = list(RegisteredModel.objects.filter(versions__isnull=False).distinct())
         else:
@@ -91,7 +115,7 @@ class ReloadModelsView(AdminAPIView):
                 return _unknown_model(name)
             models = [model]
         if name == "all":
-            return _reload_all(models, wanted=wanted, force=force)
+            return _reload_all(models, wanted=wanted, force=force, background=background)
         version = _resolve_version(models[0], wanted)
         if version is None:
             known = [v.version for v in selectors.versions_newest_first(model=models[0])]
@@ -99,6 +123,8 @@ class ReloadModelsView(AdminAPIView):
                 {"detail": f"{name} has no version {wanted!r}.", "available_versions": known},
                 status=status.HTTP_400_BAD_REQUEST,
             )
+        if background:
+            return _reload_all(models, wanted=wanted, force=force, background=True, model_type=name)
         outcome = _reload_one(version, wanted=wanted, force=force)
         if not outcome["success"]:
             return Response(
@@ -127,26 +153,45 @@ def _reload_one(version: ModelVersion, *, wanted: str, force: bool) -> dict:
     return {"success": True, "version": version.version, "message": f"now serves {version.version}"}
 
 
-def _reload_all(models: list[RegisteredModel], *, wanted: str, force: bool) -> Response:
+def _start_job(version: ModelVersion, *, wanted: str, force: bool) -> dict:
+    job = promotion_jobs.promotion_job_start(
+        version=version, actor=ACTOR, reason=f"reload-models ({wanted})", force_download=force
+    )
+    url = reverse("registry-job-detail", args=[job.pk])
+    return {"success": True, "version": version.version, "message": f"promotion started: {url}", "job": url}
+
+
+def _reload_all(
+    models: list[RegisteredModel], *, wanted: str, force: bool, background: bool = False, model_type: str = "all"
+) -> Response:
     """One operation: every model is tried, and every model's outcome is reported (not the first failure).
-    `version` stays the requested string, as the old service answered; per-model outcomes are in `results`."""
+    `version` stays the requested string, as the old service answered; per-model outcomes are in `results`.
+    In the background (`Prefer: respond-async`) each model's promotion is a job, and the answer is 202."""
     results: dict[str, dict] = {}
     for model in models:
         version = _resolve_version(model, wanted)
         if version is None:
             results[model.name] = {"success": False, "version": None, "message": f"no version {wanted!r}"}
+        elif background:
+            results[model.name] = _start_job(version, wanted=wanted, force=force)
         else:
             results[model.name] = _reload_one(version, wanted=wanted, force=force)
     failed = sorted(n for n, r in results.items() if not r["success"])
     message = "; ".join(f"{n}: {r['message']}" for n, r in results.items()) or "no models"
     body = {
         "success": not failed,
-        "model_type": "all",
+        "model_type": model_type,
         "version": wanted,
         "message": message,
-        "reloaded_at": timezone.now().isoformat(),
         "results": results,
     }
+    if background:
+        if failed and len(failed) == len(results):
+            return Response(
+                {**body, "detail": f"No model has version {wanted!r}."}, status=status.HTTP_422_UNPROCESSABLE_ENTITY
+            )
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+    body["reloaded_at"] = timezone.now().isoformat()
     if failed:
         body["detail"] = f"{len(failed)} of {len(results)} models did not reload: {', '.join(failed)}"
     return Response(body, status=status.HTTP_200_OK if not failed else status.HTTP_422_UNPROCESSABLE_ENTITY)
@@ -231,14 +276,6 @@ class CacheClearView(AdminAPIView):
                 "the next load fetches again.",
             }
         )
-
-
-def storage_reachable() -> tuple[bool, str]:
-    try:
-        get_store().check()
-    except StorageError as exc:
-        return False, str(exc)
-    return True, ""
 
 
 class HealthView(AdminAPIView):

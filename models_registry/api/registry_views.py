@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
@@ -16,15 +16,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from atlas.parsers import SafeJSONParser
-from models_registry import rollouts, selectors, services
-from models_registry.models import ActivationEvent, ModelVersion, RegisteredModel
+from models_registry import promotion_jobs, rollouts, selectors, services
+from models_registry.models import ActivationEvent, ModelVersion, PromotionJob, RegisteredModel
 
 from .authentication import AdminTokenAuthentication
 from .permissions import StaffWithViewPermission, can_view, require_perm
+from .prefer import prefers_async
 from .serializers import (
     ActivationEventSerializer,
     ModelVersionSerializer,
     PromoteSerializer,
+    PromotionJobSerializer,
     RegisteredModelSerializer,
     RolloutSerializer,
     RolloutStartSerializer,
@@ -190,12 +192,37 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regi
             return _refused(exc)
         return Response(ModelVersionSerializer(version).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=PromoteSerializer, responses=ActivationEventSerializer)
+    @extend_schema(
+        request=PromoteSerializer,
+        parameters=[
+            OpenApiParameter(
+                "Prefer",
+                location=OpenApiParameter.HEADER,
+                required=False,
+                description="`respond-async`: answer 202 with a promotion job at once (poll its `url`) instead "
+                "of fetching, verifying and trial-loading within the request",
+            )
+        ],
+        responses={200: ActivationEventSerializer, 202: PromotionJobSerializer, 422: ErrorResponse},
+    )
     @action(detail=True, methods=["post"])
     def promote(self, request: Request, pk: str) -> Response:
         require_perm(request, "models_registry.promote_modelversion")
         params = PromoteSerializer(data=request.data)
         params.is_valid(raise_exception=True)
+        if prefers_async(request):
+            job = promotion_jobs.promotion_job_start(
+                version=self.get_object(),
+                actor=_actor(request),
+                reason=params.validated_data["reason"],
+                force_download=params.validated_data["force_download"],
+            )
+            answer = PromotionJobSerializer(job).data
+            return Response(
+                answer,
+                status=status.HTTP_202_ACCEPTED,
+                headers={"Location": answer["url"], "Preference-Applied": "respond-async"},
+            )
         try:
             event = services.model_version_promote(
                 version=self.get_object(),
@@ -255,6 +282,21 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regi
         except services.RegistryError as exc:
             return _refused(exc)
         return Response(ModelVersionSerializer(version).data)
+
+
+class PromotionJobViewSet(mixins.RetrieveModelMixin, RegistryViewSet):
+    """A promotion started with `Prefer: respond-async`: state, bytes fetched, and the audit row once done."""
+
+    serializer_class = PromotionJobSerializer
+    read_models = (ModelVersion,)
+    queryset = PromotionJob.objects.select_related("version__model", "event")
+
+    @extend_schema(responses={200: PromotionJobSerializer, 404: ErrorResponse})
+    def retrieve(self, request: Request, pk: str) -> Response:
+        job = promotion_jobs.promotion_job_get(job_id=int(pk)) if pk.isdigit() else None
+        if job is None:
+            return Response({"detail": f"No promotion job {pk}."}, status=status.HTTP_404_NOT_FOUND)
+        return Response(PromotionJobSerializer(job).data)
 
 
 class ActivationEventViewSet(mixins.ListModelMixin, RegistryViewSet):

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import json
 
+from django.urls import reverse
 from rest_framework import serializers
 
-from models_registry.models import ActivationEvent, ModelVersion, RegisteredModel, Rollout
+from models_registry.models import ActivationEvent, ModelVersion, PromotionJob, RegisteredModel, Rollout
 from models_registry.storage import STORAGE_KINDS
 
 
@@ -116,6 +117,35 @@ class VersionUploadSerializer(serializers.Serializer):
 class PromoteSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="")
     force_download = serializers.BooleanField(required=False, default=False)
+
+
+class PromotionJobSerializer(serializers.ModelSerializer):
+    model = serializers.CharField(source="version.model.name", read_only=True)
+    version = serializers.CharField(source="version.version", read_only=True)
+    event = ActivationEventSerializer(read_only=True, allow_null=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PromotionJob
+        fields = [
+            "id",
+            "url",
+            "model",
+            "version",
+            "state",
+            "bytes_done",
+            "bytes_total",
+            "detail",
+            "event",
+            "actor",
+            "reason",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, job: PromotionJob) -> str:
+        return reverse("registry-job-detail", args=[job.pk])
 
 
 class ReloadModelsSerializer(serializers.Serializer):

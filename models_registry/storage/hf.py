@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,7 +36,6 @@ from huggingface_hub.errors import (
 )
 
 from .base import (
-    CHUNK,
     ArtifactNotFound,
     Progress,
     StorageError,
@@ -54,7 +55,6 @@ class HubStore:
         self.endpoint: str = (settings.HF_ENDPOINT or DEFAULT_ENDPOINT).rstrip("/")
         # False, not None: never fall back to a token saved on this machine; settings decide.
         self.token: str | bool = settings.HUGGINGFACE_TOKEN or False
-        self.cache_dir = Path(settings.HF_CACHE_DIR)
         self.api = HfApi(endpoint=self.endpoint, token=self.token)
 
     # --- the ArtifactStore interface ------------------------------------------------------------
@@ -108,37 +108,41 @@ class HubStore:
         )
 
     def fetch(self, artifact: StoredArtifact, dest: Path, *, progress: Progress = None) -> None:
-        """Download at the pinned sha into HF_CACHE_DIR, then copy to `dest` (`progress` counts the copy)."""
+        """Download at the pinned sha straight beside `dest` and move it into place: the one copy on this
+        machine is the caller's (the artifact cache's, bounded and cleared by it). Nothing is written to
+        HF_CACHE_DIR. `progress` gets the file's size once it is in place."""
         repo_id = artifact.bucket or self._require_repo()
         if not COMMIT_SHA.match(artifact.revision):
             raise StorageError(
                 f"hf://{repo_id}/{artifact.location} is not pinned to a commit sha (revision "
                 f"{artifact.revision!r}); pin it first (models_registry.storage.uris.pin_revision)."
             )
+        # A folder named after `dest` (a `.part` in the artifact cache: counted in its bound, and swept if a
+        # killed worker leaves it), on the same filesystem so the move is a rename.
+        folder = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f"{dest.name}.", suffix=".hf.part"))
         try:
-            cached = hf_hub_download(
-                repo_id,
-                artifact.location,
-                repo_type="model",
-                revision=artifact.revision,
-                cache_dir=self.cache_dir,
-                endpoint=self.endpoint,
-                token=self.token,
-            )
-        except Exception as exc:
-            raise self._error(
-                exc,
-                action="download",
-                path=artifact.location,
-                revision=artifact.revision,
-            ) from exc
-        part = dest.with_name(dest.name + ".part")
-        with open(cached, "rb") as src, open(part, "wb") as out:
-            while chunk := src.read(CHUNK):
-                out.write(chunk)
-                if progress:
-                    progress(len(chunk))
-        os.replace(part, dest)
+            try:
+                downloaded = hf_hub_download(
+                    repo_id,
+                    artifact.location,
+                    repo_type="model",
+                    revision=artifact.revision,
+                    local_dir=folder,
+                    endpoint=self.endpoint,
+                    token=self.token,
+                )
+            except Exception as exc:
+                raise self._error(
+                    exc,
+                    action="download",
+                    path=artifact.location,
+                    revision=artifact.revision,
+                ) from exc
+            os.replace(downloaded, dest)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        if progress:
+            progress(dest.stat().st_size)
 
     def write_model_metadata(self, *, model: str, metadata: dict, latest: StoredArtifact | None = None) -> None:
         """Commit {model}/metadata.json. The Hub keeps no `latest/` copy: the sha pins each version."""

@@ -1,12 +1,20 @@
-"""serving.ensure_started(): idempotent, and a forked child does not inherit a running listener."""
+"""serving.ensure_started(): idempotent, a forked child does not inherit a running listener, and a start cleans
+up after dead workers."""
 
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
 
 import pytest
+from django.utils import timezone
 
 from inference import serving
+from models_registry import artifact_cache
+from models_registry.models import RegisteredModel, WorkerReport
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,3 +41,40 @@ def test_a_forked_child_does_not_inherit_the_listener_as_running(started):
     _, status = os.waitpid(pid, 0)
 
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_starting_to_serve_sweeps_the_leftovers_of_a_killed_worker():
+    # Given a .part download and its lock file, left an hour and a minute ago by a worker killed mid-download
+    sha = "cd" * 32
+    part = artifact_cache.cache_dir() / sha[:2] / f"{sha}.npz.424242.part"
+    part.parent.mkdir(parents=True)
+    part.write_bytes(b"half a model")
+    lock = artifact_cache._lock_path(sha)
+    lock.touch()
+    past = time.time() - 3660
+    for path in (part, lock):
+        os.utime(path, (past, past))
+
+    # When a worker starts serving
+    serving.ensure_started()
+    try:
+        # Then both are gone
+        assert (part.exists(), lock.exists()) == (False, False)
+    finally:
+        serving.stop()
+
+
+def test_starting_to_serve_deletes_the_reports_of_dead_workers_of_this_host():
+    # Given the report of a worker of this host whose process is gone
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    model = RegisteredModel.objects.create(name="answers", runtime="json_answer")
+    WorkerReport.objects.create(host=socket.gethostname(), pid=gone.pid, model=model, heartbeat_at=timezone.now())
+
+    # When a worker starts serving
+    serving.ensure_started()
+    try:
+        # Then that report is gone
+        assert WorkerReport.objects.filter(pid=gone.pid).count() == 0
+    finally:
+        serving.stop()

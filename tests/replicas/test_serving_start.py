@@ -69,3 +69,30 @@ def test_a_worker_that_cannot_reach_the_database_keeps_the_replica_up(start_repl
     ready = requests.get(f"{replica.url}/readyz", timeout=10)
     assert (live.status_code, live.json()) == (200, {"status": "alive"})
     assert (ready.status_code, ready.json()["status"], ready.json()["database_connected"]) == (503, "not_ready", False)
+
+
+def test_runserver_serves_the_version_activate_model_promotes(settings, tmp_path):
+    # Given `manage.py runserver --noreload` (no gunicorn, no config file) serving 1.0.0
+    from tests.servers.runserver import Runserver
+
+    _two_versions(tmp_path)
+    server = Runserver(
+        folder=tmp_path / "runserver",
+        env={"MODEL_STORE_DIR": str(settings.MODEL_STORE_DIR), "ATLAS_RELOAD_POLL_SECONDS": "0.25"},
+    )
+    server.start()
+    try:
+        assert _predicted_version(server.url) == "1.0.0"
+
+        # When another process runs `manage.py activate_model digit_classifier 1.3.0`
+        done = server.manage("activate_model", MODEL, "1.3.0")
+        assert done.returncode == 0, done.stderr
+
+        # Then runserver answers from 1.3.0
+        wait_until(lambda: _predicted_version(server.url) == "1.3.0", timeout=15, what="runserver on 1.3.0")
+    finally:
+        server.stop()
+
+
+def _predicted_version(url: str) -> str:
+    return requests.post(f"{url}/predict", json={"pixels": [0.5] * 784}, timeout=10).json()["version"]

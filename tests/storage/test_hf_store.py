@@ -180,3 +180,18 @@ def test_check_refuses_a_wrong_token_naming_the_setting(hf_settings):
         f"The Hub at {hf_settings.HF_ENDPOINT} refused the token (HTTP 401) to access the Hub repo "
         f"'{hf_settings.HF_MODEL_REPO}': check HUGGINGFACE_TOKEN and that it may write to HF_MODEL_REPO."
     )
+
+
+def test_fetch_keeps_one_copy_ours_and_nothing_in_hf_cache_dir(hf_settings, make_file, tmp_path):
+    # Given an uploaded file
+    store = HubStore()
+    stored = store.put(model="m", version="v1", filename="f.bin", source=make_file("f.bin", size=4096))
+    folder = tmp_path / "ours"
+    folder.mkdir()
+
+    # When it is fetched into a folder of ours
+    store.fetch(stored, folder / "f.bin")
+
+    # Then the file is there alone, and the Hub's cache folder holds no second copy
+    assert [p.name for p in folder.iterdir()] == ["f.bin"]
+    assert not Path(hf_settings.HF_CACHE_DIR).exists() or list(Path(hf_settings.HF_CACHE_DIR).rglob("*")) == []
