@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import DataError
+from django.http import UnreadablePostError
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -19,6 +20,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     response = drf_exception_handler(exc, context)
     if response is not None:
         return response
+    if isinstance(exc, UnreadablePostError):  # the client stopped sending its body (atlas.request_guard)
+        return Response(unreadable_body(exc), status=status.HTTP_408_REQUEST_TIMEOUT)
     if isinstance(exc, RequestDataTooBig):
         return Response(
             {"error": "too_large", "detail": f"The request body is over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."},
@@ -32,6 +35,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             status=status.HTTP_400_BAD_REQUEST,
         )
     return Response(internal_error(exc, where=context.get("view").__class__.__name__), status=500)
+
+
+def unreadable_body(exc: UnreadablePostError) -> dict[str, str]:
+    """The 408's body: the client stopped sending (or sent too slowly) the body it declared."""
+    return {"error": "body_timeout", "detail": str(exc) or "The request body could not be read."}
 
 
 def internal_error(exc: Exception, *, where: str) -> dict[str, str]:

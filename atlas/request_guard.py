@@ -5,20 +5,27 @@
 - `ChunkedBodies`: a WSGI wrapper that reads a `Transfer-Encoding: chunked` body (which has no
   Content-Length, so Django would read it as empty) up to the size limit, spooled to disk past
   FILE_UPLOAD_MAX_MEMORY_SIZE, and hands Django a body of known length. Over the limit: 413 JSON.
+- `SlowBodies`: a WSGI wrapper that gives a request body a deadline under gunicorn: each read waits at
+  most ATLAS_BODY_IDLE_SECONDS for data, and the whole body must arrive within that plus its length at
+  ATLAS_BODY_MIN_KBPS. A client that declares a body and stops sending (or trickles it) gets a 408 JSON
+  and frees its worker, instead of holding a sync worker until GUNICORN_TIMEOUT kills it.
 - `install_gunicorn_json_errors()`: the errors gunicorn answers itself (414 URI too long, 431, 400 on
   a malformed request line) are JSON, not gunicorn's HTML page.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import tempfile
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
 
 NUL_DETAIL = "The request holds a NUL character (%00); no path, parameter or field accepts one."
 FORM_TYPES = ("application/x-www-form-urlencoded",)
@@ -89,6 +96,69 @@ class ChunkedBodies:
         body.seek(0)  # an unnamed temporary file: freed with the request's environ
         environ["wsgi.input"], environ["CONTENT_LENGTH"] = body, str(size)
         return self.app(environ, start_response)
+
+
+# --- slow request bodies ---------------------------------------------------------------------------
+
+
+class BodyTimeout(UnreadablePostError):
+    """The body stopped arriving (or arrived too slowly); atlas.exceptions answers it 408."""
+
+
+class DeadlineInput:
+    """`wsgi.input` whose reads give up when the client stops sending: at most `idle` seconds per read,
+    and nothing after `deadline` (time.monotonic())."""
+
+    def __init__(self, stream: Any, sock: socket.socket, *, idle: float, deadline: float) -> None:
+        self.stream, self.sock, self.idle, self.deadline = stream, sock, idle, deadline
+
+    def _timed(self, method: str, *args: Any) -> Any:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise BodyTimeout("The request body did not arrive in time.")
+        self.sock.settimeout(min(self.idle, remaining))
+        try:
+            return getattr(self.stream, method)(*args)
+        except TimeoutError:  # socket.timeout
+            raise BodyTimeout(f"The request body stopped arriving (nothing for {self.idle:g} s).") from None
+
+    def read(self, *args: Any) -> bytes:
+        return self._timed("read", *args)
+
+    def readline(self, *args: Any) -> bytes:
+        return self._timed("readline", *args)
+
+    def readlines(self, *args: Any) -> list[bytes]:
+        return self._timed("readlines", *args)
+
+    def __iter__(self) -> Any:
+        return iter(self.readline, b"")
+
+
+class SlowBodies:
+    def __init__(self, app: WSGIApp) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        sock = environ.get("gunicorn.socket")
+        idle = settings.ATLAS_BODY_IDLE_SECONDS
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if sock is None or idle <= 0 or not (length > 0 or chunked):
+            return self.app(environ, start_response)
+        expected = length if length > 0 else chunked_body_limit(environ.get("CONTENT_TYPE", ""))
+        deadline = time.monotonic() + idle + expected / (settings.ATLAS_BODY_MIN_KBPS * 1024)
+        environ["wsgi.input"] = DeadlineInput(environ["wsgi.input"], sock, idle=idle, deadline=deadline)
+        try:
+            return self.app(environ, start_response)
+        except BodyTimeout as exc:  # read before Django (a chunked body): answered here
+            return _json_response(start_response, "408 Request Timeout", {"detail": str(exc), "error": "body_timeout"})
+        finally:
+            with contextlib.suppress(OSError):  # a closed socket
+                sock.settimeout(None)
 
 
 # --- gunicorn's own error pages ----------------------------------------------------------------------

@@ -5,7 +5,8 @@ this adds, where a view did not, the answers that come from layers in front of e
 shape `{"detail": ..., ...}` they all share:
 - 400 on every operation: a NUL character in the path or query (atlas.request_guard), a body that does
   not parse or nests too deep (atlas.parsers);
-- 413 on operations with a body: over ATLAS_MAX_REQUEST_MB (or a chunked body over its limit);
+- 408 and 413 on operations with a body: a body that stops arriving under gunicorn (atlas.request_guard);
+  over ATLAS_MAX_REQUEST_MB (or a chunked body over its limit);
 - 403 (and 401 for a malformed Authorization header) on operations that need a user or the admin token;
   503 on the admin API while ADMIN_TOKEN is unset;
 - 404 on operations with a path parameter;
@@ -36,6 +37,7 @@ DESCRIPTIONS = {
     "401": "A malformed Authorization header.",
     "403": "Not allowed: no credentials, a wrong token, or a missing permission.",
     "404": "No such object.",
+    "408": "The request body stopped arriving (ATLAS_BODY_IDLE_SECONDS) or came too slowly (ATLAS_BODY_MIN_KBPS).",
     "413": "The request body is over its limit.",
     "422": "The registry refused the operation; `detail` says why.",
     "503": "The admin API is disabled: ADMIN_TOKEN is not set.",
@@ -46,7 +48,7 @@ DESCRIPTIONS = {
 def _codes(path: str, method: str, operation: dict[str, Any]) -> list[str]:
     codes = ["400"]
     if method in ("post", "put", "patch"):
-        codes.append("413")
+        codes += ["408", "413"]
     needs_identity = bool(operation.get("security")) and {} not in operation["security"]
     if needs_identity or (method != "get" and path.startswith(("/v1/dictionary/", "/vocabulary/"))):
         codes += ["401", "403"]

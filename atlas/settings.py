@@ -359,6 +359,10 @@ ATLAS_SERVING_AUTOSTART = _env_bool("ATLAS_SERVING_AUTOSTART", True)
 
 # Largest model file the admin form and the registry API accept (larger ones: upload to the store,
 # then `manage.py register_model`).
+# A request body under gunicorn must keep arriving: at most ATLAS_BODY_IDLE_SECONDS without data, and all of
+# it within that plus its length at ATLAS_BODY_MIN_KBPS; else 408 (atlas/request_guard.py). 0 turns it off.
+ATLAS_BODY_IDLE_SECONDS = float(os.environ.get("ATLAS_BODY_IDLE_SECONDS", "1"))
+ATLAS_BODY_MIN_KBPS = float(os.environ.get("ATLAS_BODY_MIN_KBPS", "64"))
 ATLAS_MAX_MODEL_UPLOAD_MB = int(os.environ.get("ATLAS_MAX_MODEL_UPLOAD_MB", "2048"))
 
 # Largest body the prediction endpoints accept (images, audio).

@@ -30,7 +30,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from atlas.exceptions import internal_error
+from atlas.exceptions import internal_error, unreadable_body
 from inference import model_cache, served_models
 from inference.api.common import UnavailableResponse, unavailable_response
 from inference.digits_data import bundled_split
@@ -249,7 +249,9 @@ def fast_predict(request: HttpRequest) -> HttpResponse | None:
     try:
         pixels = parse_body(request.content_type, request.body)
         loaded = model_cache.get(DIGIT_MODEL)
-    except (PixelsError, model_cache.ModelUnavailable, RequestDataTooBig, UnreadablePostError):
+    except UnreadablePostError as exc:  # the body stopped arriving; it cannot be read again
+        return HttpResponse(orjson.dumps(unreadable_body(exc)), status=408, content_type=JSON)
+    except (PixelsError, model_cache.ModelUnavailable, RequestDataTooBig):
         return None  # DRF answers it (400, 503, 413)
     try:
         probabilities = loaded.predictor.predict(pixels.astype(np.float32))

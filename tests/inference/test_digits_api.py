@@ -251,7 +251,8 @@ def test_the_schema_documents_the_digit_endpoints(client):
     assert response.status_code == 200
     paths = json.loads(response.content)["paths"]
     assert {"/predict", "/activations", "/healthz", "/api/v1/samples"} <= set(paths)
-    assert set(paths["/predict"]["post"]["responses"]) == {"200", "400", "413", "503"}  # 413: over ATLAS_MAX_REQUEST_MB
+    # 408: a body that stops arriving; 413: over ATLAS_MAX_REQUEST_MB
+    assert set(paths["/predict"]["post"]["responses"]) == {"200", "400", "408", "413", "503"}
 
 
 def test_predict_reads_json_whatever_the_content_type_says(client, active_digits):
