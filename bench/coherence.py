@@ -136,6 +136,39 @@ def slow_clients(world: World, *, timeout_s: int, target: str) -> dict:
     }
 
 
+def deadline_cost(world: World, versions, *, rounds: int, duration_s: int) -> dict | None:
+    """/predict throughput with the body deadline on (ATLAS_BODY_IDLE_SECONDS=1, the default) and off (0),
+    the two servers alternating (wrk, 4 connections): what the slow-client fix costs."""
+    from bench.digits import sample_digit_body
+    from bench.measure import run_wrk, wrk_available
+    from models_registry import services
+
+    if not wrk_available():
+        return None
+    services.model_version_promote(version=versions[0], actor="bench")
+    body_file = world.folder / "deadline-body.json"
+    body_file.write_bytes(sample_digit_body())
+    on = world.gunicorn("deadline-on", workers=2)
+    off = world.gunicorn("deadline-off", workers=2, env={"ATLAS_BODY_IDLE_SECONDS": "0"})
+    for server in (on, off):
+        run_wrk(server.url + "/predict", body_file=body_file, connections=4, duration_s=2)  # warm-up
+    runs = []
+    for _ in range(rounds):
+        with_deadline = run_wrk(on.url + "/predict", body_file=body_file, connections=4, duration_s=duration_s)
+        without = run_wrk(off.url + "/predict", body_file=body_file, connections=4, duration_s=duration_s)
+        runs.append(
+            {
+                "on_rps": with_deadline["rps"],
+                "off_rps": without["rps"],
+                "ratio": round(with_deadline["rps"] / without["rps"], 3),
+            }
+        )
+        print("deadline", runs[-1], flush=True)
+    on.stop()
+    off.stop()
+    return {"rounds": runs, "ratio_on_over_off_median": statistics.median(r["ratio"] for r in runs)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--promotions", type=int, default=10)
@@ -179,6 +212,7 @@ def main() -> int:
                     runs.append(slow_clients(world, timeout_s=timeout_s, target=target))
                     print(runs[-1], flush=True)
             result["slow_clients"] = runs
+            result["body_deadline_cost"] = deadline_cost(world, versions, rounds=5, duration_s=6)
     if "coherence" in result:
         result["summary"] = {
             mode: {

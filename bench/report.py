@@ -262,6 +262,33 @@ def rows() -> list[tuple[str, str, str, str]]:
                     c,
                 )
             )
+        cost = r.get("body_deadline_cost")
+        if cost:
+            out.append(
+                (
+                    "POST /predict throughput with the body deadline on / off (ATLAS_BODY_IDLE_SECONDS 1 / 0)",
+                    f"**ratio {cost['ratio_on_over_off_median']:.3f}** (median of {len(cost['rounds'])} rounds)",
+                    "2 sync workers each, alternating wrk runs at 4 connections; rounds "
+                    + ", ".join(f"{x['ratio']:.2f}" for x in cost["rounds"]),
+                    c,
+                )
+            )
+    r = load("mixed_load")
+    if r:
+        c = cmd.format("mixed_load")
+        for name, figures in r["results"].items():
+            alone, mixed = figures["predict_alone"], figures["predict_mixed"]
+            out.append(
+                (
+                    f"POST /predict p99 alone / while {r['settings']['detect_clients']} clients keep /api/v1/detect "
+                    f"busy, gunicorn {name}, 2 workers",
+                    f"{alone['latency_ms']['p99']:.1f} / {mixed['latency_ms']['p99']:.1f} ms "
+                    f"(**x{figures['p99_mixed_over_alone']:.2f}**)",
+                    f"{alone['rps']:.0f} / {mixed['rps']:.0f} req/s; detections answered meanwhile "
+                    f"{figures['detect']['answered']} (median {figures['detect']['median_ms']} ms)",
+                    c,
+                )
+            )
     return out
 
 
@@ -280,6 +307,8 @@ def table() -> str:
         "profile_predict",
         "rollouts",
         "coherence",
+        "mixed_load",
+        "serve_models_memory",
     ):
         r = load(name)
         if r:
