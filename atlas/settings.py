@@ -363,6 +363,9 @@ ATLAS_SERVING_AUTOSTART = _env_bool("ATLAS_SERVING_AUTOSTART", True)
 # it within that plus its length at ATLAS_BODY_MIN_KBPS; else 408 (atlas/request_guard.py). 0 turns it off.
 ATLAS_BODY_IDLE_SECONDS = float(os.environ.get("ATLAS_BODY_IDLE_SECONDS", "1"))
 ATLAS_BODY_MIN_KBPS = float(os.environ.get("ATLAS_BODY_MIN_KBPS", "64"))
+# The admin's Promote confirmation promotes a version larger than this in the background (a promotion job),
+# so that its fetch, sha256 and trial load never hold the request past GUNICORN_TIMEOUT.
+ATLAS_ADMIN_SYNC_PROMOTE_MB = int(os.environ.get("ATLAS_ADMIN_SYNC_PROMOTE_MB", "100"))
 ATLAS_MAX_MODEL_UPLOAD_MB = int(os.environ.get("ATLAS_MAX_MODEL_UPLOAD_MB", "2048"))
 
 # Largest body the prediction endpoints accept (images, audio).

@@ -23,7 +23,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
-from . import selectors, services, trust
+from . import promotion_jobs, selectors, services, trust
 from .models import ActivationEvent, ModelVersion, RegisteredModel, WorkerReport
 
 CONFIRM_TEMPLATE = "admin/models_registry/confirm_activation.html"
@@ -157,6 +157,17 @@ class VersionControlMixin:
             return _confirm(self, request, obj=version, action="Promote", current=current, target=version, changed=True)
         reason = request.POST.get("reason", "").strip() or "admin: promote"
         change_url = reverse("admin:models_registry_modelversion_change", args=[version.pk])
+        if version.size_bytes > settings.ATLAS_ADMIN_SYNC_PROMOTE_MB * 1024 * 1024:
+            # A large artifact's fetch, sha256 and trial load would hold this request past the worker timeout.
+            job = promotion_jobs.promotion_job_start(version=version, actor=_actor(request), reason=reason)
+            self.log_change(request, version, f"Promotion started in the background: job {job.pk} ({reason})")  # type: ignore[attr-defined]
+            self.message_user(  # type: ignore[attr-defined]
+                request,
+                f"{version} is {version.size_bytes / 1_048_576:.0f} MB: its promotion runs in the background "
+                f"(job {job.pk}); this page shows its progress.",
+                messages.INFO,
+            )
+            return HttpResponseRedirect(reverse("admin:models_registry_promotionjob_change", args=[job.pk]))
         try:
             event = services.model_version_promote(version=version, actor=_actor(request), reason=reason)
         except services.RegistryError as exc:

@@ -14,7 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from models_registry import services
-from models_registry.models import ActivationEvent, ModelVersion, RegisteredModel, WorkerReport
+from models_registry.models import ActivationEvent, ModelVersion, PromotionJob, RegisteredModel, WorkerReport
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -245,3 +246,20 @@ def test_the_list_actions_write_the_admin_log_too(client, operator, two_versions
     )
 
     assert LogEntry.objects.get().change_message == "Promote: 1.0.0 → 2.0.0 (admin: promote)"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_confirming_a_large_version_promotes_it_in_the_background(client, operator, two_versions, settings):
+    first, second = two_versions
+    settings.ATLAS_ADMIN_SYNC_PROMOTE_MB = 0  # every artifact counts as large
+
+    response = client.post(promote_url(second), {"from_version": first.pk, "reason": "big file"})
+
+    job = PromotionJob.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:models_registry_promotionjob_change", args=[job.pk])
+    wait_until(
+        lambda: PromotionJob.objects.get().state == "succeeded", timeout=30, what="the background promotion to end"
+    )
+    assert RegisteredModel.objects.get(name="answers").active_version_id == second.pk
+    assert LogEntry.objects.get().change_message == f"Promotion started in the background: job {job.pk} (big file)"
