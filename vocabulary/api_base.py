@@ -24,6 +24,7 @@ from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from atlas.fastapi_schema import FastAPIDetail, FastAPIValidationError
 from atlas.parsers import SafeJSONParser
 from vocabulary import errors
 from vocabulary.filters import QueryError, QueryParam, parse_int, parse_query
@@ -117,23 +118,7 @@ def path_id(name: str, raw: str) -> int:
 
 # --- the error answers in the schema --------------------------------------------------------------
 
-ERROR = inline_serializer("DictionaryError", {"detail": serializers.CharField()})
-INVALID = inline_serializer(
-    "DictionaryValidationError",
-    {
-        "detail": serializers.ListField(
-            child=inline_serializer(
-                "DictionaryValidationItem",
-                {
-                    "loc": serializers.ListField(child=serializers.JSONField()),
-                    "msg": serializers.CharField(),
-                    "type": serializers.CharField(),
-                },
-            )
-        ),
-        "error": serializers.CharField(),
-    },
-)
+ERROR, INVALID = FastAPIDetail, FastAPIValidationError
 CONFLICT = inline_serializer(
     "DictionaryConflict",
     {

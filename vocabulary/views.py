@@ -10,7 +10,13 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.exceptions import ParseError
 from rest_framework.request import Request
@@ -202,6 +208,62 @@ class WordDefinitionsView(WordByTextView):
         return self.answer(selectors.definition_get(definition.pk), DefinitionOut, 201)
 
 
+class RowView(DictionaryView):
+    """GET, PATCH and DELETE of one row named by the id in its path (a definition, an example, a tag): a
+    subclass names the id, its shapes, and the selector and services it calls."""
+
+    id_name: str
+    shape: type[serializers.Serializer]
+    patch_shape: type[serializers.Serializer]
+
+    def row(self, pk: int) -> Any:
+        raise NotImplementedError
+
+    def change(self, row: Any, data: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def remove(self, row: Any) -> None:
+        raise NotImplementedError
+
+    def _named(self, ids: dict[str, str]) -> Any:
+        return self.row(path_id(self.id_name, ids[self.id_name]))
+
+    def get(self, request: Request, **ids: str) -> Response:
+        return self.answer(self._named(ids), self.shape)
+
+    def patch(self, request: Request, **ids: str) -> Response:
+        row = self._named(ids)
+        self.change(row, self.body(self.patch_shape, patch=True))
+        return self.answer(self.row(row.pk), self.shape)
+
+    def delete(self, request: Request, **ids: str) -> Response:
+        self.remove(self._named(ids))
+        return self.gone()
+
+
+def row_schema(plural: str, shape: type[serializers.Serializer], patch: Any, changes: str) -> dict[str, Any]:
+    """The schema of a RowView's three operations."""
+    return {
+        "get": extend_schema(
+            operation_id=f"dictionary_{plural}_retrieve",
+            description=f"One of the {plural}, by its id.",
+            responses={200: shape},
+        ),
+        "patch": extend_schema(
+            operation_id=f"dictionary_{plural}_partial_update",
+            summary=f"Change one of the {plural}: {changes}",
+            description="A field this cannot write is a 422 naming it, never ignored.",
+            request=patch,
+            responses={200: shape},
+        ),
+        "delete": extend_schema(
+            operation_id=f"dictionary_{plural}_destroy",
+            description=f"Delete one of the {plural}.",
+            responses={204: None},
+        ),
+    }
+
+
 class DefinitionsView(DictionaryView):
     @extend_schema(
         operation_id="dictionary_definitions_list",
@@ -213,28 +275,23 @@ class DefinitionsView(DictionaryView):
         return self.page(selectors.definition_list(**self.query(DEFINITION_FILTERS)), DefinitionOut)
 
 
-class DefinitionView(DictionaryView):
-    @extend_schema(operation_id="dictionary_definitions_retrieve", responses={200: DefinitionOut})
-    def get(self, request: Request, definition_id: str) -> Response:
-        return self.answer(selectors.definition_get(path_id("definition_id", definition_id)), DefinitionOut)
-
-    @extend_schema(
-        operation_id="dictionary_definitions_partial_update",
-        summary="Change a definition: the fields given; `examples`, when given, replace its examples",
-        request=DefinitionPatch,
-        responses={200: DefinitionOut},
+@extend_schema_view(
+    **row_schema(
+        "definitions", DefinitionOut, DefinitionPatch, "the fields given; `examples`, when given, replace its examples"
     )
-    def patch(self, request: Request, definition_id: str) -> Response:
-        definition = selectors.definition_get(path_id("definition_id", definition_id))
-        data = self.body(DefinitionPatch, patch=True)
-        data.pop("id", None)
-        services.definition_update(definition=definition, **data)
-        return self.answer(selectors.definition_get(definition.pk), DefinitionOut)
+)
+class DefinitionView(RowView):
+    id_name, shape, patch_shape = "definition_id", DefinitionOut, DefinitionPatch
 
-    @extend_schema(operation_id="dictionary_definitions_destroy", responses={204: None})
-    def delete(self, request: Request, definition_id: str) -> Response:
-        services.definition_delete(definition=selectors.definition_get(path_id("definition_id", definition_id)))
-        return self.gone()
+    def row(self, pk: int) -> Any:
+        return selectors.definition_get(pk)
+
+    def change(self, row: Any, data: dict[str, Any]) -> None:
+        data.pop("id", None)
+        services.definition_update(definition=row, **data)
+
+    def remove(self, row: Any) -> None:
+        services.definition_delete(definition=row)
 
 
 class DefinitionExamplesView(DictionaryView):
@@ -269,26 +326,18 @@ class ExamplesView(DictionaryView):
         return self.page(selectors.example_list(**self.query(EXAMPLE_FILTERS)), ExampleOut)
 
 
-class ExampleView(DictionaryView):
-    @extend_schema(operation_id="dictionary_examples_retrieve", responses={200: ExampleOut})
-    def get(self, request: Request, example_id: str) -> Response:
-        return self.answer(selectors.example_get(path_id("example_id", example_id)), ExampleOut)
+@extend_schema_view(**row_schema("examples", ExampleOut, ExamplePatch, "the fields given"))
+class ExampleView(RowView):
+    id_name, shape, patch_shape = "example_id", ExampleOut, ExamplePatch
 
-    @extend_schema(
-        operation_id="dictionary_examples_partial_update",
-        summary="Change an example: the fields given",
-        request=ExamplePatch,
-        responses={200: ExampleOut},
-    )
-    def patch(self, request: Request, example_id: str) -> Response:
-        example = selectors.example_get(path_id("example_id", example_id))
-        example = services.example_update(example=example, **self.body(ExamplePatch, patch=True))
-        return self.answer(example, ExampleOut)
+    def row(self, pk: int) -> Any:
+        return selectors.example_get(pk)
 
-    @extend_schema(operation_id="dictionary_examples_destroy", responses={204: None})
-    def delete(self, request: Request, example_id: str) -> Response:
-        services.example_delete(example=selectors.example_get(path_id("example_id", example_id)))
-        return self.gone()
+    def change(self, row: Any, data: dict[str, Any]) -> None:
+        services.example_update(example=row, **data)
+
+    def remove(self, row: Any) -> None:
+        services.example_delete(example=row)
 
 
 class TagsView(DictionaryView):
@@ -306,20 +355,18 @@ class TagsView(DictionaryView):
         return self.answer(services.tag_create(**self.body(TagIn)), TagOut, 201)
 
 
-class TagView(DictionaryView):
-    @extend_schema(operation_id="dictionary_tags_retrieve", responses={200: TagOut})
-    def get(self, request: Request, tag_id: str) -> Response:
-        return self.answer(selectors.tag_get(path_id("tag_id", tag_id)), TagOut)
+@extend_schema_view(**row_schema("tags", TagOut, TagIn(partial=True), "the fields given"))
+class TagView(RowView):
+    id_name, shape, patch_shape = "tag_id", TagOut, TagIn
 
-    @extend_schema(operation_id="dictionary_tags_partial_update", request=TagIn(partial=True), responses={200: TagOut})
-    def patch(self, request: Request, tag_id: str) -> Response:
-        tag = selectors.tag_get(path_id("tag_id", tag_id))
-        return self.answer(services.tag_update(tag=tag, **self.body(TagIn, patch=True)), TagOut)
+    def row(self, pk: int) -> Any:
+        return selectors.tag_get(pk)
 
-    @extend_schema(operation_id="dictionary_tags_destroy", responses={204: None})
-    def delete(self, request: Request, tag_id: str) -> Response:
-        services.tag_delete(tag=selectors.tag_get(path_id("tag_id", tag_id)))
-        return self.gone()
+    def change(self, row: Any, data: dict[str, Any]) -> None:
+        services.tag_update(tag=row, **data)
+
+    def remove(self, row: Any) -> None:
+        services.tag_delete(tag=row)
 
 
 class RelationsView(DictionaryView):

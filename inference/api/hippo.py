@@ -26,6 +26,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from atlas.fastapi_schema import FastAPIDetail, FastAPIValidationError
 from inference.api.digits import (
     DIGIT_MODEL,
     TAGS,
@@ -159,31 +160,7 @@ class ModelsView(_PublicView):
         return Response({"models": rows, "active": active_name, "model": DIGIT_MODEL})
 
 
-# The error shapes of these paths, for /docs (fastapi_body makes them).
-FastAPIValidationError = inline_serializer(
-    "FastAPIValidationError",
-    {
-        "detail": serializers.ListField(
-            child=inline_serializer(
-                "FastAPIValidationItem",
-                {
-                    "loc": serializers.ListField(child=serializers.JSONField()),
-                    "msg": serializers.CharField(),
-                    "type": serializers.CharField(),
-                },
-            )
-        ),
-        "error": serializers.CharField(),
-    },
-)
-FastAPIDetail = inline_serializer(
-    "FastAPIDetail",
-    {
-        "detail": serializers.CharField(),
-        "error": serializers.CharField(required=False),
-        "model": serializers.CharField(required=False),
-    },
-)
+# The error shapes of these paths, for /docs (fastapi_body makes them): atlas/fastapi_schema.py.
 
 
 def _at_old_path(
