@@ -1,4 +1,7 @@
-"""One JSON error shape for the API: DRF's `{"detail": ...}` plus field errors, never an HTML 500."""
+"""One JSON error shape for the API: DRF's `{"detail": ...}` plus field errors, never an HTML 500.
+
+The mappings views would otherwise repeat live here, once: a registry refusal (RegistryError) is a 422, a
+body that stopped arriving a 408, a body over the limit a 413, anything unknown a logged JSON 500."""
 
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from models_registry.errors import RegistryError
+
 logger = logging.getLogger("atlas")
 
 
@@ -20,6 +25,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     response = drf_exception_handler(exc, context)
     if response is not None:
         return response
+    if isinstance(exc, RegistryError):  # the registry refused the operation; the view need not catch it
+        return Response({"detail": str(exc)}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
     if isinstance(exc, UnreadablePostError):  # the client stopped sending its body (atlas.request_guard)
         return Response(unreadable_body(exc), status=status.HTTP_408_REQUEST_TIMEOUT)
     if isinstance(exc, RequestDataTooBig):

@@ -44,10 +44,6 @@ def _actor(request: Request) -> str:
 ErrorResponse = inline_serializer("RegistryError", {"detail": serializers.CharField()})
 
 
-def _refused(exc: services.RegistryError) -> Response:
-    return Response({"detail": str(exc)}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
-
-
 class RegistryViewSet(viewsets.GenericViewSet):
     authentication_classes = [SessionAuthentication, AdminTokenAuthentication]
     permission_classes = [StaffWithViewPermission]
@@ -66,14 +62,11 @@ class RegisteredModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, R
         require_perm(request, "models_registry.rollback_registeredmodel")
         params = PromoteSerializer(data=request.data)
         params.is_valid(raise_exception=True)
-        try:
-            event = services.model_rollback(
-                model=self.get_object(),
-                actor=_actor(request),
-                reason=params.validated_data["reason"],
-            )
-        except services.RegistryError as exc:
-            return _refused(exc)
+        event = services.model_rollback(
+            model=self.get_object(),
+            actor=_actor(request),
+            reason=params.validated_data["reason"],
+        )
         return Response(ActivationEventSerializer(event).data)
 
     @extend_schema(
@@ -96,30 +89,27 @@ class RegisteredModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, R
                 last.figures = selectors.rollout_figures(rollout=last)
             return Response(RolloutSerializer(last).data)
         require_perm(request, "models_registry.manage_rollout")
-        try:
-            if request.method == "POST":
-                params = RolloutStartSerializer(data=request.data)
-                params.is_valid(raise_exception=True)
-                data = dict(params.validated_data)
-                candidate = model.versions.filter(version=data.pop("version")).first()
-                if candidate is None:
-                    return Response({"detail": f"{model.name} has no such version."}, status=404)
-                rollout = rollouts.rollout_start(model=model, candidate=candidate, actor=_actor(request), **data)
-                return Response(RolloutSerializer(rollout).data, status=status.HTTP_201_CREATED)
-            running = selectors.running_rollout(model=model)
-            if running is None:
-                return Response({"detail": f"{model.name} has no running rollout."}, status=status.HTTP_409_CONFLICT)
-            if request.method == "PATCH":
-                step = RolloutStepSerializer(data=request.data)
-                step.is_valid(raise_exception=True)
-                running = rollouts.rollout_set_percent(rollout=running, actor=_actor(request), **step.validated_data)
-            else:
-                params = PromoteSerializer(data=request.data)
-                params.is_valid(raise_exception=True)
-                reason = params.validated_data["reason"] or "aborted over the API"
-                running = rollouts.rollout_abort(rollout=running, actor=_actor(request), reason=reason)
-        except services.RegistryError as exc:
-            return _refused(exc)
+        if request.method == "POST":
+            params = RolloutStartSerializer(data=request.data)
+            params.is_valid(raise_exception=True)
+            data = dict(params.validated_data)
+            candidate = model.versions.filter(version=data.pop("version")).first()
+            if candidate is None:
+                return Response({"detail": f"{model.name} has no such version."}, status=404)
+            rollout = rollouts.rollout_start(model=model, candidate=candidate, actor=_actor(request), **data)
+            return Response(RolloutSerializer(rollout).data, status=status.HTTP_201_CREATED)
+        running = selectors.running_rollout(model=model)
+        if running is None:
+            return Response({"detail": f"{model.name} has no running rollout."}, status=status.HTTP_409_CONFLICT)
+        if request.method == "PATCH":
+            step = RolloutStepSerializer(data=request.data)
+            step.is_valid(raise_exception=True)
+            running = rollouts.rollout_set_percent(rollout=running, actor=_actor(request), **step.validated_data)
+        else:
+            params = PromoteSerializer(data=request.data)
+            params.is_valid(raise_exception=True)
+            reason = params.validated_data["reason"] or "aborted over the API"
+            running = rollouts.rollout_abort(rollout=running, actor=_actor(request), reason=reason)
         return Response(RolloutSerializer(running).data)
 
     @extend_schema(responses=ActivationEventSerializer(many=True))
@@ -166,30 +156,27 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regi
                 },
                 status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
             )
-        try:
-            with tempfile.TemporaryDirectory(prefix="atlas-upload-") as scratch:
-                source = Path(scratch) / "upload"  # the client's name may not fit the disk; the service checks it
-                with open(source, "wb") as out:
-                    out.writelines(upload.chunks())
-                version = services.model_version_register(
-                    model_name=data["model"],
-                    version=data["version"],
-                    source=source,
-                    filename=upload.name,
-                    storage=data.get("storage") or settings.MODEL_STORAGE_TYPE,
-                    runtime=data.get("runtime") or settings.ATLAS_KNOWN_MODELS.get(data["model"]),
-                    metrics=data.get("metrics"),
-                    metadata=data.get("metadata"),
-                    notes=data["notes"],
-                    actor=_actor(request),
-                )
-            if data["signature"]:
-                services.model_version_sign(version=version, signature=data["signature"], actor=_actor(request))
-            if data["activate"]:
-                services.model_version_promote(version=version, actor=_actor(request), reason="upload --activate")
-                version.refresh_from_db()
-        except services.RegistryError as exc:
-            return _refused(exc)
+        with tempfile.TemporaryDirectory(prefix="atlas-upload-") as scratch:
+            source = Path(scratch) / "upload"  # the client's name may not fit the disk; the service checks it
+            with open(source, "wb") as out:
+                out.writelines(upload.chunks())
+            version = services.model_version_register(
+                model_name=data["model"],
+                version=data["version"],
+                source=source,
+                filename=upload.name,
+                storage=data.get("storage") or settings.MODEL_STORAGE_TYPE,
+                runtime=data.get("runtime") or settings.ATLAS_KNOWN_MODELS.get(data["model"]),
+                metrics=data.get("metrics"),
+                metadata=data.get("metadata"),
+                notes=data["notes"],
+                actor=_actor(request),
+            )
+        if data["signature"]:
+            services.model_version_sign(version=version, signature=data["signature"], actor=_actor(request))
+        if data["activate"]:
+            services.model_version_promote(version=version, actor=_actor(request), reason="upload --activate")
+            version.refresh_from_db()
         return Response(ModelVersionSerializer(version).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -223,15 +210,12 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regi
                 status=status.HTTP_202_ACCEPTED,
                 headers={"Location": answer["url"], "Preference-Applied": "respond-async"},
             )
-        try:
-            event = services.model_version_promote(
-                version=self.get_object(),
-                actor=_actor(request),
-                reason=params.validated_data["reason"],
-                force_download=params.validated_data["force_download"],
-            )
-        except services.RegistryError as exc:
-            return _refused(exc)
+        event = services.model_version_promote(
+            version=self.get_object(),
+            actor=_actor(request),
+            reason=params.validated_data["reason"],
+            force_download=params.validated_data["force_download"],
+        )
         return Response(ActivationEventSerializer(event).data)
 
     @extend_schema(
@@ -259,12 +243,9 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regi
         require_perm(request, "models_registry.change_modelversion")
         params = SignSerializer(data=request.data)
         params.is_valid(raise_exception=True)
-        try:
-            event = services.model_version_sign(
-                version=self.get_object(), signature=params.validated_data["signature"], actor=_actor(request)
-            )
-        except services.RegistryError as exc:
-            return _refused(exc)
+        event = services.model_version_sign(
+            version=self.get_object(), signature=params.validated_data["signature"], actor=_actor(request)
+        )
         return Response(ActivationEventSerializer(event).data)
 
     @extend_schema(request=PromoteSerializer, responses=ModelVersionSerializer)
@@ -273,14 +254,11 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regi
         require_perm(request, "models_registry.change_modelversion")
         params = PromoteSerializer(data=request.data)
         params.is_valid(raise_exception=True)
-        try:
-            version = services.model_version_retire(
-                version=self.get_object(),
-                actor=_actor(request),
-                reason=params.validated_data["reason"],
-            )
-        except services.RegistryError as exc:
-            return _refused(exc)
+        version = services.model_version_retire(
+            version=self.get_object(),
+            actor=_actor(request),
+            reason=params.validated_data["reason"],
+        )
         return Response(ModelVersionSerializer(version).data)
 
 
