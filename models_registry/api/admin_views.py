@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+from typing import Any
 
 import psutil
 from django.conf import settings
@@ -22,8 +23,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from atlas.throttling import SharedScopedRateThrottle
-from models_registry import artifact_cache, promotion_jobs, selectors, services
-from models_registry.models import ModelVersion, RegisteredModel, WorkerReport
+from models_registry import artifact_cache, reloads, selectors
+from models_registry.models import RegisteredModel, WorkerReport
 from models_registry.redaction import without_paths
 from models_registry.storage_health import storage_reachable
 
@@ -53,12 +54,6 @@ def _model_or_404(name: str) -> RegisteredModel:
     if model is None:
         raise NotFound(f"Unknown model {name!r}.")
     return model
-
-
-def _resolve_version(model: RegisteredModel, wanted: str) -> ModelVersion | None:
-    if wanted == "latest":
-        return selectors.latest_version(model=model)
-    return model.versions.select_related("model").filter(version=wanted).first()
 
 
 class ReloadModelsView(AdminAPIView):
@@ -109,26 +104,24 @@ class ReloadModelsView(AdminAPIView):
         background = prefers_async(request)
         if name == "all":
             models = list(RegisteredModel.objects.filter(versions__isnull=False).distinct())
-        else:
-            model = RegisteredModel.objects.filter(name=name).first()
-            if model is None:
-                return _unknown_model(name)
-            models = [model]
-        if name == "all":
-            return _reload_all(models, wanted=wanted, force=force, background=background)
-        version = _resolve_version(models[0], wanted)
+            results = reloads.reload_models(models, wanted=wanted, force=force, background=background, actor=ACTOR)
+            return _answer(results, model_type="all", wanted=wanted, background=background)
+        model = RegisteredModel.objects.filter(name=name).first()
+        if model is None:
+            return _unknown_model(name)
+        version = reloads.resolve_version(model, wanted)
         if version is None:
-            known = [v.version for v in selectors.versions_newest_first(model=models[0])]
+            known = [v.version for v in selectors.versions_newest_first(model=model)]
             return Response(
                 {"detail": f"{name} has no version {wanted!r}.", "available_versions": known},
                 status=status.HTTP_400_BAD_REQUEST,
             )
+        outcome = reloads.reload_version(version, wanted=wanted, force=force, background=background, actor=ACTOR)
         if background:
-            return _reload_all(models, wanted=wanted, force=force, background=True, model_type=name)
-        outcome = _reload_one(version, wanted=wanted, force=force)
-        if not outcome["success"]:
+            return _answer({name: outcome}, model_type=name, wanted=wanted, background=True)
+        if not outcome.success:
             return Response(
-                {**outcome, "model_type": name, "detail": outcome["message"]},
+                {**_result(outcome), "model_type": name, "detail": outcome.message},
                 status=status.HTTP_422_UNPROCESSABLE_ENTITY,
             )
         return Response(
@@ -138,52 +131,32 @@ class ReloadModelsView(AdminAPIView):
                 "version": version.version,
                 "message": f"{name} now serves {version.version}",
                 "reloaded_at": timezone.now().isoformat(),
-                "results": {name: outcome},
+                "results": {name: _result(outcome)},
             }
         )
 
 
-def _reload_one(version: ModelVersion, *, wanted: str, force: bool) -> dict:
-    try:
-        services.model_version_promote(
-            version=version, actor=ACTOR, reason=f"reload-models ({wanted})", force_download=force
-        )
-    except services.RegistryError as exc:
-        return {"success": False, "version": version.version, "message": str(exc)}
-    return {"success": True, "version": version.version, "message": f"now serves {version.version}"}
+def _result(outcome: reloads.Outcome) -> dict[str, Any]:
+    """One model's outcome as the answer gives it; a job is named by its URL."""
+    answer: dict[str, Any] = {"success": outcome.success, "version": outcome.version, "message": outcome.message}
+    if outcome.job is not None:
+        url = reverse("registry-job-detail", args=[outcome.job.pk])
+        answer |= {"message": f"promotion started: {url}", "job": url}
+    return answer
 
 
-def _start_job(version: ModelVersion, *, wanted: str, force: bool) -> dict:
-    job = promotion_jobs.promotion_job_start(
-        version=version, actor=ACTOR, reason=f"reload-models ({wanted})", force_download=force
-    )
-    url = reverse("registry-job-detail", args=[job.pk])
-    return {"success": True, "version": version.version, "message": f"promotion started: {url}", "job": url}
-
-
-def _reload_all(
-    models: list[RegisteredModel], *, wanted: str, force: bool, background: bool = False, model_type: str = "all"
-) -> Response:
-    """One operation: every model is tried, and every model's outcome is reported (not the first failure).
-    `version` stays the requested string, as the old service answered; per-model outcomes are in `results`.
-    In the background (`Prefer: respond-async`) each model's promotion is a job, and the answer is 202."""
-    results: dict[str, dict] = {}
-    for model in models:
-        version = _resolve_version(model, wanted)
-        if version is None:
-            results[model.name] = {"success": False, "version": None, "message": f"no version {wanted!r}"}
-        elif background:
-            results[model.name] = _start_job(version, wanted=wanted, force=force)
-        else:
-            results[model.name] = _reload_one(version, wanted=wanted, force=force)
-    failed = sorted(n for n, r in results.items() if not r["success"])
-    message = "; ".join(f"{n}: {r['message']}" for n, r in results.items()) or "no models"
-    body = {
+def _answer(results: dict[str, reloads.Outcome], *, model_type: str, wanted: str, background: bool) -> Response:
+    """Every model's outcome. `version` stays the requested string, as the old service answered; per-model
+    outcomes are in `results`. In the background the answer is 202 (each result names its job)."""
+    shown = {name: _result(outcome) for name, outcome in results.items()}
+    failed = sorted(name for name, outcome in results.items() if not outcome.success)
+    message = "; ".join(f"{n}: {r['message']}" for n, r in shown.items()) or "no models"
+    body: dict[str, Any] = {
         "success": not failed,
         "model_type": model_type,
         "version": wanted,
         "message": message,
-        "results": results,
+        "results": shown,
     }
     if background:
         if failed and len(failed) == len(results):
@@ -246,7 +219,7 @@ class ModelMetadataView(AdminAPIView):
     def get(self, request: Request, model_name: str) -> Response:
         model = _model_or_404(model_name)
         wanted = request.query_params.get("version")
-        version = _resolve_version(model, wanted) if wanted else model.active_version
+        version = reloads.resolve_version(model, wanted) if wanted else model.active_version
         if version is None:
             detail = f"{model.name} has no version {wanted!r}." if wanted else f"{model.name} has no active version."
             return Response({"detail": detail}, status=status.HTTP_404_NOT_FOUND)
