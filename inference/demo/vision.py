@@ -1,8 +1,9 @@
-"""The demo visual detector: a YOLOv8n built from its yaml and saved as `.pt`. It is UNTRAINED.
+"""An UNTRAINED visual detector: a YOLOv8n built from its yaml and saved as `.pt`, with COCO's class names.
 
 No weights can be downloaded here, so the network has its initial random weights: it answers in the
-right shape and at the right speed, but its detections mean nothing. Register trained weights (a `.pt`
-or its `.onnx` export) as a new version to get real detections.
+right shape and at the right speed, but its detections mean nothing. Tests and benchmarks use it for
+an 80-class network of the real size; seed_demo registers the trained shapes detector instead
+(inference.demo.shapes). Register trained weights (a `.pt` or its `.onnx` export) to get real detections.
 """
 
 from __future__ import annotations

@@ -189,6 +189,7 @@ def train_shapes_detector(dest: Path, *, config: ShapesTrainConfig, scratch: Pat
         scratch / "dataset", train=config.train_images, val=config.val_images, size=config.imgsz, seed=config.seed
     )
     previous_threads = torch.get_num_threads()  # ultralytics trains on cpu_count - 1 threads (1 on two cores)
+    previous_deterministic = torch.are_deterministic_algorithms_enabled()  # deterministic=True sets it process-wide
     torch.manual_seed(config.seed)
     model = ultralytics.YOLO("yolov8n.yaml", task="detect")
     started = time.perf_counter()
@@ -216,6 +217,7 @@ def train_shapes_detector(dest: Path, *, config: ShapesTrainConfig, scratch: Pat
         train_threads = torch.get_num_threads()
     finally:
         torch.set_num_threads(previous_threads)
+        torch.use_deterministic_algorithms(previous_deterministic)
     seconds = time.perf_counter() - started
     best = Path(model.trainer.best)
     metrics = model.trainer.metrics  # the final validation of best.pt on the held-out images

@@ -18,7 +18,7 @@ from models_registry.models import ModelVersion
 
 DEMO_BUILDERS = [
     "inference.demo.digits.build",
-    "inference.demo.vision.build",
+    "inference.demo.shapes.build",  # the trained shapes detector (inference.demo.vision builds an untrained one)
     "inference.demo.audio.build",
     "inference.demo.threat.build",
 ]
@@ -107,8 +107,11 @@ class Command(BaseCommand):
                     actor=ACTOR,
                 )
         if trust.needs_trust(runtime=version.model.runtime, fmt=version.format):
-            # This command built the file itself a moment ago: it vouches for it, on the record.
-            services.model_version_trust(version=version, actor=ACTOR, reason="demo seed: built by seed_demo")
+            # The file is Atlas's own (built a moment ago, or committed with the code): seed_demo vouches for it,
+            # on the record.
+            services.model_version_trust(
+                version=version, actor=ACTOR, reason="demo seed: built by seed_demo or committed with Atlas"
+            )
         services.model_version_promote(version=version, actor=ACTOR, reason="demo seed")
         accuracy = artifact.metrics.get("accuracy")
         measured = f", accuracy {accuracy:.4f}" if isinstance(accuracy, float) else ""
