@@ -16,7 +16,7 @@ from django.db.models import Count, F, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from . import services, trust
+from . import promotion_jobs, services, trust
 from .admin_control import ModelControlMixin, VersionControlMixin, active_delete_refusal
 from .admin_jobs import promote_in_background
 from .models import ActivationEvent, ModelVersion, RegisteredModel, WorkerReport
@@ -300,6 +300,13 @@ class ModelVersionAdmin(VersionControlMixin, admin.ModelAdmin):
                 )
                 continue
             version = versions[0]
+            if version.size_bytes > settings.ATLAS_ADMIN_SYNC_PROMOTE_MB * 1024 * 1024:  # too large for one request
+                actor, reason = _actor(request), "admin: promote"
+                job = promotion_jobs.promotion_job_start(version=version, actor=actor, reason=reason)
+                self.log_change(request, version, f"Promotion started in the background: job {job.pk} ({reason})")
+                message = f"{version} is large: its promotion runs in the background (Promotion jobs, job {job.pk})."
+                self.message_user(request, message, messages.INFO)
+                continue
             try:
                 event = services.model_version_promote(version=version, actor=_actor(request), reason="admin: promote")
             except services.RegistryError as exc:

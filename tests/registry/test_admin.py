@@ -10,7 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from models_registry import services
-from models_registry.models import ActivationEvent, ModelVersion, RegisteredModel
+from models_registry.models import ActivationEvent, ModelVersion, PromotionJob, RegisteredModel
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -214,3 +215,17 @@ def test_an_admin_upload_runs_outside_any_database_transaction(client, staff, re
 
     assert response.status_code == 302
     assert seen == [False]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_promote_action_moves_a_large_version_to_a_background_job(client, staff, register, settings):
+    grant(staff, "promote_modelversion")
+    settings.ATLAS_ADMIN_SYNC_PROMOTE_MB = 0  # every artifact counts as large
+    version = register("1.0.0")
+
+    response = promote_via_admin(client, version)
+
+    assert response.status_code == 200
+    assert "its promotion runs in the background" in response.content.decode()
+    wait_until(lambda: PromotionJob.objects.get().state == "succeeded", timeout=30, what="the background promotion")
+    assert RegisteredModel.objects.get(name="answers").active_version_id == version.pk
