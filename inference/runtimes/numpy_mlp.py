@@ -26,6 +26,7 @@ import itertools
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -95,7 +96,7 @@ class DigitPredictor:
     def input_size(self) -> int:
         return self.sizes[0]
 
-    def _logits(self, x: np.ndarray, keep: list | None = None) -> np.ndarray:
+    def _logits(self, x: np.ndarray, keep: list[np.ndarray] | None = None) -> np.ndarray:
         a = x
         for w, b in self._hidden:
             a = a @ w
@@ -223,6 +224,6 @@ def check(path: Path) -> None:
     read_npz(Path(path))
 
 
-def load(path: Path, *, metadata: dict) -> DigitPredictor:
+def load(path: Path, *, metadata: dict[str, Any]) -> DigitPredictor:
     """The runtime loader (settings.ATLAS_RUNTIMES["numpy_mlp"])."""
     return read_npz(Path(path))
