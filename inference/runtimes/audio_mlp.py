@@ -12,6 +12,7 @@ numbers each) from the version's metadata. The rest comes from the metadata too:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,10 @@ TOP_K = 5
 
 
 class AudioMLP(nn.Module):
-    def __init__(self, *, n_classes: int, hidden=DEFAULT_HIDDEN, dropout: float = DEFAULT_DROPOUT):
+    feature_mean: torch.Tensor  # buffers, registered in __init__
+    feature_std: torch.Tensor
+
+    def __init__(self, *, n_classes: int, hidden: Sequence[int] = DEFAULT_HIDDEN, dropout: float = DEFAULT_DROPOUT):
         super().__init__()
         layers: list[nn.Module] = []
         width = N_MELS
@@ -41,7 +45,8 @@ class AudioMLP(nn.Module):
         self.register_buffer("feature_std", torch.ones(N_MELS))
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return self.net((features - self.feature_mean) / self.feature_std)
+        logits: torch.Tensor = self.net((features - self.feature_mean) / self.feature_std)
+        return logits
 
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
