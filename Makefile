@@ -9,6 +9,7 @@ HOST ?= 127.0.0.1
 WEB_CONCURRENCY ?= 2
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/atlas
 PYTEST_ARGS ?=
+MYPY_PATHS ?= atlas models_registry inference vocabulary
 
 .PHONY: venv run migrate test test-postgres test-sqlite lint clean
 
@@ -46,6 +47,7 @@ test-sqlite: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	ATLAS_ENV=development $(VENV)/bin/mypy $(MYPY_PATHS)
 	$(PY) manage.py makemigrations --check --dry-run
 
 clean:

@@ -24,10 +24,19 @@ from django.utils.module_loading import import_string
 
 
 class Predictor(Protocol):
+    """What the registry needs of any runtime's predictor; each runtime adds its own methods
+    (inference.runtimes: DigitClassifier, Detector, AudioClassifier, ThreatRules)."""
+
     def warm_up(self) -> None: ...
 
 
-Loader = Callable[..., Any]
+class Loader(Protocol):
+    """A runtime module's `load(path, *, metadata)`."""
+
+    def __call__(self, path: Path, *, metadata: dict[str, Any]) -> Predictor: ...
+
+
+Checker = Callable[[Path], None]
 
 
 def runtime_names() -> list[str]:
@@ -41,10 +50,11 @@ def get_loader(runtime: str) -> Loader:
         raise ImproperlyConfigured(
             f"Unknown runtime {runtime!r}; settings.ATLAS_RUNTIMES has {', '.join(runtime_names())}."
         ) from None
-    return import_string(dotted)
+    loader: Loader = import_string(dotted)
+    return loader
 
 
-def load_and_warm(runtime: str, path: Path, *, metadata: dict) -> Predictor:
+def load_and_warm(runtime: str, path: Path, *, metadata: dict[str, Any]) -> Predictor:
     predictor = get_loader(runtime)(path, metadata=metadata)
     predictor.warm_up()
     return predictor
@@ -56,7 +66,7 @@ def check_file(runtime: str, path: Path) -> None:
     if not dotted:
         return
     try:
-        checker = import_string(dotted.rsplit(".", 1)[0] + ".check")
+        checker: Checker = import_string(dotted.rsplit(".", 1)[0] + ".check")
     except ImportError:
         return
     checker(path)

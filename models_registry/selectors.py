@@ -74,7 +74,7 @@ def active_version_ids() -> dict[str, int | None]:
     return dict(RegisteredModel.objects.values_list("name", "active_version_id"))
 
 
-def store_metadata(*, version: ModelVersion) -> dict:
+def store_metadata(*, version: ModelVersion) -> dict[str, Any]:
     """The shape of the old service's metadata.json and metadata endpoint."""
     return {
         "model_name": version.model.name,
@@ -100,10 +100,10 @@ def live_worker_reports() -> QuerySet[WorkerReport]:
     return WorkerReport.objects.filter(heartbeat_at__gte=cutoff).select_related("model", "version")
 
 
-def worker_summary() -> dict[str, dict]:
+def worker_summary() -> dict[str, dict[str, Any]]:
     """Per model: how many live workers report it, and how many serve its active version."""
     actives = active_version_ids()
-    summary: dict[str, dict] = {name: {"total": 0, "on_active": 0, "errors": []} for name in actives}
+    summary: dict[str, dict[str, Any]] = {name: {"total": 0, "on_active": 0, "errors": []} for name in actives}
     for report in live_worker_reports():
         entry = summary.setdefault(report.model.name, {"total": 0, "on_active": 0, "errors": []})
         entry["total"] += 1
@@ -114,13 +114,13 @@ def worker_summary() -> dict[str, dict]:
     return summary
 
 
-def storage_summary() -> dict:
+def storage_summary() -> dict[str, Any]:
     kind = settings.MODEL_STORAGE_TYPE
     bucket = {"s3": settings.S3_BUCKET, "hf": settings.HF_MODEL_REPO}.get(kind)
     return {"type": kind, "bucket": bucket or None}  # no folder of the server: health is read remotely
 
 
-def active_models() -> dict[str, dict]:
+def active_models() -> dict[str, dict[str, Any]]:
     """Model name -> its active version, accuracy (from the measured metrics) and when it became active;
     the threat-intelligence service's GET /api/v1/models/active shape."""
     models = RegisteredModel.objects.filter(active_version__isnull=False).select_related("active_version")

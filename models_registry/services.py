@@ -20,7 +20,8 @@ from django.utils import timezone
 
 from . import artifact_cache, bookkeeping, broadcast, golden, selectors, trust
 from .artifact_cache import ChecksumMismatch
-from .errors import PromotionError, RegistryError
+from .errors import PromotionError as PromotionError  # re-exported: callers import the errors from services
+from .errors import RegistryError as RegistryError
 from .models import ActivationEvent, ModelVersion, RegisteredModel
 from .redaction import without_paths
 from .registration import record_version, upload_and_record

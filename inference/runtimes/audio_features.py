@@ -80,7 +80,8 @@ def to_mono(samples: np.ndarray) -> np.ndarray:
     """(frames,) or (frames, channels) -> (frames,) float64, channels averaged."""
     samples = np.asarray(samples, dtype=np.float64)
     if samples.ndim == 2:
-        return samples.mean(axis=1)
+        mono: np.ndarray = samples.mean(axis=1)
+        return mono
     if samples.ndim != 1:
         raise ValueError(f"Expected samples shaped (frames,) or (frames, channels), got {samples.shape}.")
     return samples
@@ -90,7 +91,8 @@ def resample(samples: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.nd
     if rate == target:
         return samples
     divisor = gcd(int(rate), int(target))
-    return resample_poly(samples, target // divisor, int(rate) // divisor)
+    resampled: np.ndarray = resample_poly(samples, target // divisor, int(rate) // divisor)
+    return resampled
 
 
 def mel_power(samples: np.ndarray, *, n_fft: int = N_FFT, hop: int = HOP_LENGTH, n_mels: int = N_MELS) -> np.ndarray:
@@ -112,7 +114,8 @@ def power_to_db(power: np.ndarray, *, top_db: float = TOP_DB, amin: float = AMIN
     """10 log10(power / max(power)), floored at top_db below the peak (librosa's ref=np.max)."""
     log_spec = 10.0 * np.log10(np.maximum(amin, power))
     log_spec -= 10.0 * np.log10(max(amin, float(power.max())))
-    return np.maximum(log_spec, log_spec.max() - top_db)
+    floored: np.ndarray = np.maximum(log_spec, log_spec.max() - top_db)
+    return floored
 
 
 def log_mel_features(samples: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -124,4 +127,5 @@ def log_mel_features(samples: np.ndarray, sample_rate: int) -> np.ndarray:
         raise AudioTooShort(f"Audio is {len(mono) / SAMPLE_RATE:.3f} s long; at least {MIN_SECONDS:.3f} s is needed.")
     if not np.isfinite(mono).all():
         raise ValueError("Audio contains NaN or infinite samples.")
-    return power_to_db(mel_power(mono)).mean(axis=1).astype(np.float32)
+    features: np.ndarray = power_to_db(mel_power(mono)).mean(axis=1).astype(np.float32)
+    return features

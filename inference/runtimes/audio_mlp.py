@@ -12,7 +12,9 @@ numbers each) from the version's metadata. The rest comes from the metadata too:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -27,7 +29,10 @@ TOP_K = 5
 
 
 class AudioMLP(nn.Module):
-    def __init__(self, *, n_classes: int, hidden=DEFAULT_HIDDEN, dropout: float = DEFAULT_DROPOUT):
+    feature_mean: torch.Tensor  # buffers, registered in __init__
+    feature_std: torch.Tensor
+
+    def __init__(self, *, n_classes: int, hidden: Sequence[int] = DEFAULT_HIDDEN, dropout: float = DEFAULT_DROPOUT):
         super().__init__()
         layers: list[nn.Module] = []
         width = N_MELS
@@ -40,7 +45,8 @@ class AudioMLP(nn.Module):
         self.register_buffer("feature_std", torch.ones(N_MELS))
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return self.net((features - self.feature_mean) / self.feature_std)
+        logits: torch.Tensor = self.net((features - self.feature_mean) / self.feature_std)
+        return logits
 
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
@@ -55,7 +61,7 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
 
 
 class AudioPredictor:
-    def __init__(self, network: AudioMLP, *, class_names: list[str], threat_map: dict[str, dict]):
+    def __init__(self, network: AudioMLP, *, class_names: list[str], threat_map: dict[str, dict[str, Any]]):
         self.network = network.eval()
         self.class_names = class_names
         self.threat_map = threat_map
@@ -69,7 +75,7 @@ class AudioPredictor:
             logits = self.network(torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32)))
             return torch.softmax(logits, dim=-1).numpy()
 
-    def classify(self, samples: np.ndarray, sample_rate: int, *, top_k: int = TOP_K) -> dict:
+    def classify(self, samples: np.ndarray, sample_rate: int, *, top_k: int = TOP_K) -> dict[str, Any]:
         """Samples shaped (frames,) or (frames, channels) at any rate -> the class and its threat entry."""
         probs = self.probabilities(log_mel_features(samples, sample_rate)[None])[0]
         order = np.argsort(-probs, kind="stable")
@@ -92,7 +98,7 @@ class AudioPredictor:
 SLOW_METHODS = ("classify",)  # log-mel features and a torch forward pass: on the slow lane
 
 
-def load(path: Path, *, metadata: dict) -> AudioPredictor:
+def load(path: Path, *, metadata: dict[str, Any]) -> AudioPredictor:
     path = Path(path)
     if path.suffix.lower() not in {".pt", ".pth", ".safetensors"}:
         raise ValueError(f"The audio_mlp runtime serves .pt/.pth state_dicts and .safetensors, not {path.name!r}.")

@@ -26,6 +26,7 @@ import itertools
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -34,7 +35,8 @@ OUTPUT_SIZE = 10
 
 
 def _relu(z: np.ndarray) -> np.ndarray:
-    return np.maximum(z, 0, out=z)
+    np.maximum(z, 0, out=z)  # in place: `out=z` is z (numpy's stubs type the result Any)
+    return z
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -43,15 +45,18 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
         np.negative(z, out=z)
         np.exp(z, out=z)
     z += 1
-    return np.reciprocal(z, out=z)
+    np.reciprocal(z, out=z)
+    return z
 
 
 def _tanh(z: np.ndarray) -> np.ndarray:
-    return np.tanh(z, out=z)
+    np.tanh(z, out=z)
+    return z
 
 
 def _leaky_relu(z: np.ndarray) -> np.ndarray:
-    return np.maximum(z, z * 0.01, out=z)
+    np.maximum(z, z * 0.01, out=z)
+    return z
 
 
 def _identity(z: np.ndarray) -> np.ndarray:
@@ -95,7 +100,7 @@ class DigitPredictor:
     def input_size(self) -> int:
         return self.sizes[0]
 
-    def _logits(self, x: np.ndarray, keep: list | None = None) -> np.ndarray:
+    def _logits(self, x: np.ndarray, keep: list[np.ndarray] | None = None) -> np.ndarray:
         a = x
         for w, b in self._hidden:
             a = a @ w
@@ -215,7 +220,7 @@ def write_npz(
         arrays[f"weight_{i}"] = np.ascontiguousarray(np.asarray(w, dtype=np.float32).T)
         arrays[f"bias_{i}"] = np.asarray(b, dtype=np.float32).reshape(-1)
     with open(path, "wb") as handle:
-        np.savez(handle, **arrays)
+        np.savez(handle, **arrays)  # type: ignore[arg-type]  # numpy's stub matches **kwds against allow_pickle: bool
 
 
 def check(path: Path) -> None:
@@ -223,6 +228,6 @@ def check(path: Path) -> None:
     read_npz(Path(path))
 
 
-def load(path: Path, *, metadata: dict) -> DigitPredictor:
+def load(path: Path, *, metadata: dict[str, Any]) -> DigitPredictor:
     """The runtime loader (settings.ATLAS_RUNTIMES["numpy_mlp"])."""
     return read_npz(Path(path))

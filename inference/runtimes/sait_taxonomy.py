@@ -7,6 +7,8 @@ is one of SEVERITY_LEVELS; priority 1 is the most urgent.
 
 from __future__ import annotations
 
+from typing import Any
+
 SEVERITY_LEVELS = ("info", "low", "medium", "high", "critical")
 PRIORITY_OF_SEVERITY = {"critical": 1, "high": 2, "medium": 3, "low": 4, "info": 5}
 UNKNOWN = {"category": "unknown", "severity": "info", "priority": 5}
@@ -50,14 +52,14 @@ def default_class_names() -> list[str]:
     return [name for name, _, _ in SAIT_CLASSES]
 
 
-def default_threat_map() -> dict[str, dict]:
+def default_threat_map() -> dict[str, dict[str, Any]]:
     return {
         name: {"category": category, "severity": severity, "priority": PRIORITY_OF_SEVERITY[severity]}
         for name, category, severity in SAIT_CLASSES
     }
 
 
-def threat_map_for(class_names: list[str], overrides: dict | None = None) -> dict[str, dict]:
+def threat_map_for(class_names: list[str], overrides: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
     """Each class's threat entry: the metadata's override, else the SAIT default, else "unknown"."""
     defaults = default_threat_map()
     overrides = overrides or {}

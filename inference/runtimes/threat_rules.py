@@ -30,6 +30,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 SCHEMA = "atlas.threat_taxonomy/1"
 KINDS = ("text", "visual", "audio")
@@ -201,7 +202,7 @@ class ThreatClassifier:
     def warm_up(self) -> None:
         self.classify(kind="text", data="A quiet street; nothing to report.")
 
-    def classify(self, *, kind: str, data) -> dict:
+    def classify(self, *, kind: str, data) -> dict[str, Any]:
         if kind == "text":
             return self.classify_text(data)
         if kind == "visual":
@@ -210,7 +211,7 @@ class ThreatClassifier:
             return self.classify_audio(data)
         raise ThreatInputError(f"type must be one of {', '.join(KINDS)}, got {kind!r}.")
 
-    def classify_text(self, text) -> dict:
+    def classify_text(self, text) -> dict[str, Any]:
         if not isinstance(text, str) or not text.strip():
             raise ThreatInputError("For type 'text', data must be a non-empty string.")
         if len(text) > MAX_TEXT_CHARS:
@@ -229,7 +230,7 @@ class ThreatClassifier:
                 candidates.append((category.name, score, list(matched), None))
         return self._decide(candidates)
 
-    def classify_visual(self, data) -> dict:
+    def classify_visual(self, data) -> dict[str, Any]:
         detections = data.get("detections") if isinstance(data, dict) else data
         if not isinstance(detections, list):
             raise ThreatInputError(
@@ -246,7 +247,7 @@ class ThreatClassifier:
                 candidates.append((rule.category, max(conf for _, conf in hits), names, rule.severity))
         return self._decide(candidates)
 
-    def classify_audio(self, data) -> dict:
+    def classify_audio(self, data) -> dict[str, Any]:
         if not isinstance(data, dict):
             raise ThreatInputError("For type 'audio', data must be an audio classify response (an object).")
         name, confidence = self._class_of(data, None, "class_name"), self._confidence_of(data, None)
@@ -272,7 +273,7 @@ class ThreatClassifier:
             raise ThreatInputError(f"{at}.confidence must be a number in 0..1, got {value!r}.")
         return float(value)
 
-    def _decide(self, candidates: list[tuple[str, float, list[str], str | None]]) -> dict:
+    def _decide(self, candidates: list[tuple[str, float, list[str], str | None]]) -> dict[str, Any]:
         passing = [c for c in candidates if c[1] >= self.categories[c[0]].threshold]
         if not passing:
             best_seen = max((c[1] for c in candidates), default=0.0)
@@ -304,7 +305,7 @@ class ThreatClassifier:
         return self.levels[min(low + int(position * (high - low + 1)), high)]
 
 
-def load(path: Path, *, metadata: dict) -> ThreatClassifier:
+def load(path: Path, *, metadata: dict[str, Any]) -> ThreatClassifier:
     path = Path(path)
     try:
         taxonomy = json.loads(path.read_text(encoding="utf-8"))
@@ -315,11 +316,11 @@ def load(path: Path, *, metadata: dict) -> ThreatClassifier:
     return ThreatClassifier(taxonomy)
 
 
-def default_taxonomy() -> dict:
+def default_taxonomy() -> dict[str, Any]:
     """The old threat-intelligence service's eight categories (the version seed_demo makes active)."""
     return json.loads(DEFAULT_TAXONOMY_PATH.read_text(encoding="utf-8"))
 
 
-def extended_taxonomy() -> dict:
+def extended_taxonomy() -> dict[str, Any]:
     """Atlas's richer taxonomy (terrorism, cyber threats, emergencies...): a second version to promote."""
     return json.loads(EXTENDED_TAXONOMY_PATH.read_text(encoding="utf-8"))

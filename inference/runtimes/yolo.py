@@ -23,6 +23,7 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -315,7 +316,7 @@ class VisualPredictor:
             for box, score, class_id in zip(boxes[keep], scores[keep], class_ids[keep], strict=True)
         ]
 
-    def threat_analysis(self, detections: list[dict]) -> dict:
+    def threat_analysis(self, detections: list[dict]) -> dict[str, Any]:
         """People, weapons and vehicles in a set of detections, and a 0..1 score of how alarming it is."""
         classes = [d["class"] for d in detections]
         people = classes.count("person")
@@ -344,7 +345,7 @@ class VisualPredictor:
 SLOW_METHODS = ("detect",)  # 30-300 ms of CPU: on the slow lane (inference/slow_lane.py)
 
 
-def load(path: Path, *, metadata: dict) -> VisualPredictor:
+def load(path: Path, *, metadata: dict[str, Any]) -> VisualPredictor:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".onnx":

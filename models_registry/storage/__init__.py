@@ -6,13 +6,14 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-from .base import ArtifactNotFound, ArtifactStore, StorageError, StoredArtifact
+from .base import ArtifactNotFound, ArtifactStore, StorageError, Store, StoredArtifact
 
 __all__ = [
     "STORAGE_KINDS",
     "ArtifactNotFound",
     "ArtifactStore",
     "StorageError",
+    "Store",
     "StoredArtifact",
     "get_store",
 ]
@@ -51,7 +52,7 @@ def _build_store(kind: str) -> ArtifactStore:
 
 
 @receiver(setting_changed)
-def _forget_stores(*, setting: str, **kwargs) -> None:
+def _forget_stores(*, setting: str, **kwargs: object) -> None:
     """Settings changed (tests): stores are rebuilt from the new values."""
     if setting in _STORE_SETTINGS or setting.startswith(("S3_", "HF_")):
         _stores.clear()

@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 CHUNK = 1024 * 1024
 
@@ -49,11 +49,20 @@ class ArtifactStore(Protocol):
     def fetch(self, artifact: StoredArtifact, dest: Path, *, progress: Progress = None) -> None:
         """Write the artifact's bytes to `dest` (the caller verifies them)."""
 
-    def write_model_metadata(self, *, model: str, metadata: dict, latest: StoredArtifact | None = None) -> None:
+    def write_model_metadata(
+        self, *, model: str, metadata: dict[str, Any], latest: StoredArtifact | None = None
+    ) -> None:
         """Write models/{model}/metadata.json (and, where the store keeps one, the `latest/` copy)."""
 
     def check(self) -> None:
         """Raise StorageError when the store cannot be reached."""
+
+    def pin(self, artifact: StoredArtifact) -> StoredArtifact:
+        """Return `artifact` with its revision recorded (S3 VersionId or ETag, Hub commit sha); local: unchanged."""
+
+
+# The name the registry's annotations use for "any artifact store".
+Store = ArtifactStore
 
 
 def sha256_of_file(path: Path) -> tuple[str, int]:

@@ -22,6 +22,7 @@ import shutil
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx2
 from django.conf import settings
@@ -144,7 +145,9 @@ class HubStore:
         if progress:
             progress(dest.stat().st_size)
 
-    def write_model_metadata(self, *, model: str, metadata: dict, latest: StoredArtifact | None = None) -> None:
+    def write_model_metadata(
+        self, *, model: str, metadata: dict[str, Any], latest: StoredArtifact | None = None
+    ) -> None:
         """Commit {model}/metadata.json. The Hub keeps no `latest/` copy: the sha pins each version."""
         repo_id = self._require_repo()
         path_in_repo = f"{model}/metadata.json"

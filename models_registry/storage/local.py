@@ -6,6 +6,7 @@ import json
 import os
 import uuid
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 
@@ -58,7 +59,9 @@ class LocalStore:
                 if progress:
                     progress(len(chunk))
 
-    def write_model_metadata(self, *, model: str, metadata: dict, latest: StoredArtifact | None = None) -> None:
+    def write_model_metadata(
+        self, *, model: str, metadata: dict[str, Any], latest: StoredArtifact | None = None
+    ) -> None:
         path = self._path(f"models/{model}/metadata.json")
         path.parent.mkdir(parents=True, exist_ok=True)
         part = path.with_name("metadata.json.part")
@@ -72,3 +75,7 @@ class LocalStore:
             raise StorageError(f"Cannot use the local store {self.root}: {exc}") from exc
         if not os.access(self.root, os.W_OK):
             raise StorageError(f"The local store {self.root} is not writable.")
+
+    def pin(self, artifact: StoredArtifact) -> StoredArtifact:
+        """A local file has no revision to record: the artifact is returned unchanged."""
+        return artifact

@@ -135,7 +135,9 @@ class S3Store:
                 revision=artifact.revision,
             ) from exc
 
-    def write_model_metadata(self, *, model: str, metadata: dict, latest: StoredArtifact | None = None) -> None:
+    def write_model_metadata(
+        self, *, model: str, metadata: dict[str, Any], latest: StoredArtifact | None = None
+    ) -> None:
         bucket = self._require_bucket()
         key = f"models/{model}/metadata.json"
         body = json.dumps(metadata, indent=2, sort_keys=True).encode()
@@ -257,11 +259,12 @@ class S3Store:
         )
 
     @staticmethod
-    def _revision_of(head: dict) -> str:
-        version_id = head.get("VersionId")
+    def _revision_of(head: dict[str, Any]) -> str:
+        version_id: str | None = head.get("VersionId")
         if version_id and version_id != "null":
             return version_id
-        return head["ETag"]
+        etag: str = head["ETag"]
+        return etag
 
     @staticmethod
     def _code(exc: ClientError) -> str:

@@ -69,7 +69,7 @@ def pin_revision(artifact: StoredArtifact) -> StoredArtifact:
     from . import get_store
 
     store = get_store(artifact.storage)
-    return store.pin(artifact)  # type: ignore[attr-defined]
+    return store.pin(artifact)
 
 
 def _parse_s3(uri: str, rest: str) -> StoredArtifact:
