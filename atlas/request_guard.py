@@ -106,13 +106,16 @@ class BodyTimeout(UnreadablePostError):
 
 
 class DeadlineInput:
-    """`wsgi.input` whose reads give up when the client stops sending: at most `idle` seconds per read,
-    and nothing after `deadline` (time.monotonic())."""
+    """`wsgi.input` whose reads give up when the client stops sending: at most `idle` seconds per read, and
+    nothing later than `allowed` seconds after the first read."""
 
-    def __init__(self, stream: Any, sock: socket.socket, *, idle: float, deadline: float) -> None:
-        self.stream, self.sock, self.idle, self.deadline = stream, sock, idle, deadline
+    def __init__(self, stream: Any, sock: socket.socket, *, idle: float, allowed: float) -> None:
+        self.stream, self.sock, self.idle, self.allowed = stream, sock, idle, allowed
+        self.deadline: float | None = None  # set at the first read: time the server spent before is not the client's
 
     def _timed(self, method: str, *args: Any) -> Any:
+        if self.deadline is None:
+            self.deadline = time.monotonic() + self.allowed
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise self._give_up("The request body did not arrive in time.")
@@ -156,8 +159,9 @@ class SlowBodies:
         if sock is None or idle <= 0 or not (length > 0 or chunked):
             return self.app(environ, start_response)
         expected = length if length > 0 else chunked_body_limit(environ.get("CONTENT_TYPE", ""))
-        deadline = time.monotonic() + idle + expected / (settings.ATLAS_BODY_MIN_KBPS * 1024)
-        environ["wsgi.input"] = DeadlineInput(environ["wsgi.input"], sock, idle=idle, deadline=deadline)
+        rate = settings.ATLAS_BODY_MIN_KBPS * 1024
+        allowed = idle + expected / rate if rate > 0 else float("inf")  # 0: no overall limit, the idle one only
+        environ["wsgi.input"] = DeadlineInput(environ["wsgi.input"], sock, idle=idle, allowed=allowed)
         try:
             return self.app(environ, start_response)
         except BodyTimeout as exc:  # read before Django (a chunked body): answered here

@@ -158,7 +158,8 @@ def apply_rollouts(running: dict[str, Any]) -> None:
             version=candidate_version.version,
             version_id=candidate_version.pk,
             sha256=candidate_version.sha256,
-            predictor=predictor,
+            # a canary's slow methods on the slow lane, as the stable's; a shadow copy runs on its own thread
+            predictor=slow_lane.wrap(candidate_version.model.runtime, predictor),
             metadata=dict(candidate_version.metadata),
             loaded_at=timezone.now(),
         )

@@ -16,6 +16,7 @@ sync worker holds one request at a time whatever its priority. docs/PERFORMANCE.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import threading
@@ -68,7 +69,8 @@ def run(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     """`fn(*args, **kwargs)` on the slow lane; this thread waits for it (exceptions come back as raised)."""
     if threading.current_thread().name.startswith("atlas-slow-lane"):
         return fn(*args, **kwargs)  # already on the lane (a slow method calling another)
-    return _lane().submit(fn, *args, **kwargs).result()
+    context = contextvars.copy_context()  # the request's id and the metrics' notes follow the call
+    return _lane().submit(context.run, fn, *args, **kwargs).result()
 
 
 def slow_methods(runtime: str) -> tuple[str, ...]:

@@ -148,6 +148,15 @@ class DictionarySchema(AutoSchema):
         return responses
 
 
+class UntypedJSONParser(SafeJSONParser):
+    """A body sent without a Content-Type is read as JSON, as FastAPI read it (`requests.post(url, data=...)`)."""
+
+    media_type = "*/*"
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        return super().parse(stream, "application/json", parser_context)
+
+
 class DictionaryWrites(IsAuthenticatedOrReadOnly):
     """Writes need a user or the admin token, unless VOCABULARY_PUBLIC_WRITES opens them (for deployments of
     the old MNIST service, whose dictionary was open and whose clients send no credentials)."""
@@ -161,7 +170,7 @@ class DictionaryView(APIView):
     VOCABULARY_PUBLIC_WRITES=1. Each view parses its input, calls a selector or a service, and answers."""
 
     permission_classes = [DictionaryWrites]
-    parser_classes = [SafeJSONParser]
+    parser_classes = [SafeJSONParser, UntypedJSONParser]
     schema = DictionarySchema()
 
     def handle_exception(self, exc: Exception) -> Response:
@@ -170,13 +179,23 @@ class DictionaryView(APIView):
     def query(self, params: tuple[QueryParam, ...]) -> dict[str, Any]:
         return parse_query(self.request, params)
 
-    def body(self, serializer_class: type[serializers.Serializer], *, many: bool = False, patch: bool = False) -> Any:
+    def body(
+        self,
+        serializer_class: type[serializers.Serializer],
+        *,
+        many: bool = False,
+        patch: bool = False,
+        null_unchanged: bool = False,
+    ) -> Any:
         """The validated body; a PATCH refuses fields it cannot write. A body that is not an object (or, with
-        `many`, a list) is a 422 at ["body"]."""
+        `many`, a list) is a 422 at ["body"]. With `null_unchanged`, a top-level `null` means "leave it", as the
+        old service's all-Optional update shapes read it."""
         data = self.request.data
         if not isinstance(data, list if many else dict):
             kind = "a list" if many else "an object"
             raise errors.InvalidInput({"non_field_errors": [ErrorDetail(f"Input should be {kind}", code="invalid")]})
+        if null_unchanged:
+            data = {key: value for key, value in data.items() if value is not None}
         serializer = serializer_class(data=data, many=many, partial=patch, context={"refuse_unknown": patch})
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data

@@ -34,6 +34,8 @@ def parse_int(raw: str) -> int:
     digits = text[1:] if text.startswith("-") else text
     if not (digits.isascii() and digits.isdigit()):
         raise QueryError("Input should be a valid integer, unable to parse string as an integer", "int_parsing")
+    if len(digits.lstrip("0")) > 4000:  # int() refuses 4,300 digits; far past any id or page: just past int64
+        return -(2**63) - 1 if text.startswith("-") else 2**63
     return int(text)
 
 

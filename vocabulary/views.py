@@ -156,7 +156,7 @@ class WordView(DictionaryView):
     )
     def patch(self, request: Request, word_id: str) -> Response:
         word = selectors.word_get(_word_id(word_id), full=False)
-        data = self.body(WordPatch, patch=True)
+        data = self.body(WordPatch, patch=True, null_unchanged=True)
         services.word_update(word=word, **data)
         full = any(name in data for name in ("definitions", "tags", "forms"))
         return self.answer(selectors.word_get(word.pk, full=full), WordFull if full else WordOut)
@@ -215,6 +215,7 @@ class RowView(DictionaryView):
     id_name: str
     shape: type[serializers.Serializer]
     patch_shape: type[serializers.Serializer]
+    nulls_unchanged = False  # a tag's PATCH reads null as "leave it" (Hippo's TagUpdate); an example's clears
 
     def row(self, pk: int) -> Any:
         raise NotImplementedError
@@ -233,7 +234,7 @@ class RowView(DictionaryView):
 
     def patch(self, request: Request, **ids: str) -> Response:
         row = self._named(ids)
-        self.change(row, self.body(self.patch_shape, patch=True))
+        self.change(row, self.body(self.patch_shape, patch=True, null_unchanged=self.nulls_unchanged))
         return self.answer(self.row(row.pk), self.shape)
 
     def delete(self, request: Request, **ids: str) -> Response:
@@ -358,6 +359,7 @@ class TagsView(DictionaryView):
 @extend_schema_view(**row_schema("tags", TagOut, TagIn(partial=True), "the fields given"))
 class TagView(RowView):
     id_name, shape, patch_shape = "tag_id", TagOut, TagIn
+    nulls_unchanged = True
 
     def row(self, pk: int) -> Any:
         return selectors.tag_get(pk)

@@ -88,7 +88,24 @@ def _raw_float32(body: bytes) -> np.ndarray:
     return np.frombuffer(body, dtype="<f4").astype(np.float64)
 
 
+_NPY_HEADERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+
+
 def _npy(body: bytes) -> np.ndarray:
+    stream = io.BytesIO(body)
+    try:  # the header first: a declared shape of 2**40 values must not be allocated before it is refused
+        version = np.lib.format.read_magic(stream)
+        reader = _NPY_HEADERS.get(version)
+        if reader is None:
+            raise ValueError(f"format version {version} is not read here")
+        shape, _, dtype = reader(stream)
+    except (ValueError, OSError, EOFError) as exc:
+        raise PixelsError("invalid_pixels", f"The body is not a .npy array ({exc}).") from None
+    if dtype.kind not in "iuf":
+        raise PixelsError("invalid_pixels", "The .npy array must hold numbers (float or integer).")
+    count = int(np.prod(shape, dtype=object))
+    if count != PIXELS:
+        raise PixelsError("wrong_length", f"The .npy array has {count} values; expected {PIXELS} (28x28 or {PIXELS}).")
     try:
         array = np.load(io.BytesIO(body), allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:

@@ -328,6 +328,13 @@ def test_a_binary_body_gives_the_same_answer_as_json(client, active_digits, cont
     assert as_binary.json() == as_json.json()
 
 
+def huge_npy_header() -> bytes:
+    """Only the header of a .npy that declares 2**40 float64 values (8 TB): refused before any allocation."""
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": "<f8", "fortran_order": False, "shape": (2**40,)})
+    return buffer.getvalue()
+
+
 BAD_BINARY = [
     pytest.param("application/octet-stream", b"\0" * 3135, "wrong_length", "not 3135 bytes", id="raw-short"),
     pytest.param(
@@ -343,13 +350,16 @@ BAD_BINARY = [
     pytest.param("application/x-npy", b"not an npy file", "invalid_pixels", "not a .npy array", id="npy-garbage"),
     pytest.param("application/x-npy", npy(np.zeros(10)), "wrong_length", "has 10 values", id="npy-short"),
     pytest.param(
+        "application/x-npy", huge_npy_header(), "wrong_length", "has 1099511627776 values", id="npy-huge-shape"
+    ),
+    pytest.param(
         "application/x-npy", npy(np.array(["a"] * 784)), "invalid_pixels", "must hold numbers", id="npy-strings"
     ),
     pytest.param(
         "application/x-npy",
         npy(np.array([{}] * 784, dtype=object), pickle=True),
         "invalid_pixels",
-        "not a .npy",
+        "must hold numbers",
         id="npy-pickle",
     ),
 ]

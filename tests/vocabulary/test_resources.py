@@ -273,3 +273,23 @@ def test_the_older_readme_paths_serve_the_same_api(anon, pair):
 
     assert [w["word_text"] for w in words.json()["data"]] == ["big", "large"]
     assert relations.json()["data"] == [{"word_id_1": big.pk, "word_id_2": large.pk, "relation_type": "antonym"}]
+
+
+def test_a_tag_patch_with_a_null_description_keeps_it(writer):
+    tag = Tag.objects.create(name="slang", description="keep me")
+
+    response = writer.patch(f"{API}/tags/{tag.pk}", {"name": "informal", "description": None}, format="json")
+
+    assert (response.status_code, response.json()["description"]) == (200, "keep me")
+
+
+def test_a_body_without_a_content_type_is_read_as_json(writer):
+    response = writer.generic("POST", f"{API}/tags", b'{"name": "untyped"}', content_type="")
+
+    assert (response.status_code, response.json()["name"]) == (201, "untyped")
+
+
+def test_an_id_of_five_thousand_digits_is_a_404_not_a_crash(anon):  # int() refuses 4,300 digits
+    response = anon.get(f"{API}/words/{'9' * 5000}")
+
+    assert response.status_code == 404

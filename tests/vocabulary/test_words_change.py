@@ -209,3 +209,13 @@ def test_patch_of_a_tag_id_list_is_a_422_not_ignored(writer, cat):
     assert response.status_code == 422
     assert [item["loc"] for item in response.json()["detail"]] == [["body", "tag_ids"]]
     assert sorted(cat.tags.values_list("name", flat=True)) == ["animal", "pet"]
+
+
+def test_patch_with_nulls_leaves_those_fields_as_they_are(writer, cat):
+    response = writer.patch(
+        f"{API}/words/{cat.pk}", {"word_text": None, "language_code": None, "tags": None}, format="json"
+    )
+
+    assert response.status_code == 200
+    assert response.json()["word_text"] == "cat"
+    assert sorted(cat.tags.values_list("name", flat=True)) == ["animal", "pet"]
