@@ -21,6 +21,7 @@ import os
 import socket
 import threading
 
+from django.conf import settings
 from django.urls import get_resolver
 
 from models_registry import artifact_cache, bootstrap, worker_reports
@@ -29,6 +30,8 @@ from models_registry.broadcast import ActivationListener
 from . import model_cache, rollout_sync, served_models
 
 logger = logging.getLogger(__name__)
+
+STOP_MARGIN_SECONDS = 5.0  # a sync in flight when stop() is called: its queries and a model load's start
 
 _listener: ActivationListener | None = None
 _started_pid: int | None = None
@@ -120,9 +123,11 @@ def _clean_up_after_the_dead() -> None:
 
 
 def stop() -> None:
+    """Stop serving in this process: the listener ends (waited for, within a poll interval and a margin,
+    so nothing it does races what the process does next) and this worker's reports are removed."""
     global _listener, _started_pid
     if _listener is not None:
-        _listener.stop()
+        _listener.stop(wait=settings.ATLAS_RELOAD_POLL_SECONDS + STOP_MARGIN_SECONDS)
         _listener = None
     _started_pid = None
     try:

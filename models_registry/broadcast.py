@@ -75,20 +75,32 @@ class ActivationListener(threading.Thread):
         self._loaded = loaded
         self._serves = serves or (lambda name: True)
         self._on_tick = on_tick  # after each sync: the serving side's rollout work (inference.rollout_sync)
-        self._stop = threading.Event()
+        self._stopping = threading.Event()
         self._last_heartbeat = 0.0
         self._last_prune = time.monotonic()  # serving.ensure_started prunes once at start
         self.host = socket.gethostname()
         self.pid = os.getpid()
         self.use_listen = settings.ATLAS_LISTEN_NOTIFY and connection.vendor == "postgresql"
 
-    def stop(self) -> None:
-        self._stop.set()
+    def stop(self, *, wait: float | None = None) -> None:
+        """Ask the thread to end; with `wait`, give it that many seconds to finish its current sync.
+
+        Waiting matters wherever the process goes on (a test, a reload): a listener that outlives its stop
+        still queries the database and logs, racing whatever runs next."""
+        self._stopping.set()
+        if wait is not None and self.is_alive() and threading.current_thread() is not self:
+            self.join(wait)
 
     def run(self) -> None:
+        try:
+            self._run()
+        finally:
+            connection.close()  # this thread's own Django connection: not left open for the server to reap
+
+    def _run(self) -> None:
         poll = settings.ATLAS_RELOAD_POLL_SECONDS
         listen_again_at = 0.0
-        while not self._stop.is_set():
+        while not self._stopping.is_set():
             if self.use_listen and time.monotonic() >= listen_again_at:
                 try:
                     self._listen_loop(poll)
@@ -101,12 +113,12 @@ class ActivationListener(threading.Thread):
                         LISTEN_RETRY_SECONDS,
                     )
             self.sync()
-            self._stop.wait(poll)
+            self._stopping.wait(poll)
 
     def _listen_loop(self, poll: float) -> None:
         with _listen_connection() as conn:
             self.sync()  # catch up on anything committed before LISTEN took effect
-            while not self._stop.is_set():
+            while not self._stopping.is_set():
                 for _notify in conn.notifies(timeout=poll, stop_after=1):
                     pass
                 self.sync()
