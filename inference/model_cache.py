@@ -19,12 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import F
 from django.utils import timezone
 
-from models_registry import services, trust, worker_reports
+from models_registry import selectors, services, trust, worker_reports
 from models_registry.metrics import MODEL_LOAD_FAILURES
-from models_registry.models import ModelVersion, RegisteredModel
+from models_registry.models import ModelVersion
 from models_registry.runtimes import load_and_warm
 
 from . import metrics, rollouts, served_models, slow_lane
@@ -189,11 +188,7 @@ def _load_active(name: str) -> LoadedModel:
         loaded = _models.get(name)
         if loaded is not None:
             return loaded
-        version = (
-            ModelVersion.objects.select_related("model")
-            .filter(model__name=name, model__active_version_id=F("pk"))
-            .first()
-        )
+        version = selectors.active_version_of(name=name)
         if version is None:
             raise ModelUnavailable(
                 name, f"No active version of {name!r}: register one and promote it (admin, API or manage.py)."
@@ -280,7 +275,7 @@ def activate(*, version: ModelVersion, predictor: Any = None, force_download: bo
 
 
 def _still_active(version: ModelVersion) -> bool:
-    return RegisteredModel.objects.filter(pk=version.model_id, active_version_id=version.pk).exists()
+    return selectors.is_active(version=version)
 
 
 def loaded_version_ids() -> dict[str, int | None]:
@@ -309,8 +304,7 @@ def clear() -> None:
 def preload() -> dict[str, str]:
     """Load every active version (the serving process's start-up). Returns name -> version or error."""
     results = {}
-    active = ModelVersion.objects.select_related("model").filter(model__active_version_id=F("pk"))
-    for version in active:
+    for version in selectors.all_active_versions():
         name = version.model.name
         if not served_models.serves(name):
             continue

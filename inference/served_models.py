@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from models_registry.models import RegisteredModel
+from models_registry import selectors
 
 
 def serves(name: str) -> bool:
@@ -26,7 +26,7 @@ def not_served_reason(name: str) -> str:
 def unknown_names() -> list[str]:
     """The names in ATLAS_SERVE_MODELS that are neither a registered model nor an alias of one (a typo, or a
     model not registered yet): logged at start, since such a replica serves less than its operator meant."""
-    registered = set(RegisteredModel.objects.values_list("name", flat=True))
+    registered = selectors.registered_names()
     return [
         name
         for name in settings.ATLAS_SERVE_MODELS

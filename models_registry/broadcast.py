@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 
 from . import selectors, worker_reports
-from .models import ModelVersion, RegisteredModel
+from .models import RegisteredModel
 from .signals import model_activated
 
 logger = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ class ActivationListener(threading.Thread):
             loaded = self._loaded()
             for name, version_id in active.items():
                 if version_id is not None and loaded.get(name) != version_id and self._serves(name):
-                    version = ModelVersion.objects.select_related("model").get(pk=version_id)
+                    version = selectors.version_by_id(pk=version_id)
                     model_activated.send(
                         sender=RegisteredModel,
                         model_name=name,

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, QuerySet
 from django.utils import timezone
 
 from .models import ActivationEvent, DeviceReport, ModelVersion, RegisteredModel, Rollout, WorkerReport
@@ -72,6 +72,48 @@ def rollback_target(*, model: RegisteredModel) -> ModelVersion | None:
 def active_version_ids() -> dict[str, int | None]:
     """Model name -> active version id, in one query (the serving workers poll this)."""
     return dict(RegisteredModel.objects.values_list("name", "active_version_id"))
+
+
+def registered_names() -> set[str]:
+    return set(RegisteredModel.objects.values_list("name", flat=True))
+
+
+def models_by_name() -> QuerySet[RegisteredModel]:
+    """Every registered model, its active version joined, by name."""
+    return RegisteredModel.objects.select_related("active_version").order_by("name")
+
+
+def models_with_versions() -> list[RegisteredModel]:
+    """The models that have at least one registered version."""
+    return list(RegisteredModel.objects.filter(versions__isnull=False).distinct())
+
+
+def versions_served_by(*, host: str, pid: int) -> dict[str, str]:
+    """Model name -> version, from the worker reports of one process."""
+    reports = WorkerReport.objects.filter(host=host, pid=pid, version__isnull=False)
+    return dict(reports.values_list("model__name", "version__version"))
+
+
+def active_version_of(*, name: str) -> ModelVersion | None:
+    """The active version of the model called `name` (its model joined), or None."""
+    return (
+        ModelVersion.objects.select_related("model").filter(model__name=name, model__active_version_id=F("pk")).first()
+    )
+
+
+def all_active_versions() -> list[ModelVersion]:
+    """Every model's active version (its model joined), in one query (a serving worker's preload)."""
+    return list(ModelVersion.objects.select_related("model").filter(model__active_version_id=F("pk")))
+
+
+def is_active(*, version: ModelVersion) -> bool:
+    """Whether `version` is still its model's active version, read now (not from the instance)."""
+    return RegisteredModel.objects.filter(pk=version.model_id, active_version_id=version.pk).exists()
+
+
+def version_by_id(*, pk: int) -> ModelVersion:
+    """The version with that id, its model joined; ModelVersion.DoesNotExist if there is none."""
+    return ModelVersion.objects.select_related("model").get(pk=pk)
 
 
 def store_metadata(*, version: ModelVersion) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 
 from atlas.throttling import SharedScopedRateThrottle
 from models_registry import artifact_cache, reloads, selectors
-from models_registry.models import RegisteredModel, WorkerReport
+from models_registry.models import RegisteredModel
 from models_registry.redaction import without_paths
 from models_registry.storage_health import storage_reachable
 
@@ -42,7 +42,7 @@ class AdminAPIView(APIView):
 
 
 def _unknown_model(name: str) -> Response:
-    known = sorted(RegisteredModel.objects.values_list("name", flat=True))
+    known = sorted(selectors.registered_names())
     return Response(
         {"detail": f"Unknown model_type {name!r}.", "available_models": known},
         status=status.HTTP_400_BAD_REQUEST,
@@ -103,10 +103,10 @@ class ReloadModelsView(AdminAPIView):
         name = selectors.model_name_for(name)  # an alias (the old S3 stem) names its registered model
         background = prefers_async(request)
         if name == "all":
-            models = list(RegisteredModel.objects.filter(versions__isnull=False).distinct())
+            models = selectors.models_with_versions()
             results = reloads.reload_models(models, wanted=wanted, force=force, background=background, actor=ACTOR)
             return _answer(results, model_type="all", wanted=wanted, background=background)
-        model = RegisteredModel.objects.filter(name=name).first()
+        model = selectors.registered_model(name=name)
         if model is None:
             return _unknown_model(name)
         version = reloads.resolve_version(model, wanted)
@@ -270,7 +270,7 @@ class HealthView(AdminAPIView):
         workers = selectors.worker_summary()
         models = {}
         degraded = False
-        for model in RegisteredModel.objects.select_related("active_version").order_by("name"):
+        for model in selectors.models_by_name():
             active = model.active_version.version if model.active_version else None
             mine = loaded.get(model.name)
             counts = workers.get(model.name, {"total": 0, "on_active": 0, "errors": []})
@@ -312,5 +312,4 @@ class HealthView(AdminAPIView):
 def loaded_models_here() -> dict[str, str]:
     """Model name -> version this process serves, from its own worker reports (the registry does not
     import `inference`; the process cache writes these reports when it loads)."""
-    reports = WorkerReport.objects.filter(host=socket.gethostname(), pid=os.getpid(), version__isnull=False)
-    return dict(reports.values_list("model__name", "version__version"))
+    return selectors.versions_served_by(host=socket.gethostname(), pid=os.getpid())

@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 from django.conf import settings
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authentication import SessionAuthentication
@@ -20,6 +21,7 @@ from models_registry import promotion_jobs, rollouts, selectors, services
 from models_registry.models import ActivationEvent, ModelVersion, PromotionJob, RegisteredModel
 
 from .authentication import AdminTokenAuthentication
+from .filters import ActivationEventFilter, ModelVersionFilter
 from .permissions import StaffWithViewPermission, can_view, require_perm
 from .prefer import prefers_async
 from .serializers import (
@@ -126,11 +128,9 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regi
     read_models = (ModelVersion,)
     parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
 
-    def get_queryset(self):
-        queryset = ModelVersion.objects.select_related("model").order_by("model__name", "-created_at")
-        if model := self.request.query_params.get("model"):
-            queryset = queryset.filter(model__name=model)
-        return queryset
+    queryset = ModelVersion.objects.select_related("model").order_by("model__name", "-created_at")
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ModelVersionFilter
 
     @extend_schema(
         request={"multipart/form-data": VersionUploadSerializer},
@@ -281,8 +281,6 @@ class ActivationEventViewSet(mixins.ListModelMixin, RegistryViewSet):
     serializer_class = ActivationEventSerializer
     read_models = (ActivationEvent,)
 
-    def get_queryset(self):
-        queryset = ActivationEvent.objects.select_related("model", "from_version", "to_version").order_by("-id")
-        if model := self.request.query_params.get("model"):
-            queryset = queryset.filter(model__name=model)
-        return queryset
+    queryset = ActivationEvent.objects.select_related("model", "from_version", "to_version").order_by("-id")
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ActivationEventFilter

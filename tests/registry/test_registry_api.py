@@ -152,3 +152,34 @@ def test_an_upload_over_the_limit_is_413(token_client, settings):
 
     assert response.status_code == 413
     assert "ATLAS_MAX_MODEL_UPLOAD_MB" in response.json()["detail"]
+
+
+def test_versions_filter_by_model_and_status(token_client, register):
+    register("1.0.0")
+    active = register("2.0.0")
+    register("1.0.0", model="other")
+    services.model_version_promote(version=active, actor="a")
+
+    listed = token_client.get("/api/v1/registry/versions/", {"model": "answers", "status": "active"}).json()
+
+    rows = listed["results"] if isinstance(listed, dict) else listed
+    assert [(v["model"], v["version"]) for v in rows] == [("answers", "2.0.0")]
+
+
+def test_an_unknown_status_filter_is_400_naming_the_parameter(token_client):
+    response = token_client.get("/api/v1/registry/versions/", {"status": "shiny"})
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["status"]
+
+
+def test_history_filters_by_model_and_action(token_client, register):
+    first, second = register("1.0.0"), register("2.0.0")
+    services.model_version_promote(version=first, actor="a")
+    services.model_version_promote(version=second, actor="a")
+    services.model_rollback(model=RegisteredModel.objects.get(name="answers"), actor="b")
+
+    events = token_client.get("/api/v1/registry/history/", {"model": "answers", "action": "rollback"}).json()
+
+    rows = events["results"] if isinstance(events, dict) else events
+    assert [(e["actor"], e["to_version"]) for e in rows] == [("b", "1.0.0")]
