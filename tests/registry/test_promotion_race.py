@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection, connections
 
-from models_registry import services
+from models_registry import broadcast, services
 from models_registry.models import ActivationEvent, ModelVersion, RegisteredModel
 from tests.waiting import wait_until
 
@@ -26,8 +26,9 @@ def _another_backend_waits_on_a_lock() -> bool:
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
-def test_racing_promotions_serialise_into_one_pointer_and_two_ordered_events(register):
-    # Given two versions and a first promotion holding the model's row lock
+def test_racing_promotions_serialise_into_one_pointer_and_two_ordered_events(register, monkeypatch):
+    # Given two versions, and a first promotion that holds the model's row lock (its durable transaction is
+    # open: it is NOTIFYing) while a second promotion starts on another connection
     v1, v2 = register("1.0.0"), register("2.0.0")
     outcome: dict[str, object] = {}
 
@@ -40,17 +41,18 @@ def test_racing_promotions_serialise_into_one_pointer_and_two_ordered_events(reg
         finally:
             connections.close_all()
 
-    with transaction.atomic():
-        RegisteredModel.objects.select_for_update().get(name="answers")
-        racer = threading.Thread(target=promote_v2_on_a_second_connection)
-        racer.start()
-        # When the second promotion reaches the locked row, it waits
-        wait_until(
-            _another_backend_waits_on_a_lock,
-            timeout=30,
-            what="the second promotion to wait on the lock",
-        )
-        services.model_version_promote(version=v1, actor="first")
+    racer = threading.Thread(target=promote_v2_on_a_second_connection)
+    notify = broadcast.notify_activation
+
+    def notify_while_the_second_waits(*, model_name: str, version_id: int) -> None:
+        if version_id == v1.pk:
+            racer.start()
+            # When the second promotion reaches the locked row, it waits
+            wait_until(_another_backend_waits_on_a_lock, timeout=30, what="the second promotion to wait on the lock")
+        notify(model_name=model_name, version_id=version_id)
+
+    monkeypatch.setattr(broadcast, "notify_activation", notify_while_the_second_waits)
+    services.model_version_promote(version=v1, actor="first")
     racer.join(timeout=30)
 
     # Then the second saw the first's commit: one pointer, both moves in order

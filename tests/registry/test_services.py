@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from django.db import transaction
 
 from inference import model_cache
 from models_registry import selectors, services
@@ -238,3 +239,14 @@ def test_a_file_format_longer_than_twenty_characters_is_refused_before_upload(tm
         services.model_version_register(model_name="answers", version="1", source=source, runtime="json_answer")
 
     assert not (settings.MODEL_STORE_DIR / "models").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_promotion_is_never_folded_into_a_callers_transaction(register):
+    # A caller's rollback would undo a move every worker was already told about: the move is durable.
+    version = register("1.0.0")
+
+    with pytest.raises(RuntimeError, match="durable"), transaction.atomic():
+        services.model_version_promote(version=version, actor="tester")
+
+    assert RegisteredModel.objects.get(name="answers").active_version_id is None
