@@ -13,7 +13,6 @@ from rest_framework.test import APIClient
 
 from inference.demo import audio as demo_audio
 from inference.runtimes import audio_mlp
-from models_registry import services
 
 RESPONSE_KEYS = {
     "class_id", "class_name", "confidence", "threat_category", "severity", "priority", "top_k", "audio",
@@ -21,25 +20,9 @@ RESPONSE_KEYS = {
 }  # fmt: skip
 
 
-@pytest.fixture(scope="session")
-def audio_demo(tmp_path_factory):
-    return demo_audio.build(tmp_path_factory.mktemp("audio"), clips_per_class=40)
-
-
 @pytest.fixture
-def promoted(audio_demo, django_capture_on_commit_callbacks):
-    registered = services.model_version_register(
-        model_name="audio_classifier",
-        version="1.0.0",
-        source=audio_demo.path,
-        runtime="audio_mlp",
-        metadata=audio_demo.metadata,
-        metrics=audio_demo.metrics,
-        actor="t",
-    )
-    with django_capture_on_commit_callbacks(execute=True):
-        services.model_version_promote(version=registered, actor="t")
-    return registered
+def promoted(promote_audio):
+    return promote_audio("1.0.0")
 
 
 def wav(samples: np.ndarray, rate: int, subtype: str = "PCM_16") -> bytes:

@@ -13,31 +13,15 @@ import soundfile
 from rest_framework.test import APIClient
 
 from inference.demo import audio as demo_audio
-from models_registry import selectors, services
+from models_registry import selectors
 from models_registry.models import DeviceReport, RegisteredModel
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(scope="module")
-def audio_demo(tmp_path_factory):
-    return demo_audio.build(tmp_path_factory.mktemp("audio"), clips_per_class=40)
-
-
 @pytest.fixture
-def active_audio(audio_demo, django_capture_on_commit_callbacks):
-    version = services.model_version_register(
-        model_name="audio_classifier",
-        version="1.2.0",
-        source=audio_demo.path,
-        runtime="audio_mlp",
-        metadata=audio_demo.metadata,
-        metrics=audio_demo.metrics,
-        actor="t",
-    )
-    with django_capture_on_commit_callbacks(execute=True):
-        services.model_version_promote(version=version, actor="t")
-    return version
+def active_audio(promote_audio):
+    return promote_audio("1.2.0")
 
 
 def samples(name: str) -> np.ndarray:

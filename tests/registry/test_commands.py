@@ -79,21 +79,6 @@ def test_upload_of_a_missing_file_is_a_command_error():
         run("upload_model", "answers", "nope.npz", "--version", "1")
 
 
-def test_upload_with_a_malformed_metric_is_a_command_error(artifact):
-    with pytest.raises(CommandError, match="use NAME=NUMBER"):
-        run(
-            "upload_model",
-            "answers",
-            str(artifact(1)),
-            "--version",
-            "1",
-            "--runtime",
-            "json_answer",
-            "--metric",
-            "0.9",
-        )
-
-
 def test_activate_of_an_unknown_version_names_the_versions_that_exist(register):
     register("1.0.0")
 
