@@ -16,6 +16,7 @@ import os
 import socket
 import threading
 import time
+from datetime import timedelta
 
 import psutil
 from django.db import connection, transaction
@@ -28,6 +29,7 @@ from .redaction import without_paths
 logger = logging.getLogger(__name__)
 
 PROGRESS_EVERY_SECONDS = 0.5
+OTHER_HOST_STALE_SECONDS = 600  # a job of another host not written to for this long no longer holds its version
 LOST = (
     "The process running this promotion ended before it recorded an outcome; the model's history says whether "
     "it moved the pointer."
@@ -37,20 +39,46 @@ LOST = (
 def promotion_job_start(
     *, version: ModelVersion, actor: str, reason: str = "", force_download: bool = False
 ) -> PromotionJob:
-    """Record a promotion job and start it on a thread after the row commits; return the row."""
-    job = PromotionJob.objects.create(
-        version=version,
-        actor=actor[:150] or "unknown",
-        reason=reason,
-        force_download=force_download,
-        bytes_total=version.size_bytes,
-        host=socket.gethostname(),
-        pid=os.getpid(),
-    )
-    transaction.on_commit(
-        lambda: threading.Thread(target=_run, args=(job.pk,), name=f"atlas-promotion-{job.pk}", daemon=True).start()
-    )
+    """Record a promotion job and start it on a thread after the row commits; return the row.
+
+    A version with an unfinished job (a double click, a retry after a timeout) gets that job back rather
+    than a second fetch and trial load of the same bytes. Unfinished means queued or running in a live
+    process of this host, or on another host written to within OTHER_HOST_STALE_SECONDS (its liveness
+    cannot be checked from here)."""
+    with transaction.atomic():
+        ModelVersion.objects.select_for_update().filter(pk=version.pk).first()  # serialises two starts
+        unfinished = _unfinished_job(version=version, force_download=force_download)
+        if unfinished is not None:
+            return unfinished
+        job = PromotionJob.objects.create(
+            version=version,
+            actor=actor[:150] or "unknown",
+            reason=reason,
+            force_download=force_download,
+            bytes_total=version.size_bytes,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+        )
+        transaction.on_commit(
+            lambda: threading.Thread(target=_run, args=(job.pk,), name=f"atlas-promotion-{job.pk}", daemon=True).start()
+        )
     return job
+
+
+def _unfinished_job(*, version: ModelVersion, force_download: bool) -> PromotionJob | None:
+    here = socket.gethostname()
+    recent = timezone.now() - timedelta(seconds=OTHER_HOST_STALE_SECONDS)
+    candidates = PromotionJob.objects.filter(
+        version=version,
+        force_download=force_download,
+        state__in=(PromotionJob.State.QUEUED, PromotionJob.State.RUNNING),
+    ).order_by("-id")
+    for job in candidates:
+        if job.host == here and psutil.pid_exists(job.pid):
+            return job
+        if job.host != here and job.updated_at >= recent:
+            return job
+    return None
 
 
 def _run(job_id: int) -> None:

@@ -3,6 +3,7 @@ case 6)."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -149,3 +150,34 @@ def test_reload_models_all_in_the_background_answers_202_with_a_job_per_model(cl
         "second": second.pk,
         "third": None,
     }
+
+
+def test_a_second_async_promotion_of_a_version_whose_job_is_unfinished_answers_that_job(client, register):
+    # Given a job of this version still running in a live process of this host (this one)
+    version = register("1.0.0")
+    running = PromotionJob.objects.create(
+        version=version, actor="first", state=PromotionJob.State.RUNNING, host=socket.gethostname(), pid=os.getpid()
+    )
+
+    # When the operator asks again (a double click, a retry after a timeout)
+    response = client.post(reverse("registry-version-promote", args=[version.pk]), {}, format="json", **ASYNC)
+
+    # Then the answer is the running job, and no second fetch and trial load starts
+    assert response.status_code == 202
+    assert response.json()["id"] == running.pk
+    assert PromotionJob.objects.count() == 1
+
+
+def test_a_lost_job_does_not_hold_back_a_new_promotion_of_its_version(client, register):
+    version = register("1.0.0")
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    PromotionJob.objects.create(
+        version=version, actor="first", state=PromotionJob.State.RUNNING, host=socket.gethostname(), pid=gone.pid
+    )
+
+    response = client.post(reverse("registry-version-promote", args=[version.pk]), {}, format="json", **ASYNC)
+
+    assert response.status_code == 202
+    assert _finished(client, response["Location"])["state"] == "succeeded"
+    assert PromotionJob.objects.count() == 2
