@@ -112,6 +112,7 @@ class DeadlineInput:
     def __init__(self, stream: Any, sock: socket.socket, *, idle: float, allowed: float) -> None:
         self.stream, self.sock, self.idle, self.allowed = stream, sock, idle, allowed
         self.deadline: float | None = None  # set at the first read: time the server spent before is not the client's
+        self.failure: str | None = None  # why the body was given up on, once it was
 
     def _timed(self, method: str, *args: Any) -> Any:
         if self.deadline is None:
@@ -129,6 +130,7 @@ class DeadlineInput:
         # Stop reading this client: gunicorn's graceful close would otherwise wait up to 2 s more for it.
         with contextlib.suppress(OSError):
             self.sock.shutdown(socket.SHUT_RD)
+        self.failure = message
         return BodyTimeout(message)
 
     def read(self, *args: Any) -> bytes:
@@ -142,6 +144,10 @@ class DeadlineInput:
 
     def __iter__(self) -> Any:
         return iter(self.readline, b"")
+
+
+def _timed_out(start_response: StartResponse, detail: str) -> list[bytes]:
+    return _json_response(start_response, "408 Request Timeout", {"detail": detail, "error": "body_timeout"})
 
 
 class SlowBodies:
@@ -161,11 +167,27 @@ class SlowBodies:
         expected = length if length > 0 else chunked_body_limit(environ.get("CONTENT_TYPE", ""))
         rate = settings.ATLAS_BODY_MIN_KBPS * 1024
         allowed = idle + expected / rate if rate > 0 else float("inf")  # 0: no overall limit, the idle one only
-        environ["wsgi.input"] = DeadlineInput(environ["wsgi.input"], sock, idle=idle, allowed=allowed)
+        body = environ["wsgi.input"] = DeadlineInput(environ["wsgi.input"], sock, idle=idle, allowed=allowed)
+        replaced = False
+
+        def start_unless_given_up(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            # Code that swallows an unreadable body (Django's CSRF check answers 403, a form sees no fields)
+            # answers about a body that never came: the client gets the 408 instead.
+            nonlocal replaced
+            if body.failure is not None:
+                replaced = True
+                return lambda data: None
+            return start_response(status, headers, exc_info)
+
         try:
-            return self.app(environ, start_response)
+            result = self.app(environ, start_unless_given_up)
+            if not replaced:
+                return result
+            if hasattr(result, "close"):
+                result.close()
+            return _timed_out(start_response, body.failure or "")
         except BodyTimeout as exc:  # read before Django (a chunked body): answered here
-            return _json_response(start_response, "408 Request Timeout", {"detail": str(exc), "error": "body_timeout"})
+            return _timed_out(start_response, str(exc))
         finally:
             with contextlib.suppress(OSError):  # a closed socket
                 sock.settimeout(None)

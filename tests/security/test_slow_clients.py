@@ -70,3 +70,16 @@ def test_a_slow_but_steady_body_still_arrives(server):
         status, _ = answer(sock)
 
     assert status == 503  # read whole: no digit model is active in this test, so the body reached the view
+
+
+def test_a_form_post_whose_body_stops_arriving_is_a_408_not_a_csrf_403(server):
+    # Django's CSRF check swallows an unreadable body and answers 403; the truth is that the body never came.
+    head = (
+        b"POST /admin/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(head + b"csrfmiddlewaretoken=ab")
+        status, body = answer(sock)
+
+    assert (status, body["error"]) == (408, "body_timeout")
