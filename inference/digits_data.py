@@ -14,10 +14,12 @@ Pixels come back as float32 in 0..1, shape (n, 784); labels as int64 in 0..9.
 from __future__ import annotations
 
 import gzip
+import io
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -103,13 +105,20 @@ def bundled_digits() -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def _open(path: Path):
+def _open(path: Path) -> io.BufferedIOBase:
     return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
 
 
 def read_idx(path: Path) -> np.ndarray:
     """An idx file (the format MNIST ships in), gzipped or not."""
-    dtypes = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+    dtypes: dict[int, np.dtype[Any]] = {
+        0x08: np.dtype(np.uint8),
+        0x09: np.dtype(np.int8),
+        0x0B: np.dtype(">i2"),
+        0x0C: np.dtype(">i4"),
+        0x0D: np.dtype(">f4"),
+        0x0E: np.dtype(">f8"),
+    }
     try:
         with _open(path) as handle:
             raw = handle.read()
@@ -120,7 +129,7 @@ def read_idx(path: Path) -> np.ndarray:
     ndim = raw[3]
     header = 4 + 4 * ndim
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    dtype = np.dtype(dtypes[raw[2]])
+    dtype = dtypes[raw[2]]
     expected = header + int(np.prod(shape)) * dtype.itemsize
     if len(raw) != expected:
         raise DigitDataError(f"{path}: header says {shape} ({expected} bytes) but the file has {len(raw)}.")

@@ -16,14 +16,14 @@ from typing import Any
 import numpy as np
 
 
-def _decoded(body: dict, key: str) -> bytes:
+def _decoded(body: dict[str, Any], key: str) -> bytes:
     try:
         return base64.b64decode(body[key], validate=True)
     except (KeyError, TypeError, binascii.Error) as exc:
         raise ValueError(f'a golden input for this model needs "{key}" (base64): {exc}') from None
 
 
-def digits(predictor: Any, body: dict) -> dict:
+def digits(predictor: Any, body: dict[str, Any]) -> dict[str, Any]:
     from inference.api.digits import PixelsError, parse_pixels
 
     try:
@@ -39,7 +39,7 @@ def digits(predictor: Any, body: dict) -> dict:
     }
 
 
-def threat(predictor: Any, body: dict) -> dict:
+def threat(predictor: Any, body: dict[str, Any]) -> dict[str, Any]:
     from inference.api import threat_shape
     from inference.api.threat import classify_parts
 
@@ -50,7 +50,7 @@ def threat(predictor: Any, body: dict) -> dict:
     return {"classification": found, "product_mappings": mappings, "keywords_matched": result["keywords_matched"]}
 
 
-def audio(predictor: Any, body: dict) -> dict:
+def audio(predictor: Any, body: dict[str, Any]) -> dict[str, Any]:
     from inference.api.audio import decode_wav
     from inference.api.uploads import UploadError
 
@@ -58,10 +58,11 @@ def audio(predictor: Any, body: dict) -> dict:
         samples, rate = decode_wav(_decoded(body, "audio_base64"))
     except UploadError as exc:
         raise ValueError(exc.detail) from None
-    return predictor.classify(samples, rate)
+    answer: dict[str, Any] = predictor.classify(samples, rate)
+    return answer
 
 
-def vision(predictor: Any, body: dict) -> dict:
+def vision(predictor: Any, body: dict[str, Any]) -> dict[str, Any]:
     from inference.api.uploads import UploadError
     from inference.api.vision import decode_image
 

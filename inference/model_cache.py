@@ -48,7 +48,7 @@ class LoadedModel:
     version_id: int
     sha256: str
     predictor: Any
-    metadata: dict
+    metadata: dict[str, Any]
     loaded_at: datetime
 
 
@@ -63,7 +63,8 @@ class LoadFailure:
     @property
     def retry_at(self) -> float:
         """Capped exponential back-off per worker: 5 s, 10 s, 20 s ... 300 s after the last attempt."""
-        return self.at + min(RETRY_AFTER_SECONDS * 2 ** (self.attempts - 1), RETRY_MAX_SECONDS)
+        backoff: float = RETRY_AFTER_SECONDS * 2 ** (self.attempts - 1)  # int ** int is Any to mypy
+        return self.at + min(backoff, RETRY_MAX_SECONDS)
 
     def waiting(self, version_id: int) -> bool:
         return self.version_id == version_id and time.monotonic() < self.retry_at

@@ -4,6 +4,8 @@ answers)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import Error as DatabaseError
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
@@ -24,12 +26,12 @@ def database_reachable() -> bool:
         return False
 
 
-def model_states() -> dict[str, dict]:
+def model_states() -> dict[str, dict[str, Any]]:
     """Per active model this replica serves (ATLAS_SERVE_MODELS): what this process serves, and whether that
     is the registry's active version. Raises DatabaseError when the registry cannot be read."""
     loaded = model_cache.snapshot()
     failures = model_cache.failures()
-    states: dict[str, dict] = {}
+    states: dict[str, dict[str, Any]] = {}
     for name, active_id in selectors.active_version_ids().items():
         if active_id is None or not served_models.serves(name):
             continue  # nothing to serve, or another replica serves it (ATLAS_SERVE_MODELS)
@@ -51,7 +53,7 @@ def livez(request: HttpRequest) -> JsonResponse:
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
     database = database_reachable()
-    models: dict[str, dict] = {}
+    models: dict[str, dict[str, Any]] = {}
     if database:
         try:
             models = model_states()

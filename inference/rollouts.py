@@ -54,7 +54,7 @@ class Counts:
     def _entry(self, rollout_id: int) -> dict[str, Any]:
         entry = self._by_rollout.get(rollout_id)
         if entry is None:
-            empty = {"requests": 0, "errors": 0, "buckets": [0] * (len(ROLLOUT_BUCKETS) + 1)}
+            empty: dict[str, Any] = {"requests": 0, "errors": 0, "buckets": [0] * (len(ROLLOUT_BUCKETS) + 1)}
             entry = {
                 "stable": {**empty, "buckets": list(empty["buckets"])},
                 "candidate": {**empty, "buckets": list(empty["buckets"])},
@@ -117,7 +117,7 @@ def _iou(a: list[float], b: list[float]) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def _boxes_agree(stable: list[dict], candidate: list[dict], threshold: float = 0.5) -> bool:
+def _boxes_agree(stable: list[dict[str, Any]], candidate: list[dict[str, Any]], threshold: float = 0.5) -> bool:
     """Every box of either answer is matched by a box of the same class with IoU >= threshold."""
     if len(stable) != len(candidate):
         return False
@@ -143,11 +143,13 @@ class ShadowRunner:
     """One daemon thread per worker that runs queued copies on the candidates."""
 
     def __init__(self) -> None:
-        self._queue: queue.Queue[tuple[int, Any, str, tuple, dict, Any]] | None = None
+        self._queue: queue.Queue[tuple[int, Any, str, tuple[Any, ...], dict[str, Any], Any]] | None = None
         self._thread: threading.Thread | None = None
         self._guard = threading.Lock()
 
-    def submit(self, rollout_id: int, candidate: Any, method: str, args: tuple, kwargs: dict, answer: Any) -> None:
+    def submit(
+        self, rollout_id: int, candidate: Any, method: str, args: tuple[Any, ...], kwargs: dict[str, Any], answer: Any
+    ) -> None:
         with self._guard:
             if self._queue is None or self._thread is None or not self._thread.is_alive():
                 self._queue = queue.Queue(maxsize=settings.ATLAS_SHADOW_QUEUE)
@@ -168,7 +170,9 @@ class ShadowRunner:
                 self._queue.task_done()
 
     @staticmethod
-    def _compare(rollout_id: int, candidate: Any, method: str, args: tuple, kwargs: dict, answer: Any) -> None:
+    def _compare(
+        rollout_id: int, candidate: Any, method: str, args: tuple[Any, ...], kwargs: dict[str, Any], answer: Any
+    ) -> None:
         try:
             theirs = getattr(candidate, method)(*args, **kwargs)
         except Exception:  # the candidate failing is a figure, never the stable answer's problem

@@ -12,20 +12,22 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import orjson
 from django.core.exceptions import RequestDataTooBig
 from django.db import Error as DatabaseError
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, UnreadablePostError
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, UnreadablePostError
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.parsers import JSONParser
-from rest_framework.renderers import JSONRenderer
+from rest_framework.parsers import BaseParser, JSONParser
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -244,11 +246,14 @@ class JSONOnly(BaseContentNegotiation):
     """These endpoints answer JSON whatever the Accept header says (as the old service did), without
     parsing it on every request."""
 
-    def select_parser(self, request, parsers):
-        return parsers[0]
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser:
+        return next(iter(parsers))
 
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
 
 
 class _PublicView(APIView):
@@ -264,7 +269,7 @@ def fast_predict(request: HttpRequest) -> HttpResponse | None:
     """A successful POST /predict without DRF's request cycle (authentication, negotiation, rendering cost
     more than the forward pass); None for anything else, which PredictView then answers through DRF."""
     try:
-        pixels = parse_body(request.content_type, request.body)
+        pixels = parse_body(request.content_type or "", request.body)
         loaded = model_cache.get(DIGIT_MODEL)
     except UnreadablePostError as exc:  # the body stopped arriving; it cannot be read again
         return HttpResponse(orjson.dumps(unreadable_body(exc)), status=408, content_type=JSON)
@@ -286,7 +291,7 @@ def fast_predict(request: HttpRequest) -> HttpResponse | None:
 
 
 class PredictView(_PublicView):
-    def dispatch(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponseBase:
         if request.method == "POST" and (answer := fast_predict(request)) is not None:
             return answer
         return super().dispatch(request, *args, **kwargs)
@@ -352,7 +357,8 @@ def _database_connected() -> bool:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-            return cursor.fetchone() == (1,)
+            row: tuple[Any, ...] | None = cursor.fetchone()
+            return row == (1,)
     except DatabaseError:
         return False
 
@@ -401,7 +407,7 @@ class HealthView(_PublicView):
         network, version = _network_loaded(database=database)
         healthy = database and network
         degraded = database and not network and version is not None
-        body: dict = {
+        body: dict[str, Any] = {
             "status": "healthy" if healthy else ("degraded" if degraded else "unhealthy"),
             "network_loaded": network,
             "database_connected": database,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
@@ -167,7 +167,8 @@ def _at_old_path(
     view: type[_PublicView], method: str, operation_id: str, responses: dict[int, Any]
 ) -> Callable[..., HttpResponse]:
     """The view itself, behind `fastapi_errors`; a bare subclass only so that /docs names it apart."""
-    named = type(f"Old{view.__name__}", (view,), {"__doc__": view.__doc__})
+    # type() of a dynamic base is a plain `type` to mypy.
+    named = cast("type[_PublicView]", type(f"Old{view.__name__}", (view,), {"__doc__": view.__doc__}))
     schema = extend_schema(
         operation_id=operation_id, description="The old service's path; FastAPI's errors.", responses=responses
     )

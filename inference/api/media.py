@@ -9,6 +9,7 @@ old service answered a placeholder for it.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from django.urls import path
 from django.utils import timezone
@@ -33,7 +34,7 @@ MEDIA_TYPES = ("photo", "audio", "video")
 OLD_AUDIO_TYPES = (*AUDIO_TYPES, "audio/mpeg", "audio/mp4")  # read only where the decoder can
 
 
-def _photo(data: bytes) -> tuple[dict, dict, dict]:
+def _photo(data: bytes) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     image = decode_image(data)
     visual = model_cache.get(VISUAL_MODEL)
     threat = model_cache.get(THREAT_MODEL)
@@ -63,7 +64,7 @@ def _photo(data: bytes) -> tuple[dict, dict, dict]:
     )
 
 
-def _audio(data: bytes) -> tuple[dict, dict, dict]:
+def _audio(data: bytes) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     samples, rate = decode_wav(data)
     audio = model_cache.get(AUDIO_MODEL)
     threat = model_cache.get(THREAT_MODEL)

@@ -56,7 +56,7 @@ class SaitView(APIView):
     throttle_scope = "sait"
 
 
-class EdgeDetectionSerializer(serializers.Serializer):
+class EdgeDetectionSerializer(serializers.Serializer[Any]):
     device_id = serializers.CharField(max_length=200)
     edge_class_id = serializers.IntegerField()
     edge_class_name = serializers.CharField(max_length=200)

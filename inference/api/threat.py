@@ -40,7 +40,7 @@ def _looks_like_url(value: str) -> bool:
     return value.strip().lower().startswith(("http://", "https://", "s3://", "ftp://", "file://", "data:"))
 
 
-def classify_parts(predictor: Any, kind: str, data: Any) -> dict:
+def classify_parts(predictor: Any, kind: str, data: Any) -> dict[str, Any]:
     """The runtime's result for one request; ThreatInputError names what does not fit."""
     if kind in ("visual", "audio") and isinstance(data, str):
         if _looks_like_url(data):
@@ -50,15 +50,17 @@ def classify_parts(predictor: Any, kind: str, data: Any) -> dict:
             )
         raise ThreatInputError(f"For type {kind!r}, data must be a detect or audio classify result, not a string.")
     if kind != "multi_modal":
-        return predictor.classify(kind=kind, data=data)
+        result: dict[str, Any] = predictor.classify(kind=kind, data=data)
+        return result
     if isinstance(data, str):
-        return predictor.classify(kind="text", data=data)
+        text_result: dict[str, Any] = predictor.classify(kind="text", data=data)
+        return text_result
     if not isinstance(data, dict) or not any(k in data for k in KINDS):
         raise ThreatInputError('For type "multi_modal", data must be an object with "text", "visual" and/or "audio".')
     results = [classify_parts(predictor, k, data[k]) for k in KINDS if k in data]
     levels = predictor.levels
 
-    def weight(r: dict) -> tuple:
+    def weight(r: dict[str, Any]) -> tuple[bool, int, float]:
         return (r["threat_category"] != predictor.no_threat, levels.index(r["severity"]), r["confidence"])
 
     return max(results, key=weight)

@@ -47,7 +47,7 @@ def recommendations(severity: int) -> list[str]:
     return []
 
 
-def classification(predictor: Any, result: dict) -> tuple[Classification, ProductMappings]:
+def classification(predictor: Any, result: dict[str, Any]) -> tuple[Classification, ProductMappings]:
     """The runtime's result as the old `classification` and `product_mappings` objects."""
     category = result["threat_category"]
     found = predictor.categories.get(category)

@@ -59,7 +59,7 @@ def read_upload(
                 "unsupported_media_type",
                 f"The file is {part_type!r}; send {what} ({', '.join(accepted)}).",
             )
-        data = upload.read()
+        data: bytes = upload.read()
     elif content_type in accepted:
         try:
             data = request.body

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -17,7 +18,7 @@ class DemoArtifact:
     path: Path  # the file to register
     version: str = "1.0.0"
     description: str = ""
-    metrics: dict = field(default_factory=dict)  # measured while building, never typed
-    metadata: dict = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)  # measured while building, never typed
+    metadata: dict[str, Any] = field(default_factory=dict)
     notes: str = ""
     also: tuple[DemoArtifact, ...] = ()  # further versions seed_demo registers beside this one, not active

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from scipy.signal import butter, sosfilt
 
@@ -95,7 +96,8 @@ def synth_background_noise(
     white = rng.normal(0, 1, n)
     pinkish = sosfilt(butter(1, rng.uniform(200, 800), btype="lowpass", fs=rate, output="sos"), white)
     hum = 0.2 * np.sin(2 * np.pi * rng.choice([50.0, 60.0]) * _time(rate, seconds))
-    return pinkish + hum + 0.05 * white
+    noise: npt.NDArray[np.float64] = pinkish + hum + 0.05 * white  # scipy has no stubs: Any
+    return noise
 
 
 SYNTHESISERS: dict[str, Callable[..., np.ndarray]] = {
@@ -115,7 +117,8 @@ def synthesise(
     clip /= np.abs(clip).max() + 1e-12
     noise_db = rng.uniform(10, 40)
     clip = clip + rng.normal(0, np.sqrt(np.mean(clip**2)) * 10 ** (-noise_db / 20), len(clip))
-    return (clip / (np.abs(clip).max() + 1e-12) * rng.uniform(0.2, 0.9)).astype(np.float32)
+    scaled: npt.NDArray[np.float32] = (clip / (np.abs(clip).max() + 1e-12) * rng.uniform(0.2, 0.9)).astype(np.float32)
+    return scaled
 
 
 def dataset(*, clips_per_class: int = CLIPS_PER_CLASS, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

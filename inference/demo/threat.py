@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 from inference.demo import DemoArtifact
 from inference.runtimes.threat_rules import (
@@ -21,7 +22,9 @@ from inference.runtimes.threat_rules import (
 MODEL_NAME = "threat_classifier"  # seed_demo skips building when this model has a version
 
 
-def _artifact(source: Path, taxonomy: dict, dest: Path, notes: str, also: tuple = ()) -> DemoArtifact:
+def _artifact(
+    source: Path, taxonomy: dict[str, Any], dest: Path, notes: str, also: tuple[DemoArtifact, ...] = ()
+) -> DemoArtifact:
     shutil.copyfile(source, dest)
     return DemoArtifact(
         model_name=MODEL_NAME,

@@ -30,7 +30,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 SCHEMA = "atlas.threat_taxonomy/1"
 KINDS = ("text", "visual", "audio")
@@ -41,6 +41,10 @@ SEVERITY_RULES = ("scaled", "highest")
 _INFLECTIONS = "(?:s|es|ed|d|ing|ings|er|ers|ery|eries)"
 DEFAULT_TAXONOMY_PATH = Path(__file__).resolve().parent.parent / "data" / "threat_taxonomy_intelligence.json"
 EXTENDED_TAXONOMY_PATH = Path(__file__).resolve().parent.parent / "data" / "threat_taxonomy.json"
+
+_T = TypeVar("_T")
+# A category that scored: (name, score, the keywords or classes that matched, a rule's fixed severity).
+Candidate = tuple[str, float, list[str], str | None]
 
 
 class TaxonomyError(ValueError):
@@ -57,7 +61,7 @@ class Category:
     weights: dict[str, float]  # normalised keyword -> weight
     severity_range: tuple[int, int]  # indices into severity_levels
     threshold: float
-    pattern: re.Pattern | None
+    pattern: re.Pattern[str] | None
     groups: dict[str, str]  # the pattern's group name -> its keyword
     mappings: dict[str, list[str]]
 
@@ -87,7 +91,7 @@ def _keyword_regex(keyword: str) -> str:
     return r"\s+".join(map(re.escape, words)) + ending
 
 
-def _keyword_pattern(keywords: list[str]) -> tuple[re.Pattern | None, dict[str, str]]:
+def _keyword_pattern(keywords: list[str]) -> tuple[re.Pattern[str] | None, dict[str, str]]:
     """One alternation, longest phrase first, bounded so that a keyword is never part of a longer word;
     each keyword is a named group, so a match maps back to the keyword whatever its inflection.
 
@@ -102,13 +106,13 @@ def _keyword_pattern(keywords: list[str]) -> tuple[re.Pattern | None, dict[str, 
     return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)", re.IGNORECASE), groups
 
 
-def _number(value, where: str, low: float = 0.0, high: float = 1.0) -> float:
+def _number(value: object, where: str, low: float = 0.0, high: float = 1.0) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
         raise TaxonomyError(f"{where} must be a number in {low:g}..{high:g}, got {value!r}.")
     return float(value)
 
 
-def _require(mapping: dict, key: str, kind: type, where: str):
+def _require(mapping: dict[str, Any], key: str, kind: type[_T], where: str) -> _T:
     if key not in mapping:
         raise TaxonomyError(f"{where} has no {key!r}.")
     value = mapping[key]
@@ -118,7 +122,7 @@ def _require(mapping: dict, key: str, kind: type, where: str):
 
 
 class ThreatClassifier:
-    def __init__(self, taxonomy: dict):
+    def __init__(self, taxonomy: object):
         if not isinstance(taxonomy, dict):
             raise TaxonomyError("The taxonomy must be a JSON object.")
         if taxonomy.get("schema", SCHEMA) != SCHEMA:
@@ -127,7 +131,7 @@ class ThreatClassifier:
         levels = _require(taxonomy, "severity_levels", list, "taxonomy")
         if len(levels) < 2 or not all(isinstance(x, str) for x in levels) or len(set(levels)) != len(levels):
             raise TaxonomyError("taxonomy.severity_levels must list at least two distinct names, lowest first.")
-        self.levels = levels
+        self.levels: list[str] = levels
         self.no_threat = str(taxonomy.get("no_threat_category", "none"))
         no_threat_confidence = taxonomy.get("no_threat_confidence")
         self.no_threat_confidence = (
@@ -145,7 +149,7 @@ class ThreatClassifier:
         self.visual_rules = self._rules(taxonomy.get("visual_rules", []), "visual_rules")
         self.audio_rules = self._rules(taxonomy.get("audio_rules", []), "audio_rules")
 
-    def _category(self, name: str, raw, default_weight: float) -> Category:
+    def _category(self, name: str, raw: object, default_weight: float) -> Category:
         where = f"categories.{name}"
         if not isinstance(raw, dict):
             raise TaxonomyError(f"{where} must be an object.")
@@ -173,10 +177,10 @@ class ThreatClassifier:
         pattern, groups = _keyword_pattern(list(weights))
         return Category(name, weights, (low, high), threshold, pattern, groups, mappings)
 
-    def _rules(self, raw, where: str) -> list[Rule]:
+    def _rules(self, raw: object, where: str) -> list[Rule]:
         if not isinstance(raw, list):
             raise TaxonomyError(f"taxonomy.{where} must be a list.")
-        rules = []
+        rules: list[Rule] = []
         for i, rule in enumerate(raw):
             at = f"{where}[{i}]"
             if not isinstance(rule, dict):
@@ -202,7 +206,7 @@ class ThreatClassifier:
     def warm_up(self) -> None:
         self.classify(kind="text", data="A quiet street; nothing to report.")
 
-    def classify(self, *, kind: str, data) -> dict[str, Any]:
+    def classify(self, *, kind: str, data: object) -> dict[str, Any]:
         if kind == "text":
             return self.classify_text(data)
         if kind == "visual":
@@ -211,14 +215,14 @@ class ThreatClassifier:
             return self.classify_audio(data)
         raise ThreatInputError(f"type must be one of {', '.join(KINDS)}, got {kind!r}.")
 
-    def classify_text(self, text) -> dict[str, Any]:
+    def classify_text(self, text: object) -> dict[str, Any]:
         if not isinstance(text, str) or not text.strip():
             raise ThreatInputError("For type 'text', data must be a non-empty string.")
         if len(text) > MAX_TEXT_CHARS:
             raise ThreatInputError(
                 f"For type 'text', data is {len(text)} characters long; the limit is {MAX_TEXT_CHARS}."
             )
-        candidates = []
+        candidates: list[Candidate] = []
         for category in self.categories.values():
             if category.pattern is None:
                 continue
@@ -230,7 +234,7 @@ class ThreatClassifier:
                 candidates.append((category.name, score, list(matched), None))
         return self._decide(candidates)
 
-    def classify_visual(self, data) -> dict[str, Any]:
+    def classify_visual(self, data: object) -> dict[str, Any]:
         detections = data.get("detections") if isinstance(data, dict) else data
         if not isinstance(detections, list):
             raise ThreatInputError(
@@ -239,7 +243,7 @@ class ThreatClassifier:
         if len(detections) > MAX_DETECTIONS:
             raise ThreatInputError(f"For type 'visual', at most {MAX_DETECTIONS} detections are accepted.")
         pairs = [(self._class_of(d, i, "class"), self._confidence_of(d, i)) for i, d in enumerate(detections)]
-        candidates = []
+        candidates: list[Candidate] = []
         for rule in self.visual_rules:
             hits = [(name, conf) for name, conf in pairs if name in rule.classes and conf >= rule.min_confidence]
             if len(hits) >= rule.min_count:
@@ -247,7 +251,7 @@ class ThreatClassifier:
                 candidates.append((rule.category, max(conf for _, conf in hits), names, rule.severity))
         return self._decide(candidates)
 
-    def classify_audio(self, data) -> dict[str, Any]:
+    def classify_audio(self, data: object) -> dict[str, Any]:
         if not isinstance(data, dict):
             raise ThreatInputError("For type 'audio', data must be an audio classify response (an object).")
         name, confidence = self._class_of(data, None, "class_name"), self._confidence_of(data, None)
@@ -259,21 +263,22 @@ class ThreatClassifier:
         return self._decide(candidates)
 
     @staticmethod
-    def _class_of(item, index: int | None, key: str) -> str:
+    def _class_of(item: object, index: int | None, key: str) -> str:
         at = "data" if index is None else f"data[{index}]"
-        if not isinstance(item, dict) or not isinstance(item.get(key), str):
+        value = item.get(key) if isinstance(item, dict) else None
+        if not isinstance(value, str):
             raise ThreatInputError(f"{at} must be an object with a string {key!r}.")
-        return item[key]
+        return value
 
     @staticmethod
-    def _confidence_of(item: dict, index: int | None) -> float:
+    def _confidence_of(item: dict[str, Any], index: int | None) -> float:
         at = "data" if index is None else f"data[{index}]"
         value = item.get("confidence")
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
             raise ThreatInputError(f"{at}.confidence must be a number in 0..1, got {value!r}.")
         return float(value)
 
-    def _decide(self, candidates: list[tuple[str, float, list[str], str | None]]) -> dict[str, Any]:
+    def _decide(self, candidates: list[Candidate]) -> dict[str, Any]:
         passing = [c for c in candidates if c[1] >= self.categories[c[0]].threshold]
         if not passing:
             best_seen = max((c[1] for c in candidates), default=0.0)
@@ -318,9 +323,11 @@ def load(path: Path, *, metadata: dict[str, Any]) -> ThreatClassifier:
 
 def default_taxonomy() -> dict[str, Any]:
     """The old threat-intelligence service's eight categories (the version seed_demo makes active)."""
-    return json.loads(DEFAULT_TAXONOMY_PATH.read_text(encoding="utf-8"))
+    taxonomy: dict[str, Any] = json.loads(DEFAULT_TAXONOMY_PATH.read_text(encoding="utf-8"))
+    return taxonomy
 
 
 def extended_taxonomy() -> dict[str, Any]:
     """Atlas's richer taxonomy (terrorism, cyber threats, emergencies...): a second version to promote."""
-    return json.loads(EXTENDED_TAXONOMY_PATH.read_text(encoding="utf-8"))
+    taxonomy: dict[str, Any] = json.loads(EXTENDED_TAXONOMY_PATH.read_text(encoding="utf-8"))
+    return taxonomy

@@ -23,9 +23,11 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import Any, Protocol
 
 import numpy as np
+import numpy.typing as npt
 from PIL import Image
 
 DEFAULT_CONFIDENCE = 0.25
@@ -42,7 +44,7 @@ DEFAULT_CROWD_SIZE = 10
 # --- ultralytics, imported lazily and offline ----------------------------------------------------------
 
 
-def import_ultralytics():
+def import_ultralytics() -> ModuleType:
     """Import ultralytics so that it never reaches the network.
 
     ultralytics reads YOLO_OFFLINE and YOLO_CONFIG_DIR from os.environ when it is first imported (it
@@ -190,6 +192,21 @@ def decode_yolov8(
 
 # --- the two backends -------------------------------------------------------------------------------------
 
+# (xyxy boxes in the original image's pixels, scores, class ids), one row per detection.
+RawDetections = tuple[npt.NDArray[np.float64], npt.NDArray[np.floating[Any]], npt.NDArray[np.int64]]
+
+
+class DetectorBackend(Protocol):
+    """What VisualPredictor needs from a backend: the class names the file carries, and raw detections."""
+
+    @property
+    def names(self) -> list[str] | None: ...
+
+    @property
+    def n_classes(self) -> int: ...
+
+    def raw(self, image: npt.NDArray[np.uint8], *, min_confidence: float, iou: float) -> RawDetections: ...
+
 
 class _OnnxBackend:
     def __init__(self, path: Path):
@@ -219,7 +236,7 @@ class _OnnxBackend:
         blank = np.zeros((1, 3, self.imgsz, self.imgsz), dtype=np.float32)
         return int(self.session.run(None, {self.input_name: blank})[0].shape[1])
 
-    def raw(self, image: np.ndarray, *, min_confidence: float, iou: float):
+    def raw(self, image: npt.NDArray[np.uint8], *, min_confidence: float, iou: float) -> RawDetections:
         height, width = image.shape[:2]
         canvas, box = letterbox(image, self.imgsz)
         tensor = (canvas.transpose(2, 0, 1)[None].astype(np.float32)) / 255.0
@@ -239,7 +256,7 @@ class _UltralyticsBackend:
         self.n_classes = len(self.names)
         self._lock = threading.Lock()  # ultralytics' predictor keeps per-call state
 
-    def raw(self, image: np.ndarray, *, min_confidence: float, iou: float):
+    def raw(self, image: npt.NDArray[np.uint8], *, min_confidence: float, iou: float) -> RawDetections:
         with self._lock:
             (result,) = self.model.predict(
                 image[:, :, ::-1],  # ultralytics takes arrays as OpenCV's BGR
@@ -274,7 +291,7 @@ def _imgsz_from(raw: str | None) -> int:
 
 
 class VisualPredictor:
-    def __init__(self, backend, *, metadata: dict, fmt: str):
+    def __init__(self, backend: DetectorBackend, *, metadata: dict[str, Any], fmt: str):
         self.backend = backend
         self.format = fmt
         names = metadata.get("class_names") or backend.names
@@ -301,7 +318,7 @@ class VisualPredictor:
     def warm_up(self) -> None:
         self.detect(Image.new("RGB", (64, 48), (LETTERBOX_FILL,) * 3))
 
-    def detect(self, image: Image.Image) -> list[dict]:
+    def detect(self, image: Image.Image) -> list[dict[str, Any]]:
         """Detections in the image's own pixels, best first, each above its class's threshold."""
         pixels = np.asarray(image.convert("RGB"))
         boxes, scores, class_ids = self.backend.raw(pixels, min_confidence=float(self.thresholds.min()), iou=self.iou)
@@ -316,7 +333,7 @@ class VisualPredictor:
             for box, score, class_id in zip(boxes[keep], scores[keep], class_ids[keep], strict=True)
         ]
 
-    def threat_analysis(self, detections: list[dict]) -> dict[str, Any]:
+    def threat_analysis(self, detections: list[dict[str, Any]]) -> dict[str, Any]:
         """People, weapons and vehicles in a set of detections, and a 0..1 score of how alarming it is."""
         classes = [d["class"] for d in detections]
         people = classes.count("person")
@@ -349,7 +366,7 @@ def load(path: Path, *, metadata: dict[str, Any]) -> VisualPredictor:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".onnx":
-        backend = _OnnxBackend(path)
+        backend: DetectorBackend = _OnnxBackend(path)
     elif suffix == ".pt":
         backend = _UltralyticsBackend(path, int(metadata.get("imgsz", DEFAULT_IMGSZ)))
     else:

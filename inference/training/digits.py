@@ -7,6 +7,7 @@ import platform
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -25,8 +26,8 @@ DESCRIPTION = "MNIST digit classifier: a NumPy MLP over 28x28 grey pixels in 0..
 class DigitTrainingRun:
     path: Path
     accuracy: float  # on the held-out split, measured from the saved file
-    metrics: dict
-    metadata: dict
+    metrics: dict[str, Any]
+    metadata: dict[str, Any]
 
 
 def held_out_accuracy(path: Path, x_test: np.ndarray, y_test: np.ndarray) -> tuple[float, dict[str, float]]:

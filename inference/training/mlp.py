@@ -11,6 +11,7 @@ import sys
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
@@ -62,7 +63,7 @@ def init_scale(activation: str, n_in: int, n_out: int) -> float:
     return float(np.sqrt(2.0 / (n_in + n_out)))  # Glorot
 
 
-def _derivative(activation: str, a: np.ndarray) -> np.ndarray:
+def _derivative(activation: str, a: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     """d activation / d z, written in terms of the activation's output a."""
     if activation == "relu":
         return (a > 0).astype(np.float32)

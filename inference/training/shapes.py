@@ -20,6 +20,7 @@ import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -67,7 +68,7 @@ def _background(rng: np.random.Generator, width: int, height: int) -> Image.Imag
 
 def _polygon(name: str, cx: float, cy: float, size: float, angle: float) -> list[tuple[float, float]]:
     if name == "square":
-        corners = [(-1, -1), (1, -1), (1, 1), (-1, 1)]
+        corners: list[tuple[float, float]] = [(-1, -1), (1, -1), (1, 1), (-1, 1)]
         radius = size / 2
     else:  # an equilateral triangle whose circumscribed circle has diameter `size`
         corners = [(math.cos(a), math.sin(a)) for a in (-math.pi / 2, math.pi / 6, 5 * math.pi / 6)]
@@ -91,9 +92,9 @@ def draw_scene(seed: int, width: int, height: int, *, count: int | None = None) 
     draw = ImageDraw.Draw(image)
     side = min(width, height)
     for _ in range(int(rng.integers(0, 4))):  # stray lines: edges that are not shapes
-        points = rng.uniform(0, 1, size=4) * (width, height, width, height)
+        ends = rng.uniform(0, 1, size=4) * (width, height, width, height)
         grey = int(rng.integers(40, 220))
-        draw.line([tuple(points[:2]), tuple(points[2:])], fill=(grey, grey, grey), width=int(rng.integers(1, 3)))
+        draw.line([tuple(ends[:2]), tuple(ends[2:])], fill=(grey, grey, grey), width=int(rng.integers(1, 3)))
     shapes: list[Shape] = []
     tries = int(rng.integers(1, MAX_SHAPES + 1))
     for _ in range(tries if count is None else count):
@@ -117,7 +118,8 @@ def draw_scene(seed: int, width: int, height: int, *, count: int | None = None) 
             draw.ellipse(box, fill=COLOURS[colour])
         else:
             draw.polygon(points, fill=COLOURS[colour])
-        shapes.append(Shape(name=name, colour=colour, box=tuple(round(float(v), 2) for v in box)))
+        x1, y1, x2, y2 = (round(float(v), 2) for v in box)
+        shapes.append(Shape(name=name, colour=colour, box=(x1, y1, x2, y2)))
     return image, shapes
 
 
@@ -169,13 +171,13 @@ class ShapesTrainConfig:
     seed: int = 0
     warmup_epochs: float = 1.0
     close_mosaic: int = 5  # the last epochs train on plain images, as they are served
-    extra: dict = field(default_factory=dict)  # further ultralytics train() arguments
+    extra: dict[str, Any] = field(default_factory=dict)  # further ultralytics train() arguments
 
 
 @dataclass(frozen=True)
 class ShapesTrainingRun:
     path: Path
-    record: dict  # config, duration, validation metrics: what the committed JSON holds
+    record: dict[str, Any]  # config, duration, validation metrics: what the committed JSON holds
 
 
 def train_shapes_detector(dest: Path, *, config: ShapesTrainConfig, scratch: Path) -> ShapesTrainingRun:

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import importlib
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.module_loading import import_string
 
+from inference.demo import DemoArtifact
 from models_registry import services, trust
 from models_registry.models import ModelVersion
 
@@ -39,8 +42,9 @@ def _versions_summary(model_name: str) -> str | None:
 class Command(BaseCommand):
     help = "Build, register (local storage) and promote a demo version of each model that has none yet."
 
-    def handle(self, *args, **options) -> None:
-        seeded, failed = [], []
+    def handle(self, *args: Any, **options: Any) -> None:
+        seeded: list[str] = []
+        failed: list[str] = []
         for dotted in DEMO_BUILDERS:
             module_path = dotted.rpartition(".")[0]
             try:
@@ -74,7 +78,7 @@ class Command(BaseCommand):
         if not seeded:
             self.stdout.write("Nothing to do: every available demo model already has a version.")
 
-    def _seed(self, build) -> tuple[str, bool]:
+    def _seed(self, build: Callable[[Path], DemoArtifact]) -> tuple[str, bool]:
         """Build, register and promote; (the line to print, whether a version was added)."""
         with tempfile.TemporaryDirectory(prefix="seed-demo-") as scratch:
             artifact = build(Path(scratch))

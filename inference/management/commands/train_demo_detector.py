@@ -15,8 +15,9 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from inference.training.shapes import (
     RECORD_FILENAME,
@@ -32,7 +33,7 @@ DEFAULT_OUT = Path(__file__).resolve().parents[2] / "data"
 class Command(BaseCommand):
     help = "Train the demo shapes detector (YOLOv8n from yaml, CPU) and write it with its demo images."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         defaults = ShapesTrainConfig()
         parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="(default: %(default)s)")
         parser.add_argument("--epochs", type=int, default=defaults.epochs, help="(default: %(default)s)")
@@ -43,7 +44,7 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=defaults.seed, help="(default: %(default)s)")
         parser.add_argument("--demo-only", action="store_true", help="Only (re)draw the demo images.")
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         out: Path = options["out"]
         if not out.is_dir():
             raise CommandError(f"--out {out}: no such folder.")

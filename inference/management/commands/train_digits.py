@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import CommandError
+from django.core.management.base import CommandError, CommandParser
 
 from inference.digits_data import TEST_FRACTION, DigitDataError
 from inference.runtimes.numpy_mlp import ACTIVATIONS
@@ -37,7 +38,7 @@ class Command(ModelVersionCommand):
         "record the measured accuracy and the training config, register it and optionally promote it."
     )
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         defaults = TrainConfig()
         parser.add_argument(
             "--sizes",
@@ -72,7 +73,7 @@ class Command(ModelVersionCommand):
             help="Write the trained .npz to FILE instead of registering it (then: upload_model digit_classifier FILE).",
         )
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         config = TrainConfig(
             sizes=tuple(options["sizes"]),
             activation=options["activation"],
@@ -159,7 +160,7 @@ class Command(ModelVersionCommand):
                 raise CommandError(f"Registered but not activated: {exc}") from exc
             self.stdout.write(self.style.SUCCESS(f"{registered_version} is now active."))
 
-    def _train_to_file(self, config: TrainConfig, options: dict, output: Path) -> None:
+    def _train_to_file(self, config: TrainConfig, options: dict[str, Any], output: Path) -> None:
         try:
             run = train_digit_classifier(
                 dest=output,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 from pathlib import Path
+from typing import Any, TypedDict
 
 from django.core.management.base import CommandError
 
@@ -44,8 +45,8 @@ def check_new_version(model_name: str, version: str) -> None:
         raise CommandError(f"{model_name} already has a version {version!r}; pick another --version.")
 
 
-def parse_metrics(pairs: list[str]) -> dict:
-    metrics = {}
+def parse_metrics(pairs: list[str]) -> dict[str, float]:
+    metrics: dict[str, float] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
@@ -57,7 +58,7 @@ def parse_metrics(pairs: list[str]) -> dict:
     return metrics
 
 
-def read_metadata(path: str | None) -> dict:
+def read_metadata(path: str | None) -> dict[str, Any]:
     if not path:
         return {}
     try:
@@ -71,7 +72,7 @@ def read_metadata(path: str | None) -> dict:
     return data
 
 
-def read_golden(path: str) -> list[dict]:
+def read_golden(path: str) -> list[dict[str, Any]]:
     from models_registry import golden
 
     try:
@@ -80,7 +81,12 @@ def read_golden(path: str) -> list[dict]:
         raise CommandError(f"--golden {path}: {exc}") from None
 
 
-def with_sidecar(source: Path, metrics: dict, metadata: dict) -> dict:
+class MetricsAndMetadata(TypedDict):
+    metrics: dict[str, Any]
+    metadata: dict[str, Any]
+
+
+def with_sidecar(source: Path, metrics: dict[str, Any], metadata: dict[str, Any]) -> MetricsAndMetadata:
     """metrics/metadata with the old MNIST service's `.json` beside a `.npz` (explicit options win)."""
     try:
         found = sidecar.read_beside(source)

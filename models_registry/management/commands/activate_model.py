@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from django.core.management.base import CommandError
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
 
 from models_registry import services
 from models_registry.management.base import ModelVersionCommand
@@ -11,14 +13,14 @@ from ._common import cli_actor, get_model, get_version
 class Command(ModelVersionCommand):
     help = "Promote a registered version: fetch, verify its sha256, load and warm up, then make it active."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("model")
         parser.add_argument("version", nargs="?", help="The version to make active (or --version V)")
         parser.add_argument("--version", dest="version_option", default=None, help="Same as the positional VERSION")
         parser.add_argument("--reason", default="")
         parser.add_argument("--force-download", action="store_true", help="Fetch again even if cached")
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         positional, option = options["version"], options["version_option"]
         if positional and option and positional != option:
             raise CommandError(f"Two versions given ({positional!r} and --version {option!r}); give one.")

@@ -4,8 +4,9 @@ bucket. See models_registry/adoption.py."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from models_registry.adoption import store_adopt
 from models_registry.storage import StorageError
@@ -22,7 +23,7 @@ class Command(BaseCommand):
         "whose bytes equal latest/. Idempotent."
     )
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("uri", help="s3://bucket")
         parser.add_argument(
             "--map",
@@ -32,7 +33,7 @@ class Command(BaseCommand):
             help="Register models/STEM/... as MODEL (default: ATLAS_MODEL_ALIASES, else the stem)",
         )
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         match = _URI.match(options["uri"])
         if not match:
             raise CommandError(f"{options['uri']!r} is not s3://bucket (the bucket alone, no key).")

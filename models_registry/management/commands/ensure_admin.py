@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -12,7 +13,7 @@ class Command(BaseCommand):
         "Create the admin superuser from ADMIN_USER / ADMIN_PASSWORD (a password is generated and printed when unset)."
     )
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         User = get_user_model()
         username = settings.ADMIN_USER
         if User.objects.filter(username=username).exists():

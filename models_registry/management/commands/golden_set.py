@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from django.core.management.base import CommandError
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
 
 from models_registry import services
 from models_registry.management.base import ModelVersionCommand
@@ -14,12 +16,12 @@ class Command(ModelVersionCommand):
         '"tolerance": 1e-6}]. Promotions and rollouts of the version must give those answers.'
     )
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("model")
         parser.add_argument("version")
         parser.add_argument("file", help="The golden set (JSON)")
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         entries = read_golden(options["file"])
         version = get_version(get_model(options["model"]), options["version"])
         try:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from django.core.management.base import CommandError
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
 
 from models_registry.management.base import ModelVersionCommand
 from models_registry.models import RegisteredModel
@@ -15,17 +17,17 @@ class Command(ModelVersionCommand):
         "With MODEL: a table of that model's versions."
     )
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("model", nargs="?", help="List this model's versions")
         parser.add_argument("--version", default=None, help="Refused: list_models MODEL lists every version")
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         if options["version"] is not None:
             raise CommandError("list_models takes no --version; run list_models MODEL to see every version of a model.")
         if options["model"]:
             self._versions(options["model"])
             return
-        rows = [("MODEL", "RUNTIME", "ACTIVE", "VERSIONS", "SHA256")]
+        rows: list[tuple[str, ...]] = [("MODEL", "RUNTIME", "ACTIVE", "VERSIONS", "SHA256")]
         for model in RegisteredModel.objects.select_related("active_version").order_by("name"):
             active = model.active_version
             rows.append(
@@ -48,7 +50,7 @@ class Command(ModelVersionCommand):
         if not versions:
             self.stdout.write(f"{model.name} has no versions yet.")
             return
-        rows = [("VERSION", "STATUS", "ACTIVE", "STORAGE", "SIZE", "SHA256", "CREATED")]
+        rows: list[tuple[str, ...]] = [("VERSION", "STATUS", "ACTIVE", "STORAGE", "SIZE", "SHA256", "CREATED")]
         for v in versions:
             rows.append(
                 (

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import CommandError
+from django.core.management.base import CommandError, CommandParser
 from tqdm import tqdm
 
 from models_registry import services
@@ -21,7 +22,7 @@ class Command(ModelVersionCommand):
         "S3 VersionId or ETag)."
     )
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("model")
         parser.add_argument("uri")
         parser.add_argument("--version", required=True)
@@ -31,7 +32,7 @@ class Command(ModelVersionCommand):
         parser.add_argument("--notes", default="")
         parser.add_argument("--activate", action="store_true")
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         try:
             artifact = parse_artifact_uri(options["uri"])
         except ValueError as exc:

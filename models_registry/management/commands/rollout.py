@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from django.core.management.base import CommandError
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
 
 from models_registry import rollouts, services
 from models_registry.management.base import ModelVersionCommand
@@ -15,7 +17,7 @@ class Command(ModelVersionCommand):
         "rolls back when a guardrail trips."
     )
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("model")
         parser.add_argument("version")
         parser.add_argument("--mode", choices=["canary", "shadow"], required=True)
@@ -27,7 +29,7 @@ class Command(ModelVersionCommand):
         parser.add_argument("--min-agreement", type=float, help="Shadow: agreement below this rolls it back (0-1)")
         parser.add_argument("--reason", default="")
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         model = get_model(options["model"])
         candidate = get_version(model, options["version"])
         try:

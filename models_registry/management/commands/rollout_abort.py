@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from models_registry import rollouts, selectors, services
 
@@ -10,11 +12,11 @@ from ._common import cli_actor, get_model
 class Command(BaseCommand):
     help = "Abort the model's running rollout: every worker returns to the stable version."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("model")
         parser.add_argument("--reason", default="")
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         model = get_model(options["model"])
         rollout = selectors.running_rollout(model=model)
         if rollout is None:

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from models_registry import selectors
 
@@ -12,11 +13,11 @@ from ._common import get_model
 class Command(BaseCommand):
     help = "The model's running (or last) rollout: state, percent, and the figures per version and agreement."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("model")
         parser.add_argument("--json", action="store_true", help="The figures as JSON")
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         model = get_model(options["model"])
         rollout = model.rollouts.select_related("stable", "candidate").first()
         if rollout is None:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import CommandError
+from django.core.management.base import CommandError, CommandParser
 
 from models_registry import services, trust
 from models_registry.management.base import ModelVersionCommand
@@ -25,7 +26,7 @@ from ._common import cli_actor, get_model
 class Command(ModelVersionCommand):
     help = "Generate an ed25519 key pair, or sign a model file or a registered version's sha256."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", nargs="?", help="A model file to sign (prints the signature).")
         parser.add_argument("--generate-key", metavar="PATH", help="Write a new private key here (PEM).")
         parser.add_argument("--name", default="", help="The key's name in ATLAS_TRUSTED_KEYS (with --generate-key).")
@@ -33,7 +34,7 @@ class Command(ModelVersionCommand):
         parser.add_argument("--model", help="Sign this registered model's --version and record the signature.")
         parser.add_argument("--version", help="The version to sign (with --model).")
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         if options["generate_key"]:
             self._generate(Path(options["generate_key"]), options["name"])
             return

@@ -2,14 +2,16 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import CommandError
+from django.core.management.base import CommandError, CommandParser
 from django.utils.module_loading import import_string
 from tqdm import tqdm
 
 from models_registry import services
 from models_registry.management.base import ModelVersionCommand
+from models_registry.models import ModelVersion
 from models_registry.storage import STORAGE_KINDS
 
 from ._common import check_new_version, cli_actor, parse_metrics, read_golden, read_metadata, with_sidecar
@@ -18,7 +20,7 @@ from ._common import check_new_version, cli_actor, parse_metrics, read_golden, r
 class Command(ModelVersionCommand):
     help = "Upload a model file as a new version (sha256 computed), optionally making it active."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("model", help="Model name, e.g. digit_classifier")
         parser.add_argument("file", help="The model file")
         parser.add_argument("--version", required=True, help="Version string, e.g. 1.2.0")
@@ -50,7 +52,7 @@ class Command(ModelVersionCommand):
             help='Golden set: [{"input": {request body}, "expected": {answer fields}}]; promotions must meet it',
         )
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         source = Path(options["file"])
         if not source.is_file():
             raise CommandError(f"{source}: no such file.")
@@ -97,7 +99,7 @@ class Command(ModelVersionCommand):
             services.store_bookkeeping_wait()  # metadata.json and latest/ are written before we exit
             self.stdout.write(self.style.SUCCESS(f"{version} is now active"))
 
-    def _register_onnx(self, version, source: Path, storage: str) -> None:
+    def _register_onnx(self, version: ModelVersion, source: Path, storage: str) -> None:
         exporter = import_string(settings.ATLAS_EXPORTERS["onnx"])
         with tempfile.TemporaryDirectory(prefix="atlas-onnx-") as scratch:
             try:
