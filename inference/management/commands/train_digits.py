@@ -10,7 +10,14 @@ from django.core.management.base import CommandError, CommandParser
 
 from inference.digits_data import TEST_FRACTION, DigitDataError
 from inference.runtimes.numpy_mlp import ACTIVATIONS
-from inference.training.digits import DESCRIPTION, FILENAME, MODEL_NAME, RUNTIME, train_digit_classifier
+from inference.training.digits import (
+    DESCRIPTION,
+    FILENAME,
+    MODEL_NAME,
+    RUNTIME,
+    DigitTrainingRun,
+    train_digit_classifier,
+)
 from inference.training.mlp import TrainConfig
 from models_registry import services
 from models_registry.management.base import ModelVersionCommand
@@ -115,16 +122,7 @@ class Command(ModelVersionCommand):
             )
 
         with tempfile.TemporaryDirectory(prefix="train-digits-") as scratch:
-            try:
-                run = train_digit_classifier(
-                    dest=Path(scratch) / FILENAME,
-                    config=config,
-                    data=options["data"],
-                    test_fraction=options["test_fraction"],
-                    progress=options["verbosity"] >= 1,
-                )
-            except DigitDataError as exc:
-                raise CommandError(str(exc)) from exc
+            run = self._train(config, options, Path(scratch) / FILENAME)
             training = run.metadata["training"]
             self.stdout.write(
                 f"Held-out accuracy {run.accuracy:.4f} on {training['test_count']} digits "
@@ -160,10 +158,10 @@ class Command(ModelVersionCommand):
                 raise CommandError(f"Registered but not activated: {exc}") from exc
             self.stdout.write(self.style.SUCCESS(f"{registered_version} is now active."))
 
-    def _train_to_file(self, config: TrainConfig, options: dict[str, Any], output: Path) -> None:
+    def _train(self, config: TrainConfig, options: dict[str, Any], dest: Path) -> DigitTrainingRun:
         try:
-            run = train_digit_classifier(
-                dest=output,
+            return train_digit_classifier(
+                dest=dest,
                 config=config,
                 data=options["data"],
                 test_fraction=options["test_fraction"],
@@ -171,6 +169,9 @@ class Command(ModelVersionCommand):
             )
         except DigitDataError as exc:
             raise CommandError(str(exc)) from exc
+
+    def _train_to_file(self, config: TrainConfig, options: dict[str, Any], output: Path) -> None:
+        run = self._train(config, options, output)
         training = run.metadata["training"]
         self.stdout.write(
             f"Held-out accuracy {run.accuracy:.4f} on {training['test_count']} digits; wrote {output}.\n"
