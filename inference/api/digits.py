@@ -290,6 +290,16 @@ def fast_predict(request: HttpRequest) -> HttpResponse | None:
     return HttpResponse(orjson.dumps(body), content_type=JSON)
 
 
+def _pixels_and_model(request: Request) -> tuple[np.ndarray, model_cache.LoadedModel] | Response:
+    """The body's pixels and the digit model that answers them, or the error answer (400, 503)."""
+    try:
+        return parse_body(request.content_type, request.body), model_cache.get(DIGIT_MODEL)
+    except PixelsError as exc:
+        return bad_request(exc.error, exc.detail)
+    except model_cache.ModelUnavailable as exc:
+        return unavailable_response(exc)
+
+
 class PredictView(_PublicView):
     def dispatch(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponseBase:
         if request.method == "POST" and (answer := fast_predict(request)) is not None:
@@ -305,13 +315,10 @@ class PredictView(_PublicView):
         responses={200: PredictResponse, **_PIXEL_ERRORS},
     )
     def post(self, request: Request) -> Response:
-        try:
-            pixels = parse_body(request.content_type, request.body)
-            loaded = model_cache.get(DIGIT_MODEL)
-        except PixelsError as exc:
-            return bad_request(exc.error, exc.detail)
-        except model_cache.ModelUnavailable as exc:
-            return unavailable_response(exc)
+        parsed = _pixels_and_model(request)
+        if isinstance(parsed, Response):
+            return parsed
+        pixels, loaded = parsed
         probabilities = loaded.predictor.predict(pixels.astype(np.float32))
         digit = int(probabilities.argmax())
         return Response(
@@ -335,13 +342,10 @@ class ActivationsView(_PublicView):
         responses={200: ActivationsResponse, **_PIXEL_ERRORS},
     )
     def post(self, request: Request) -> Response:
-        try:
-            pixels = parse_body(request.content_type, request.body)
-            loaded = model_cache.get(DIGIT_MODEL)
-        except PixelsError as exc:
-            return bad_request(exc.error, exc.detail)
-        except model_cache.ModelUnavailable as exc:
-            return unavailable_response(exc)
+        parsed = _pixels_and_model(request)
+        if isinstance(parsed, Response):
+            return parsed
+        pixels, loaded = parsed
         layers = loaded.predictor.activations(pixels.astype(np.float32))
         return Response(
             {
