@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from django.db import IntegrityError, transaction
 
@@ -20,8 +21,8 @@ def upload_and_record(
     filename: str,
     storage: str,
     fmt: str,
-    metrics: dict | None,
-    metadata: dict | None,
+    metrics: dict[str, Any] | None,
+    metadata: dict[str, Any] | None,
     notes: str,
     actor: str,
     progress: Progress,
@@ -59,8 +60,8 @@ def record_version(
     sha256: str,
     size: int,
     fmt: str,
-    metrics: dict | None,
-    metadata: dict | None,
+    metrics: dict[str, Any] | None,
+    metadata: dict[str, Any] | None,
     notes: str,
     actor: str,
 ) -> ModelVersion:
