@@ -17,13 +17,13 @@ def _browser(request: HttpRequest) -> bool:
     return request.path.startswith(BROWSER_PREFIXES)
 
 
-def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _browser(request):
         return defaults.bad_request(request, exception)
     return JsonResponse({"detail": "Bad Request", "error": "bad_request"}, status=400)
 
 
-def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _browser(request):
         return defaults.permission_denied(request, exception)
     return JsonResponse({"detail": "Forbidden"}, status=403)

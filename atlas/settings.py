@@ -31,6 +31,12 @@ def _env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def _trusted_key(entry: str) -> tuple[str, str]:
+    """("name", "base64key") from "name:base64key"; a bare key is named by its first 12 characters."""
+    name, sep, key = entry.partition(":")
+    return (name, key) if sep else (entry[:12], entry)
+
+
 def _env_path(name: str, default: Path) -> Path:
     value = os.environ.get(name)
     return Path(value).expanduser().resolve() if value else default
@@ -335,9 +341,7 @@ ATLAS_CODE_EXECUTING_FORMATS = {"yolo": ("pt",)}
 
 # Public ed25519 keys whose signatures of a version's sha256 make it trusted: "name:base64key,..."
 # (`manage.py sign_model --generate-key` makes a pair and prints the entry).
-ATLAS_TRUSTED_KEYS = dict(
-    entry.split(":", 1) if ":" in entry else (entry[:12], entry) for entry in _env_list("ATLAS_TRUSTED_KEYS")
-)
+ATLAS_TRUSTED_KEYS = dict(_trusted_key(entry) for entry in _env_list("ATLAS_TRUSTED_KEYS"))
 
 # Converters `upload_model --onnx` uses: export(source_path, dest_path) -> dest_path.
 ATLAS_EXPORTERS = {"onnx": "inference.runtimes.yolo.export_onnx"}

@@ -26,6 +26,8 @@ class SharedScopedRateThrottle(ScopedRateThrottle):
     wait_seconds: float | None = None
 
     def get_rate(self) -> str | None:
+        if self.scope is None:
+            return None
         return settings.ATLAS_THROTTLE_RATES.get(self.scope)
 
     def allow_request(self, request: Any, view: Any) -> bool:

@@ -16,6 +16,7 @@ import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
@@ -72,7 +73,7 @@ def _fetch(bucket: str, key: str, dest: Path) -> None:
     get_store("s3").fetch(StoredArtifact(storage="s3", location=key, bucket=bucket), dest)
 
 
-def _read_metadata(bucket: str, key: str | None, scratch: Path, report: AdoptionReport) -> dict:
+def _read_metadata(bucket: str, key: str | None, scratch: Path, report: AdoptionReport) -> dict[str, Any]:
     if key is None:
         return {}
     target = scratch / "metadata.json"
@@ -86,7 +87,14 @@ def _read_metadata(bucket: str, key: str | None, scratch: Path, report: Adoption
 
 
 def _adopt_version(
-    *, bucket: str, model_name: str, version: str, keys: list[str], metadata: dict, actor: str, report: AdoptionReport
+    *,
+    bucket: str,
+    model_name: str,
+    version: str,
+    keys: list[str],
+    metadata: dict[str, Any],
+    actor: str,
+    report: AdoptionReport,
 ) -> None:
     if len(keys) != 1:
         folder = keys[0].rsplit("/", 1)[0]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.db import transaction
@@ -25,8 +26,11 @@ from django.db import transaction
 from . import services, sidecar
 from .models import RegisteredModel
 from .storage import StorageError, get_store
-from .storage.base import StoredArtifact
+from .storage.base import ArtifactStore, StoredArtifact
 from .versioning import is_valid_version
+
+if TYPE_CHECKING:
+    from .storage.hf import HubStore
 
 logger = logging.getLogger(__name__)
 
@@ -48,15 +52,19 @@ def _record(outcome: dict[str, object]) -> dict[str, object]:
     return outcome
 
 
-def _hub_networks(store, repo: str) -> tuple[str, list[str], set[str]]:
+def _hub_networks(store: HubStore, repo: str) -> tuple[str, list[str], set[str]]:
     """(commit sha now, the top-level .npz paths, every path) of the repo's main branch. Only the top level:
     the old service's repo keeps `{name}.npz` there (Atlas's own uploads live under `{model}/{version}/`)."""
-    info = store.api.repo_info(repo, repo_type="model", revision="main")
+    info = store.api.model_info(repo, revision="main")  # what repo_info(repo_type="model") calls
+    if info.sha is None:  # the Hub always answers one; without it nothing could be pinned
+        raise StorageError(f"hf://{repo}: the Hub answered no commit sha for main.")
     files = {s.rfilename for s in (info.siblings or [])}
     return info.sha, sorted(f for f in files if f.lower().endswith(".npz") and "/" not in f), files
 
 
-def _sidecar_for(store, repo: str, sha: str, npz: str, files: set[str]) -> tuple[dict, dict]:
+def _sidecar_for(
+    store: ArtifactStore, repo: str, sha: str, npz: str, files: set[str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     json_path = str(PurePosixPath(npz).with_suffix(".json"))
     if json_path not in files:
         return {}, {}
@@ -97,7 +105,7 @@ def adopt_hub_models() -> dict[str, object]:
         return _record(_explain_existing(model))
     if not repo:
         return _record({"outcome": "not_configured", "detail": "HF_MODEL_REPO is not set: nothing to adopt."})
-    store = get_store("hf")
+    store = cast("HubStore", get_store("hf"))  # the "hf" kind is always a HubStore
     try:
         sha, networks, files = _hub_networks(store, repo)
     except Exception as exc:  # the Hub unreachable must never stop a worker from serving the rest

@@ -17,6 +17,7 @@ import socket
 import threading
 import time
 from datetime import timedelta
+from typing import Any
 
 import psutil
 from django.db import connection, transaction
@@ -120,13 +121,13 @@ def _run(job_id: int) -> None:
         connection.close()  # this thread's own connection
 
 
-def _finish(job_id: int, **fields) -> None:
+def _finish(job_id: int, **fields: Any) -> None:
     if "detail" in fields:
         fields["detail"] = without_paths(fields["detail"])[:4000]
     _update(job_id, **fields)
 
 
-def _update(job_id: int, **fields) -> None:
+def _update(job_id: int, **fields: Any) -> None:
     PromotionJob.objects.filter(pk=job_id).update(**fields, updated_at=timezone.now())  # update() skips auto_now
 
 

@@ -56,7 +56,7 @@ def read_beside(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def merge(
-    sidecar: tuple[dict[str, Any], dict[str, Any]], metrics: dict | None, metadata: dict | None
+    sidecar: tuple[dict[str, Any], dict[str, Any]], metrics: dict[str, Any] | None, metadata: dict[str, Any] | None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """What the operator passed explicitly wins over the sidecar, key by key."""
     return {**sidecar[0], **(metrics or {})}, {**sidecar[1], **(metadata or {})}

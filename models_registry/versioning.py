@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from typing import TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar, overload
 
 _SEMVER = re.compile(
     r"^[vV]?(?P<major>\d+)(?:\.(?P<minor>\d+))?(?:\.(?P<patch>\d+))?"
@@ -24,7 +24,7 @@ def is_valid_version(text: str) -> bool:
     return bool(_VERSION_TEXT.match(text))
 
 
-def version_key(text: str) -> tuple:
+def version_key(text: str) -> tuple[Any, ...]:
     """A sort key: every semantic version sorts above every non-semantic one, pre-releases below
     their release (1.0.0-rc1 < 1.0.0), numeric pre-release parts numerically, and build metadata
     after its plain release (1.0.0 < 1.0.0+onnx), so `latest` prefers a release's ONNX export."""
@@ -34,7 +34,7 @@ def version_key(text: str) -> tuple:
     numbers = tuple(int(match.group(part) or 0) for part in ("major", "minor", "patch"))
     pre = match.group("pre")
     if pre is None:
-        pre_key: tuple = (1,)
+        pre_key: tuple[Any, ...] = (1,)
     else:
         pre_key = (
             0,
@@ -43,5 +43,15 @@ def version_key(text: str) -> tuple:
     return (1, numbers, pre_key, match.group("build") or "")
 
 
-def sort_versions(items: Iterable[T], *, key=lambda item: item, newest_first: bool = True) -> list[T]:
+@overload
+def sort_versions(items: Iterable[str], *, newest_first: bool = True) -> list[str]: ...
+
+
+@overload
+def sort_versions(items: Iterable[T], *, key: Callable[[T], str], newest_first: bool = True) -> list[T]: ...
+
+
+def sort_versions(
+    items: Iterable[Any], *, key: Callable[[Any], str] = lambda item: item, newest_first: bool = True
+) -> list[Any]:
     return sorted(items, key=lambda item: version_key(key(item)), reverse=newest_first)

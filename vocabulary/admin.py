@@ -6,11 +6,20 @@ Saving through the admin moves the word's `updated_at` explicitly (services.word
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypedDict
+
 from django.contrib import admin
 from django.db.models import Count
 
 from vocabulary import services
 from vocabulary.models import Definition, Example, Tag, Word, WordForm, WordRelation
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class _DefinitionTotal(TypedDict):
+    definition_total: int
 
 
 class DefinitionInline(admin.TabularInline):
@@ -49,7 +58,7 @@ class WordAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(definition_total=Count("definitions"))
 
     @admin.display(description="definitions", ordering="definition_total")
-    def definition_count(self, word: Word) -> int:
+    def definition_count(self, word: WithAnnotations[Word, _DefinitionTotal]) -> int:
         return word.definition_total
 
     def save_related(self, request, form, formsets, change) -> None:

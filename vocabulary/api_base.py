@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import inline_serializer
+from drf_spectacular.utils import Direction, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, ErrorDetail
 from rest_framework.permissions import IsAuthenticatedOrReadOnly
@@ -76,7 +76,9 @@ class Unprocessable(APIException):
 
     def __init__(self, detail: Any, *, location: str = "body") -> None:
         super().__init__("Invalid input.")
-        self.detail = {"detail": list(validation_items(detail, [location])), "error": "invalid_input"}
+        # DRF's stubs want ErrorDetails in `detail`; the exception handler renders any JSON (FastAPI's shape).
+        items = list(validation_items(detail, [location]))
+        self.detail = {"detail": items, "error": "invalid_input"}  # type: ignore[dict-item]
 
 
 class Conflict(APIException):
@@ -85,7 +87,8 @@ class Conflict(APIException):
 
     def __init__(self, message: str, duplicates: list[dict[str, Any]]) -> None:
         super().__init__(message)
-        self.detail = {"detail": message, "duplicates": duplicates}  # kept as is: indices stay integers
+        # Kept as is: indices stay integers (DRF's stubs want ErrorDetails in `detail`).
+        self.detail = {"detail": message, "duplicates": duplicates}  # type: ignore[dict-item]
 
 
 class Missing(APIException):
@@ -134,7 +137,7 @@ class DictionarySchema(AutoSchema):
     """Adds the error answers each operation can give: 422 (a body, a query parameter or a path id that
     does not validate), 400 (a conflict, or a body that does not parse), 404 (a path with an id), 403."""
 
-    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+    def _get_response_bodies(self, direction: Direction = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
         answers: dict[str, Any] = {"422": INVALID}
         if self.method in ("POST", "PATCH"):
@@ -194,7 +197,7 @@ class DictionaryView(APIView):
         if not isinstance(data, list if many else dict):
             kind = "a list" if many else "an object"
             raise errors.InvalidInput({"non_field_errors": [ErrorDetail(f"Input should be {kind}", code="invalid")]})
-        if null_unchanged:
+        if null_unchanged and isinstance(data, dict):  # a list body (`many`) has no top-level nulls to drop
             data = {key: value for key, value in data.items() if value is not None}
         serializer = serializer_class(data=data, many=many, partial=patch, context={"refuse_unknown": patch})
         serializer.is_valid(raise_exception=True)
@@ -203,7 +206,8 @@ class DictionaryView(APIView):
     def page(self, queryset: Any, serializer_class: type[serializers.Serializer]) -> Response:
         paginator = EnvelopePagination()
         rows = paginator.paginate_queryset(queryset, self.request, view=self)
-        return paginator.get_paginated_response(serializer_class(rows, many=True).data)
+        # DRF's stubs type Serializer(many=True).data as a ReturnDict; it is a ListSerializer's ReturnList.
+        return paginator.get_paginated_response(serializer_class(rows, many=True).data)  # type: ignore[arg-type]
 
     def answer(self, row: Any, serializer_class: type[serializers.Serializer], code: int = 200) -> Response:
         return Response(serializer_class(row).data, status=code)

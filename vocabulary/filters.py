@@ -51,9 +51,9 @@ class QueryParam:
             value = parse_int(raw)
             return value if 1 <= value <= MAX_ID else 0  # no row has it (and every database can compare 0)
         if self.kind == "bool":
-            value = raw.strip().lower()
-            if value in _TRUE or value in _FALSE:
-                return value in _TRUE
+            word = raw.strip().lower()
+            if word in _TRUE or word in _FALSE:
+                return word in _TRUE
             raise QueryError("Input should be a valid boolean, unable to interpret input", "bool_parsing")
         return raw
 

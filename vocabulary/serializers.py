@@ -37,7 +37,8 @@ class NullableText(serializers.CharField):
             return True, ""
         return super().validate_empty_values(data)
 
-    def to_representation(self, value: Any) -> str | None:
+    # DRF's stubs have CharField answer str; this field exists to answer null.
+    def to_representation(self, value: Any) -> str | None:  # type: ignore[override]
         return value or None
 
 
@@ -63,7 +64,8 @@ class ExampleOut(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     definition_id = serializers.IntegerField(read_only=True)
     example_text = serializers.CharField(source="text", read_only=True)
-    source = NullableText(read_only=True)
+    # A field named `source`: DRF's metaclass takes it out of the class, the stubs see Field.source.
+    source = NullableText(read_only=True)  # type: ignore[assignment]
 
 
 class DefinitionOut(serializers.Serializer):
@@ -129,7 +131,8 @@ def _require(attrs: dict[str, Any], fields: dict[str, str]) -> None:
 
 class ExampleIn(Strict):
     example_text = serializers.CharField(source="text", min_length=1, max_length=5000, trim_whitespace=False)
-    source = NullableText(max_length=255)
+    # A field named `source`: DRF's metaclass takes it out of the class, the stubs see Field.source.
+    source = NullableText(max_length=255)  # type: ignore[assignment]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if self.parent is not None:  # an example inside a definition is a new one
@@ -192,7 +195,7 @@ class WordIn(Strict):
         return value
 
     @classmethod
-    def many_init(cls, *args: Any, **kwargs: Any) -> serializers.ListSerializer:
+    def many_init(cls, *args: Any, **kwargs: Any) -> serializers.BaseSerializer[Any]:
         kwargs.setdefault("max_length", MAX_WORDS_PER_REQUEST)
         return super().many_init(*args, **kwargs)
 

@@ -187,7 +187,8 @@ def word_delete(*, word: Word) -> None:
 
 
 def _order_free(*, word: Word, order: int, exclude_pk: int | None = None) -> None:
-    clash = Definition.objects.filter(word=word, order=order).exclude(pk=exclude_pk).first()
+    same_order = Definition.objects.filter(word=word, order=order)
+    clash = (same_order if exclude_pk is None else same_order.exclude(pk=exclude_pk)).first()
     if clash is not None:
         raise conflict(
             [
@@ -281,7 +282,8 @@ def example_delete(*, example: Example) -> None:
 
 
 def _tag_name_free(*, name: str, exclude_pk: int | None = None) -> None:
-    clash = Tag.objects.filter(name=name).exclude(pk=exclude_pk).first()
+    same_name = Tag.objects.filter(name=name)
+    clash = (same_name if exclude_pk is None else same_name.exclude(pk=exclude_pk)).first()
     if clash is not None:
         raise ConflictError(
             f"Tag '{name}' already exists",
@@ -319,11 +321,8 @@ def tag_delete(*, tag: Tag) -> None:
 def _relation_valid(*, from_word: Word, to_word: Word, relation_type: str, exclude_pk: int | None = None) -> None:
     if from_word.pk == to_word.pk:
         raise InvalidInput({"word_id_2": ["A word cannot relate to itself."]})
-    clash = (
-        WordRelation.objects.filter(from_word=from_word, to_word=to_word, relation_type=relation_type)
-        .exclude(pk=exclude_pk)
-        .first()
-    )
+    same_relation = WordRelation.objects.filter(from_word=from_word, to_word=to_word, relation_type=relation_type)
+    clash = (same_relation if exclude_pk is None else same_relation.exclude(pk=exclude_pk)).first()
     if clash is not None:
         raise ConflictError(
             "Word relation already exists",

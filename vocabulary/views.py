@@ -191,7 +191,7 @@ class WordDefinitionsView(WordByTextView):
     `word_id` (the old service matched /words/{language_code}/{word_text} first, and so does this)."""
 
     @extend_schema(exclude=True)
-    def get(self, request: Request, word_id: str) -> Response:
+    def get(self, request: Request, word_id: str) -> Response:  # type: ignore[override]  # its path's kwargs
         return super().get(request, language_code=word_id, word_text="definitions")
 
     @extend_schema(

@@ -58,7 +58,7 @@ def word_problems(index: int, item: WordInput) -> list[dict]:
                 problem=f"form '{form}' is given twice",
             )
         )
-    orders = [d["order"] for d in item.get("definitions", []) if d.get("order") is not None]
+    orders = [order for d in item.get("definitions", []) if (order := d.get("order")) is not None]
     for order in sorted({order for order in orders if orders.count(order) > 1}):
         problem = f"definition order {order} is given twice"
         problems.append(
@@ -94,12 +94,12 @@ def conflict(duplicates: list[dict], *, what: str, single: bool = False) -> Conf
 
 def next_orders(definitions: Sequence[DefinitionInput], *, taken: Iterable[int]) -> list[int]:
     """The order of each definition: the one given, else the next free one after everything taken."""
-    used = set(taken) | {d["order"] for d in definitions if d.get("order") is not None}
+    used = set(taken) | {order for d in definitions if (order := d.get("order")) is not None}
     candidate = max(used, default=0) + 1
     orders = []
     for definition in definitions:
-        if definition.get("order") is not None:
-            orders.append(definition["order"])
+        if (given := definition.get("order")) is not None:
+            orders.append(given)
         else:
             orders.append(candidate)
             candidate += 1
@@ -127,8 +127,8 @@ def apply_definitions(*, word: Word, items: Sequence[DefinitionInput]) -> None:
             )
     final = {pk: definition.order for pk, definition in current.items()}
     for item in items:
-        if "id" in item and item.get("order") is not None:
-            final[item["id"]] = item["order"]
+        if "id" in item and (order := item.get("order")) is not None:
+            final[item["id"]] = order
     new_items = [item for item in items if "id" not in item]
     new_orders = next_orders(new_items, taken=final.values())
     orders = list(final.values()) + new_orders

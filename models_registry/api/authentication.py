@@ -7,6 +7,7 @@ import hmac
 from django.conf import settings
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.request import Request
 
 
 class AdminTokenUser:
@@ -38,7 +39,7 @@ class AdminTokenAuthentication(BaseAuthentication):
 
     keyword = "Bearer"
 
-    def authenticate(self, request):
+    def authenticate(self, request: Request) -> tuple[AdminTokenUser, str] | None:
         header = get_authorization_header(request).split()
         if not header or header[0].lower() != self.keyword.lower().encode():
             return None
@@ -54,5 +55,5 @@ class AdminTokenAuthentication(BaseAuthentication):
             raise exceptions.PermissionDenied("Invalid admin token.")
         return (AdminTokenUser(), "admin-token")
 
-    def authenticate_header(self, request) -> str:
+    def authenticate_header(self, request: Request) -> str:
         return self.keyword

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from django.conf import settings
+from django.db.models import Model
 from rest_framework import permissions
 from rest_framework.authentication import get_authorization_header
 from rest_framework.exceptions import APIException, NotAuthenticated, PermissionDenied
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+
+class PermissionHolder(Protocol):
+    """A user, the anonymous user or the admin token's AdminTokenUser: whatever `request.user` is."""
+
+    def has_perm(self, perm: str) -> bool: ...
 
 
 class AdminApiDisabled(APIException):
@@ -24,7 +35,7 @@ class AdminToken(permissions.BasePermission):
     ADMIN_TOKEN unset: 503, except in DEBUG, where the API is open for local work.
     """
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         if not settings.ADMIN_TOKEN:
             if settings.DEBUG:
                 return True
@@ -44,12 +55,12 @@ class StaffOrAdminToken(permissions.BasePermission):
 
     message = "Staff only: log in to the admin, or send 'Authorization: Bearer <ADMIN_TOKEN>'."
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         user = request.user
         return bool(user and user.is_authenticated and user.is_staff)
 
 
-def can_view(user, model: type) -> bool:
+def can_view(user: PermissionHolder, model: type[Model]) -> bool:
     """The admin's rule for reading: the model's view permission, or its change permission."""
     opts = model._meta
     return user.has_perm(f"{opts.app_label}.view_{opts.model_name}") or user.has_perm(
@@ -61,7 +72,7 @@ class StaffWithViewPermission(StaffOrAdminToken):
     """The registry API: staff (or the admin token), and to read, the view permission of what is read
     (`view.read_models`), as the Django admin requires of the same user."""
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         if not super().has_permission(request, view):
             return False
         if request.method in permissions.SAFE_METHODS:
@@ -72,6 +83,6 @@ class StaffWithViewPermission(StaffOrAdminToken):
         return True
 
 
-def require_perm(request, perm: str) -> None:
+def require_perm(request: Request, perm: str) -> None:
     if not request.user.has_perm(perm):
         raise PermissionDenied(f"You need the permission {perm!r}.")

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import TypeVar
 
 from django.conf import settings
+from django.db.models import Model
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
@@ -46,13 +48,16 @@ def _actor(request: Request) -> str:
 ErrorResponse = inline_serializer("RegistryError", {"detail": serializers.CharField()})
 
 
-class RegistryViewSet(viewsets.GenericViewSet):
+_M = TypeVar("_M", bound=Model)
+
+
+class RegistryViewSet(viewsets.GenericViewSet[_M]):
     authentication_classes = [SessionAuthentication, AdminTokenAuthentication]
     permission_classes = [StaffWithViewPermission]
-    read_models: tuple[type, ...] = ()
+    read_models: tuple[type[Model], ...] = ()
 
 
-class RegisteredModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryViewSet):
+class RegisteredModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryViewSet[RegisteredModel]):
     queryset = RegisteredModel.objects.select_related("active_version")
     serializer_class = RegisteredModelSerializer
     lookup_field = "name"
@@ -108,9 +113,9 @@ class RegisteredModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, R
             step.is_valid(raise_exception=True)
             running = rollouts.rollout_set_percent(rollout=running, actor=_actor(request), **step.validated_data)
         else:
-            params = PromoteSerializer(data=request.data)
-            params.is_valid(raise_exception=True)
-            reason = params.validated_data["reason"] or "aborted over the API"
+            abort = PromoteSerializer(data=request.data)
+            abort.is_valid(raise_exception=True)
+            reason = abort.validated_data["reason"] or "aborted over the API"
             running = rollouts.rollout_abort(rollout=running, actor=_actor(request), reason=reason)
         return Response(RolloutSerializer(running).data)
 
@@ -123,7 +128,7 @@ class RegisteredModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, R
         return Response(ActivationEventSerializer(events, many=True).data)
 
 
-class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryViewSet):
+class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RegistryViewSet[ModelVersion]):
     serializer_class = ModelVersionSerializer
     read_models = (ModelVersion,)
     parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
@@ -262,7 +267,7 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regi
         return Response(ModelVersionSerializer(version).data)
 
 
-class PromotionJobViewSet(mixins.RetrieveModelMixin, RegistryViewSet):
+class PromotionJobViewSet(mixins.RetrieveModelMixin, RegistryViewSet[PromotionJob]):
     """A promotion started with `Prefer: respond-async`: state, bytes fetched, and the audit row once done."""
 
     serializer_class = PromotionJobSerializer
@@ -277,7 +282,7 @@ class PromotionJobViewSet(mixins.RetrieveModelMixin, RegistryViewSet):
         return Response(PromotionJobSerializer(job).data)
 
 
-class ActivationEventViewSet(mixins.ListModelMixin, RegistryViewSet):
+class ActivationEventViewSet(mixins.ListModelMixin, RegistryViewSet[ActivationEvent]):
     serializer_class = ActivationEventSerializer
     read_models = (ActivationEvent,)
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.urls import reverse
 from rest_framework import serializers
@@ -9,8 +10,10 @@ from models_registry.models import ActivationEvent, ModelVersion, PromotionJob, 
 from models_registry.storage import STORAGE_KINDS
 
 
-class ModelVersionSerializer(serializers.ModelSerializer):
-    model = serializers.SlugRelatedField(slug_field="name", read_only=True)
+class ModelVersionSerializer(serializers.ModelSerializer[ModelVersion]):
+    model: serializers.SlugRelatedField[RegisteredModel] = serializers.SlugRelatedField(
+        slug_field="name", read_only=True
+    )
     is_active = serializers.SerializerMethodField()
 
     class Meta:
@@ -44,8 +47,10 @@ class ModelVersionSerializer(serializers.ModelSerializer):
         return obj.model.active_version_id == obj.pk
 
 
-class RegisteredModelSerializer(serializers.ModelSerializer):
-    active_version = serializers.SlugRelatedField(slug_field="version", read_only=True, allow_null=True)
+class RegisteredModelSerializer(serializers.ModelSerializer[RegisteredModel]):
+    active_version: serializers.SlugRelatedField[ModelVersion] = serializers.SlugRelatedField(
+        slug_field="version", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = RegisteredModel
@@ -60,10 +65,16 @@ class RegisteredModelSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ActivationEventSerializer(serializers.ModelSerializer):
-    model = serializers.SlugRelatedField(slug_field="name", read_only=True)
-    from_version = serializers.SlugRelatedField(slug_field="version", read_only=True, allow_null=True)
-    to_version = serializers.SlugRelatedField(slug_field="version", read_only=True, allow_null=True)
+class ActivationEventSerializer(serializers.ModelSerializer[ActivationEvent]):
+    model: serializers.SlugRelatedField[RegisteredModel] = serializers.SlugRelatedField(
+        slug_field="name", read_only=True
+    )
+    from_version: serializers.SlugRelatedField[ModelVersion] = serializers.SlugRelatedField(
+        slug_field="version", read_only=True, allow_null=True
+    )
+    to_version: serializers.SlugRelatedField[ModelVersion] = serializers.SlugRelatedField(
+        slug_field="version", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = ActivationEvent
@@ -84,7 +95,7 @@ class ActivationEventSerializer(serializers.ModelSerializer):
 class JSONObjectField(serializers.JSONField):
     """A JSON object, given as JSON or (in multipart forms) as a JSON string."""
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: object) -> dict[str, Any]:
         if isinstance(data, str):
             try:
                 data = json.loads(data) if data else {}
@@ -95,7 +106,7 @@ class JSONObjectField(serializers.JSONField):
         return data
 
 
-class VersionUploadSerializer(serializers.Serializer):
+class VersionUploadSerializer(serializers.Serializer[Any]):
     model = serializers.SlugField()
     version = serializers.CharField(max_length=64)
     file = serializers.FileField()
@@ -114,12 +125,12 @@ class VersionUploadSerializer(serializers.Serializer):
     )
 
 
-class PromoteSerializer(serializers.Serializer):
+class PromoteSerializer(serializers.Serializer[Any]):
     reason = serializers.CharField(required=False, allow_blank=True, default="")
     force_download = serializers.BooleanField(required=False, default=False)
 
 
-class PromotionJobSerializer(serializers.ModelSerializer):
+class PromotionJobSerializer(serializers.ModelSerializer[PromotionJob]):
     model = serializers.CharField(source="version.model.name", read_only=True)
     version = serializers.CharField(source="version.version", read_only=True)
     event = ActivationEventSerializer(read_only=True, allow_null=True)
@@ -148,13 +159,13 @@ class PromotionJobSerializer(serializers.ModelSerializer):
         return reverse("registry-job-detail", args=[job.pk])
 
 
-class ReloadModelsSerializer(serializers.Serializer):
+class ReloadModelsSerializer(serializers.Serializer[Any]):
     model_type = serializers.CharField()
     version = serializers.CharField(required=False, default="latest")
     force_download = serializers.BooleanField(required=False, default=False)
 
 
-class RolloutSerializer(serializers.ModelSerializer):
+class RolloutSerializer(serializers.ModelSerializer[Rollout]):
     model = serializers.CharField(source="model.name")
     stable = serializers.CharField(source="stable.version")
     candidate = serializers.CharField(source="candidate.version")
@@ -184,7 +195,7 @@ class RolloutSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class RolloutStartSerializer(serializers.Serializer):
+class RolloutStartSerializer(serializers.Serializer[Any]):
     version = serializers.CharField(max_length=64)
     mode = serializers.ChoiceField(choices=Rollout.Mode.choices)
     percent = serializers.FloatField(default=10.0, min_value=0, max_value=100)
@@ -196,14 +207,14 @@ class RolloutStartSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
-class RolloutStepSerializer(serializers.Serializer):
+class RolloutStepSerializer(serializers.Serializer[Any]):
     percent = serializers.FloatField(min_value=0, max_value=100)
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
-class TrustSerializer(serializers.Serializer):
+class TrustSerializer(serializers.Serializer[Any]):
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class SignSerializer(serializers.Serializer):
+class SignSerializer(serializers.Serializer[Any]):
     signature = serializers.CharField(max_length=200)
