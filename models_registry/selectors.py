@@ -218,6 +218,16 @@ def running_rollout(*, model: RegisteredModel) -> Rollout | None:
     return model.rollouts.select_related("candidate", "stable").filter(state=Rollout.State.RUNNING).first()
 
 
+def last_rollout(*, model: RegisteredModel) -> Rollout | None:
+    """The model's running rollout, or else its most recent one."""
+    return model.rollouts.select_related("model", "stable", "candidate").first()
+
+
+def version_named(*, model: RegisteredModel, version: str) -> ModelVersion | None:
+    """The model's version with that version string, or None."""
+    return model.versions.filter(version=version).first()
+
+
 def running_rollouts() -> dict[str, Rollout]:
     """Model name -> its running rollout, in one query (the serving workers poll this)."""
     running = Rollout.objects.filter(state=Rollout.State.RUNNING).select_related("model", "candidate", "stable")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db.models import Model
@@ -20,7 +20,7 @@ from rest_framework.response import Response
 
 from atlas.parsers import SafeJSONParser
 from models_registry import promotion_jobs, rollouts, selectors, services
-from models_registry.models import ActivationEvent, ModelVersion, PromotionJob, RegisteredModel
+from models_registry.models import ActivationEvent, ModelVersion, PromotionJob, RegisteredModel, Rollout
 
 from .authentication import AdminTokenAuthentication
 from .filters import ActivationEventFilter, ModelVersionFilter
@@ -45,6 +45,14 @@ def _actor(request: Request) -> str:
     return getattr(request.user, "username", "") or "api"
 
 
+def _params(request: Request, serializer: type[serializers.Serializer[Any]], *, perm: str) -> dict[str, Any]:
+    """The request's parameters, validated (a 400 otherwise), once the user holds `perm` (a 403 otherwise)."""
+    require_perm(request, perm)
+    params = serializer(data=request.data)
+    params.is_valid(raise_exception=True)
+    return dict(params.validated_data)
+
+
 ErrorResponse = inline_serializer("RegistryError", {"detail": serializers.CharField()})
 
 
@@ -66,58 +74,64 @@ class RegisteredModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, R
     @extend_schema(request=PromoteSerializer, responses=ActivationEventSerializer)
     @action(detail=True, methods=["post"])
     def rollback(self, request: Request, name: str) -> Response:
-        require_perm(request, "models_registry.rollback_registeredmodel")
-        params = PromoteSerializer(data=request.data)
-        params.is_valid(raise_exception=True)
-        event = services.model_rollback(
-            model=self.get_object(),
-            actor=_actor(request),
-            reason=params.validated_data["reason"],
-        )
+        params = _params(request, PromoteSerializer, perm="models_registry.rollback_registeredmodel")
+        event = services.model_rollback(model=self.get_object(), actor=_actor(request), reason=params["reason"])
         return Response(ActivationEventSerializer(event).data)
 
-    @extend_schema(
-        methods=["GET"], responses={200: RolloutSerializer, 404: None}, summary="The running (or last) rollout"
-    )
-    @extend_schema(methods=["POST"], request=RolloutStartSerializer, responses={201: RolloutSerializer})
-    @extend_schema(methods=["PATCH"], request=RolloutStepSerializer, responses={200: RolloutSerializer})
-    @extend_schema(methods=["DELETE"], request=PromoteSerializer, responses={200: RolloutSerializer})
-    @action(detail=True, methods=["get", "post", "patch", "delete"])
+    @extend_schema(responses={200: RolloutSerializer, 404: ErrorResponse}, summary="The running (or last) rollout")
+    @action(detail=True, methods=["get"])
     def rollout(self, request: Request, name: str) -> Response:
-        """GET the running or last rollout with its figures; POST starts one (canary or shadow); PATCH
-        changes a canary's percent; DELETE aborts the running one."""
+        """The running rollout with its figures, or else the last one."""
+        require_perm(request, "models_registry.view_rollout")
         model = self.get_object()
-        if request.method == "GET":
-            require_perm(request, "models_registry.view_rollout")
-            last = model.rollouts.select_related("model", "stable", "candidate").first()
-            if last is None:
-                return Response({"detail": f"{model.name} has had no rollout."}, status=status.HTTP_404_NOT_FOUND)
-            if last.state == last.State.RUNNING:
-                last.figures = selectors.rollout_figures(rollout=last)
-            return Response(RolloutSerializer(last).data)
-        require_perm(request, "models_registry.manage_rollout")
-        if request.method == "POST":
-            params = RolloutStartSerializer(data=request.data)
-            params.is_valid(raise_exception=True)
-            data = dict(params.validated_data)
-            candidate = model.versions.filter(version=data.pop("version")).first()
-            if candidate is None:
-                return Response({"detail": f"{model.name} has no such version."}, status=404)
-            rollout = rollouts.rollout_start(model=model, candidate=candidate, actor=_actor(request), **data)
-            return Response(RolloutSerializer(rollout).data, status=status.HTTP_201_CREATED)
+        last = selectors.last_rollout(model=model)
+        if last is None:
+            return Response({"detail": f"{model.name} has had no rollout."}, status=status.HTTP_404_NOT_FOUND)
+        if last.state == last.State.RUNNING:
+            last.figures = selectors.rollout_figures(rollout=last)
+        return Response(RolloutSerializer(last).data)
+
+    @extend_schema(request=RolloutStartSerializer, responses={201: RolloutSerializer, 404: ErrorResponse})
+    @rollout.mapping.post
+    def rollout_start(self, request: Request, name: str) -> Response:
+        """Start a canary or a shadow of one of the model's versions."""
+        params = _params(request, RolloutStartSerializer, perm="models_registry.manage_rollout")
+        model = self.get_object()
+        candidate = selectors.version_named(model=model, version=params.pop("version"))
+        if candidate is None:
+            return Response({"detail": f"{model.name} has no such version."}, status=status.HTTP_404_NOT_FOUND)
+        rollout = rollouts.rollout_start(model=model, candidate=candidate, actor=_actor(request), **params)
+        return Response(RolloutSerializer(rollout).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=RolloutStepSerializer, responses={200: RolloutSerializer, 409: ErrorResponse})
+    @rollout.mapping.patch
+    def rollout_step(self, request: Request, name: str) -> Response:
+        """Change the running canary's percent."""
+        params = _params(request, RolloutStepSerializer, perm="models_registry.manage_rollout")
+        running = self._running_rollout()
+        if isinstance(running, Response):
+            return running
+        running = rollouts.rollout_set_percent(rollout=running, actor=_actor(request), **params)
+        return Response(RolloutSerializer(running).data)
+
+    @extend_schema(request=PromoteSerializer, responses={200: RolloutSerializer, 409: ErrorResponse})
+    @rollout.mapping.delete
+    def rollout_abort(self, request: Request, name: str) -> Response:
+        """Abort the running rollout: the stable version answers everything again."""
+        params = _params(request, PromoteSerializer, perm="models_registry.manage_rollout")
+        running = self._running_rollout()
+        if isinstance(running, Response):
+            return running
+        reason = params["reason"] or "aborted over the API"
+        running = rollouts.rollout_abort(rollout=running, actor=_actor(request), reason=reason)
+        return Response(RolloutSerializer(running).data)
+
+    def _running_rollout(self) -> Rollout | Response:
+        model = self.get_object()
         running = selectors.running_rollout(model=model)
         if running is None:
             return Response({"detail": f"{model.name} has no running rollout."}, status=status.HTTP_409_CONFLICT)
-        if request.method == "PATCH":
-            step = RolloutStepSerializer(data=request.data)
-            step.is_valid(raise_exception=True)
-            running = rollouts.rollout_set_percent(rollout=running, actor=_actor(request), **step.validated_data)
-        else:
-            abort = PromoteSerializer(data=request.data)
-            abort.is_valid(raise_exception=True)
-            reason = abort.validated_data["reason"] or "aborted over the API"
-            running = rollouts.rollout_abort(rollout=running, actor=_actor(request), reason=reason)
-        return Response(RolloutSerializer(running).data)
+        return running
 
     @extend_schema(responses=ActivationEventSerializer(many=True))
     @action(detail=True, methods=["get"])
@@ -148,7 +162,7 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regi
         data = params.validated_data
         upload = data["file"]
         require_perm(request, "models_registry.add_modelversion")
-        if not RegisteredModel.objects.filter(name=data["model"]).exists():
+        if selectors.registered_model(name=data["model"]) is None:
             require_perm(request, "models_registry.add_registeredmodel")
         if data["activate"]:
             require_perm(request, "models_registry.promote_modelversion")
@@ -199,28 +213,16 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regi
     )
     @action(detail=True, methods=["post"])
     def promote(self, request: Request, pk: str) -> Response:
-        require_perm(request, "models_registry.promote_modelversion")
-        params = PromoteSerializer(data=request.data)
-        params.is_valid(raise_exception=True)
+        params = _params(request, PromoteSerializer, perm="models_registry.promote_modelversion")
         if prefers_async(request):
-            job = promotion_jobs.promotion_job_start(
-                version=self.get_object(),
-                actor=_actor(request),
-                reason=params.validated_data["reason"],
-                force_download=params.validated_data["force_download"],
-            )
+            job = promotion_jobs.promotion_job_start(version=self.get_object(), actor=_actor(request), **params)
             answer = PromotionJobSerializer(job).data
             return Response(
                 answer,
                 status=status.HTTP_202_ACCEPTED,
                 headers={"Location": answer["url"], "Preference-Applied": "respond-async"},
             )
-        event = services.model_version_promote(
-            version=self.get_object(),
-            actor=_actor(request),
-            reason=params.validated_data["reason"],
-            force_download=params.validated_data["force_download"],
-        )
+        event = services.model_version_promote(version=self.get_object(), actor=_actor(request), **params)
         return Response(ActivationEventSerializer(event).data)
 
     @extend_schema(
@@ -230,12 +232,8 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regi
     )
     @action(detail=True, methods=["post"])
     def trust(self, request: Request, pk: str) -> Response:
-        require_perm(request, "models_registry.trust_artifact")
-        params = TrustSerializer(data=request.data)
-        params.is_valid(raise_exception=True)
-        event = services.model_version_trust(
-            version=self.get_object(), actor=_actor(request), reason=params.validated_data["reason"]
-        )
+        params = _params(request, TrustSerializer, perm="models_registry.trust_artifact")
+        event = services.model_version_trust(version=self.get_object(), actor=_actor(request), **params)
         return Response(ActivationEventSerializer(event).data)
 
     @extend_schema(
@@ -245,24 +243,16 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regi
     )
     @action(detail=True, methods=["post"])
     def sign(self, request: Request, pk: str) -> Response:
-        require_perm(request, "models_registry.change_modelversion")
-        params = SignSerializer(data=request.data)
-        params.is_valid(raise_exception=True)
-        event = services.model_version_sign(
-            version=self.get_object(), signature=params.validated_data["signature"], actor=_actor(request)
-        )
+        params = _params(request, SignSerializer, perm="models_registry.change_modelversion")
+        event = services.model_version_sign(version=self.get_object(), actor=_actor(request), **params)
         return Response(ActivationEventSerializer(event).data)
 
     @extend_schema(request=PromoteSerializer, responses=ModelVersionSerializer)
     @action(detail=True, methods=["post"])
     def retire(self, request: Request, pk: str) -> Response:
-        require_perm(request, "models_registry.change_modelversion")
-        params = PromoteSerializer(data=request.data)
-        params.is_valid(raise_exception=True)
+        params = _params(request, PromoteSerializer, perm="models_registry.change_modelversion")
         version = services.model_version_retire(
-            version=self.get_object(),
-            actor=_actor(request),
-            reason=params.validated_data["reason"],
+            version=self.get_object(), actor=_actor(request), reason=params["reason"]
         )
         return Response(ModelVersionSerializer(version).data)
 
