@@ -238,3 +238,16 @@ def test_a_missing_file_raises_artifact_not_found(case, settings, make_file, tmp
         store.fetch(missing, tmp_path / "fetched")
     assert str(caught.value) == case.missing_message(missing, settings)
     assert not (tmp_path / "fetched").exists()
+
+
+def test_fetch_reports_progress_summing_to_the_size(case, make_file, tmp_path):
+    # Given a file put into the store, larger than one chunk
+    store = get_store(case.kind)
+    stored = store.put(
+        model=MODEL, version=VERSION, filename=FILENAME, source=make_file(FILENAME, size=3 * 1024 * 1024 + 5)
+    )
+    seen: list[int] = []
+
+    # When it is fetched with a progress callback, then progress adds up to its size
+    store.fetch(stored, tmp_path / "fetched", progress=seen.append)
+    assert sum(seen) == 3 * 1024 * 1024 + 5
