@@ -266,6 +266,13 @@ LOGGING = {
 
 # --- Atlas: the registry, its storage and the artifact cache ---------------------------------------
 
+# The artifact stores by name (models_registry/storage/): a new store is one module and one line here.
+# The names are the `storage` values recorded on ModelVersion.
+ATLAS_STORES = {
+    "local": "models_registry.storage.local.LocalStore",
+    "s3": "models_registry.storage.s3.S3Store",
+    "hf": "models_registry.storage.hf.HubStore",
+}
 # Where new uploads go by default: local | s3 | hf. Versions remember their own backend.
 MODEL_STORAGE_TYPE = os.environ.get("MODEL_STORAGE_TYPE", "local").strip().lower()
 # MODEL_STORAGE_PATH and MODEL_CACHE_SIZE_MB: the threat-intelligence service's names for the same things.

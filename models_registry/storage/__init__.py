@@ -1,10 +1,17 @@
-"""Artifact stores by kind. `get_store(kind)` builds one configured from settings."""
+"""Artifact stores by name, resolved like runtimes: settings.ATLAS_STORES maps a name to a class path
+(`import_string`), and `get_store(kind)` builds that class once per process with no arguments. A new
+store is one module here implementing `ArtifactStore` (base.py) and one line in ATLAS_STORES; its name is
+the `storage` value recorded on each ModelVersion."""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import overload
 
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.utils.module_loading import import_string
 
 from .base import ArtifactNotFound, ArtifactStore, StorageError, Store, StoredArtifact
 
@@ -18,11 +25,38 @@ __all__ = [
     "get_store",
 ]
 
-STORAGE_KINDS = ("local", "s3", "hf")
 
+class _StoreNames(Sequence[str]):
+    """The names in settings.ATLAS_STORES, read each time it is used (never at import time), so that
+    `kind in STORAGE_KINDS`, `choices=STORAGE_KINDS` and `", ".join(STORAGE_KINDS)` follow the setting."""
+
+    def _names(self) -> tuple[str, ...]:
+        return tuple(settings.ATLAS_STORES)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[str]: ...
+    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
+        return self._names()[index]
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names()
+
+    def __repr__(self) -> str:
+        return repr(self._names())
+
+
+STORAGE_KINDS: Sequence[str] = _StoreNames()
 
 _stores: dict[str, ArtifactStore] = {}
-_STORE_SETTINGS = {"MODEL_STORAGE_TYPE", "MODEL_STORE_DIR", "HUGGINGFACE_TOKEN"}
+_STORE_SETTINGS = {"ATLAS_STORES", "MODEL_STORAGE_TYPE", "MODEL_STORE_DIR", "HUGGINGFACE_TOKEN"}
 
 
 def get_store(kind: str | None = None) -> ArtifactStore:
@@ -36,19 +70,12 @@ def get_store(kind: str | None = None) -> ArtifactStore:
 
 
 def _build_store(kind: str) -> ArtifactStore:
-    if kind == "local":
-        from .local import LocalStore
-
-        return LocalStore()
-    if kind == "s3":
-        from .s3 import S3Store
-
-        return S3Store()
-    if kind == "hf":
-        from .hf import HubStore
-
-        return HubStore()
-    raise StorageError(f"Unknown storage {kind!r}; use one of {', '.join(STORAGE_KINDS)}.")
+    try:
+        dotted = settings.ATLAS_STORES[kind]
+    except KeyError:
+        raise StorageError(f"Unknown storage {kind!r}; use one of {', '.join(STORAGE_KINDS)}.") from None
+    factory: Callable[[], ArtifactStore] = import_string(dotted)
+    return factory()
 
 
 @receiver(setting_changed)

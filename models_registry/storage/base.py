@@ -33,7 +33,12 @@ class StoredArtifact:
 
 
 class ArtifactStore(Protocol):
-    kind: str
+    """Every method the registry calls on a store, and nothing else. A store is built with no arguments
+    (its class is named in settings.ATLAS_STORES) and reads its configuration from settings. Errors:
+    ArtifactNotFound when the file (or its pinned revision) is not there, StorageError for anything else.
+    tests/storage/test_store_contract.py is the contract every store passes."""
+
+    kind: str  # its name in ATLAS_STORES, recorded as StoredArtifact.storage
 
     def put(
         self,
@@ -47,7 +52,10 @@ class ArtifactStore(Protocol):
         """Store `source` at models/{model}/{version}/{filename}; return where it went (revision pinned)."""
 
     def fetch(self, artifact: StoredArtifact, dest: Path, *, progress: Progress = None) -> None:
-        """Write the artifact's bytes to `dest` (the caller verifies them)."""
+        """Write the artifact's bytes to `dest` (the caller verifies them against the recorded sha256).
+        Pinned to its revision: bytes changed since then are never fetched as this artifact (a versioned
+        S3 bucket or the Hub serves the pinned bytes, an unversioned bucket refuses with StorageError); a
+        store without revisions (local) relies on the caller's sha256 check."""
 
     def write_model_metadata(
         self, *, model: str, metadata: dict[str, Any], latest: StoredArtifact | None = None

@@ -176,8 +176,6 @@ class HubStore:
         except Exception as exc:
             raise self._error(exc, action="access", path="") from exc
 
-    # --- beyond the interface -------------------------------------------------------------------
-
     def pin(self, artifact: StoredArtifact) -> StoredArtifact:
         """Resolve a branch, tag or missing revision to the commit sha it points at now, and check the file
         exists there. A 40-hex sha is kept as it is."""
@@ -185,7 +183,10 @@ class HubStore:
         revision = artifact.revision
         try:
             if not COMMIT_SHA.match(revision):
-                revision = self.api.repo_info(repo_id, repo_type="model", revision=revision or "main").sha
+                resolved = self.api.repo_info(repo_id, repo_type="model", revision=revision or "main").sha
+                if not resolved:
+                    raise StorageError(f"The Hub at {self.endpoint} named no commit for {revision or 'main'!r}.")
+                revision = resolved
             exists = self.api.file_exists(repo_id, artifact.location, repo_type="model", revision=revision)
         except Exception as exc:
             raise self._error(exc, action="find", path=artifact.location, revision=revision, repo=repo_id) from exc

@@ -155,8 +155,6 @@ class S3Store:
         except (ClientError, BotoCoreError, Boto3Error) as exc:
             raise self._error(exc, action="access", bucket=bucket) from exc
 
-    # --- beyond the interface -------------------------------------------------------------------
-
     def pin(self, artifact: StoredArtifact) -> StoredArtifact:
         """Record the object's current VersionId (versioned bucket) or ETag, when none is recorded yet."""
         if artifact.revision:
@@ -172,6 +170,8 @@ class S3Store:
             bucket=bucket,
             revision=self._revision_of(head),
         )
+
+    # --- beyond the interface (S3 only: tests, ops and adoption) -----------------------------------
 
     def ensure_bucket(self, *, versioned: bool = False) -> None:
         """Create S3_BUCKET when it does not exist (and turn versioning on when asked). For tests and ops."""
