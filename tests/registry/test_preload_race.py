@@ -1,4 +1,4 @@
-"""A promotion committed while a worker preloads does not crash the worker (issue 9, case 1)."""
+"""A promotion committed while a worker preloads does not crash the worker (issue 9, case 2)."""
 
 from __future__ import annotations
 
