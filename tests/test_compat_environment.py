@@ -100,3 +100,11 @@ def test_nothing_is_gzipped_for_a_client_that_does_not_accept_it():
     response = APIClient().get("/api/schema/?format=json")
 
     assert not response.has_header("Content-Encoding")
+
+
+def test_no_allowed_origins_outside_debug_allows_no_origin(settings_with):
+    read = settings_with(
+        ATLAS_ENV="production", SECRET_KEY="x" * 50, ALLOWED_HOSTS="atlas.example", ATLAS_ALLOW_EPHEMERAL="1"
+    )
+
+    assert (read.CORS_ALLOWED_ORIGINS, read.CORS_ALLOW_ALL_ORIGINS) == ([], False)

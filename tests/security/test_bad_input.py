@@ -138,3 +138,10 @@ def test_an_upload_named_past_255_bytes_is_refused_with_422(token_client):
 
     assert response.status_code == 422
     assert response.json() == {"detail": "The file name is 405 bytes long; at most 255 bytes (UTF-8)."}
+
+
+def test_a_dictionary_body_that_is_not_json_is_400_json(token_client):
+    response = token_client.post("/v1/dictionary/words", "word_text=a", content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("JSON parse error - ")
