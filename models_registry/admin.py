@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 from django import forms
@@ -14,6 +15,7 @@ from django.contrib import admin, messages
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Count, F, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.html import format_html
 
 from . import promotion_jobs, services, trust
@@ -22,6 +24,11 @@ from .admin_jobs import promote_in_background
 from .models import ActivationEvent, ModelVersion, RegisteredModel, WorkerReport
 from .storage import STORAGE_KINDS
 from .versioning import is_valid_version
+
+
+def _with_seconds(value: datetime) -> str:
+    """A time as the admin shows it: local time, to the second."""
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _actor(request: HttpRequest) -> str:
@@ -182,9 +189,10 @@ class ModelVersionAdmin(VersionControlMixin, admin.ModelAdmin):
         "sha256_prefix",
         "size_mb",
         "accuracy",
-        "created_at",
+        "created",
     ]
     list_filter = ["model", "status", "storage"]
+    date_hierarchy = "created_at"
     search_fields = ["version", "model__name", "sha256", "notes"]
     readonly_fields = [
         "model",
@@ -258,6 +266,10 @@ class ModelVersionAdmin(VersionControlMixin, admin.ModelAdmin):
         if active.exists():
             queryset = queryset.exclude(pk__in=active.values("pk"))
         super().delete_queryset(request, queryset)
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, obj: ModelVersion) -> str:
+        return _with_seconds(obj.created_at)
 
     @admin.display(boolean=True, description="Active")
     def is_active(self, obj: ModelVersion) -> bool:
@@ -342,7 +354,7 @@ class ModelVersionAdmin(VersionControlMixin, admin.ModelAdmin):
 @admin.register(ActivationEvent)
 class ActivationEventAdmin(admin.ModelAdmin):
     list_display = [
-        "created_at",
+        "created",
         "model",
         "action",
         "from_version",
@@ -352,6 +364,11 @@ class ActivationEventAdmin(admin.ModelAdmin):
     ]
     list_filter = ["model", "action"]
     search_fields = ["actor", "reason"]
+    date_hierarchy = "created_at"
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, obj: ActivationEvent) -> str:
+        return _with_seconds(obj.created_at)
 
     def has_add_permission(self, request) -> bool:
         return False

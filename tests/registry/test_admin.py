@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from models_registry import services
 from models_registry.models import ActivationEvent, ModelVersion, PromotionJob, RegisteredModel
@@ -229,3 +231,26 @@ def test_the_promote_action_moves_a_large_version_to_a_background_job(client, st
     assert "its promotion runs in the background" in response.content.decode()
     wait_until(lambda: PromotionJob.objects.get().state == "succeeded", timeout=30, what="the background promotion")
     assert RegisteredModel.objects.get(name="answers").active_version_id == version.pk
+
+
+def test_the_versions_list_shows_created_times_to_the_second(client, staff, register):
+    version = register("1.0.0")
+    created = timezone.make_aware(datetime(2026, 1, 2, 3, 4, 5))
+    ModelVersion.objects.filter(pk=version.pk).update(created_at=created)
+
+    response = client.get(reverse("admin:models_registry_modelversion_changelist"))
+
+    assert response.status_code == 200
+    assert "2026-01-02 03:04:05" in response.content.decode()
+
+
+def test_the_activation_history_shows_times_to_the_second(client, staff, register):
+    grant(staff, "view_activationevent")
+    services.model_version_promote(version=register("1.0.0"), actor="a")
+    created = timezone.make_aware(datetime(2026, 1, 2, 3, 4, 5))
+    ActivationEvent.objects.update(created_at=created)
+
+    response = client.get(reverse("admin:models_registry_activationevent_changelist"))
+
+    assert response.status_code == 200
+    assert "2026-01-02 03:04:05" in response.content.decode()
