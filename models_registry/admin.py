@@ -8,17 +8,18 @@ import json
 import tempfile
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.files.uploadedfile import UploadedFile
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, F, Field, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
 
-from . import promotion_jobs, services, trust
+from . import promotion_jobs, runtimes, services, trust
 from .admin_control import ModelControlMixin, VersionControlMixin, active_delete_refusal
 from .admin_jobs import promote_in_background
 from .models import ActivationEvent, ModelVersion, RegisteredModel, WorkerReport
@@ -69,6 +70,15 @@ class RegisteredModelAdmin(ModelControlMixin, admin.ModelAdmin):
             .select_related("active_version")
             .annotate(n_versions=Count("versions", distinct=True))
         )
+
+    def formfield_for_dbfield(self, db_field: Field, request: HttpRequest, **kwargs: Any) -> forms.Field | None:
+        if db_field.name == "runtime":
+            # A choice of the registered runtimes, read when the form is built (settings.ATLAS_RUNTIMES).
+            return forms.ChoiceField(
+                choices=[(name, name) for name in runtimes.runtime_names()],
+                help_text=db_field.help_text,
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request, obj: RegisteredModel | None = None):
         if obj is not None and obj.versions.exists():

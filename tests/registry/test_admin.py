@@ -254,3 +254,13 @@ def test_the_activation_history_shows_times_to_the_second(client, staff, registe
 
     assert response.status_code == 200
     assert "2026-01-02 03:04:05" in response.content.decode()
+
+
+def test_the_add_model_form_offers_the_registered_runtimes_as_choices(client, staff, settings):
+    grant(staff, "add_registeredmodel")
+    settings.ATLAS_RUNTIMES = {"sklearn": "x.sklearn", "onnx": "x.onnx"}
+
+    response = client.get(reverse("admin:models_registry_registeredmodel_add"))
+
+    choices = list(response.context["adminform"].form.fields["runtime"].choices)
+    assert choices == [("onnx", "onnx"), ("sklearn", "sklearn")]
