@@ -130,10 +130,11 @@ class ModelVersionUploadForm(forms.ModelForm):
     upload = forms.FileField(help_text="The model file (.npz, .pt, .onnx, .json, .safetensors, ...).")
     storage = forms.ChoiceField(choices=[(kind, kind) for kind in STORAGE_KINDS])
     metadata = forms.JSONField(required=False, initial=dict)
+    metrics = forms.JSONField(required=False, initial=dict, help_text='A JSON object, e.g. {"accuracy": 0.97}.')
 
     class Meta:
         model = ModelVersion
-        fields = ["model", "version", "storage", "metadata", "notes"]
+        fields = ["model", "version", "storage", "metadata", "metrics", "notes"]
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -145,6 +146,12 @@ class ModelVersionUploadForm(forms.ModelForm):
         if not is_valid_version(version):
             raise forms.ValidationError("Use letters, digits and . _ + - (e.g. 1.2.0).")
         return version
+
+    def clean_metrics(self) -> dict[str, Any]:
+        metrics = self.cleaned_data.get("metrics") or {}
+        if not isinstance(metrics, dict):
+            raise forms.ValidationError('Metrics must be a JSON object, e.g. {"accuracy": 0.97}.')
+        return metrics
 
     def clean_upload(self) -> UploadedFile:
         upload = self.cleaned_data["upload"]
@@ -184,6 +191,7 @@ def _register_upload(upload: UploadedFile, data: dict, *, actor: str) -> ModelVe
             filename=name,
             storage=data["storage"],
             metadata=data.get("metadata") or {},
+            metrics=data.get("metrics") or {},
             notes=data.get("notes", ""),
             actor=actor,
         )
@@ -241,13 +249,14 @@ class ModelVersionAdmin(VersionControlMixin, admin.ModelAdmin):
                 "upload",
                 "storage",
                 "metadata",
+                "metrics",
                 "notes",
             ]
         return super().get_form(request, obj, change, **kwargs)
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["model", "version", "upload", "storage", "metadata", "notes"]
+            return ["model", "version", "upload", "storage", "metadata", "metrics", "notes"]
         return self.fields
 
     def get_readonly_fields(self, request, obj=None):

@@ -264,3 +264,50 @@ def test_the_add_model_form_offers_the_registered_runtimes_as_choices(client, st
 
     choices = list(response.context["adminform"].form.fields["runtime"].choices)
     assert choices == [("onnx", "onnx"), ("sklearn", "sklearn")]
+
+
+def upload_via_admin(client, *, metrics: str):
+    model = RegisteredModel.objects.get(name="answers")
+    return client.post(
+        reverse("admin:models_registry_modelversion_add"),
+        {
+            "model": model.pk,
+            "version": "3.0.0",
+            "upload": SimpleUploadedFile("answer.json", b'{"answer": 99}'),
+            "storage": "local",
+            "metadata": "{}",
+            "metrics": metrics,
+            "notes": "from the admin",
+        },
+    )
+
+
+def test_an_admin_upload_stores_its_metrics_and_notes(client, staff, register):
+    register("1.0.0")
+
+    response = upload_via_admin(client, metrics='{"accuracy": 0.97}')
+
+    assert response.status_code == 302
+    version = ModelVersion.objects.get(model__name="answers", version="3.0.0")
+    assert (version.metrics, version.notes) == ({"accuracy": 0.97}, "from the admin")
+
+
+def test_an_admin_upload_with_bad_metrics_json_is_a_form_error(client, staff, register):
+    register("1.0.0")
+
+    response = upload_via_admin(client, metrics="{not json")
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["metrics"] == ["Enter a valid JSON."]
+    assert not ModelVersion.objects.filter(version="3.0.0").exists()
+
+
+def test_an_admin_upload_with_metrics_that_are_not_an_object_is_a_form_error(client, staff, register):
+    register("1.0.0")
+
+    response = upload_via_admin(client, metrics="[1, 2]")
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["metrics"] == [
+        'Metrics must be a JSON object, e.g. {"accuracy": 0.97}.'
+    ]
