@@ -19,7 +19,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
 
-from . import promotion_jobs, runtimes, services, trust
+from . import promotion_jobs, runtimes, selectors, services, trust
 from .admin_control import ModelControlMixin, VersionControlMixin, active_delete_refusal
 from .admin_jobs import promote_in_background
 from .models import ActivationEvent, ModelVersion, RegisteredModel, WorkerReport
@@ -277,6 +277,12 @@ class ModelVersionAdmin(VersionControlMixin, admin.ModelAdmin):
         registered = form.registered
         obj.pk = registered.pk
         obj.__dict__.update({k: v for k, v in registered.__dict__.items() if not k.startswith("_")})
+        same_bytes = [str(other.version) for other in selectors.model_versions_with_same_bytes(version=registered)]
+        if same_bytes:
+            messages.warning(
+                request,
+                f"The uploaded file has the same sha256 as version {', '.join(same_bytes)} of {registered.model.name}.",
+            )
 
     def delete_queryset(self, request, queryset: QuerySet[ModelVersion]) -> None:
         active = queryset.filter(model__active_version_id=F("pk"))

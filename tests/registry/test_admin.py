@@ -7,6 +7,7 @@ from datetime import datetime
 
 import pytest
 from django.contrib.auth.models import Permission, User
+from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
@@ -266,13 +267,13 @@ def test_the_add_model_form_offers_the_registered_runtimes_as_choices(client, st
     assert choices == [("onnx", "onnx"), ("sklearn", "sklearn")]
 
 
-def upload_via_admin(client, *, metrics: str):
+def upload_via_admin(client, *, metrics: str = "{}", version: str = "3.0.0"):
     model = RegisteredModel.objects.get(name="answers")
     return client.post(
         reverse("admin:models_registry_modelversion_add"),
         {
             "model": model.pk,
-            "version": "3.0.0",
+            "version": version,
             "upload": SimpleUploadedFile("answer.json", b'{"answer": 99}'),
             "storage": "local",
             "metadata": "{}",
@@ -311,3 +312,15 @@ def test_an_admin_upload_with_metrics_that_are_not_an_object_is_a_form_error(cli
     assert response.context["adminform"].form.errors["metrics"] == [
         'Metrics must be a JSON object, e.g. {"accuracy": 0.97}.'
     ]
+
+
+def test_an_admin_upload_of_bytes_already_registered_warns_naming_that_version(client, staff, register):
+    register("1.0.0")
+    upload_via_admin(client, version="3.0.0")
+
+    response = upload_via_admin(client, version="4.0.0")
+
+    assert response.status_code == 302
+    warnings = [str(m) for m in get_messages(response.wsgi_request) if m.level_tag == "warning"]
+    assert warnings == ["The uploaded file has the same sha256 as version 3.0.0 of answers."]
+    assert ModelVersion.objects.filter(model__name="answers", version="4.0.0").exists()
