@@ -231,7 +231,7 @@ class ModelVersionAdmin(VersionControlMixin, admin.ModelAdmin):
         "trust_status",
     ]
     fields = readonly_fields + ["notes"]
-    actions = ["promote", promote_in_background, "mark_trusted"]
+    actions = ["promote", promote_in_background, "mark_trusted", "retire"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("model", "model__active_version")
@@ -374,6 +374,17 @@ class ModelVersionAdmin(VersionControlMixin, admin.ModelAdmin):
             services.model_version_trust(version=version, actor=_actor(request), reason="admin: mark trusted")
             self.log_change(request, version, "Marked trusted (admin: mark trusted)")
             self.message_user(request, f"{version} is marked trusted by {_actor(request)}.", messages.SUCCESS)
+
+    @admin.action(description="Retire selected versions", permissions=["change"])
+    def retire(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
+        for version in queryset.select_related("model"):
+            try:
+                services.model_version_retire(version=version, actor=_actor(request), reason="admin: retire")
+            except services.RegistryError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                continue
+            self.log_change(request, version, "Retired (admin: retire)")
+            self.message_user(request, f"{version} is retired.", messages.SUCCESS)
 
 
 @admin.register(ActivationEvent)

@@ -6,6 +6,7 @@ import hashlib
 from datetime import datetime
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission, User
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -324,3 +325,33 @@ def test_an_admin_upload_of_bytes_already_registered_warns_naming_that_version(c
     warnings = [str(m) for m in get_messages(response.wsgi_request) if m.level_tag == "warning"]
     assert warnings == ["The uploaded file has the same sha256 as version 3.0.0 of answers."]
     assert ModelVersion.objects.filter(model__name="answers", version="4.0.0").exists()
+
+
+def retire_via_admin(client, version: ModelVersion):
+    return client.post(
+        reverse("admin:models_registry_modelversion_changelist"),
+        {"action": "retire", "_selected_action": [version.pk]},
+        follow=True,
+    )
+
+
+def test_the_retire_action_retires_a_version_and_logs_it(client, staff, register):
+    version = register("1.0.0")
+
+    retire_via_admin(client, version)
+
+    version.refresh_from_db()
+    assert version.status == ModelVersion.Status.RETIRED
+    assert LogEntry.objects.get(object_id=str(version.pk)).change_message == "Retired (admin: retire)"
+
+
+def test_the_retire_action_refuses_the_active_version_with_a_message(client, staff, register):
+    version = register("1.0.0")
+    services.model_version_promote(version=version, actor="a")
+
+    response = retire_via_admin(client, version)
+
+    version.refresh_from_db()
+    assert version.status == ModelVersion.Status.ACTIVE
+    errors = [str(m) for m in get_messages(response.wsgi_request) if m.level_tag == "error"]
+    assert errors == [f"{version} is active; promote another version before retiring it."]
