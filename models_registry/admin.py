@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +14,14 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.files.uploadedfile import UploadedFile
-from django.db.models import Count, F, Field, QuerySet
+from django.db.models import Count, F, Field, OuterRef, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
 
 from . import promotion_jobs, runtimes, selectors, services, trust
 from .admin_control import ModelControlMixin, VersionControlMixin, active_delete_refusal
+from .admin_control import _count as count_reports
 from .admin_jobs import promote_in_background
 from .models import ActivationEvent, ModelVersion, RegisteredModel, WorkerReport
 from .storage import STORAGE_KINDS
@@ -207,6 +208,7 @@ class ModelVersionAdmin(VersionControlMixin, admin.ModelAdmin):
         "sha256_prefix",
         "size_mb",
         "accuracy",
+        "serving",
         "created",
     ]
     list_filter = ["model", "status", "storage"]
@@ -233,8 +235,21 @@ class ModelVersionAdmin(VersionControlMixin, admin.ModelAdmin):
     fields = readonly_fields + ["notes"]
     actions = ["promote", promote_in_background, "mark_trusted", "retire"]
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("model", "model__active_version")
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ModelVersion]:
+        # One subquery in the page's query (no query per row): live workers reporting this version.
+        cutoff = timezone.now() - timedelta(seconds=settings.ATLAS_WORKER_STALE_SECONDS)
+        live = WorkerReport.objects.filter(version_id=OuterRef("pk"), heartbeat_at__gte=cutoff)
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("model", "model__active_version")
+            .annotate(workers_serving=count_reports(live))
+        )
+
+    @admin.display(description="Serving")
+    def serving(self, obj: ModelVersion) -> str:
+        n = getattr(obj, "workers_serving", 0)
+        return f"{n} worker{'s' if n != 1 else ''}" if n else "—"
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from models_registry import services
-from models_registry.models import ActivationEvent, ModelVersion, PromotionJob, RegisteredModel
+from models_registry.models import ActivationEvent, ModelVersion, PromotionJob, RegisteredModel, WorkerReport
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
@@ -355,3 +355,16 @@ def test_the_retire_action_refuses_the_active_version_with_a_message(client, sta
     assert version.status == ModelVersion.Status.ACTIVE
     errors = [str(m) for m in get_messages(response.wsgi_request) if m.level_tag == "error"]
     assert errors == [f"{version} is active; promote another version before retiring it."]
+
+
+def test_the_versions_list_shows_how_many_live_workers_serve_each_version(client, staff, register):
+    version = register("1.0.0")
+    register("2.0.0")
+    now = timezone.now()
+    for pid in (1, 2):
+        WorkerReport.objects.create(host="h", pid=pid, model=version.model, version=version, heartbeat_at=now)
+
+    page = client.get(reverse("admin:models_registry_modelversion_changelist")).content.decode()
+
+    assert page.count('<td class="field-serving">2 workers</td>') == 1
+    assert page.count('<td class="field-serving">—</td>') == 1
