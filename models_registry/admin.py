@@ -16,6 +16,7 @@ from django.contrib import admin, messages
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Count, F, Field, OuterRef, QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -31,6 +32,22 @@ from .versioning import is_valid_version
 def _with_seconds(value: datetime) -> str:
     """A time as the admin shows it: local time, to the second."""
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _flat_metrics(metrics: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """{"per_digit_accuracy": {"0": 0.98}} -> {"per_digit_accuracy 0": "0.98"}: one row per leaf value."""
+    flat: dict[str, str] = {}
+    for key, value in metrics.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flat_metrics(value, prefix=f"{name} "))
+        elif isinstance(value, float):
+            flat[name] = f"{value:.4g}"
+        elif isinstance(value, (list, tuple)):
+            flat[name] = ", ".join(str(item) for item in value)
+        else:
+            flat[name] = str(value)
+    return flat
 
 
 def _actor(request: HttpRequest) -> str:
@@ -233,7 +250,7 @@ class ModelVersionAdmin(VersionControlMixin, admin.ModelAdmin):
         "trust_status",
     ]
     fields = readonly_fields + ["notes"]
-    actions = ["promote", promote_in_background, "mark_trusted", "retire"]
+    actions = ["promote", promote_in_background, "mark_trusted", "retire", "compare_metrics"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ModelVersion]:
         # One subquery in the page's query (no query per row): live workers reporting this version.
@@ -389,6 +406,15 @@ class ModelVersionAdmin(VersionControlMixin, admin.ModelAdmin):
             services.model_version_trust(version=version, actor=_actor(request), reason="admin: mark trusted")
             self.log_change(request, version, "Marked trusted (admin: mark trusted)")
             self.message_user(request, f"{version} is marked trusted by {_actor(request)}.", messages.SUCCESS)
+
+    @admin.action(description="Compare metrics", permissions=["view"])
+    def compare_metrics(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> TemplateResponse:
+        versions = list(queryset.select_related("model").order_by("model__name", "created_at"))
+        flat = [_flat_metrics(v.metrics or {}) for v in versions]
+        names = sorted({name for metrics in flat for name in metrics})
+        rows = [(name, [metrics.get(name, "—") for metrics in flat]) for name in names]
+        context = {**self.admin_site.each_context(request), "versions": versions, "rows": rows}
+        return TemplateResponse(request, "admin/models_registry/compare_metrics.html", context)
 
     @admin.action(description="Retire selected versions", permissions=["change"])
     def retire(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:

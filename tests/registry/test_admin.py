@@ -368,3 +368,20 @@ def test_the_versions_list_shows_how_many_live_workers_serve_each_version(client
 
     assert page.count('<td class="field-serving">2 workers</td>') == 1
     assert page.count('<td class="field-serving">—</td>') == 1
+
+
+def test_compare_metrics_shows_one_row_per_digit_and_one_column_per_version(client, staff, register):
+    first, second = register("1.0.0"), register("2.0.0")
+    ModelVersion.objects.filter(pk=first.pk).update(metrics={"accuracy": 0.9, "per_digit_accuracy": {"0": 0.98}})
+    ModelVersion.objects.filter(pk=second.pk).update(metrics={"accuracy": 0.95})
+
+    response = client.post(
+        reverse("admin:models_registry_modelversion_changelist"),
+        {"action": "compare_metrics", "_selected_action": [first.pk, second.pk]},
+    )
+
+    assert response.status_code == 200
+    assert response.context["rows"] == [
+        ("accuracy", ["0.9", "0.95"]),
+        ("per_digit_accuracy 0", ["0.98", "—"]),
+    ]
