@@ -6,22 +6,48 @@ from __future__ import annotations
 
 import json
 import tempfile
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.files.uploadedfile import UploadedFile
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, F, Field, OuterRef, QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.html import format_html
 
-from . import promotion_jobs, services, trust
+from . import promotion_jobs, runtimes, selectors, services, trust
 from .admin_control import ModelControlMixin, VersionControlMixin, active_delete_refusal
+from .admin_control import _count as count_reports
 from .admin_jobs import promote_in_background
 from .models import ActivationEvent, ModelVersion, RegisteredModel, WorkerReport
 from .storage import STORAGE_KINDS
 from .versioning import is_valid_version
+
+
+def _with_seconds(value: datetime) -> str:
+    """A time as the admin shows it: local time, to the second."""
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _flat_metrics(metrics: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """{"per_digit_accuracy": {"0": 0.98}} -> {"per_digit_accuracy 0": "0.98"}: one row per leaf value."""
+    flat: dict[str, str] = {}
+    for key, value in metrics.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flat_metrics(value, prefix=f"{name} "))
+        elif isinstance(value, float):
+            flat[name] = f"{value:.4g}"
+        elif isinstance(value, (list, tuple)):
+            flat[name] = ", ".join(str(item) for item in value)
+        else:
+            flat[name] = str(value)
+    return flat
 
 
 def _actor(request: HttpRequest) -> str:
@@ -62,6 +88,15 @@ class RegisteredModelAdmin(ModelControlMixin, admin.ModelAdmin):
             .select_related("active_version")
             .annotate(n_versions=Count("versions", distinct=True))
         )
+
+    def formfield_for_dbfield(self, db_field: Field, request: HttpRequest, **kwargs: Any) -> forms.Field | None:
+        if db_field.name == "runtime":
+            # A choice of the registered runtimes, read when the form is built (settings.ATLAS_RUNTIMES).
+            return forms.ChoiceField(
+                choices=[(name, name) for name in runtimes.runtime_names()],
+                help_text=db_field.help_text,
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request, obj: RegisteredModel | None = None):
         if obj is not None and obj.versions.exists():
@@ -113,10 +148,11 @@ class ModelVersionUploadForm(forms.ModelForm):
     upload = forms.FileField(help_text="The model file (.npz, .pt, .onnx, .json, .safetensors, ...).")
     storage = forms.ChoiceField(choices=[(kind, kind) for kind in STORAGE_KINDS])
     metadata = forms.JSONField(required=False, initial=dict)
+    metrics = forms.JSONField(required=False, initial=dict, help_text='A JSON object, e.g. {"accuracy": 0.97}.')
 
     class Meta:
         model = ModelVersion
-        fields = ["model", "version", "storage", "metadata", "notes"]
+        fields = ["model", "version", "storage", "metadata", "metrics", "notes"]
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -128,6 +164,12 @@ class ModelVersionUploadForm(forms.ModelForm):
         if not is_valid_version(version):
             raise forms.ValidationError("Use letters, digits and . _ + - (e.g. 1.2.0).")
         return version
+
+    def clean_metrics(self) -> dict[str, Any]:
+        metrics = self.cleaned_data.get("metrics") or {}
+        if not isinstance(metrics, dict):
+            raise forms.ValidationError('Metrics must be a JSON object, e.g. {"accuracy": 0.97}.')
+        return metrics
 
     def clean_upload(self) -> UploadedFile:
         upload = self.cleaned_data["upload"]
@@ -167,6 +209,7 @@ def _register_upload(upload: UploadedFile, data: dict, *, actor: str) -> ModelVe
             filename=name,
             storage=data["storage"],
             metadata=data.get("metadata") or {},
+            metrics=data.get("metrics") or {},
             notes=data.get("notes", ""),
             actor=actor,
         )
@@ -182,9 +225,11 @@ class ModelVersionAdmin(VersionControlMixin, admin.ModelAdmin):
         "sha256_prefix",
         "size_mb",
         "accuracy",
-        "created_at",
+        "serving",
+        "created",
     ]
     list_filter = ["model", "status", "storage"]
+    date_hierarchy = "created_at"
     search_fields = ["version", "model__name", "sha256", "notes"]
     readonly_fields = [
         "model",
@@ -205,10 +250,23 @@ class ModelVersionAdmin(VersionControlMixin, admin.ModelAdmin):
         "trust_status",
     ]
     fields = readonly_fields + ["notes"]
-    actions = ["promote", promote_in_background, "mark_trusted"]
+    actions = ["promote", promote_in_background, "mark_trusted", "retire", "compare_metrics"]
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("model", "model__active_version")
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ModelVersion]:
+        # One subquery in the page's query (no query per row): live workers reporting this version.
+        cutoff = timezone.now() - timedelta(seconds=settings.ATLAS_WORKER_STALE_SECONDS)
+        live = WorkerReport.objects.filter(version_id=OuterRef("pk"), heartbeat_at__gte=cutoff)
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("model", "model__active_version")
+            .annotate(workers_serving=count_reports(live))
+        )
+
+    @admin.display(description="Serving")
+    def serving(self, obj: ModelVersion) -> str:
+        n = getattr(obj, "workers_serving", 0)
+        return f"{n} worker{'s' if n != 1 else ''}" if n else "—"
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
@@ -223,13 +281,14 @@ class ModelVersionAdmin(VersionControlMixin, admin.ModelAdmin):
                 "upload",
                 "storage",
                 "metadata",
+                "metrics",
                 "notes",
             ]
         return super().get_form(request, obj, change, **kwargs)
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["model", "version", "upload", "storage", "metadata", "notes"]
+            return ["model", "version", "upload", "storage", "metadata", "metrics", "notes"]
         return self.fields
 
     def get_readonly_fields(self, request, obj=None):
@@ -250,6 +309,12 @@ class ModelVersionAdmin(VersionControlMixin, admin.ModelAdmin):
         registered = form.registered
         obj.pk = registered.pk
         obj.__dict__.update({k: v for k, v in registered.__dict__.items() if not k.startswith("_")})
+        same_bytes = [str(other.version) for other in selectors.model_versions_with_same_bytes(version=registered)]
+        if same_bytes:
+            messages.warning(
+                request,
+                f"The uploaded file has the same sha256 as version {', '.join(same_bytes)} of {registered.model.name}.",
+            )
 
     def delete_queryset(self, request, queryset: QuerySet[ModelVersion]) -> None:
         active = queryset.filter(model__active_version_id=F("pk"))
@@ -258,6 +323,10 @@ class ModelVersionAdmin(VersionControlMixin, admin.ModelAdmin):
         if active.exists():
             queryset = queryset.exclude(pk__in=active.values("pk"))
         super().delete_queryset(request, queryset)
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, obj: ModelVersion) -> str:
+        return _with_seconds(obj.created_at)
 
     @admin.display(boolean=True, description="Active")
     def is_active(self, obj: ModelVersion) -> bool:
@@ -338,11 +407,31 @@ class ModelVersionAdmin(VersionControlMixin, admin.ModelAdmin):
             self.log_change(request, version, "Marked trusted (admin: mark trusted)")
             self.message_user(request, f"{version} is marked trusted by {_actor(request)}.", messages.SUCCESS)
 
+    @admin.action(description="Compare metrics", permissions=["view"])
+    def compare_metrics(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> TemplateResponse:
+        versions = list(queryset.select_related("model").order_by("model__name", "created_at"))
+        flat = [_flat_metrics(v.metrics or {}) for v in versions]
+        names = sorted({name for metrics in flat for name in metrics})
+        rows = [(name, [metrics.get(name, "—") for metrics in flat]) for name in names]
+        context = {**self.admin_site.each_context(request), "versions": versions, "rows": rows}
+        return TemplateResponse(request, "admin/models_registry/compare_metrics.html", context)
+
+    @admin.action(description="Retire selected versions", permissions=["change"])
+    def retire(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
+        for version in queryset.select_related("model"):
+            try:
+                services.model_version_retire(version=version, actor=_actor(request), reason="admin: retire")
+            except services.RegistryError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                continue
+            self.log_change(request, version, "Retired (admin: retire)")
+            self.message_user(request, f"{version} is retired.", messages.SUCCESS)
+
 
 @admin.register(ActivationEvent)
 class ActivationEventAdmin(admin.ModelAdmin):
     list_display = [
-        "created_at",
+        "created",
         "model",
         "action",
         "from_version",
@@ -352,6 +441,11 @@ class ActivationEventAdmin(admin.ModelAdmin):
     ]
     list_filter = ["model", "action"]
     search_fields = ["actor", "reason"]
+    date_hierarchy = "created_at"
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, obj: ActivationEvent) -> str:
+        return _with_seconds(obj.created_at)
 
     def has_add_permission(self, request) -> bool:
         return False

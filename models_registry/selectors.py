@@ -286,3 +286,15 @@ def rollout_figures(*, rollout: Rollout) -> dict[str, Any]:
             "errors": sum(row.get("shadow", {}).get("errors", 0) for row in rows),
         },
     }
+
+
+# --- Admin reads (models_registry/admin*.py) ---------------------------------------------------------------
+
+
+def model_versions_with_same_bytes(*, version: ModelVersion) -> QuerySet[ModelVersion]:
+    """Other versions of the same model whose file has the same sha256 as this one's."""
+    return (
+        ModelVersion.objects.filter(model_id=version.model_id, sha256=version.sha256)
+        .exclude(pk=version.pk)
+        .order_by("created_at")
+    )

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission, User
+from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from models_registry import services
-from models_registry.models import ActivationEvent, ModelVersion, PromotionJob, RegisteredModel
+from models_registry.models import ActivationEvent, ModelVersion, PromotionJob, RegisteredModel, WorkerReport
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
@@ -229,3 +233,155 @@ def test_the_promote_action_moves_a_large_version_to_a_background_job(client, st
     assert "its promotion runs in the background" in response.content.decode()
     wait_until(lambda: PromotionJob.objects.get().state == "succeeded", timeout=30, what="the background promotion")
     assert RegisteredModel.objects.get(name="answers").active_version_id == version.pk
+
+
+def test_the_versions_list_shows_created_times_to_the_second(client, staff, register):
+    version = register("1.0.0")
+    created = timezone.make_aware(datetime(2026, 1, 2, 3, 4, 5))
+    ModelVersion.objects.filter(pk=version.pk).update(created_at=created)
+
+    response = client.get(reverse("admin:models_registry_modelversion_changelist"))
+
+    assert response.status_code == 200
+    assert "2026-01-02 03:04:05" in response.content.decode()
+
+
+def test_the_activation_history_shows_times_to_the_second(client, staff, register):
+    grant(staff, "view_activationevent")
+    services.model_version_promote(version=register("1.0.0"), actor="a")
+    created = timezone.make_aware(datetime(2026, 1, 2, 3, 4, 5))
+    ActivationEvent.objects.update(created_at=created)
+
+    response = client.get(reverse("admin:models_registry_activationevent_changelist"))
+
+    assert response.status_code == 200
+    assert "2026-01-02 03:04:05" in response.content.decode()
+
+
+def test_the_add_model_form_offers_the_registered_runtimes_as_choices(client, staff, settings):
+    grant(staff, "add_registeredmodel")
+    settings.ATLAS_RUNTIMES = {"sklearn": "x.sklearn", "onnx": "x.onnx"}
+
+    response = client.get(reverse("admin:models_registry_registeredmodel_add"))
+
+    choices = list(response.context["adminform"].form.fields["runtime"].choices)
+    assert choices == [("onnx", "onnx"), ("sklearn", "sklearn")]
+
+
+def upload_via_admin(client, *, metrics: str = "{}", version: str = "3.0.0"):
+    model = RegisteredModel.objects.get(name="answers")
+    return client.post(
+        reverse("admin:models_registry_modelversion_add"),
+        {
+            "model": model.pk,
+            "version": version,
+            "upload": SimpleUploadedFile("answer.json", b'{"answer": 99}'),
+            "storage": "local",
+            "metadata": "{}",
+            "metrics": metrics,
+            "notes": "from the admin",
+        },
+    )
+
+
+def test_an_admin_upload_stores_its_metrics_and_notes(client, staff, register):
+    register("1.0.0")
+
+    response = upload_via_admin(client, metrics='{"accuracy": 0.97}')
+
+    assert response.status_code == 302
+    version = ModelVersion.objects.get(model__name="answers", version="3.0.0")
+    assert (version.metrics, version.notes) == ({"accuracy": 0.97}, "from the admin")
+
+
+def test_an_admin_upload_with_bad_metrics_json_is_a_form_error(client, staff, register):
+    register("1.0.0")
+
+    response = upload_via_admin(client, metrics="{not json")
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["metrics"] == ["Enter a valid JSON."]
+    assert not ModelVersion.objects.filter(version="3.0.0").exists()
+
+
+def test_an_admin_upload_with_metrics_that_are_not_an_object_is_a_form_error(client, staff, register):
+    register("1.0.0")
+
+    response = upload_via_admin(client, metrics="[1, 2]")
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["metrics"] == [
+        'Metrics must be a JSON object, e.g. {"accuracy": 0.97}.'
+    ]
+
+
+def test_an_admin_upload_of_bytes_already_registered_warns_naming_that_version(client, staff, register):
+    register("1.0.0")
+    upload_via_admin(client, version="3.0.0")
+
+    response = upload_via_admin(client, version="4.0.0")
+
+    assert response.status_code == 302
+    warnings = [str(m) for m in get_messages(response.wsgi_request) if m.level_tag == "warning"]
+    assert warnings == ["The uploaded file has the same sha256 as version 3.0.0 of answers."]
+    assert ModelVersion.objects.filter(model__name="answers", version="4.0.0").exists()
+
+
+def retire_via_admin(client, version: ModelVersion):
+    return client.post(
+        reverse("admin:models_registry_modelversion_changelist"),
+        {"action": "retire", "_selected_action": [version.pk]},
+        follow=True,
+    )
+
+
+def test_the_retire_action_retires_a_version_and_logs_it(client, staff, register):
+    version = register("1.0.0")
+
+    retire_via_admin(client, version)
+
+    version.refresh_from_db()
+    assert version.status == ModelVersion.Status.RETIRED
+    assert LogEntry.objects.get(object_id=str(version.pk)).change_message == "Retired (admin: retire)"
+
+
+def test_the_retire_action_refuses_the_active_version_with_a_message(client, staff, register):
+    version = register("1.0.0")
+    services.model_version_promote(version=version, actor="a")
+
+    response = retire_via_admin(client, version)
+
+    version.refresh_from_db()
+    assert version.status == ModelVersion.Status.ACTIVE
+    errors = [str(m) for m in get_messages(response.wsgi_request) if m.level_tag == "error"]
+    assert errors == [f"{version} is active; promote another version before retiring it."]
+
+
+def test_the_versions_list_shows_how_many_live_workers_serve_each_version(client, staff, register):
+    version = register("1.0.0")
+    register("2.0.0")
+    now = timezone.now()
+    for pid in (1, 2):
+        WorkerReport.objects.create(host="h", pid=pid, model=version.model, version=version, heartbeat_at=now)
+
+    page = client.get(reverse("admin:models_registry_modelversion_changelist")).content.decode()
+
+    assert page.count('<td class="field-serving">2 workers</td>') == 1
+    assert page.count('<td class="field-serving">—</td>') == 1
+
+
+def test_compare_metrics_shows_one_row_per_digit_and_one_column_per_version(client, staff, register):
+    first, second = register("1.0.0"), register("2.0.0")
+    ModelVersion.objects.filter(pk=first.pk).update(metrics={"accuracy": 0.9, "per_digit_accuracy": {"0": 0.98}})
+    ModelVersion.objects.filter(pk=second.pk).update(metrics={"accuracy": 0.95})
+
+    response = client.post(
+        reverse("admin:models_registry_modelversion_changelist"),
+        {"action": "compare_metrics", "_selected_action": [first.pk, second.pk]},
+    )
+
+    assert response.status_code == 200
+    assert response.context["rows"] == [
+        ("accuracy", ["0.9", "0.95"]),
+        ("per_digit_accuracy 0", ["0.98", "—"]),
+    ]
