@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Count, F, Field, OuterRef, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -54,26 +54,26 @@ def _actor(request: HttpRequest) -> str:
     return request.user.get_username() or "admin"
 
 
-class ActivationEventInline(admin.TabularInline):
+class ActivationEventInline(admin.TabularInline[ActivationEvent, RegisteredModel]):
     model = ActivationEvent
     fk_name = "model"
     fields = ["created_at", "action", "from_version", "to_version", "actor", "reason"]
-    readonly_fields = fields
+    readonly_fields = ["created_at", "action", "from_version", "to_version", "actor", "reason"]
     ordering = ["-id"]
     extra = 0
     max_num = 0
     can_delete = False
     verbose_name_plural = "Activation history (newest first)"
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: RegisteredModel | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: RegisteredModel | None = None) -> bool:
         return False
 
 
 @admin.register(RegisteredModel)
-class RegisteredModelAdmin(ModelControlMixin, admin.ModelAdmin):
+class RegisteredModelAdmin(ModelControlMixin, admin.ModelAdmin[RegisteredModel]):
     list_display = ["name", "runtime", "active_version_link", "serving", "version_count"]
     search_fields = ["name", "description"]
     readonly_fields = ["active_version", "created_at"]
@@ -81,15 +81,18 @@ class RegisteredModelAdmin(ModelControlMixin, admin.ModelAdmin):
     inlines = [ActivationEventInline]
     actions = ["roll_back"]
 
-    def get_queryset(self, request):
-        return (
+    def get_queryset(self, request: HttpRequest) -> QuerySet[RegisteredModel]:
+        annotated: QuerySet[RegisteredModel] = (
             super()
             .get_queryset(request)
             .select_related("active_version")
             .annotate(n_versions=Count("versions", distinct=True))
         )
+        return annotated
 
-    def formfield_for_dbfield(self, db_field: Field, request: HttpRequest, **kwargs: Any) -> forms.Field | None:
+    def formfield_for_dbfield(
+        self, db_field: Field[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> forms.Field | None:
         if db_field.name == "runtime":
             # A choice of the registered runtimes, read when the form is built (settings.ATLAS_RUNTIMES).
             return forms.ChoiceField(
@@ -98,11 +101,11 @@ class RegisteredModelAdmin(ModelControlMixin, admin.ModelAdmin):
             )
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
-    def get_readonly_fields(self, request, obj: RegisteredModel | None = None):
+    def get_readonly_fields(self, request: HttpRequest, obj: RegisteredModel | None = None) -> list[str]:
         if obj is not None and obj.versions.exists():
             # Its versions were verified and trial-loaded under this name and runtime.
             return ["name", "runtime", *self.readonly_fields]
-        return self.readonly_fields
+        return list(self.readonly_fields)
 
     @admin.display(description="Active version", ordering="active_version__version")
     def active_version_link(self, obj: RegisteredModel) -> str:
@@ -116,7 +119,7 @@ class RegisteredModelAdmin(ModelControlMixin, admin.ModelAdmin):
 
     @admin.display(description="Versions", ordering="n_versions")
     def version_count(self, obj: RegisteredModel) -> int:
-        return obj.n_versions
+        return int(getattr(obj, "n_versions", 0))  # get_queryset's annotation
 
     def has_rollback_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("models_registry.rollback_registeredmodel")
@@ -132,16 +135,13 @@ class RegisteredModelAdmin(ModelControlMixin, admin.ModelAdmin):
             except services.RegistryError as exc:
                 self.message_user(request, str(exc), messages.ERROR)
             else:
-                moved = f"{event.from_version.version} → {event.to_version.version}"
-                self.log_change(request, model, f"Roll back: {moved} (admin: roll back)")
-                self.message_user(
-                    request,
-                    f"{model.name}: rolled back from {event.from_version.version} to {event.to_version.version}.",
-                    messages.SUCCESS,
-                )
+                before = event.from_version.version if event.from_version else "nothing"
+                after = event.to_version.version if event.to_version else "nothing"
+                self.log_change(request, model, f"Roll back: {before} → {after} (admin: roll back)")
+                self.message_user(request, f"{model.name}: rolled back from {before} to {after}.", messages.SUCCESS)
 
 
-class ModelVersionUploadForm(forms.ModelForm):
+class ModelVersionUploadForm(forms.ModelForm[ModelVersion]):
     """Adding a version in the admin means uploading its file; sha256 and size come from the bytes."""
 
     actor = "admin"  # set per request by ModelVersionAdmin.get_form
@@ -154,13 +154,13 @@ class ModelVersionUploadForm(forms.ModelForm):
         model = ModelVersion
         fields = ["model", "version", "storage", "metadata", "metrics", "notes"]
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["storage"].initial = settings.MODEL_STORAGE_TYPE
         self.registered: ModelVersion | None = None
 
     def clean_version(self) -> str:
-        version = self.cleaned_data["version"]
+        version: str = self.cleaned_data["version"]
         if not is_valid_version(version):
             raise forms.ValidationError("Use letters, digits and . _ + - (e.g. 1.2.0).")
         return version
@@ -171,12 +171,13 @@ class ModelVersionUploadForm(forms.ModelForm):
             raise forms.ValidationError('Metrics must be a JSON object, e.g. {"accuracy": 0.97}.')
         return metrics
 
-    def clean_upload(self) -> UploadedFile:
-        upload = self.cleaned_data["upload"]
+    def clean_upload(self) -> UploadedFile[bytes]:
+        upload: UploadedFile[bytes] = self.cleaned_data["upload"]
         limit_mb = settings.ATLAS_MAX_MODEL_UPLOAD_MB
-        if upload.size > limit_mb * 1024 * 1024:
+        size = upload.size or 0
+        if size > limit_mb * 1024 * 1024:
             raise forms.ValidationError(
-                f"The file is {upload.size / 1048576:.1f} MB; the limit is {limit_mb} MB (ATLAS_MAX_MODEL_UPLOAD_MB). "
+                f"The file is {size / 1048576:.1f} MB; the limit is {limit_mb} MB (ATLAS_MAX_MODEL_UPLOAD_MB). "
                 "Upload it to the store and use `manage.py register_model` instead."
             )
         return upload
@@ -184,7 +185,7 @@ class ModelVersionUploadForm(forms.ModelForm):
     def _post_clean(self) -> None:
         # The model's own validation runs first (a duplicate version is a field error); only a form
         # with no errors is registered, so the upload happens once and only for a valid version.
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]  # BaseModelForm's hook; django-stubs does not declare it
         if self.errors:
             return
         try:
@@ -193,8 +194,8 @@ class ModelVersionUploadForm(forms.ModelForm):
             self.add_error(None, str(exc))
 
 
-def _register_upload(upload: UploadedFile, data: dict, *, actor: str) -> ModelVersion:
-    name = Path(upload.name).name
+def _register_upload(upload: UploadedFile[bytes], data: dict[str, Any], *, actor: str) -> ModelVersion:
+    name = Path(upload.name or "upload").name
     with tempfile.TemporaryDirectory(prefix="atlas-upload-") as scratch:
         if hasattr(upload, "temporary_file_path"):
             source = Path(upload.temporary_file_path())
@@ -216,7 +217,7 @@ def _register_upload(upload: UploadedFile, data: dict, *, actor: str) -> ModelVe
 
 
 @admin.register(ModelVersion)
-class ModelVersionAdmin(VersionControlMixin, admin.ModelAdmin):
+class ModelVersionAdmin(VersionControlMixin, admin.ModelAdmin[ModelVersion]):
     list_display = [
         "__str__",
         "status",
@@ -249,26 +250,29 @@ class ModelVersionAdmin(VersionControlMixin, admin.ModelAdmin):
         "created_by",
         "trust_status",
     ]
-    fields = readonly_fields + ["notes"]
+    fields = [*readonly_fields, "notes"]
     actions = ["promote", promote_in_background, "mark_trusted", "retire", "compare_metrics"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ModelVersion]:
         # One subquery in the page's query (no query per row): live workers reporting this version.
         cutoff = timezone.now() - timedelta(seconds=settings.ATLAS_WORKER_STALE_SECONDS)
         live = WorkerReport.objects.filter(version_id=OuterRef("pk"), heartbeat_at__gte=cutoff)
-        return (
+        annotated: QuerySet[ModelVersion] = (
             super()
             .get_queryset(request)
             .select_related("model", "model__active_version")
             .annotate(workers_serving=count_reports(live))
         )
+        return annotated
 
     @admin.display(description="Serving")
     def serving(self, obj: ModelVersion) -> str:
         n = getattr(obj, "workers_serving", 0)
         return f"{n} worker{'s' if n != 1 else ''}" if n else "—"
 
-    def get_form(self, request, obj=None, change=False, **kwargs):
+    def get_form(
+        self, request: HttpRequest, obj: ModelVersion | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
         if obj is None:
             kwargs["form"] = type(
                 "ModelVersionUploadForm",
@@ -286,23 +290,34 @@ class ModelVersionAdmin(VersionControlMixin, admin.ModelAdmin):
             ]
         return super().get_form(request, obj, change, **kwargs)
 
-    def get_fields(self, request, obj=None):
+    def get_fields(
+        self, request: HttpRequest, obj: ModelVersion | None = None
+    ) -> list[str | list[str] | tuple[str, ...] | tuple[()]]:
         if obj is None:
             return ["model", "version", "upload", "storage", "metadata", "metrics", "notes"]
-        return self.fields
+        return [*self.readonly_fields, "notes"]
 
-    def get_readonly_fields(self, request, obj=None):
-        return [] if obj is None else self.readonly_fields
+    def get_readonly_fields(self, request: HttpRequest, obj: ModelVersion | None = None) -> list[str]:
+        return [] if obj is None else list(self.readonly_fields)
 
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
         if object_id is None and request.method == "POST":
             # Adding a version uploads its file to the store: that must not happen inside the admin's
             # transaction (on SQLite it would hold the database's write lock for the whole upload).
             # The service opens its own short transaction for the row.
-            return self._changeform_view(request, object_id, form_url, extra_context)
+            response: HttpResponse = self._changeform_view(  # type: ignore[attr-defined]  # Django's, not in the stubs
+                request, object_id, form_url, extra_context
+            )
+            return response
         return super().changeform_view(request, object_id, form_url, extra_context)
 
-    def save_model(self, request, obj: ModelVersion, form, change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj: ModelVersion, form: Any, change: bool) -> None:
         if change:
             super().save_model(request, obj, form, change)
             return
@@ -316,7 +331,7 @@ class ModelVersionAdmin(VersionControlMixin, admin.ModelAdmin):
                 f"The uploaded file has the same sha256 as version {', '.join(same_bytes)} of {registered.model.name}.",
             )
 
-    def delete_queryset(self, request, queryset: QuerySet[ModelVersion]) -> None:
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
         active = queryset.filter(model__active_version_id=F("pk"))
         for version in active.select_related("model"):
             self.message_user(request, f"Refused: {active_delete_refusal(version)}", messages.ERROR)
@@ -429,7 +444,7 @@ class ModelVersionAdmin(VersionControlMixin, admin.ModelAdmin):
 
 
 @admin.register(ActivationEvent)
-class ActivationEventAdmin(admin.ModelAdmin):
+class ActivationEventAdmin(admin.ModelAdmin[ActivationEvent]):
     list_display = [
         "created",
         "model",
@@ -447,18 +462,18 @@ class ActivationEventAdmin(admin.ModelAdmin):
     def created(self, obj: ActivationEvent) -> str:
         return _with_seconds(obj.created_at)
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
 @admin.register(WorkerReport)
-class WorkerReportAdmin(admin.ModelAdmin):
+class WorkerReportAdmin(admin.ModelAdmin[WorkerReport]):
     list_display = [
         "host",
         "pid",
@@ -470,10 +485,10 @@ class WorkerReportAdmin(admin.ModelAdmin):
     ]
     list_filter = ["model"]
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 

@@ -127,8 +127,8 @@ def _id(version: ModelVersion | None) -> str:
 class VersionControlMixin:
     """ModelVersionAdmin: the Promote button and its confirmation page; the active version's delete refusal."""
 
-    def get_urls(self):
-        urls = super().get_urls()  # type: ignore[misc]
+    def get_urls(self) -> list[Any]:
+        urls: list[Any] = super().get_urls()  # type: ignore[misc]
         own = [
             path(
                 "<path:object_id>/promote/",
@@ -138,13 +138,16 @@ class VersionControlMixin:
         ]
         return own + urls
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         version = ModelVersion.objects.select_related("model").filter(pk=object_id).first()
         extra = dict(extra_context or {})
         if version is not None and self.has_promote_permission(request):  # type: ignore[attr-defined]
             extra["promote_url"] = reverse("admin:models_registry_modelversion_promote", args=[version.pk])
             extra["promote_label"] = "Reload…" if version.model.active_version_id == version.pk else "Promote…"
-        return super().change_view(request, object_id, form_url, extra)  # type: ignore[misc]
+        response: HttpResponse = super().change_view(request, object_id, form_url, extra)  # type: ignore[misc]
+        return response
 
     def promote_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         if not self.has_promote_permission(request):  # type: ignore[attr-defined]
@@ -178,11 +181,13 @@ class VersionControlMixin:
         self.message_user(request, f"{event.get_action_display()}: {version.model.name} {moved}.", messages.SUCCESS)  # type: ignore[attr-defined]
         return HttpResponseRedirect(change_url)
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: ModelVersion | None = None) -> bool:
         # The active version keeps its Delete button: delete_view then says why it is refused.
-        return super().has_delete_permission(request, None)  # type: ignore[misc]
+        return bool(super().has_delete_permission(request, None))  # type: ignore[misc]
 
-    def delete_view(self, request, object_id, extra_context=None):
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         version = ModelVersion.objects.select_related("model").filter(pk=object_id).first()
         if version is not None and version.model.active_version_id == version.pk:
             if not super().has_delete_permission(request, version):  # type: ignore[misc]
@@ -196,7 +201,8 @@ class VersionControlMixin:
                 "change_url": reverse("admin:models_registry_modelversion_change", args=[version.pk]),
             }
             return TemplateResponse(request, DELETE_REFUSED_TEMPLATE, context, status=403)
-        return super().delete_view(request, object_id, extra_context)  # type: ignore[misc]
+        response: HttpResponse = super().delete_view(request, object_id, extra_context)  # type: ignore[misc]
+        return response
 
 
 def active_delete_refusal(version: ModelVersion) -> str:
@@ -209,8 +215,8 @@ def active_delete_refusal(version: ModelVersion) -> str:
 class ModelControlMixin:
     """RegisteredModelAdmin: the Roll back button and its confirmation page, and the "serving" column."""
 
-    def get_urls(self):
-        urls = super().get_urls()  # type: ignore[misc]
+    def get_urls(self) -> list[Any]:
+        urls: list[Any] = super().get_urls()  # type: ignore[misc]
         own = [
             path(
                 "<path:object_id>/rollback/",
@@ -220,10 +226,10 @@ class ModelControlMixin:
         ]
         return own + urls
 
-    def get_queryset(self, request) -> QuerySet[RegisteredModel]:
+    def get_queryset(self, request: HttpRequest) -> QuerySet[RegisteredModel]:
         cutoff = timezone.now() - timedelta(seconds=settings.ATLAS_WORKER_STALE_SECONDS)
         live = WorkerReport.objects.filter(model=OuterRef("pk"), heartbeat_at__gte=cutoff)
-        return (
+        annotated: QuerySet[RegisteredModel] = (
             super()  # type: ignore[misc]
             .get_queryset(request)
             .annotate(
@@ -231,16 +237,20 @@ class ModelControlMixin:
                 workers_on_active=_count(live.filter(version_id=OuterRef("active_version_id"))),
             )
         )
+        return annotated
 
     def serving(self, obj: RegisteredModel) -> str:
         """'3/3 on 1.3.0': live workers (of every replica) on the active version / live workers serving it."""
         if obj.active_version is None:
             return "—"
-        return f"{obj.workers_on_active}/{obj.workers_live} on {obj.active_version.version}"
+        on_active, live = getattr(obj, "workers_on_active", 0), getattr(obj, "workers_live", 0)  # get_queryset's
+        return f"{on_active}/{live} on {obj.active_version.version}"
 
     serving.short_description = "Serving"  # type: ignore[attr-defined]
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         model = RegisteredModel.objects.filter(pk=object_id).first()
         extra = dict(extra_context or {})
         if model is not None and self.has_rollback_permission(request):  # type: ignore[attr-defined]
@@ -248,7 +258,8 @@ class ModelControlMixin:
             if target is not None:
                 extra["rollback_url"] = reverse("admin:models_registry_registeredmodel_rollback", args=[model.pk])
                 extra["rollback_label"] = f"Roll back to {target.version}…"
-        return super().change_view(request, object_id, form_url, extra)  # type: ignore[misc]
+        response: HttpResponse = super().change_view(request, object_id, form_url, extra)  # type: ignore[misc]
+        return response
 
     def rollback_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         if not self.has_rollback_permission(request):  # type: ignore[attr-defined]
@@ -271,7 +282,7 @@ class ModelControlMixin:
         except services.RegistryError as exc:
             self.message_user(request, f"{model.name} was not rolled back: {exc}", messages.ERROR)  # type: ignore[attr-defined]
             return HttpResponseRedirect(change_url)
-        moved = f"{event.from_version.version if event.from_version else 'nothing'} → {event.to_version.version}"
+        moved = f"{event.from_version.version if event.from_version else 'nothing'} → {target.version}"
         self.log_change(request, model, f"Roll back: {moved} ({reason})")  # type: ignore[attr-defined]
         self.message_user(request, f"Roll back: {model.name} {moved}.", messages.SUCCESS)  # type: ignore[attr-defined]
         return HttpResponseRedirect(change_url)

@@ -4,12 +4,14 @@ runs, from its telemetry (POST /api/v1/sait/telemetry). Read-only: devices write
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from .models import DeviceReport
 
 
 @admin.register(DeviceReport)
-class DeviceReportAdmin(admin.ModelAdmin):
+class DeviceReportAdmin(admin.ModelAdmin[DeviceReport]):
     list_display = ["device_id", "model", "reported_version", "on_active_version", "last_seen"]
     list_filter = ["model"]
     search_fields = ["device_id"]
@@ -18,11 +20,11 @@ class DeviceReportAdmin(admin.ModelAdmin):
     def on_active_version(self, report: DeviceReport) -> bool:
         return bool(report.model and report.version_id and report.version_id == report.model.active_version_id)
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[DeviceReport]:
         return super().get_queryset(request).select_related("model", "version")
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: DeviceReport | None = None) -> bool:
         return False

@@ -13,7 +13,9 @@ from .models import ModelVersion, PromotionJob
 
 
 @admin.action(description="Promote in the background (answers at once; see Promotion jobs)", permissions=["promote"])
-def promote_in_background(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
+def promote_in_background(
+    modeladmin: admin.ModelAdmin[ModelVersion], request: HttpRequest, queryset: QuerySet[ModelVersion]
+) -> None:
     chosen = list(queryset.select_related("model"))
     if len({version.model_id for version in chosen}) != len(chosen):
         modeladmin.message_user(request, "Choose at most one version of each model to promote.", messages.ERROR)
@@ -28,7 +30,7 @@ def promote_in_background(modeladmin: admin.ModelAdmin, request: HttpRequest, qu
 
 
 @admin.register(PromotionJob)
-class PromotionJobAdmin(admin.ModelAdmin):
+class PromotionJobAdmin(admin.ModelAdmin[PromotionJob]):
     list_display = ["id", "version", "state", "progress", "actor", "created_at", "updated_at"]
     list_filter = ["state"]
     readonly_fields = [field.name for field in PromotionJob._meta.fields]
@@ -39,11 +41,11 @@ class PromotionJobAdmin(admin.ModelAdmin):
             return f"{job.bytes_done} bytes"
         return f"{min(job.bytes_done, job.bytes_total) * 100 // job.bytes_total}% of {job.bytes_total} bytes"
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PromotionJob]:
         return super().get_queryset(request).select_related("version__model")
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: PromotionJob | None = None) -> bool:
         return False

@@ -16,7 +16,7 @@ from .models import ModelVersion, Rollout
 from .services import RegistryError
 
 
-class RolloutStartForm(forms.ModelForm):
+class RolloutStartForm(forms.ModelForm[Rollout]):
     class Meta:
         model = Rollout
         fields = [
@@ -34,12 +34,14 @@ class RolloutStartForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["candidate"].queryset = ModelVersion.objects.select_related("model").exclude(
+        candidate = self.fields["candidate"]
+        assert isinstance(candidate, forms.ModelChoiceField)
+        candidate.queryset = ModelVersion.objects.select_related("model").exclude(
             status__in=[ModelVersion.Status.RETIRED, ModelVersion.Status.FAILED]
         )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         model, candidate = data.get("model"), data.get("candidate")
         if model and candidate and candidate.model_id != model.pk:
             raise forms.ValidationError(f"{candidate} is not a version of {model}.")
@@ -47,7 +49,7 @@ class RolloutStartForm(forms.ModelForm):
 
 
 @admin.register(Rollout)
-class RolloutAdmin(admin.ModelAdmin):
+class RolloutAdmin(admin.ModelAdmin[Rollout]):
     list_display = ["model", "mode", "candidate_version", "stable_version", "percent", "state", "started_at"]
     list_filter = ["state", "mode", "model"]
     date_hierarchy = "started_at"
@@ -121,10 +123,10 @@ class RolloutAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> Any:
         return super().get_queryset(request).select_related("model", "stable", "candidate")
 
-    def get_form(self, request: HttpRequest, obj: Rollout | None = None, **kwargs: Any) -> Any:
+    def get_form(self, request: HttpRequest, obj: Rollout | None = None, change: bool = False, **kwargs: Any) -> Any:
         if obj is None:
             kwargs["form"] = RolloutStartForm
-        return super().get_form(request, obj, **kwargs)
+        return super().get_form(request, obj, change, **kwargs)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Rollout | None = None) -> list[str]:
         return self.readonly_fields if obj is not None else []
