@@ -385,3 +385,13 @@ def test_compare_metrics_shows_one_row_per_digit_and_one_column_per_version(clie
         ("accuracy", ["0.9", "0.95"]),
         ("per_digit_accuracy 0", ["0.98", "—"]),
     ]
+
+
+def test_the_retire_action_is_not_offered_without_the_change_permission(client, staff, register):
+    version = register("1.0.0")
+    staff.user_permissions.remove(Permission.objects.get(codename="change_modelversion"))
+
+    retire_via_admin(client, version)
+
+    version.refresh_from_db()
+    assert version.status == ModelVersion.Status.REGISTERED
