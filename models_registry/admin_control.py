@@ -17,8 +17,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -68,20 +67,7 @@ def golden_gate(target: ModelVersion) -> dict[str, Any]:
     cases = len(target.golden_set or [])
     if not cases:
         return {"cases": 0}
-    last = (
-        ActivationEvent.objects.filter(
-            to_version=target,
-            action__in=[
-                ActivationEvent.Action.GATE_REFUSED,
-                ActivationEvent.Action.PROMOTE,
-                ActivationEvent.Action.ROLLBACK,
-                ActivationEvent.Action.RELOAD,
-                ActivationEvent.Action.ROLLOUT_START,
-            ],
-        )
-        .order_by("-id")
-        .first()
-    )
+    last = selectors.last_gate_event(version=target)
     if last is None:
         return {"cases": cases, "last": None}
     refused = last.action == ActivationEvent.Action.GATE_REFUSED
@@ -141,7 +127,7 @@ class VersionControlMixin:
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
-        version = ModelVersion.objects.select_related("model").filter(pk=object_id).first()
+        version = selectors.version_at(object_id)
         extra = dict(extra_context or {})
         if version is not None and self.has_promote_permission(request):  # type: ignore[attr-defined]
             extra["promote_url"] = reverse("admin:models_registry_modelversion_promote", args=[version.pk])
@@ -152,7 +138,9 @@ class VersionControlMixin:
     def promote_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         if not self.has_promote_permission(request):  # type: ignore[attr-defined]
             raise PermissionDenied
-        version = get_object_or_404(ModelVersion.objects.select_related("model", "model__active_version"), pk=object_id)
+        version = selectors.version_at(object_id)
+        if version is None:
+            raise Http404(f"No model version {object_id}.")
         current = version.model.active_version
         if request.method != "POST":
             return _confirm(self, request, obj=version, action="Promote", current=current, target=version)
@@ -188,7 +176,7 @@ class VersionControlMixin:
     def delete_view(
         self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
-        version = ModelVersion.objects.select_related("model").filter(pk=object_id).first()
+        version = selectors.version_at(object_id)
         if version is not None and version.model.active_version_id == version.pk:
             if not super().has_delete_permission(request, version):  # type: ignore[misc]
                 raise PermissionDenied
@@ -251,7 +239,7 @@ class ModelControlMixin:
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
-        model = RegisteredModel.objects.filter(pk=object_id).first()
+        model = selectors.model_at(object_id)
         extra = dict(extra_context or {})
         if model is not None and self.has_rollback_permission(request):  # type: ignore[attr-defined]
             target = selectors.rollback_target(model=model)
@@ -264,14 +252,16 @@ class ModelControlMixin:
     def rollback_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         if not self.has_rollback_permission(request):  # type: ignore[attr-defined]
             raise PermissionDenied
-        model = get_object_or_404(RegisteredModel.objects.select_related("active_version"), pk=object_id)
+        model = selectors.model_at(object_id)
+        if model is None:
+            raise Http404(f"No registered model {object_id}.")
         change_url = reverse("admin:models_registry_registeredmodel_change", args=[model.pk])
         target = selectors.rollback_target(model=model)
         if target is None:
             self.message_user(request, f"{model.name} has no earlier active version to roll back to.", messages.ERROR)  # type: ignore[attr-defined]
             return HttpResponseRedirect(change_url)
         current = model.active_version
-        target = ModelVersion.objects.select_related("model").get(pk=target.pk)
+        target = selectors.version_by_id(pk=target.pk)
         if request.method != "POST":
             return _confirm(self, request, obj=model, action="Roll back", current=current, target=target)
         if (_posted_id(request, "from_version"), _posted_id(request, "to_version")) != (_id(current), _id(target)):

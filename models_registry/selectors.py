@@ -74,6 +74,39 @@ def active_version_ids() -> dict[str, int | None]:
     return dict(RegisteredModel.objects.values_list("name", "active_version_id"))
 
 
+def _row_id(raw: str) -> int | None:
+    """An admin URL's object id as a row id, or None when it cannot name one ('abc', a 30-digit number)."""
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
+
+
+def version_at(object_id: str) -> ModelVersion | None:
+    """The version an admin URL names, its model and that model's active version joined, or None."""
+    pk = _row_id(object_id)
+    if pk is None:
+        return None
+    return ModelVersion.objects.select_related("model", "model__active_version").filter(pk=pk).first()
+
+
+def model_at(object_id: str) -> RegisteredModel | None:
+    """The model an admin URL names, its active version joined, or None."""
+    pk = _row_id(object_id)
+    if pk is None:
+        return None
+    return RegisteredModel.objects.select_related("active_version").filter(pk=pk).first()
+
+
+def last_gate_event(*, version: ModelVersion) -> ActivationEvent | None:
+    """The version's last pass through the golden gate: a refusal, or a move that made it active."""
+    gated = [
+        ActivationEvent.Action.GATE_REFUSED,
+        ActivationEvent.Action.PROMOTE,
+        ActivationEvent.Action.ROLLBACK,
+        ActivationEvent.Action.RELOAD,
+        ActivationEvent.Action.ROLLOUT_START,
+    ]
+    return ActivationEvent.objects.filter(to_version=version, action__in=gated).order_by("-id").first()
+
+
 def registered_names() -> set[str]:
     return set(RegisteredModel.objects.values_list("name", flat=True))
 

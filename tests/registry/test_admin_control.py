@@ -263,3 +263,20 @@ def test_confirming_a_large_version_promotes_it_in_the_background(client, operat
     )
     assert RegisteredModel.objects.get(name="answers").active_version_id == second.pk
     assert LogEntry.objects.get().change_message == f"Promotion started in the background: job {job.pk} (big file)"
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("modelversion/abc/change/", 302),  # Django's "doesn't exist" redirect to the admin index
+        ("modelversion/abc/delete/", 302),
+        ("modelversion/abc/promote/", 404),
+        ("registeredmodel/abc/change/", 302),
+        ("registeredmodel/abc/rollback/", 404),
+        ("modelversion/99999999999999999999/promote/", 404),
+    ],
+)
+def test_an_admin_url_whose_id_names_no_row_is_not_a_500(admin_client, path, status):
+    response = admin_client.get(f"/admin/models_registry/{path}")
+
+    assert response.status_code == status
