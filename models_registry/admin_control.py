@@ -23,7 +23,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from . import promotion_jobs, selectors, services, trust
-from .models import ActivationEvent, ModelVersion, RegisteredModel, WorkerReport
+from .models import ActivationEvent, DeviceReport, ModelVersion, RegisteredModel, WorkerReport
 
 CONFIRM_TEMPLATE = "admin/models_registry/confirm_activation.html"
 DELETE_REFUSED_TEMPLATE = "admin/models_registry/modelversion/delete_refused.html"
@@ -217,22 +217,29 @@ class ModelControlMixin:
     def get_queryset(self, request: HttpRequest) -> QuerySet[RegisteredModel]:
         cutoff = timezone.now() - timedelta(seconds=settings.ATLAS_WORKER_STALE_SECONDS)
         live = WorkerReport.objects.filter(model=OuterRef("pk"), heartbeat_at__gte=cutoff)
+        devices = DeviceReport.objects.filter(model=OuterRef("pk"))
         annotated: QuerySet[RegisteredModel] = (
             super()  # type: ignore[misc]
             .get_queryset(request)
             .annotate(
                 workers_live=_count(live),
                 workers_on_active=_count(live.filter(version_id=OuterRef("active_version_id"))),
+                devices=_count(devices),
+                devices_on_active=_count(devices.filter(version_id=OuterRef("active_version_id"))),
             )
         )
         return annotated
 
     def serving(self, obj: RegisteredModel) -> str:
-        """'3/3 on 1.3.0': live workers (of every replica) on the active version / live workers serving it."""
+        """'3/3 on 1.3.0': live workers (of every replica) on the active version / live workers serving the model;
+        then '; devices 2/3' when edge devices report it (on the active version / all)."""
         if obj.active_version is None:
             return "—"
         on_active, live = getattr(obj, "workers_on_active", 0), getattr(obj, "workers_live", 0)  # get_queryset's
-        return f"{on_active}/{live} on {obj.active_version.version}"
+        serving = f"{on_active}/{live} on {obj.active_version.version}"
+        if devices := getattr(obj, "devices", 0):  # edge devices reporting this model (SAIT telemetry)
+            serving += f"; devices {getattr(obj, 'devices_on_active', 0)}/{devices}"
+        return serving
 
     serving.short_description = "Serving"  # type: ignore[attr-defined]
 
@@ -278,6 +285,6 @@ class ModelControlMixin:
         return HttpResponseRedirect(change_url)
 
 
-def _count(reports: QuerySet[WorkerReport]) -> Coalesce:
+def _count(reports: QuerySet[WorkerReport] | QuerySet[DeviceReport]) -> Coalesce:
     counted = reports.order_by().values("model").annotate(n=Count("pk")).values("n")[:1]
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)

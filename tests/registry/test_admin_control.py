@@ -14,7 +14,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from models_registry import services
-from models_registry.models import ActivationEvent, ModelVersion, PromotionJob, RegisteredModel, WorkerReport
+from models_registry.models import (
+    ActivationEvent,
+    DeviceReport,
+    ModelVersion,
+    PromotionJob,
+    RegisteredModel,
+    WorkerReport,
+)
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
@@ -214,6 +221,23 @@ def test_the_models_list_shows_how_many_live_workers_serve_the_active_version(cl
     page = client.get(reverse("admin:models_registry_registeredmodel_changelist")).content.decode()
 
     assert '<td class="field-serving">2/3 on 1.0.0</td>' in page
+
+
+def test_the_models_list_also_counts_the_edge_devices_on_the_active_version(client, operator, two_versions):
+    first, second = two_versions
+    WorkerReport.objects.create(host="h", pid=1, model=first.model, version=first, heartbeat_at=timezone.now())
+    for device, version in [("unit-1", first), ("unit-2", first), ("unit-3", second)]:
+        DeviceReport.objects.create(
+            device_id=device,
+            model=first.model,
+            reported_version=version.version,
+            version=version,
+            last_seen=timezone.now(),
+        )
+
+    page = client.get(reverse("admin:models_registry_registeredmodel_changelist")).content.decode()
+
+    assert '<td class="field-serving">1/1 on 1.0.0; devices 2/3</td>' in page
 
 
 def test_deleting_the_active_version_says_why_it_is_refused(client, operator, two_versions):
