@@ -16,6 +16,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
@@ -28,9 +29,37 @@ REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 access_logger = logging.getLogger("atlas.requests")
 
 
-def _request_id(request: HttpRequest) -> str:
-    given = request.META.get("HTTP_X_REQUEST_ID", "")
+def _request_id(meta: dict[str, Any]) -> str:
+    given = meta.get("HTTP_X_REQUEST_ID", "")
     return given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+
+
+class RequestScope:
+    """One request's context: its id, the list of model versions that answered it, and its start time.
+    RequestContextMiddleware opens one per request; so does inference.hot_path, which answers POST
+    /predict before Django. `close()` must follow, whatever happened."""
+
+    __slots__ = ("rid", "served", "started", "_tokens")
+
+    def __init__(self, meta: dict[str, Any]) -> None:
+        self.rid = _request_id(meta)
+        self.served: list[metrics.Served] = []
+        self._tokens = (request_id.set(self.rid), metrics.served.set(self.served), metrics.current_meta.set(meta))
+        self.started = time.perf_counter()
+
+    def finish(self, *, method: str, path: str, status: int) -> None:
+        """Count the prediction under each version that answered, and write the request's log line."""
+        elapsed = time.perf_counter() - self.started
+        if self.served:
+            metrics.observe(self.served, status=status, seconds=elapsed)
+        if settings.ATLAS_REQUEST_LOG:
+            _log(method, path, status, elapsed, self.rid, self.served)
+
+    def close(self) -> None:
+        rid_token, served_token, meta_token = self._tokens
+        metrics.current_meta.reset(meta_token)
+        metrics.served.reset(served_token)
+        request_id.reset(rid_token)
 
 
 class RequestContextMiddleware:
@@ -38,47 +67,34 @@ class RequestContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        rid = _request_id(request)
-        served: list[metrics.Served] = []
-        rid_token = request_id.set(rid)
-        served_token = metrics.served.set(served)
-        meta_token = metrics.current_meta.set(request.META)
-        started = time.perf_counter()
+        scope = RequestScope(request.META)
         try:
             response = self.get_response(request)
-            elapsed = time.perf_counter() - started
-            if served:
-                metrics.observe(served, status=response.status_code, seconds=elapsed)
-            response["X-Request-ID"] = rid
-            if settings.ATLAS_REQUEST_LOG:
-                self._log(request, response, rid, served, elapsed)
+            scope.finish(method=request.method or "", path=request.path, status=response.status_code)
+            response["X-Request-ID"] = scope.rid
             return response
         finally:
-            metrics.current_meta.reset(meta_token)
-            metrics.served.reset(served_token)
-            request_id.reset(rid_token)
+            scope.close()
 
-    @staticmethod
-    def _log(
-        request: HttpRequest, response: HttpResponseBase, rid: str, served: list[metrics.Served], elapsed: float
-    ) -> None:
-        model = ",".join(dict.fromkeys(name for name, _, _ in served)) or "-"
-        version = ",".join(dict.fromkeys(version for _, version, _ in served)) or "-"
-        access_logger.info(
-            "%s %s %d %.1fms request_id=%s model=%s version=%s",
-            request.method,
-            request.path,
-            response.status_code,
-            elapsed * 1000,
-            rid,
-            model,
-            version,
-            extra={
-                "method": request.method,
-                "path": request.path,
-                "status": response.status_code,
-                "duration_ms": round(elapsed * 1000, 3),
-                "model": model,
-                "version": version,
-            },
-        )
+
+def _log(method: str, path: str, status: int, elapsed: float, rid: str, served: list[metrics.Served]) -> None:
+    model = ",".join(dict.fromkeys(name for name, _, _ in served)) or "-"
+    version = ",".join(dict.fromkeys(version for _, version, _ in served)) or "-"
+    access_logger.info(
+        "%s %s %d %.1fms request_id=%s model=%s version=%s",
+        method,
+        path,
+        status,
+        elapsed * 1000,
+        rid,
+        model,
+        version,
+        extra={
+            "method": method,
+            "path": path,
+            "status": status,
+            "duration_ms": round(elapsed * 1000, 3),
+            "model": model,
+            "version": version,
+        },
+    )

@@ -3,7 +3,8 @@
 
 Chunked request bodies are read here, for every way the service is served, a body that stops arriving
 is cut off under gunicorn (a 408, instead of a worker held until GUNICORN_TIMEOUT), and gunicorn's own
-error answers are made JSON (atlas/request_guard.py)."""
+error answers are made JSON (atlas/request_guard.py). A plain POST /predict is answered before Django's
+request cycle, with the same answer and headers (inference/hot_path.py)."""
 
 import os
 
@@ -13,5 +14,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "atlas.settings")
 
 from atlas.request_guard import ChunkedBodies, SlowBodies, install_gunicorn_json_errors  # noqa: E402
 
-application = SlowBodies(ChunkedBodies(get_wsgi_application()))
+django_application = get_wsgi_application()
+
+from inference.hot_path import HotPredict  # noqa: E402 (after Django is set up)
+
+application = SlowBodies(ChunkedBodies(HotPredict(django_application)))
 install_gunicorn_json_errors()

@@ -265,29 +265,44 @@ class _PublicView(APIView):
     content_negotiation_class = JSONOnly
 
 
-def fast_predict(request: HttpRequest) -> HttpResponse | None:
-    """A successful POST /predict without DRF's request cycle (authentication, negotiation, rendering cost
-    more than the forward pass); None for anything else, which PredictView then answers through DRF."""
+def predict_answer(content_type: str, body: bytes) -> tuple[int, bytes] | None:
+    """(status, JSON body) of a POST /predict that succeeds (or whose model raised: 500), computed without
+    DRF's request cycle; None for a body or model DRF must answer (400, 503), through PredictView."""
     try:
-        pixels = parse_body(request.content_type or "", request.body)
+        pixels = parse_body(content_type, body)
         loaded = model_cache.get(DIGIT_MODEL)
-    except UnreadablePostError as exc:  # the body stopped arriving; it cannot be read again
-        return HttpResponse(orjson.dumps(unreadable_body(exc)), status=408, content_type=JSON)
-    except (PixelsError, model_cache.ModelUnavailable, RequestDataTooBig):
-        return None  # DRF answers it (400, 503, 413)
+    except (PixelsError, model_cache.ModelUnavailable):
+        return None
     try:
         probabilities = loaded.predictor.predict(pixels.astype(np.float32))
     except Exception as exc:  # noqa: BLE001 -- answered as DRF's handler answers it (atlas.exceptions)
-        return HttpResponse(orjson.dumps(internal_error(exc, where="PredictView")), status=500, content_type=JSON)
+        return 500, orjson.dumps(internal_error(exc, where="PredictView"))
     digit = int(probabilities.argmax())
-    body = {
+    answer = {
         "predicted_digit": digit,
         "confidence": float(probabilities[digit]),
         "probabilities": probabilities.tolist(),
         "model": DIGIT_MODEL,
         "version": loaded.version,
     }
-    return HttpResponse(orjson.dumps(body), content_type=JSON)
+    return 200, orjson.dumps(answer)
+
+
+def fast_predict(request: HttpRequest) -> HttpResponse | None:
+    """A successful POST /predict without DRF's request cycle (authentication, negotiation, rendering cost
+    more than the forward pass); None for anything else, which PredictView then answers through DRF.
+    Most requests never get here: inference.hot_path answers them before Django (same function below)."""
+    try:
+        body = request.body
+    except UnreadablePostError as exc:  # the body stopped arriving; it cannot be read again
+        return HttpResponse(orjson.dumps(unreadable_body(exc)), status=408, content_type=JSON)
+    except RequestDataTooBig:
+        return None  # DRF answers it (413)
+    answer = predict_answer(request.content_type or "", body)
+    if answer is None:
+        return None
+    status_code, payload = answer
+    return HttpResponse(payload, status=status_code, content_type=JSON)
 
 
 def _pixels_and_model(request: Request) -> tuple[np.ndarray, model_cache.LoadedModel] | Response:

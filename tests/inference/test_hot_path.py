@@ -1,0 +1,188 @@
+"""POST /predict answered before Django (inference/hot_path.py): the same answer, headers included, and
+everything it does not take handed to Django unchanged."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import sys
+
+import pytest
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from django.test import override_settings
+
+from atlas.wsgi import django_application
+from inference.hot_path import HotPredict
+from models_registry import services
+from tests.factories import write_digit_npz
+
+pytestmark = pytest.mark.django_db
+
+DIGIT = json.dumps({"pixels": [0.0] * 300 + [1.0] * 184 + [0.0] * 300}).encode()
+
+
+@pytest.fixture
+def active_digits(tmp_path):
+    version = services.model_version_register(
+        model_name="digit_classifier",
+        version="1.0.0",
+        source=write_digit_npz(tmp_path / "d.npz", seed=1),
+        runtime="numpy_mlp",
+        actor="tester",
+    )
+    services.model_version_promote(version=version, actor="tester")
+    return version
+
+
+@pytest.fixture(autouse=True)
+def keep_the_test_connection():
+    """As Django's test client does: a request through the real handler must not close the test's
+    database connection (close_old_connections on request_started/finished)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def django_requests():
+    """How many requests went through Django's handler (request_started)."""
+    seen: list[int] = []
+
+    def count(**kwargs):
+        seen.append(1)
+
+    request_started.connect(count)
+    yield seen
+    request_started.disconnect(count)
+
+
+def call(app, body: bytes = DIGIT, *, path: str = "/predict", method: str = "POST", **extra: str):
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "SCRIPT_NAME": "",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "HTTP_HOST": "127.0.0.1",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.url_scheme": "http",
+        "wsgi.version": (1, 0),
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "REMOTE_ADDR": "127.0.0.1",
+        **extra,
+    }
+    started: list = []
+    chunks = app(environ, lambda status, headers, exc_info=None: started.append((status, headers)))
+    payload = b"".join(chunks)
+    if hasattr(chunks, "close"):
+        chunks.close()
+    status, headers = started[-1]
+    return status, dict(headers), payload
+
+
+def without_request_id(headers: dict) -> dict:
+    return {name: value for name, value in headers.items() if name != "X-Request-ID"}
+
+
+def test_a_hot_answer_is_djangos_answer_headers_included(active_digits, django_requests):
+    hot = HotPredict(django_application)
+    django_answer = call(django_application)
+    call(hot)  # the first one goes through Django: it teaches the headers
+    assert len(django_requests) == 2
+
+    status, headers, payload = call(hot)
+
+    assert len(django_requests) == 2  # answered before Django
+    assert (status, without_request_id(headers), payload) == (
+        django_answer[0],
+        without_request_id(django_answer[1]),
+        django_answer[2],
+    )
+    assert json.loads(payload)["version"] == "1.0.0"
+    assert headers["X-Frame-Options"] == "DENY"  # from the middleware, learned
+
+
+def test_the_clients_request_id_is_echoed_on_a_hot_answer(active_digits, django_requests):
+    hot = HotPredict(django_application)
+    call(hot)
+    _, headers, _ = call(hot, HTTP_X_REQUEST_ID="abc-123")
+    assert len(django_requests) == 1
+    assert headers["X-Request-ID"] == "abc-123"
+
+
+def test_a_hot_answer_writes_the_request_log_line(active_digits, django_requests, settings, caplog):
+    settings.ATLAS_REQUEST_LOG = True
+    hot = HotPredict(django_application)
+    call(hot)
+    with caplog.at_level(logging.INFO, logger="atlas.requests"):
+        call(hot, HTTP_X_REQUEST_ID="r1")
+    assert len(django_requests) == 1
+    [record] = [r for r in caplog.records if r.name == "atlas.requests" and "request_id=r1" in r.getMessage()]
+    assert record.getMessage().startswith("POST /predict 200 ")
+    assert record.getMessage().endswith("request_id=r1 model=digit_classifier version=1.0.0")
+
+
+def test_a_bad_body_is_answered_by_drf_as_before(active_digits, django_requests):
+    hot = HotPredict(django_application)
+    call(hot)
+    bad = b'{"pixels": [1, 2]}'
+    expected = call(django_application, bad)
+
+    status, headers, payload = call(hot, bad)
+
+    assert status == "400 Bad Request"
+    assert (status, payload) == (expected[0], expected[2])
+    assert json.loads(payload)["error"] == "wrong_length"
+    assert len(django_requests) == 3  # handed to Django, with the body already read
+
+
+def test_a_host_outside_allowed_hosts_is_refused_as_django_refuses_it(active_digits, django_requests):
+    hot = HotPredict(django_application)
+    call(hot)
+    status, _, payload = call(hot, HTTP_HOST="evil.example")
+    assert status == "400 Bad Request"
+    assert len(django_requests) == 2
+
+
+def test_a_cors_request_goes_through_django_and_teaches_nothing(active_digits, django_requests, settings):
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.example"]
+    hot = HotPredict(django_application)
+    _, cors_headers, _ = call(hot, HTTP_ORIGIN="https://app.example")
+    assert cors_headers["access-control-allow-origin"] == "https://app.example"
+    call(hot)
+    _, headers, _ = call(hot)
+    assert len(django_requests) == 2
+    assert not any(name.lower().startswith("access-control-") for name in headers)
+
+
+@override_settings(SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"))
+def test_plain_and_secure_requests_learn_their_own_headers(active_digits, django_requests):
+    # SecurityMiddleware adds Strict-Transport-Security to secure answers only (SECURE_HSTS_SECONDS)
+    hot = HotPredict(django_application)
+    call(hot)
+    call(hot)
+    assert len(django_requests) == 1
+    call(hot, HTTP_X_FORWARDED_PROTO="https")  # a secure request is not answered with the plain headers
+    assert len(django_requests) == 2
+    call(hot, HTTP_X_FORWARDED_PROTO="https")
+    assert len(django_requests) == 2
+    assert sorted(hot.headers) == [False, True]
+
+
+def test_other_paths_answer_as_one_element_lists(active_digits):
+    hot = HotPredict(django_application)
+    environ_body = b""
+    status, _, payload = call(hot, environ_body, path="/healthz", method="GET", CONTENT_LENGTH="")
+    assert status == "200 OK"
+    assert json.loads(payload)["status"] in {"healthy", "degraded", "ok"}
