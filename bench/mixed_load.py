@@ -3,8 +3,9 @@
     .venv/bin/python bench/mixed_load.py [--duration 10] [--detect-clients 2] [--no-wait]
 
 One world (fresh PostgreSQL database, local store) seeded by `manage.py seed_demo` (the digit network and
-the demo YOLOv8n detector, whose forward pass takes 30-300 ms of CPU). For each server setting (gunicorn
-sync, today's default, and gthread: the same 2 worker processes with 4 threads each), in one run:
+the demo YOLOv8n detector, whose forward pass takes 30-300 ms of CPU). For each server setting (
+granian as scripts/serve starts it (the default), gunicorn sync, and gthread: the same 2 worker processes
+with 4 threads each), in one run:
   alone   wrk drives POST /predict (2 connections) for --duration seconds
   mixed   the same, while --detect-clients threads each POST a real photo (sklearn's china.jpg) to
           /api/v1/detect in a loop
@@ -27,9 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.digits import sample_digit_body  # noqa: E402
 from bench.world import World, setup_django, wait_for_quiet, write_result  # noqa: E402
 
-SETTINGS = {
-    "sync": {},
-    "gthread": {"GUNICORN_WORKER_CLASS": "gthread", "GUNICORN_THREADS": "4"},
+SETTINGS = {  # name -> (started through scripts/serve as the Procfile does?, environment)
+    "granian": (True, {}),
+    "sync": (False, {}),
+    "gthread": (False, {"GUNICORN_WORKER_CLASS": "gthread", "GUNICORN_THREADS": "4"}),
 }
 
 
@@ -77,8 +79,8 @@ def main() -> int:
         body_file = world.folder / "body.json"
         body_file.write_bytes(sample_digit_body())
         image = photo()
-        for name, env in SETTINGS.items():
-            server = world.gunicorn(name, workers=2, env=env)
+        for name, (serve, env) in SETTINGS.items():
+            server = world.serve(name, workers=2, env=env) if serve else world.gunicorn(name, workers=2, env=env)
             url = server.url + "/predict"
             run_wrk(url, body_file=body_file, connections=2, duration_s=2)  # warm-up
             alone = run_wrk(url, body_file=body_file, connections=2, duration_s=args.duration)
@@ -111,7 +113,10 @@ def main() -> int:
             "predict_connections": 2,
             "detect_clients": args.detect_clients,
             "duration_s": args.duration,
-            "servers": {name: env or "atlas/gunicorn.conf.py defaults" for name, env in SETTINGS.items()},
+            "servers": {
+                name: "scripts/serve (the Procfile's server)" if serve else env or "atlas/gunicorn.conf.py defaults"
+                for name, (serve, env) in SETTINGS.items()
+            },
         },
         "load_gate": gate,
         "results": results,

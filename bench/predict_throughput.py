@@ -12,12 +12,15 @@ One world (fresh PostgreSQL database, local artifact store), one digit_classifie
   fresh     the first 5 requests of a fresh 1-worker gunicorn (no HTTP probe before them)
   ceiling   the load generators against bench/bare_wsgi.py's constant GET /trivial: the rate they reach
             when the server does nothing (far above the figures below, or the generator is the bottleneck)
-  bare      bench/bare_wsgi.py under Atlas's gunicorn settings (bench/bare_gunicorn.conf.py)
-  atlas     Atlas under atlas/gunicorn.conf.py
-bare and atlas alternate for --rounds rounds of --duration seconds at --concurrency connections (closed
-loop, wrk in its own process); the ratio Atlas/bare is taken per round and its median reported. Each round
-also drives Atlas with the same digit as a binary body (784 little-endian float32, application/octet-stream). Then
-latency at one connection, and one run of each under bench/loadgen.py (exact per-request latencies).
+  bare      bench/bare_wsgi.py under gunicorn's sync workers with Atlas's gunicorn settings
+            (bench/bare_gunicorn.conf.py)
+  atlas     Atlas as the Procfile and `make run` start it (scripts/serve: granian)
+  atlas-gunicorn  Atlas under atlas/gunicorn.conf.py (sync workers), the server before issue 13
+bare, atlas and atlas-gunicorn alternate for --rounds rounds of --duration seconds at --concurrency
+connections (closed loop, wrk in its own process); the ratio Atlas/bare is taken per round and its median
+reported. Each round also drives Atlas with the same digit as a binary body (784 little-endian float32,
+application/octet-stream). Then latency at one connection, and one run of each under bench/loadgen.py
+(exact per-request latencies).
 Writes bench/results/predict_throughput.json.
 """
 
@@ -122,7 +125,7 @@ def main() -> int:
         forget_this_process()
 
         # The first requests a fresh worker serves (one worker, started without any HTTP probe).
-        fresh = world.gunicorn("fresh", workers=1, probe=None)
+        fresh = world.serve("fresh", workers=1, probe=None)
         from models_registry.models import WorkerReport
 
         wait_until(
@@ -144,7 +147,8 @@ def main() -> int:
         bare = world.gunicorn(
             "bare", workers=args.workers, config="bench/bare_gunicorn.conf.py", env={"BARE_MODEL_PATH": str(model_path)}
         )
-        atlas = world.gunicorn("atlas", workers=args.workers)
+        atlas = world.serve("atlas", workers=args.workers)
+        atlas_gunicorn = world.gunicorn("atlas-gunicorn", workers=args.workers)
         common = {"body_file": body_file, "concurrency": args.concurrency}
 
         def load(url: str, tag: str, duration: float, **kw) -> dict:
@@ -155,7 +159,7 @@ def main() -> int:
             print(f"{tag}: {json.dumps(summary)}", flush=True)
             return summary
 
-        for server in (bare, atlas):  # warm-up: first requests, lazy imports, the bare model's load
+        for server in (bare, atlas, atlas_gunicorn):  # warm-up: first requests, lazy imports, the bare model's load
             load(server.url + "/predict", f"warmup-{server.name}", 2.0)
         use_wrk = wrk_available()
         if not use_wrk:
@@ -201,18 +205,21 @@ def main() -> int:
             b = primary(bare, "/predict", f"bare-{i}", args.concurrency, args.duration)
             a = primary(atlas, "/predict", f"atlas-{i}", args.concurrency, args.duration)
             r = binary(atlas, f"atlas-binary-{i}")
+            g = primary(atlas_gunicorn, "/predict", f"atlas-gunicorn-{i}", args.concurrency, args.duration)
             rounds.append(
                 {
                     "bare": b,
                     "atlas": a,
                     "atlas_binary": r,
+                    "atlas_gunicorn_sync": g,
                     "ratio_atlas_over_bare": round(a["rps"] / b["rps"], 3),
                     "ratio_atlas_binary_over_bare": round(r["rps"] / b["rps"], 3) if r else None,
+                    "ratio_atlas_gunicorn_sync_over_bare": round(g["rps"] / b["rps"], 3),
                 }
             )
         single = {
             name: primary(server, "/predict", f"c1-{name}", 1, min(args.duration, 10.0))
-            for name, server in (("bare", bare), ("atlas", atlas))
+            for name, server in (("bare", bare), ("atlas", atlas), ("atlas_gunicorn_sync", atlas_gunicorn))
         }
         # The same two servers driven by bench/loadgen.py: exact per-request latencies, and the check that
         # this generator (used by the swap benchmarks) is or is not the bottleneck here.
@@ -229,7 +236,8 @@ def main() -> int:
     result = {
         "settings": {
             "workers": args.workers,
-            "worker_class": "sync (atlas/gunicorn.conf.py; the bare app runs under the same file)",
+            "atlas_server": "scripts/serve (granian, WSGI, --runtime-threads 1, --blocking-threads 32)",
+            "bare_server": "gunicorn sync workers (bench/bare_gunicorn.conf.py: atlas/gunicorn.conf.py's settings)",
             "bind": "127.0.0.1",
             "concurrency": args.concurrency,
             "duration_s": args.duration,
@@ -257,7 +265,10 @@ def main() -> int:
             "ratio_atlas_binary_over_bare_median": (
                 statistics.median(r["ratio_atlas_binary_over_bare"] for r in rounds) if use_wrk else None
             ),
-            "ratio_target": 0.5,
+            "ratio_atlas_gunicorn_sync_over_bare_median": statistics.median(
+                r["ratio_atlas_gunicorn_sync_over_bare"] for r in rounds
+            ),
+            "ratio_target": 1.0,
             "atlas_latency_ms": rounds[len(rounds) // 2]["atlas"]["latency_ms"],
             "atlas_latency_c1_ms": single["atlas"]["latency_ms"],
             "first_request_of_a_fresh_worker_ms": first_requests_ms[0],

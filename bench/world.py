@@ -185,9 +185,12 @@ class Gunicorn:
         config: str | None,
         app: str | None = None,
         cwd: Path = REPO,
+        serve: bool = False,
     ):
         """config=None: `gunicorn APP -w N` with no -c (run from `cwd`: the repository root reads its
-        ./gunicorn.conf.py; a folder without one runs gunicorn with no config file at all)."""
+        ./gunicorn.conf.py; a folder without one runs gunicorn with no config file at all).
+        serve=True: `scripts/serve`, as the Procfile and `make run` start Atlas (granian unless the
+        environment sets ATLAS_SERVER)."""
         self.name = name
         self.cwd = cwd
         self.folder = folder
@@ -205,6 +208,10 @@ class Gunicorn:
         self.command += ["--workers", str(workers)]
         if app:
             self.command.append(app)
+        if serve:
+            self.command = [str(REPO / "scripts" / "serve")]
+            path = f"{VENV_BIN}{os.pathsep}{self.env.get('PATH', os.defpath)}"  # granian is the venv's
+            self.env |= {"HOST": "127.0.0.1", "PORT": str(self.port), "PATH": path}
         self.process: subprocess.Popen | None = None
 
     def start(self, *, probe: str | None = "/healthz", timeout: float = 120) -> Gunicorn:
@@ -346,6 +353,16 @@ class World:
     ) -> Gunicorn:
         server = Gunicorn(
             name=name, folder=self.folder, env=self.env(**(env or {})), workers=workers, config=config, app=app, cwd=cwd
+        )
+        self.servers.append(server)
+        return server.start(probe=probe)
+
+    def serve(
+        self, name: str, *, workers: int = 2, env: dict | None = None, probe: str | None = "/healthz"
+    ) -> Gunicorn:
+        """Atlas as the Procfile and `make run` start it: `scripts/serve` (granian by default)."""
+        server = Gunicorn(
+            name=name, folder=self.folder, env=self.env(**(env or {})), workers=workers, config=None, serve=True
         )
         self.servers.append(server)
         return server.start(probe=probe)

@@ -35,16 +35,17 @@ def _fresh_rate_limits():
 
 @pytest.fixture
 def start_replica(tmp_path):
-    """Start Atlas under gunicorn (stopped after the test): start_replica(workers=3, env={...})."""
+    """Start Atlas as the Procfile does, or under gunicorn by name (stopped after the test):
+    start_replica(workers=3, env={...}, server="serve" | "gunicorn" | "plain-gunicorn")."""
     from tests.servers.gunicorn import Replica
 
     started: list[Replica] = []
 
     def start(
-        *, workers: int = 3, env: dict[str, str] | None = None, name: str | None = None, config: bool = True
+        *, workers: int = 3, env: dict[str, str] | None = None, name: str | None = None, server: str = "serve"
     ) -> Replica:
         folder = tmp_path / (name or f"replica-{len(started)}")
-        replica = Replica(folder=folder, workers=workers, env=env or {}, config=config)
+        replica = Replica(folder=folder, workers=workers, env=env or {}, server=server)
         started.append(replica)
         return replica.start()
 

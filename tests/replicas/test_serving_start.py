@@ -34,7 +34,7 @@ def test_plain_gunicorn_without_a_config_file_follows_a_promotion(settings, star
     _, v2 = _two_versions(tmp_path)
     replica = start_replica(
         workers=3,
-        config=False,
+        server="plain-gunicorn",
         env={"MODEL_STORE_DIR": str(settings.MODEL_STORE_DIR), "ATLAS_RELOAD_POLL_SECONDS": "0.25"},
     )
     pids = replica.worker_pids()

@@ -1,5 +1,6 @@
-"""Two replicas (two gunicorn instances, three workers each, separate cache folders) on one PostgreSQL
-and one SeaweedFS: a promotion through the admin API reaches every worker of both."""
+"""Two replicas (three workers each, separate cache folders) on one PostgreSQL and one SeaweedFS: a
+promotion through the admin API reaches every worker of both, under the Procfile's server (granian), gunicorn
+with its config and plain gunicorn."""
 
 from __future__ import annotations
 
@@ -31,9 +32,9 @@ def all_on(pids: set[int], version: str) -> bool:
     return len(seen) == len(pids) and set(seen.values()) == {version}
 
 
-@pytest.mark.parametrize("config", [True, False], ids=["gunicorn-conf", "plain-gunicorn-atlas.wsgi"])
+@pytest.mark.parametrize("server", ["serve", "gunicorn", "plain-gunicorn"])
 def test_a_promotion_through_the_admin_api_reaches_every_worker_of_both_replicas(
-    s3_settings, seaweedfs, start_replica, tmp_path, config
+    s3_settings, seaweedfs, start_replica, tmp_path, server
 ):
     # Given two versions in S3 and the first one active
     v1 = services.model_version_register(
@@ -62,11 +63,11 @@ def test_a_promotion_through_the_admin_api_reaches_every_worker_of_both_replicas
         "ATLAS_RELOAD_POLL_SECONDS": "60",
     }
     # And two replicas of three workers, all serving it
-    first = start_replica(workers=3, env=env, name="first", config=config)
-    second = start_replica(workers=3, env=env, name="second", config=config)
+    first = start_replica(workers=3, env=env, name="first", server=server)
+    second = start_replica(workers=3, env=env, name="second", server=server)
     pids = first.worker_pids() | second.worker_pids()
     assert len(pids) == 6
-    if not config:  # no hook: each worker starts serving on its first request
+    if server == "plain-gunicorn":  # no hook: each worker starts serving on its first request
         for replica in (first, second):
             replica.wake_every_worker(lambda p: all_on(p, "1.0.0"))
     wait_until(lambda: all_on(pids, "1.0.0"), timeout=60, what="six workers on 1.0.0")

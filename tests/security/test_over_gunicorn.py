@@ -28,7 +28,7 @@ def replica_env():
 
 @pytest.fixture
 def server(start_replica, replica_env):
-    return start_replica(workers=1, env=replica_env)
+    return start_replica(workers=1, env=replica_env, server="gunicorn")
 
 
 def chunked_post(server, path: str, body: bytes, content_type: str, chunk: int = 1000) -> tuple[int, dict]:

@@ -20,7 +20,7 @@ HEAD = b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/
 
 @pytest.fixture
 def server(start_replica):
-    return start_replica(workers=2)
+    return start_replica(workers=2, server="gunicorn")
 
 
 @pytest.fixture

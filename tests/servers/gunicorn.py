@@ -1,5 +1,6 @@
-"""Atlas itself under gunicorn on 127.0.0.1, as a replica: its own port, cache folder and workers,
-sharing the test database (and the S3 server) with the test process."""
+"""Atlas itself on 127.0.0.1, as a replica: its own port, cache folder and workers, sharing the test
+database (and the S3 server) with the test process. The server is the one the Procfile starts
+(`scripts/serve`: granian) unless a test asks for gunicorn by name."""
 
 from __future__ import annotations
 
@@ -31,17 +32,25 @@ def database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+SERVERS = ("serve", "gunicorn", "plain-gunicorn")
+
+
 class Replica:
-    def __init__(self, *, folder: Path, workers: int, env: dict[str, str], config: bool = True) -> None:
-        """config=False: plain `gunicorn atlas.wsgi -w N` from a folder without any gunicorn.conf.py
-        (no hooks: the first request of each worker starts serving)."""
+    def __init__(self, *, folder: Path, workers: int, env: dict[str, str], server: str = "serve") -> None:
+        """server: "serve" runs `scripts/serve` as the Procfile does (granian unless env sets ATLAS_SERVER);
+        "gunicorn" runs `gunicorn -c atlas/gunicorn.conf.py`; "plain-gunicorn" runs plain
+        `gunicorn atlas.wsgi -w N` from a folder without any gunicorn.conf.py (no hooks: the first request
+        of each worker starts serving)."""
+        if server not in SERVERS:
+            raise ValueError(f"server must be one of {SERVERS}, not {server!r}")
         self.folder = folder
-        self.config = config
+        self.server = server
+        self.config = server != "plain-gunicorn"
         self.workers = workers
         self.port = free_ports(1)[0]
         self.url = f"http://127.0.0.1:{self.port}"
         folder.mkdir(parents=True, exist_ok=True)
-        self.log_path = folder / "gunicorn.log"
+        self.log_path = folder / "server.log"
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "atlas.settings",
@@ -53,16 +62,21 @@ class Replica:
             "ATLAS_VAR_DIR": str(folder / "var"),
             "MODEL_CACHE_DIR": str(folder / "cache"),
             "WEB_CONCURRENCY": str(workers),
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
             **env,
         }
-        if not config:
+        if not self.config:
             self.env["PYTHONPATH"] = str(REPO)
         self.process: subprocess.Popen | None = None
 
     def start(self, *, timeout: float = 90) -> Replica:
         gunicorn = Path(sys.executable).parent / "gunicorn"
         with open(self.log_path, "ab") as log:
-            if self.config:
+            if self.server == "serve":
+                command = [str(REPO / "scripts" / "serve")]
+            elif self.server == "gunicorn":
                 command = [str(gunicorn), "-c", "atlas/gunicorn.conf.py", "--bind", f"127.0.0.1:{self.port}"]
             else:
                 command = [str(gunicorn), "atlas.wsgi", "-w", str(self.workers), "--bind", f"127.0.0.1:{self.port}"]
@@ -74,13 +88,13 @@ class Replica:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        wait_until(self._answers, timeout=timeout, interval=0.1, what=f"gunicorn on {self.url}\n{self.log_tail()}")
+        wait_until(self._answers, timeout=timeout, interval=0.1, what=f"{self.server} on {self.url}\n{self.log_tail()}")
         wait_until(lambda: len(self.worker_pids()) == self.workers, timeout=timeout, what=f"{self.workers} workers")
         return self
 
     def _answers(self) -> bool:
         if self.process is not None and self.process.poll() is not None:
-            raise AssertionError(f"gunicorn exited with {self.process.returncode}:\n{self.log_tail()}")
+            raise AssertionError(f"{self.server} exited with {self.process.returncode}:\n{self.log_tail()}")
         try:
             requests.get(f"{self.url}/livez", timeout=5)
         except requests.RequestException:

@@ -13,7 +13,7 @@ from .gunicorn import REPO, Replica
 
 class Runserver(Replica):
     def __init__(self, **kwargs) -> None:
-        super().__init__(workers=1, config=False, **kwargs)
+        super().__init__(workers=1, server="plain-gunicorn", **kwargs)
 
     def start(self, *, timeout: float = 90) -> Runserver:
         with open(self.log_path, "ab") as log:
