@@ -79,10 +79,13 @@ def in_process_floor(model_path: Path, body: bytes) -> dict:
             }
         )
 
+    import atlas.wsgi
+
     os.environ["BARE_MODEL_PATH"] = str(model_path)
-    atlas_call = wsgi_caller(get_wsgi_application(), method="POST", path="/predict", body=body)
+    atlas_call = wsgi_caller(atlas.wsgi.application, method="POST", path="/predict", body=body)
+    django_call = wsgi_caller(get_wsgi_application(), method="POST", path="/predict", body=body)
     bare_call = wsgi_caller(bare.application, method="POST", path="/predict", body=body)
-    for name, call in (("atlas", atlas_call), ("bare", bare_call)):
+    for name, call in (("atlas", atlas_call), ("django", django_call), ("bare", bare_call)):
         status, payload = call()
         if not status.startswith("200"):
             raise RuntimeError(f"in-process {name} call answered {status}: {payload[:300]!r}")
@@ -90,7 +93,8 @@ def in_process_floor(model_path: Path, body: bytes) -> dict:
         "forward_only": time_calls(lambda: predictor.predict(x)),
         "parse_forward_dumps": time_calls(parse_forward_dumps),
         "bare_wsgi_call_no_socket": time_calls(bare_call),
-        "atlas_wsgi_call_no_socket": time_calls(atlas_call),
+        "atlas_wsgi_call_no_socket": time_calls(atlas_call),  # the hot path (inference/hot_path.py)
+        "django_path_call_no_socket": time_calls(django_call),  # the same request through Django and DRF
     }
 
 

@@ -79,7 +79,12 @@ def rows() -> list[tuple[str, str, str, str]]:
             ),
             (
                 "one no-socket WSGI call (in-process)",
-                f"Atlas {f['atlas_wsgi_call_no_socket']['median_us']:.0f} us",
+                f"Atlas {f['atlas_wsgi_call_no_socket']['median_us']:.0f} us"
+                + (
+                    f" (through Django: {f['django_path_call_no_socket']['median_us']:.0f} us)"
+                    if "django_path_call_no_socket" in f
+                    else ""
+                ),
                 f"bare {f['bare_wsgi_call_no_socket']['median_us']:.0f} us (parse+forward+dumps "
                 f"{f['parse_forward_dumps']['median_us']:.0f} us)",
                 c1,
@@ -289,15 +294,27 @@ def rows() -> list[tuple[str, str, str, str]]:
             out.append(
                 (
                     f"POST /predict p99 alone / while {r['settings']['detect_clients']} clients keep /api/v1/detect "
-                    f"busy, {'granian (the default)' if name == 'granian' else 'gunicorn ' + name}, 2 workers",
+                    f"busy, {server_label(name)}, 2 workers",
                     f"{alone['latency_ms']['p99']:.1f} / {mixed['latency_ms']['p99']:.1f} ms "
-                    f"(**x{figures['p99_mixed_over_alone']:.2f}**)",
+                    f"(**x{figures['p99_mixed_over_alone']:.2f}**"
+                    + (
+                        f"; rounds {', '.join(f'x{x:.2f}' for x in figures['p99_mixed_over_alone_rounds'])})"
+                        if "p99_mixed_over_alone_rounds" in figures
+                        else ")"
+                    ),
                     f"{alone['rps']:.0f} / {mixed['rps']:.0f} req/s; detections answered meanwhile "
                     f"{figures['detect']['answered']} (median {figures['detect']['median_ms']} ms)",
                     c,
                 )
             )
     return out
+
+
+def server_label(name: str) -> str:
+    """A mixed_load setting as the table names it."""
+    if name == "granian":
+        return "granian (the default)"
+    return name if name.startswith("granian") else f"gunicorn {name}"
 
 
 def table() -> str:

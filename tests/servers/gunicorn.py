@@ -73,6 +73,7 @@ class Replica:
 
     def start(self, *, timeout: float = 90) -> Replica:
         gunicorn = Path(sys.executable).parent / "gunicorn"
+        self._log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
         with open(self.log_path, "ab") as log:
             if self.server == "serve":
                 command = [str(REPO / "scripts" / "serve")]
@@ -90,7 +91,21 @@ class Replica:
             )
         wait_until(self._answers, timeout=timeout, interval=0.1, what=f"{self.server} on {self.url}\n{self.log_tail()}")
         wait_until(lambda: len(self.worker_pids()) == self.workers, timeout=timeout, what=f"{self.workers} workers")
+        if self.server == "serve" and self.env.get("ATLAS_SERVER", "granian") == "granian":
+            # granian starts each worker's import (the preload) on its own: wait for all of them, so that a
+            # test neither races a worker still loading nor stops one mid-import (granian then waits its kill
+            # timeout, 20 s, before it kills that worker)
+            wait_until(
+                lambda: self._log_since_start().count("Started worker-") >= self.workers,
+                timeout=timeout,
+                what=f"{self.workers} granian workers started\n{self.log_tail()}",
+            )
         return self
+
+    def _log_since_start(self) -> str:
+        with open(self.log_path, "rb") as log:
+            log.seek(self._log_start)
+            return log.read().decode(errors="replace")
 
     def _answers(self) -> bool:
         if self.process is not None and self.process.poll() is not None:
