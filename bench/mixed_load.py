@@ -95,10 +95,20 @@ def main() -> int:
                 figures = one_round(server.url, body_file, image, args)
                 rounds[name].append(figures)
                 print(f"round {i} {name}", json.dumps(figures), flush=True)
+        import psutil
+
+        memory = {  # after the rounds: every demo model loaded and used
+            name: [round(psutil.Process(pid).memory_info().rss / 2**20) for pid in server.worker_pids()]
+            for name, server in servers.items()
+        }
+        print("RSS per worker (MiB)", json.dumps(memory), flush=True)
         for name, measured in rounds.items():
             ratios = sorted(r["p99_mixed_over_alone"] for r in measured)
             middle = next(r for r in measured if r["p99_mixed_over_alone"] == ratios[len(ratios) // 2])
-            results[name] = middle | {"p99_mixed_over_alone_rounds": [r["p99_mixed_over_alone"] for r in measured]}
+            results[name] = middle | {
+                "p99_mixed_over_alone_rounds": [r["p99_mixed_over_alone"] for r in measured],
+                "rss_per_worker_mib": memory[name],
+            }
     result = {
         "settings": {
             "workers": 2,

@@ -303,7 +303,12 @@ def rows() -> list[tuple[str, str, str, str]]:
                         else ")"
                     ),
                     f"{alone['rps']:.0f} / {mixed['rps']:.0f} req/s; detections answered meanwhile "
-                    f"{figures['detect']['answered']} (median {figures['detect']['median_ms']} ms)",
+                    f"{figures['detect']['answered']} (median {figures['detect']['median_ms']} ms)"
+                    + (
+                        f"; RSS per worker {' / '.join(str(m) for m in figures['rss_per_worker_mib'])} MiB"
+                        if "rss_per_worker_mib" in figures
+                        else ""
+                    ),
                     c,
                 )
             )
