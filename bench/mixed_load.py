@@ -10,9 +10,9 @@ with 4 threads each), in one run:
   mixed   the same, while --detect-clients threads each POST a real photo (sklearn's china.jpg) to
           /api/v1/detect in a loop
 and reports /predict's requests per second and p50/p99, the detections answered meanwhile, and the ratio
-p99 mixed / p99 alone (the issue's target: within 2x). All servers run at once and the settings alternate
-within each of --rounds rounds; each setting's round with the median ratio is reported, with every round's
-ratio. Writes bench/results/mixed_load.json.
+p99 mixed / p99 alone (the issue's target: within 2x). One server at a time runs --rounds rounds (each
+waits until the workers are idle again); each setting's round with the median ratio is reported, with
+every round's ratio, and the RSS of each worker after its rounds. Writes bench/results/mixed_load.json.
 """
 
 from __future__ import annotations
@@ -83,24 +83,22 @@ def main() -> int:
         body_file = world.folder / "body.json"
         body_file.write_bytes(sample_digit_body())
         image = photo()
-        servers = {
-            name: world.serve(name, workers=2, env=env) if serve else world.gunicorn(name, workers=2, env=env)
-            for name, (serve, env) in SETTINGS.items()
-        }
-        for server in servers.values():
+        import psutil
+
+        rounds: dict[str, list[dict]] = {}
+        memory: dict[str, list[int]] = {}
+        for name, (serve, env) in SETTINGS.items():  # one server at a time: idle servers still cost memory
+            server = world.serve(name, workers=2, env=env) if serve else world.gunicorn(name, workers=2, env=env)
             run_wrk(server.url + "/predict", body_file=body_file, connections=2, duration_s=2)  # warm-up
-        rounds: dict[str, list[dict]] = {name: [] for name in servers}
-        for i in range(args.rounds):  # the settings alternate within each round: the machine's noise hits all
-            for name, server in servers.items():
+            rounds[name] = []
+            for i in range(args.rounds):
+                wait_until_idle(server.worker_pids())  # the last round's detections (and torch's spinning) are over
                 figures = one_round(server.url, body_file, image, args)
                 rounds[name].append(figures)
                 print(f"round {i} {name}", json.dumps(figures), flush=True)
-        import psutil
-
-        memory = {  # after the rounds: every demo model loaded and used
-            name: [round(psutil.Process(pid).memory_info().rss / 2**20) for pid in server.worker_pids()]
-            for name, server in servers.items()
-        }
+            # after the rounds: every demo model loaded and used
+            memory[name] = [round(psutil.Process(pid).memory_info().rss / 2**20) for pid in server.worker_pids()]
+            server.stop()
         print("RSS per worker (MiB)", json.dumps(memory), flush=True)
         for name, measured in rounds.items():
             ratios = sorted(r["p99_mixed_over_alone"] for r in measured)
@@ -126,6 +124,20 @@ def main() -> int:
     }
     write_result("mixed_load", result)
     return 0
+
+
+def wait_until_idle(pids: list[int], *, below_percent: float = 10.0, timeout: float = 30.0) -> None:
+    """Until these processes together use under `below_percent` of a core over half a second (bounded)."""
+    import psutil
+
+    processes = [psutil.Process(pid) for pid in pids]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for process in processes:
+            process.cpu_percent(None)
+        time.sleep(0.5)
+        if sum(process.cpu_percent(None) for process in processes) < below_percent:
+            return
 
 
 def one_round(base: str, body_file: Path, image: bytes, args: argparse.Namespace) -> dict:
