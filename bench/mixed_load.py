@@ -65,6 +65,9 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--detect-clients", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--only", action="append", help="run only this setting (repeatable); the result file is not written"
+    )
     parser.add_argument("--no-wait", action="store_true", help="skip the load-average gate")
     args = parser.parse_args()
     gate = {"skipped": True} if args.no_wait else wait_for_quiet()
@@ -87,7 +90,8 @@ def main() -> int:
 
         rounds: dict[str, list[dict]] = {}
         memory: dict[str, list[int]] = {}
-        for name, (serve, env) in SETTINGS.items():  # one server at a time: idle servers still cost memory
+        chosen = {name: setting for name, setting in SETTINGS.items() if not args.only or name in args.only}
+        for name, (serve, env) in chosen.items():  # one server at a time: idle servers still cost memory
             server = world.serve(name, workers=2, env=env) if serve else world.gunicorn(name, workers=2, env=env)
             run_wrk(server.url + "/predict", body_file=body_file, connections=2, duration_s=2)  # warm-up
             rounds[name] = []
@@ -122,6 +126,9 @@ def main() -> int:
         "load_gate": gate,
         "results": results,
     }
+    if args.only:  # a partial run is printed, not recorded
+        print(json.dumps(result, indent=1))
+        return 0
     write_result("mixed_load", result)
     return 0
 

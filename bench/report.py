@@ -90,8 +90,9 @@ def rows() -> list[tuple[str, str, str, str]]:
                 c1,
             ),
             (
-                f"load generator ceiling (constant endpoint, {gen})",
-                f"{next(iter(c.values()))['rps']:.0f} req/s = {s['ceiling_over_atlas']:.1f}x Atlas",
+                f"load generator on a constant endpoint under gunicorn sync ({gen})",
+                f"{next(iter(c.values()))['rps']:.0f} req/s = {s['ceiling_over_atlas']:.1f}x Atlas (a ceiling for "
+                "gunicorn sync only: a connection per request costs wrk more than granian's keep-alive)",
                 f"loadgen.py {c['loadgen']['rps']:.0f} req/s; under loadgen.py Atlas/bare = "
                 f"{r['loadgen_py']['ratio_atlas_over_bare']:.2f} (capped bare)",
                 c1,

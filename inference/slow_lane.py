@@ -6,12 +6,19 @@ A runtime names its slow methods in its module (`SLOW_METHODS = ("detect",)`); t
 a predictor in `SlowPredictor`, whose slow methods wait for the lane and whose other attributes are the
 predictor's own. The lane is ATLAS_SLOW_LANE_THREADS threads per process (1 by default: at most one slow
 prediction computes at a time in a worker; the others queue), each lowered to nice ATLAS_SLOW_LANE_NICE
-(10 by default; 0 leaves the priority alone). Lowering a thread's priority needs no privilege; it is never
-raised back, so the lane's threads are used for nothing else.
+(10 by default; 0 leaves the priority alone) and, on Linux, put in the SCHED_IDLE scheduling class
+(ATLAS_SLOW_LANE_IDLE, on by default): it gets the CPU that no normal thread wants, and a request that
+wakes up preempts it at once. torch's compute threads, started from the lane, inherit both. Lowering a
+thread's priority needs no privilege; it is never raised back, so the lane's threads are used for
+nothing else.
 
-It only helps workers that take several requests at once (gunicorn gthread, GUNICORN_WORKER_CLASS): a
-sync worker holds one request at a time whatever its priority. docs/PERFORMANCE.md measures both
-(bench/mixed_load.py).
+When the lane starts, the process hands the GIL between threads every ATLAS_GIL_SWITCH_MS (1 ms) instead of
+Python's 5 ms: a slow prediction's Python parts (pre- and post-processing) hold the GIL, and a fast request
+waiting for it waited up to the whole interval.
+
+It only helps workers that take several requests at once (granian's threads, the default; gunicorn
+gthread): a sync worker holds one request at a time whatever its priority. docs/PERFORMANCE.md measures
+them (bench/mixed_load.py).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import os
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -42,12 +50,19 @@ def _lower_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)  # this thread only (Linux)
     except OSError as exc:
         logger.warning("the slow lane could not lower its priority (%s); it runs at normal priority", exc)
+    if settings.ATLAS_SLOW_LANE_IDLE and hasattr(os, "sched_setscheduler"):
+        try:  # SCHED_IDLE: the CPU goes to it when no normal thread wants it, and a waking request preempts it
+            os.sched_setscheduler(threading.get_native_id(), os.SCHED_IDLE, os.sched_param(0))
+        except OSError as exc:
+            logger.warning("the slow lane could not take the idle scheduling class (%s)", exc)
 
 
 def _lane() -> ThreadPoolExecutor:
     global _executor
     with _lock:
         if _executor is None:
+            if settings.ATLAS_GIL_SWITCH_MS > 0:
+                sys.setswitchinterval(settings.ATLAS_GIL_SWITCH_MS / 1000)
             _executor = ThreadPoolExecutor(
                 max_workers=max(1, settings.ATLAS_SLOW_LANE_THREADS),
                 thread_name_prefix="atlas-slow-lane",

@@ -85,3 +85,27 @@ def test_a_forked_child_starts_its_own_lane():
 
     assert os.waitstatus_to_exitcode(status) == 0
     assert answer.startswith("atlas-slow-lane")
+
+
+@pytest.fixture
+def fresh_lane():
+    """A lane started by the test (the process's lane is started once, with the settings of that moment),
+    and Python's GIL switch interval put back afterwards."""
+    import sys
+
+    interval = sys.getswitchinterval()
+    slow_lane._forget_after_fork()
+    yield
+    slow_lane._forget_after_fork()
+    sys.setswitchinterval(interval)
+
+
+def test_the_lane_runs_in_the_idle_scheduling_class_and_shortens_the_gil_interval(settings, fresh_lane):
+    import sys
+
+    settings.ATLAS_SLOW_LANE_IDLE = True
+    settings.ATLAS_GIL_SWITCH_MS = 1
+    policy = slow_lane.run(lambda: os.sched_getscheduler(0))  # 0: the calling thread (Linux)
+
+    assert policy == os.SCHED_IDLE
+    assert sys.getswitchinterval() == pytest.approx(0.001)
