@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from inference import model_cache
+from inference import model_cache, slow_lane
 from inference.api.common import UnavailableResponse, unavailable_response
 from inference.api.uploads import UPLOAD_ERRORS, UploadError, read_upload
 
@@ -115,7 +115,8 @@ class DetectView(APIView):
     )
     def post(self, request: Request) -> Response:
         try:
-            image = decode_image(read_upload(request, accepted=IMAGE_TYPES, what="a JPEG or PNG image"))
+            data = read_upload(request, accepted=IMAGE_TYPES, what="a JPEG or PNG image")
+            image = slow_lane.run(decode_image, data)  # decoding is slow work too (ms of CPU, partly under the GIL)
             loaded = model_cache.get(VISUAL_MODEL)
         except UploadError as exc:
             return exc.response()
