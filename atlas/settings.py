@@ -330,7 +330,9 @@ ATLAS_RUNTIMES = {
 # their nice value, so that under gthread workers the fast models keep the CPU.
 ATLAS_SLOW_LANE_THREADS = int(os.environ.get("ATLAS_SLOW_LANE_THREADS", "1"))
 ATLAS_SLOW_LANE_NICE = int(os.environ.get("ATLAS_SLOW_LANE_NICE", "10"))
-ATLAS_SLOW_LANE_IDLE = _env_bool("ATLAS_SLOW_LANE_IDLE", True)  # Linux's SCHED_IDLE class for the lane's threads
+# Linux's SCHED_IDLE class for the lane's threads: off by default, since a lane thread preempted while it holds
+# the GIL on a saturated machine would stall the worker's fast requests (docs/PERFORMANCE.md, mixed load).
+ATLAS_SLOW_LANE_IDLE = _env_bool("ATLAS_SLOW_LANE_IDLE", False)
 # ...and how often (ms) a process with a slow lane hands the GIL between threads (Python's default: 5; 0 keeps it).
 ATLAS_GIL_SWITCH_MS = float(os.environ.get("ATLAS_GIL_SWITCH_MS", "1"))
 

@@ -14,8 +14,10 @@ was about 300 us of Python a request (docs/PERFORMANCE.md). `HotPredict` wraps t
 
 Anything else goes to Django unchanged: another path or method, a query string, an Origin header (CORS),
 a chunked or missing or oversized body, an unknown host, a plain request where SECURE_SSL_REDIRECT would
-redirect, and any answer other than a prediction (400, 503: the body, already read, is handed on). Django's
-request_started/request_finished signals are not sent for a hot answer: it touches no database connection.
+redirect, a form-encoded body (RefuseNulMiddleware reads those), and any answer other than a prediction
+(400, 503, an unexpected error such as the database failing while the model is loaded: the body, already
+read, is handed on). Django's request_started/request_finished signals are not sent for a hot answer; the
+database is touched only when the model is not loaded yet (model_cache), and an error there goes to Django.
 
 Non-streaming Django answers are returned as one-element lists: a server then writes the body in one call
 (granian's `response_bytes`; an iterator costs it a round trip per chunk).
@@ -50,6 +52,7 @@ PATH = "/predict"
 STATUS_LINES = {200: "200 OK", 408: "408 Request Timeout", 500: "500 Internal Server Error"}
 NOT_LEARNED = ("content-length", "x-request-id", "set-cookie")  # per answer, or never to be replayed
 MAX_HOSTS = 64
+MAX_HOST_KEY = 512
 HOST_KEYS = ("HTTP_X_FORWARDED_HOST", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT")
 
 
@@ -57,7 +60,7 @@ class HotPredict:
     def __init__(self, app: WSGIApp) -> None:
         self.app = app
         self.headers: dict[bool, list[tuple[str, str]]] = {}  # secure? -> the headers Django gave a 200
-        self.hosts: dict[str, bool] = {}
+        self.hosts: dict[str, bool] = {}  # allowed hosts only
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") != "POST":
@@ -81,8 +84,12 @@ class HotPredict:
             except OSError as exc:  # the client went away mid-body
                 status, payload = 408, orjson.dumps(unreadable_body(exc))  # type: ignore[arg-type]
             else:
-                answer = predict_answer(environ.get("CONTENT_TYPE", ""), body) if len(body) == length else None
-                if answer is None:  # a 400 or 503: Django and DRF answer it, from the body read here
+                try:
+                    answer = predict_answer(environ.get("CONTENT_TYPE", ""), body) if len(body) == length else None
+                except Exception:  # e.g. the database, when the model must be loaded: Django answers (and logs) it
+                    logger.debug("the hot path hands an error to Django", exc_info=True)
+                    answer = None
+                if answer is None:  # a 400, 503 or error: Django and DRF answer it, from the body read here
                     environ["wsgi.input"] = io.BytesIO(body)
                     scope.close()
                     handed_on = True
@@ -104,8 +111,10 @@ class HotPredict:
             return None
         if settings.SECURE_SSL_REDIRECT and not secure or settings.DISALLOWED_USER_AGENTS:
             return None
+        if environ.get("CONTENT_TYPE", "").lower().startswith("application/x-www-form-urlencoded"):
+            return None
         raw = environ.get("CONTENT_LENGTH") or ""
-        if not raw.isdigit():
+        if not (raw.isascii() and raw.isdigit()):
             return None
         length = int(raw)
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
@@ -114,20 +123,22 @@ class HotPredict:
         return length if self._host_allowed(environ) else None
 
     def _host_allowed(self, environ: Environ) -> bool:
-        key = "\0".join(environ.get(k, "") for k in HOST_KEYS)
-        known = self.hosts.get(key)
-        if known is None:
-            request = HttpRequest()
-            request.META = {k: environ[k] for k in HOST_KEYS if k in environ}
-            try:
-                request.get_host()
-                known = True
-            except DisallowedHost:
-                known = False
+        """Django's own check (HttpRequest.get_host()); allowed hosts are remembered, refused ones are not."""
+        keys = HOST_KEYS if settings.USE_X_FORWARDED_HOST else HOST_KEYS[1:]
+        key = "\0".join(environ.get(k, "") for k in keys)
+        if key in self.hosts:
+            return True
+        request = HttpRequest()
+        request.META = {k: environ[k] for k in keys if k in environ}
+        try:
+            request.get_host()
+        except DisallowedHost:
+            return False
+        if len(key) <= MAX_HOST_KEY:
             if len(self.hosts) >= MAX_HOSTS:
                 self.hosts.clear()
-            self.hosts[key] = known
-        return known
+            self.hosts[key] = True
+        return True
 
     def _through_django(self, environ: Environ, start_response: StartResponse, secure: bool) -> Iterable[bytes]:
         """Django answers; a 200 teaches this wrapper the headers Django gives /predict (plain or secure)."""

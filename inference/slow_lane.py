@@ -6,9 +6,11 @@ A runtime names its slow methods in its module (`SLOW_METHODS = ("detect",)`); t
 a predictor in `SlowPredictor`, whose slow methods wait for the lane and whose other attributes are the
 predictor's own. The lane is ATLAS_SLOW_LANE_THREADS threads per process (1 by default: at most one slow
 prediction computes at a time in a worker; the others queue), each lowered to nice ATLAS_SLOW_LANE_NICE
-(10 by default; 0 leaves the priority alone) and, on Linux, put in the SCHED_IDLE scheduling class
-(ATLAS_SLOW_LANE_IDLE, on by default): it gets the CPU that no normal thread wants, and a request that
-wakes up preempts it at once. torch's compute threads, started from the lane, inherit both. Lowering a
+(10 by default; 0 leaves the priority alone) and, with ATLAS_SLOW_LANE_IDLE=1 on Linux, put in the
+SCHED_IDLE scheduling class: it gets the CPU that no normal thread wants, and a request that wakes up
+preempts it at once. Off by default: a lane thread preempted while it holds the GIL, on a machine whose
+cores are all busy, would hold up its worker's fast requests. torch's compute threads, started from the
+lane, inherit both. Lowering a
 thread's priority needs no privilege; it is never raised back, so the lane's threads are used for
 nothing else.
 

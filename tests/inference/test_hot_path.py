@@ -182,7 +182,39 @@ def test_plain_and_secure_requests_learn_their_own_headers(active_digits, django
 
 def test_other_paths_answer_as_one_element_lists(active_digits):
     hot = HotPredict(django_application)
-    environ_body = b""
-    status, _, payload = call(hot, environ_body, path="/healthz", method="GET", CONTENT_LENGTH="")
-    assert status == "200 OK"
-    assert json.loads(payload)["status"] in {"healthy", "degraded", "ok"}
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/livez",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "HTTP_HOST": "127.0.0.1",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.url_scheme": "http",
+    }
+    result = hot(environ, lambda status, headers, exc_info=None: None)
+    assert isinstance(result, list)
+    assert json.loads(b"".join(result)) == {"status": "alive"}
+
+
+def test_an_unexpected_error_on_the_hot_path_is_handed_to_django(active_digits, django_requests, monkeypatch):
+    import inference.hot_path
+
+    hot = HotPredict(django_application)
+    call(hot)
+
+    def broken(content_type, body):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(inference.hot_path, "predict_answer", broken)
+    status, _, payload = call(hot)
+
+    assert len(django_requests) == 2  # Django answered it, from the body the hot path had read
+    assert (status, json.loads(payload)["version"]) == ("200 OK", "1.0.0")
+
+
+def test_a_form_encoded_body_goes_through_django(active_digits, django_requests):
+    hot = HotPredict(django_application)
+    call(hot)
+    status, _, payload = call(hot, b"pixels=%00", CONTENT_TYPE="application/x-www-form-urlencoded")
+    assert len(django_requests) == 2
+    assert (status, json.loads(payload)["error"]) == ("400 Bad Request", "nul_character")

@@ -94,8 +94,12 @@ def fresh_lane():
     import sys
 
     interval = sys.getswitchinterval()
+    if slow_lane._executor is not None:
+        slow_lane._executor.shutdown(wait=True)
     slow_lane._forget_after_fork()
     yield
+    if slow_lane._executor is not None:
+        slow_lane._executor.shutdown(wait=True)
     slow_lane._forget_after_fork()
     sys.setswitchinterval(interval)
 

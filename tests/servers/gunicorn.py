@@ -62,6 +62,7 @@ class Replica:
             "ATLAS_VAR_DIR": str(folder / "var"),
             "MODEL_CACHE_DIR": str(folder / "cache"),
             "WEB_CONCURRENCY": str(workers),
+            "LOG_LEVEL": "INFO",  # granian's "Started worker-N" lines, which start() waits for
             "HOST": "127.0.0.1",
             "PORT": str(self.port),
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
