@@ -60,7 +60,7 @@ class HotPredict:
     def __init__(self, app: WSGIApp) -> None:
         self.app = app
         self.headers: dict[bool, list[tuple[str, str]]] = {}  # secure? -> the headers Django gave a 200
-        self.hosts: dict[str, bool] = {}  # allowed hosts only
+        self.hosts: set[str] = set()  # the Host header values Django allowed
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") != "POST":
@@ -137,7 +137,7 @@ class HotPredict:
         if len(key) <= MAX_HOST_KEY:
             if len(self.hosts) >= MAX_HOSTS:
                 self.hosts.clear()
-            self.hosts[key] = True
+            self.hosts.add(key)
         return True
 
     def _through_django(self, environ: Environ, start_response: StartResponse, secure: bool) -> Iterable[bytes]:

@@ -34,6 +34,23 @@ def _fresh_rate_limits():
 
 
 @pytest.fixture
+def digits(tmp_path):
+    """digit_classifier 1.0.0 (numpy_mlp, a small network from tests.factories) registered and active."""
+    from models_registry import services
+    from tests.factories import write_digit_npz
+
+    version = services.model_version_register(
+        model_name="digit_classifier",
+        version="1.0.0",
+        source=write_digit_npz(tmp_path / "d.npz", seed=1),
+        runtime="numpy_mlp",
+        actor="tester",
+    )
+    services.model_version_promote(version=version, actor="tester")
+    return version
+
+
+@pytest.fixture
 def start_replica(tmp_path):
     """Start Atlas as the Procfile does, or under gunicorn by name (stopped after the test):
     start_replica(workers=3, env={...}, server="serve" | "gunicorn" | "plain-gunicorn")."""

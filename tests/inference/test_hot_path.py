@@ -15,25 +15,10 @@ from django.test import override_settings
 
 from atlas.wsgi import django_application
 from inference.hot_path import HotPredict
-from models_registry import services
-from tests.factories import write_digit_npz
 
 pytestmark = pytest.mark.django_db
 
 DIGIT = json.dumps({"pixels": [0.0] * 300 + [1.0] * 184 + [0.0] * 300}).encode()
-
-
-@pytest.fixture
-def active_digits(tmp_path):
-    version = services.model_version_register(
-        model_name="digit_classifier",
-        version="1.0.0",
-        source=write_digit_npz(tmp_path / "d.npz", seed=1),
-        runtime="numpy_mlp",
-        actor="tester",
-    )
-    services.model_version_promote(version=version, actor="tester")
-    return version
 
 
 @pytest.fixture(autouse=True)
@@ -95,7 +80,7 @@ def without_request_id(headers: dict) -> dict:
     return {name: value for name, value in headers.items() if name != "X-Request-ID"}
 
 
-def test_a_hot_answer_is_djangos_answer_headers_included(active_digits, django_requests):
+def test_a_hot_answer_is_djangos_answer_headers_included(digits, django_requests):
     hot = HotPredict(django_application)
     django_answer = call(django_application)
     call(hot)  # the first one goes through Django: it teaches the headers
@@ -113,7 +98,7 @@ def test_a_hot_answer_is_djangos_answer_headers_included(active_digits, django_r
     assert headers["X-Frame-Options"] == "DENY"  # from the middleware, learned
 
 
-def test_the_clients_request_id_is_echoed_on_a_hot_answer(active_digits, django_requests):
+def test_the_clients_request_id_is_echoed_on_a_hot_answer(digits, django_requests):
     hot = HotPredict(django_application)
     call(hot)
     _, headers, _ = call(hot, HTTP_X_REQUEST_ID="abc-123")
@@ -121,7 +106,7 @@ def test_the_clients_request_id_is_echoed_on_a_hot_answer(active_digits, django_
     assert headers["X-Request-ID"] == "abc-123"
 
 
-def test_a_hot_answer_writes_the_request_log_line(active_digits, django_requests, settings, caplog):
+def test_a_hot_answer_writes_the_request_log_line(digits, django_requests, settings, caplog):
     settings.ATLAS_REQUEST_LOG = True
     hot = HotPredict(django_application)
     call(hot)
@@ -133,7 +118,7 @@ def test_a_hot_answer_writes_the_request_log_line(active_digits, django_requests
     assert record.getMessage().endswith("request_id=r1 model=digit_classifier version=1.0.0")
 
 
-def test_a_bad_body_is_answered_by_drf_as_before(active_digits, django_requests):
+def test_a_bad_body_is_answered_by_drf_as_before(digits, django_requests):
     hot = HotPredict(django_application)
     call(hot)
     bad = b'{"pixels": [1, 2]}'
@@ -147,7 +132,7 @@ def test_a_bad_body_is_answered_by_drf_as_before(active_digits, django_requests)
     assert len(django_requests) == 3  # handed to Django, with the body already read
 
 
-def test_a_host_outside_allowed_hosts_is_refused_as_django_refuses_it(active_digits, django_requests):
+def test_a_host_outside_allowed_hosts_is_refused_as_django_refuses_it(digits, django_requests):
     hot = HotPredict(django_application)
     call(hot)
     status, _, payload = call(hot, HTTP_HOST="evil.example")
@@ -155,7 +140,7 @@ def test_a_host_outside_allowed_hosts_is_refused_as_django_refuses_it(active_dig
     assert len(django_requests) == 2
 
 
-def test_a_cors_request_goes_through_django_and_teaches_nothing(active_digits, django_requests, settings):
+def test_a_cors_request_goes_through_django_and_teaches_nothing(digits, django_requests, settings):
     settings.CORS_ALLOWED_ORIGINS = ["https://app.example"]
     hot = HotPredict(django_application)
     _, cors_headers, _ = call(hot, HTTP_ORIGIN="https://app.example")
@@ -167,7 +152,7 @@ def test_a_cors_request_goes_through_django_and_teaches_nothing(active_digits, d
 
 
 @override_settings(SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"))
-def test_plain_and_secure_requests_learn_their_own_headers(active_digits, django_requests):
+def test_plain_and_secure_requests_learn_their_own_headers(digits, django_requests):
     # SecurityMiddleware adds Strict-Transport-Security to secure answers only (SECURE_HSTS_SECONDS)
     hot = HotPredict(django_application)
     call(hot)
@@ -180,7 +165,7 @@ def test_plain_and_secure_requests_learn_their_own_headers(active_digits, django
     assert sorted(hot.headers) == [False, True]
 
 
-def test_other_paths_answer_as_one_element_lists(active_digits):
+def test_other_paths_answer_as_one_element_lists(digits):
     hot = HotPredict(django_application)
     environ = {
         "REQUEST_METHOD": "GET",
@@ -196,7 +181,7 @@ def test_other_paths_answer_as_one_element_lists(active_digits):
     assert json.loads(b"".join(result)) == {"status": "alive"}
 
 
-def test_an_unexpected_error_on_the_hot_path_is_handed_to_django(active_digits, django_requests, monkeypatch):
+def test_an_unexpected_error_on_the_hot_path_is_handed_to_django(digits, django_requests, monkeypatch):
     import inference.hot_path
 
     hot = HotPredict(django_application)
@@ -212,7 +197,7 @@ def test_an_unexpected_error_on_the_hot_path_is_handed_to_django(active_digits, 
     assert (status, json.loads(payload)["version"]) == ("200 OK", "1.0.0")
 
 
-def test_a_form_encoded_body_goes_through_django(active_digits, django_requests):
+def test_a_form_encoded_body_goes_through_django(digits, django_requests):
     hot = HotPredict(django_application)
     call(hot)
     status, _, payload = call(hot, b"pixels=%00", CONTENT_TYPE="application/x-www-form-urlencoded")

@@ -27,19 +27,6 @@ def value(found, name, **labels) -> float:
     return found.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
-@pytest.fixture
-def digits(tmp_path):
-    version = services.model_version_register(
-        model_name="digit_classifier",
-        version="1.0.0",
-        source=write_digit_npz(tmp_path / "d.npz", seed=1),
-        runtime="numpy_mlp",
-        actor="tester",
-    )
-    services.model_version_promote(version=version, actor="tester")
-    return version
-
-
 def test_each_prediction_is_counted_under_the_version_that_answered(client, digits):
     before = samples(client)
 

@@ -16,9 +16,7 @@ import pytest
 import requests
 from django.db import connection
 
-from models_registry import services
 from models_registry.models import WorkerReport
-from tests.factories import write_digit_npz
 from tests.servers.gunicorn import worker_versions
 from tests.waiting import wait_until
 
@@ -34,11 +32,7 @@ pytestmark = [
 
 
 @pytest.fixture
-def replica(settings, start_replica, tmp_path):
-    version = services.model_version_register(
-        model_name=MODEL, version="1.0.0", source=write_digit_npz(tmp_path / "d.npz", seed=1), runtime="numpy_mlp"
-    )
-    services.model_version_promote(version=version, actor="test")
+def replica(settings, start_replica, digits):
     return start_replica(workers=2, env={"MODEL_STORE_DIR": str(settings.MODEL_STORE_DIR)})
 
 

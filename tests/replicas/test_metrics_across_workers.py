@@ -10,21 +10,10 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from models_registry import services
-from tests.factories import write_digit_npz
 from tests.waiting import wait_until
 
 MODEL = "digit_classifier"
 pytestmark = [pytest.mark.servers, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def digits(tmp_path):
-    version = services.model_version_register(
-        model_name=MODEL, version="1.0.0", source=write_digit_npz(tmp_path / "d.npz", seed=1), runtime="numpy_mlp"
-    )
-    services.model_version_promote(version=version, actor="test")
-    return version
 
 
 def predictions_counted(url: str) -> float:
