@@ -336,6 +336,13 @@ ATLAS_SLOW_LANE_IDLE = _env_bool("ATLAS_SLOW_LANE_IDLE", False)
 # ...and how often (ms) a process with a slow lane hands the GIL between threads (Python's default: 5; 0 keeps it).
 ATLAS_GIL_SWITCH_MS = float(os.environ.get("ATLAS_GIL_SWITCH_MS", "1"))
 
+# The slow pool (inference/slow_pool.py): scripts/serve starts it and hands its web workers the socket; its
+# members are told so. Unset: every worker answers every request itself (gunicorn, runserver).
+ATLAS_SLOW_POOL_SOCKET = os.environ.get("ATLAS_SLOW_POOL_SOCKET", "")
+ATLAS_SLOW_POOL_MEMBER = _env_bool("ATLAS_SLOW_POOL_MEMBER", False)
+# ...and how long (s) a web worker waits for the pool's answer before a 504.
+ATLAS_SLOW_POOL_TIMEOUT = float(os.environ.get("ATLAS_SLOW_POOL_TIMEOUT", "60"))
+
 # Which models this replica loads and serves (comma-separated names); unset or empty: every model. The others
 # answer 503 here and are left out of this replica's readiness.
 ATLAS_SERVE_MODELS = _env_list("ATLAS_SERVE_MODELS")
@@ -476,7 +483,11 @@ ATLAS_INFERENCE_DEVICE = "cpu"
 
 def _server_instance() -> str:
     """`<pid>-<start time>` of this process's parent: gunicorn's or granian's master, runserver's
-    reloader; the same for every worker of one server, different after a restart."""
+    reloader; the same for every worker of one server, different after a restart. scripts/serve names
+    itself in ATLAS_SERVER_INSTANCE, so that the web workers and the slow pool's count in one folder."""
+    given = os.environ.get("ATLAS_SERVER_INSTANCE", "")
+    if re.fullmatch(r"\d+-\d+", given):
+        return given
     parent = os.getppid()
     try:
         started = Path(f"/proc/{parent}/stat").read_text().rsplit(")", 1)[1].split()[19]

@@ -4,8 +4,9 @@
 
 One world (fresh PostgreSQL database, local store) seeded by `manage.py seed_demo` (the digit network and
 the demo YOLOv8n detector, whose forward pass takes 30-300 ms of CPU). For each server setting (
-granian as scripts/serve starts it (the default), gunicorn sync, and gthread: the same 2 worker processes
-with 4 threads each), in one run:
+granian as scripts/serve starts it (the default: 2 web workers and the slow pool's 1 worker at nice 19,
+which answers the detections), the same without the slow pool, gunicorn sync, and gthread (2 worker
+processes with 4 threads each)), in one run:
   alone   wrk drives POST /predict (2 connections) for --duration seconds
   mixed   the same, while --detect-clients threads each POST a real photo (sklearn's china.jpg) to
           /api/v1/detect in a loop
@@ -31,8 +32,8 @@ from bench.digits import sample_digit_body  # noqa: E402
 from bench.world import World, setup_django, wait_for_quiet, write_result  # noqa: E402
 
 SETTINGS = {  # name -> (started through scripts/serve as the Procfile does?, environment)
-    "granian": (True, {}),
-    "granian, ATLAS_TORCH_THREADS=1": (True, {"ATLAS_TORCH_THREADS": "1"}),
+    "granian": (True, {}),  # with its slow pool (inference/slow_pool.py)
+    "granian, no slow pool": (True, {"ATLAS_SLOW_POOL_WORKERS": "0"}),
     "sync": (False, {}),
     "gthread": (False, {"GUNICORN_WORKER_CLASS": "gthread", "GUNICORN_THREADS": "4"}),
 }

@@ -319,7 +319,7 @@ def rows() -> list[tuple[str, str, str, str]]:
 def server_label(name: str) -> str:
     """A mixed_load setting as the table names it."""
     if name == "granian":
-        return "granian (the default)"
+        return "granian with its slow pool (the default)"
     return name if name.startswith("granian") else f"gunicorn {name}"
 
 

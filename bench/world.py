@@ -208,6 +208,9 @@ class Gunicorn:
         self.command += ["--workers", str(workers)]
         if app:
             self.command.append(app)
+        # scripts/serve's slow pool under granian (inference/slow_pool.py): more workers, at nice 19
+        granian = serve and self.env.get("ATLAS_SERVER", "granian") == "granian"
+        self.pool_workers = int(self.env.get("ATLAS_SLOW_POOL_WORKERS", "1")) if granian else 0
         if serve:
             self.command = [str(REPO / "scripts" / "serve")]
             path = f"{VENV_BIN}{os.pathsep}{self.env.get('PATH', os.defpath)}"  # granian is the venv's
@@ -223,7 +226,7 @@ class Gunicorn:
         def up() -> bool:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn {self.name} exited with {self.process.returncode}:\n{self.log_tail()}")
-            if len(self.worker_pids()) != self.workers:
+            if len(self.worker_pids()) != self.workers + self.pool_workers:
                 return False
             try:
                 if probe is None:  # only the socket: leaves the workers' first request untouched
@@ -238,12 +241,16 @@ class Gunicorn:
         return self
 
     def worker_pids(self) -> list[int]:
+        """Every worker: the web workers and, under scripts/serve with a slow pool, the pool's."""
         import psutil
 
         if self.process is None:
             return []
         try:
-            return sorted(child.pid for child in psutil.Process(self.process.pid).children())
+            root = psutil.Process(self.process.pid)
+            # scripts/serve with a slow pool stays up as the supervisor (bash) of two granian masters
+            masters = root.children() if root.name() == "bash" else [root]
+            return sorted(worker.pid for master in masters for worker in master.children())
         except psutil.NoSuchProcess:
             return []
 

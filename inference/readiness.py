@@ -1,6 +1,7 @@
 """Platform health checks, tokenless: GET /livez (the process is up) and GET /readyz (every active
 model this replica serves (ATLAS_SERVE_MODELS) is loaded here, at its active version, and the database
-answers)."""
+answers). Under scripts/serve it also says whether the slow pool takes connections: a worker answers slow
+models itself when it does not, so readiness does not depend on it."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from django.views.decorators.http import require_GET
 
 from models_registry import selectors
 
-from . import model_cache, served_models
+from . import model_cache, served_models, slow_pool
 
 
 def database_reachable() -> bool:
@@ -61,6 +62,9 @@ def readyz(request: HttpRequest) -> JsonResponse:
             database = False
     ready = database and all(state["on_active"] for state in models.values())
     body = {"status": "ready" if ready else "not_ready", "database_connected": database, "models": models}
+    pool = slow_pool.state()
+    if pool is not None:  # informative: without the pool, this worker answers slow models itself
+        body["slow_pool"] = pool
     return JsonResponse(body, status=200 if ready else 503)
 
 

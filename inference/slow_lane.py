@@ -49,7 +49,9 @@ def _lower_priority() -> None:
     if nice <= 0 or not hasattr(os, "setpriority"):
         return
     try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)  # this thread only (Linux)
+        # this thread only (Linux); never raised: a member of the slow pool already runs at nice 19
+        if os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) < nice:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
     except OSError as exc:
         logger.warning("the slow lane could not lower its priority (%s); it runs at normal priority", exc)
     if settings.ATLAS_SLOW_LANE_IDLE and hasattr(os, "sched_setscheduler"):

@@ -4,6 +4,8 @@ gunicorn) live in tests/servers/ and are registered here as plugins."""
 from __future__ import annotations
 
 import pytest
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 
 pytest_plugins: list[str] = ["tests.servers.storage_fixtures", "tests.rollouts.fixtures"]
 
@@ -69,3 +71,14 @@ def start_replica(tmp_path):
     yield start
     for replica in started:
         replica.stop()
+
+
+@pytest.fixture
+def keep_the_test_connection():
+    """As Django's test client does: a request through the real handler must not close the test's
+    database connection (close_old_connections on request_started/finished)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)

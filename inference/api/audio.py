@@ -118,6 +118,7 @@ AudioResponse = inline_serializer(
 
 
 class AudioClassifyView(APIView):
+    slow_pool = True  # runs a slow model: answered by the slow pool where there is one (inference/slow_pool.py)
     authentication_classes = ()
     permission_classes = ()
     parser_classes = (MultiPartParser,)

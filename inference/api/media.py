@@ -100,6 +100,7 @@ def _audio(data: bytes) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]
 
 
 class AnalyzeMediaView(APIView):
+    slow_pool = True  # runs a slow model: answered by the slow pool where there is one (inference/slow_pool.py)
     authentication_classes = ()
     permission_classes = ()
     parser_classes = (MultiPartParser,)

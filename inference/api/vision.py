@@ -51,8 +51,10 @@ def decode_image(data: bytes) -> Image.Image:
     except UploadError:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+        # Pillow's message for an unknown format names its internal buffer object: not for a client
+        reason = "its format is not one of these." if isinstance(exc, UnidentifiedImageError) else str(exc)
         raise UploadError(
-            400, "invalid_image", f"The upload is not a readable image ({', '.join(IMAGE_FORMATS)}): {exc}"
+            400, "invalid_image", f"The upload is not a readable image ({', '.join(IMAGE_FORMATS)}): {reason}"
         ) from None
 
 
@@ -93,6 +95,7 @@ DetectResponse = inline_serializer(
 
 
 class DetectView(APIView):
+    slow_pool = True  # runs a slow model: answered by the slow pool where there is one (inference/slow_pool.py)
     # Public and stateless: no session, no token, so no CSRF and no database on the request path.
     authentication_classes = ()
     permission_classes = ()

@@ -6,30 +6,16 @@ from __future__ import annotations
 import io
 import json
 import logging
-import sys
 
 import pytest
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
+from django.core.signals import request_started
 from django.test import override_settings
 
 from atlas.wsgi import django_application
 from inference.hot_path import HotPredict
+from tests.wsgi import call
 
-pytestmark = pytest.mark.django_db
-
-DIGIT = json.dumps({"pixels": [0.0] * 300 + [1.0] * 184 + [0.0] * 300}).encode()
-
-
-@pytest.fixture(autouse=True)
-def keep_the_test_connection():
-    """As Django's test client does: a request through the real handler must not close the test's
-    database connection (close_old_connections on request_started/finished)."""
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("keep_the_test_connection")]
 
 
 @pytest.fixture
@@ -43,37 +29,6 @@ def django_requests():
     request_started.connect(count)
     yield seen
     request_started.disconnect(count)
-
-
-def call(app, body: bytes = DIGIT, *, path: str = "/predict", method: str = "POST", **extra: str):
-    environ = {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": path,
-        "SCRIPT_NAME": "",
-        "QUERY_STRING": "",
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "8000",
-        "HTTP_HOST": "127.0.0.1",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "CONTENT_TYPE": "application/json",
-        "CONTENT_LENGTH": str(len(body)),
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": sys.stderr,
-        "wsgi.url_scheme": "http",
-        "wsgi.version": (1, 0),
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-        "REMOTE_ADDR": "127.0.0.1",
-        **extra,
-    }
-    started: list = []
-    chunks = app(environ, lambda status, headers, exc_info=None: started.append((status, headers)))
-    payload = b"".join(chunks)
-    if hasattr(chunks, "close"):
-        chunks.close()
-    status, headers = started[-1]
-    return status, dict(headers), payload
 
 
 def without_request_id(headers: dict) -> dict:

@@ -175,6 +175,16 @@ def test_bytes_that_do_not_decode_as_an_image_are_400():
     assert response.json()["error"] == "invalid_image"
 
 
+def test_an_unrecognised_image_is_refused_without_the_servers_internals():
+    response = APIClient().post("/api/v1/detect", b"not an image", content_type="image/jpeg")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "invalid_image",
+        "detail": "The upload is not a readable image (JPEG, PNG, WEBP, BMP): its format is not one of these.",
+    }
+
+
 def test_a_truncated_jpeg_is_400(china):
     data = encoded(china, "JPEG")
 

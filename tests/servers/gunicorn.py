@@ -70,6 +70,9 @@ class Replica:
         }
         if not self.config:
             self.env["PYTHONPATH"] = str(REPO)
+        granian = server == "serve" and self.env.get("ATLAS_SERVER", "granian") == "granian"
+        # scripts/serve's slow pool (inference/slow_pool.py): its workers are this replica's workers too
+        self.pool_workers = int(self.env.get("ATLAS_SLOW_POOL_WORKERS", "1")) if granian else 0
         self.process: subprocess.Popen | None = None
 
     def start(self, *, timeout: float = 90) -> Replica:
@@ -91,15 +94,16 @@ class Replica:
                 start_new_session=True,
             )
         wait_until(self._answers, timeout=timeout, interval=0.1, what=f"{self.server} on {self.url}\n{self.log_tail()}")
-        wait_until(lambda: len(self.worker_pids()) == self.workers, timeout=timeout, what=f"{self.workers} workers")
+        every = self.workers + self.pool_workers
+        wait_until(lambda: len(self.worker_pids()) == every, timeout=timeout, what=f"{every} workers")
         if self.server == "serve" and self.env.get("ATLAS_SERVER", "granian") == "granian":
-            # granian starts each worker's import (the preload) on its own: wait for all of them, so that a
-            # test neither races a worker still loading nor stops one mid-import (granian then waits its kill
-            # timeout, 20 s, before it kills that worker)
+            # granian starts each worker's import (the preload) on its own: wait for all of them (the slow
+            # pool's too), so that a test neither races a worker still loading nor stops one mid-import
+            # (granian then waits its kill timeout, 20 s, before it kills that worker)
             wait_until(
-                lambda: self._log_since_start().count("Started worker-") >= self.workers,
+                lambda: self._log_since_start().count("Started worker-") >= every,
                 timeout=timeout,
-                what=f"{self.workers} granian workers started\n{self.log_tail()}",
+                what=f"{every} granian workers started\n{self.log_tail()}",
             )
         return self
 
@@ -130,10 +134,25 @@ class Replica:
         wait_until(burst, timeout=timeout, interval=0.2, what=f"every worker of {self.url} serving")
 
     def worker_pids(self) -> set[int]:
+        """Every worker process: the web workers and, under scripts/serve, the slow pool's."""
+        return self._workers(lambda master: True)
+
+    def web_pids(self) -> set[int]:
+        """The workers that take connections on the replica's port."""
+        return self._workers(lambda master: "--uds" not in master.cmdline())
+
+    def pool_pids(self) -> set[int]:
+        """The slow pool's workers (scripts/serve under granian)."""
+        return self._workers(lambda master: "--uds" in master.cmdline())
+
+    def _workers(self, chosen: Callable[[psutil.Process], bool]) -> set[int]:
         if self.process is None:
             return set()
         try:
-            return {child.pid for child in psutil.Process(self.process.pid).children()}
+            root = psutil.Process(self.process.pid)
+            # scripts/serve with a slow pool stays up as their supervisor (bash) above two granian masters
+            masters = root.children() if root.name() == "bash" else [root]
+            return {worker.pid for master in masters if chosen(master) for worker in master.children()}
         except psutil.NoSuchProcess:
             return set()
 

@@ -1,0 +1,297 @@
+"""The slow pool: the requests that run a slow model (a detection, an audio classification: 30-300 ms of
+CPU) are answered by a separate worker process at low CPU priority, so that they never hold the GIL or the
+CPU that a fast model's requests (digits, threat rules: well under a millisecond) need.
+
+`scripts/serve` starts it under granian, the default (ATLAS_SLOW_POOL_WORKERS=1; 0 turns it off): a second
+granian of that many workers, on a private Unix socket, at nice ATLAS_SLOW_POOL_NICE (19), with
+ATLAS_SLOW_POOL_MEMBER=1. The web workers get the socket in ATLAS_SLOW_POOL_SOCKET. The pool's workers are
+ordinary Atlas workers: they preload every active version, follow promotions and rollouts through their own
+listener, write their worker reports and metrics, log each request and answer it through the whole Django
+stack. The web workers only pass the request through, before Django, as a reverse proxy would:
+
+- which requests: those whose view says `slow_pool = True` (detect, audio classify, analyze/media, SAIT
+  verify), whatever their method;
+- the body is read first (up to the size Django would accept; a larger one is left to Django, which refuses
+  it), so that the request can still be answered here if the pool cannot;
+- the client's address, scheme and server name travel in X-Atlas-Pool-* headers, which a member restores
+  (and which a client's own are dropped on the way);
+- the pool's answer is returned as it came, hop-by-hop headers aside.
+
+The pool is an accelerator, never a dependency. A web worker answers the request itself, with the models it
+loaded as it always did (on its in-process slow lane), when the pool cannot be reached, drops the
+connection, or answers 5xx; a pool that does not answer within ATLAS_SLOW_POOL_TIMEOUT seconds is a 504.
+/readyz says whether the pool is reachable, and atlas_slow_pool_fallbacks_total counts the requests answered
+here instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import logging
+import socket
+import tempfile
+import threading
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+from typing import Any
+
+from django.conf import settings
+from django.urls import Resolver404, resolve
+
+from atlas.request_guard import READ_BLOCK, chunked_body_limit
+
+from .metrics import SLOW_POOL_FALLBACKS
+
+logger = logging.getLogger(__name__)
+StartResponse = Callable[..., Any]
+Environ = dict[str, Any]
+WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
+
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+PRIVATE_PREFIX = "HTTP_X_ATLAS_POOL_"  # the headers a member trusts: set by the web worker, never by a client
+CONNECT_ERRORS = (FileNotFoundError, ConnectionRefusedError, ConnectionResetError, BrokenPipeError)
+
+
+@lru_cache(maxsize=1024)
+def routed(path: str) -> bool:
+    """Whether the view at `path` runs a slow model (its class says `slow_pool = True`)."""
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return False
+    view = getattr(match.func, "cls", None) or getattr(match.func, "view_class", None)
+    return bool(getattr(view, "slow_pool", False))
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.socket_path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(self.timeout)
+            sock.connect(self.socket_path)
+        except BaseException:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+class PoolUnavailable(Exception):
+    """The pool could not take the request or failed on it: the web worker answers it instead."""
+
+
+class SlowPool:
+    """WSGI wrapper: in a web worker, passes slow-model requests to the pool; in a member of the pool,
+    restores what the web worker passed on about the client. Anything else goes to `app` unchanged."""
+
+    def __init__(self, app: WSGIApp) -> None:
+        self.app = app
+        self.socket_path: str = settings.ATLAS_SLOW_POOL_SOCKET
+        self.member: bool = settings.ATLAS_SLOW_POOL_MEMBER
+        self.timeout: float = settings.ATLAS_SLOW_POOL_TIMEOUT
+        self._local = threading.local()
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        if self.member:
+            _restore(environ)
+        elif self.socket_path and routed(environ.get("PATH_INFO", "")):
+            return self._forward(environ, start_response)
+        return self.app(environ, start_response)
+
+    # --- the web worker's side ---------------------------------------------------------------------------
+
+    def _forward(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        body = _read_body(environ)
+        if body is None:  # chunked, oversized or unreadable: Django answers it as it always does
+            return self.app(environ, start_response)
+        try:
+            status, headers, payload = self._exchange(environ, body)
+        except TimeoutError:
+            return _json(
+                start_response,
+                "504 Gateway Timeout",
+                {
+                    "detail": f"The slow pool did not answer within {self.timeout:g} s.",
+                    "error": "slow_pool_timeout",
+                },
+            )
+        except PoolUnavailable as exc:
+            SLOW_POOL_FALLBACKS.inc()
+            logger.warning("slow pool unavailable (%s): %s answered in this worker", exc, environ.get("PATH_INFO"))
+            body.seek(0)
+            environ["wsgi.input"] = body
+            return self.app(environ, start_response)
+        finally:
+            if not body.closed and environ.get("wsgi.input") is not body:
+                body.close()
+        start_response(status, headers)
+        return [payload]
+
+    def _exchange(self, environ: Environ, body: Any) -> tuple[str, list[tuple[str, str]], bytes]:
+        method = environ["REQUEST_METHOD"]
+        target = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+        target = _quote(target) + (f"?{environ['QUERY_STRING']}" if environ.get("QUERY_STRING") else "")
+        headers = _request_headers(environ)
+        for attempt in (0, 1):  # a kept-alive connection the pool closed meanwhile: once more on a new one
+            fresh = attempt == 1 or getattr(self._local, "connection", None) is None
+            connection = self._connection(fresh=fresh)
+            body.seek(0)
+            try:
+                connection.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
+                for name, value in headers:
+                    connection.putheader(name, value)
+                connection.endheaders()
+                while block := body.read(READ_BLOCK):
+                    connection.send(block)
+                response = connection.getresponse()
+                payload = response.read()
+            except TimeoutError:
+                self._drop()
+                raise
+            except (OSError, http.client.HTTPException) as exc:
+                self._drop()
+                if fresh or not isinstance(exc, (http.client.RemoteDisconnected, *CONNECT_ERRORS)):
+                    raise PoolUnavailable(f"{type(exc).__name__}: {exc}") from exc
+                continue
+            if response.will_close:
+                self._drop()
+            if response.status >= 500:
+                raise PoolUnavailable(f"the pool answered {response.status}")
+            kept = [(name, value) for name, value in response.getheaders() if name.lower() not in HOP_BY_HOP]
+            return f"{response.status} {response.reason}", kept, payload
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _connection(self, *, fresh: bool) -> _UnixConnection:
+        if fresh:
+            self._drop()
+            self._local.connection = _UnixConnection(self.socket_path, self.timeout)
+        connection: _UnixConnection = self._local.connection
+        return connection
+
+    def _drop(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        self._local.connection = None
+        if connection is not None:
+            connection.close()
+
+
+def _read_body(environ: Environ) -> Any:
+    """The request body, read into a spooled file; None when Django should read it itself."""
+    if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        return None  # only without a body wrapper that read it already (atlas.request_guard.ChunkedBodies)
+    length_text = environ.get("CONTENT_LENGTH") or "0"
+    if not (length_text.isascii() and length_text.isdigit()):
+        return None
+    length = int(length_text)
+    if length > chunked_body_limit(environ.get("CONTENT_TYPE", "")):
+        return None
+    body = tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE)  # noqa: SIM115
+    stream, left = environ["wsgi.input"], length
+    try:
+        while left > 0 and (block := stream.read(min(READ_BLOCK, left))):
+            body.write(block)
+            left -= len(block)
+    except Exception as exc:  # noqa: BLE001 -- a body that cannot be read (a 408 under gunicorn): Django's to answer
+        body.close()
+        environ["wsgi.input"] = _Unreadable(exc)
+        return None
+    if left:  # the client sent less than it declared: Django answers what it reads, as without the pool
+        environ["CONTENT_LENGTH"] = str(length - left)
+    body.seek(0)
+    return body
+
+
+class _Unreadable:
+    """A body whose reading failed: Django's read raises the same error, which it answers as without the pool."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def read(self, *args: Any) -> bytes:
+        raise self.error
+
+    readline = read
+
+
+def _request_headers(environ: Environ) -> list[tuple[str, str]]:
+    headers: list[tuple[str, str]] = []
+    for key, value in environ.items():
+        if not key.startswith("HTTP_") or key.startswith(PRIVATE_PREFIX):
+            continue
+        name = key[5:].replace("_", "-").title()
+        if name.lower() in HOP_BY_HOP or name.lower() == "content-length":
+            continue
+        headers.append((name, value))
+    if environ.get("CONTENT_TYPE"):
+        headers.append(("Content-Type", environ["CONTENT_TYPE"]))
+    headers.append(("Content-Length", environ.get("CONTENT_LENGTH") or "0"))
+    if "HTTP_HOST" not in environ:
+        headers.append(("Host", f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"))
+    headers += [
+        ("X-Atlas-Pool-Remote-Addr", environ.get("REMOTE_ADDR", "")),
+        ("X-Atlas-Pool-Scheme", environ.get("wsgi.url_scheme", "http")),
+        ("X-Atlas-Pool-Server", f"{environ.get('SERVER_NAME', '')}:{environ.get('SERVER_PORT', '')}"),
+    ]
+    return headers
+
+
+def _restore(environ: Environ) -> None:
+    """In a member of the pool: the client as the web worker saw it (only web workers reach its socket)."""
+    addr = environ.pop("HTTP_X_ATLAS_POOL_REMOTE_ADDR", None)
+    scheme = environ.pop("HTTP_X_ATLAS_POOL_SCHEME", None)
+    server = environ.pop("HTTP_X_ATLAS_POOL_SERVER", None)
+    if addr is not None:
+        environ["REMOTE_ADDR"] = addr
+    if scheme in ("http", "https"):
+        environ["wsgi.url_scheme"] = scheme
+    if server:
+        name, _, port = server.rpartition(":")
+        environ["SERVER_NAME"], environ["SERVER_PORT"] = name or environ.get("SERVER_NAME", ""), port
+    for key in [key for key in environ if key.startswith(PRIVATE_PREFIX)]:
+        del environ[key]
+
+
+def _quote(path: str) -> str:
+    from urllib.parse import quote
+
+    # WSGI gives the path decoded as latin-1; the pool's server decodes it again
+    return quote(path.encode("latin-1"), safe="/:@!$&'()*+,;=-._~")
+
+
+def _json(start_response: StartResponse, status: str, body: dict[str, str]) -> list[bytes]:
+    payload = json.dumps(body).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
+    return [payload]
+
+
+def state() -> dict[str, Any] | None:
+    """For /readyz: None without a pool; else whether its socket takes a connection now."""
+    path = settings.ATLAS_SLOW_POOL_SOCKET
+    if not path or settings.ATLAS_SLOW_POOL_MEMBER:
+        return None
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(1.0)
+    try:
+        sock.connect(path)
+    except OSError as exc:
+        return {"reachable": False, "error": f"{type(exc).__name__}: {exc}"}
+    finally:
+        with contextlib.suppress(OSError):
+            sock.close()
+    return {"reachable": True, "error": None}

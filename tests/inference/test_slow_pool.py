@@ -1,0 +1,248 @@
+"""The web worker's side of the slow pool (inference/slow_pool.py), against a real HTTP server on a Unix
+socket standing in for the pool: what is passed on, what comes back, and every way the pool can fail
+leaving the request to this worker. The real pool, started by scripts/serve, is in
+tests/replicas/test_slow_pool.py."""
+
+from __future__ import annotations
+
+import json
+import socketserver
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+import pytest
+from django.core.signals import request_started
+from prometheus_client import CollectorRegistry
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from atlas.wsgi import django_application
+from inference import slow_pool
+from inference.slow_pool import SlowPool
+from tests.wsgi import call
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("keep_the_test_connection")]
+
+DETECT = "/api/v1/detect"
+
+
+class FakePool(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    """HTTP/1.1 with keep-alive on a Unix socket; records each request and answers `status` with `body`."""
+
+    daemon_threads = True
+
+    def __init__(self, path: Path) -> None:
+        self.received: list[dict] = []
+        self.status = 200
+        self.body = b'{"answered_by": "pool"}'
+        self.release = threading.Event()
+        self.release.set()  # cleared: the pool holds its answer until set
+        self.close_after_answer = False
+        super().__init__(str(path), PoolHandler)
+
+
+class PoolHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: FakePool
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.server.received.append(
+            {"method": self.command, "target": self.path, "headers": self.headers, "body": body}
+        )
+        self.server.release.wait(timeout=10)
+        self.send_response(self.server.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(self.server.body)))
+        self.send_header("X-Answered-By", "pool")
+        self.end_headers()
+        self.wfile.write(self.server.body)
+        if self.server.close_after_answer:  # as a server that ends a kept-alive connection unannounced
+            self.close_connection = True
+
+    do_GET = do_POST
+
+    def address_string(self) -> str:
+        return "unix"
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def socket_path(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("pool", numbered=True) / "pool.sock"  # short: a socket path has 108 bytes
+
+
+@pytest.fixture
+def pool(socket_path) -> Iterator[FakePool]:
+    server = FakePool(socket_path)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.release.set()
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def web(settings, socket_path) -> SlowPool:
+    settings.ATLAS_SLOW_POOL_SOCKET = str(socket_path)
+    settings.ATLAS_SLOW_POOL_MEMBER = False
+    return SlowPool(django_application)
+
+
+@pytest.fixture
+def django_requests() -> Iterator[list[int]]:
+    seen: list[int] = []
+
+    def count(**kwargs):
+        seen.append(1)
+
+    request_started.connect(count)
+    yield seen
+    request_started.disconnect(count)
+
+
+def fallbacks() -> float:
+    """atlas_slow_pool_fallbacks_total as GET /metrics adds it up (every worker's files in the metrics folder)."""
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)
+    return registry.get_sample_value("atlas_slow_pool_fallbacks_total") or 0.0
+
+
+def test_a_slow_model_request_is_answered_by_the_pool_as_it_answered(pool, web, django_requests):
+    status, headers, payload = call(
+        web,
+        b"JPEG bytes",
+        path=DETECT,
+        QUERY_STRING="conf=0.5",
+        CONTENT_TYPE="image/jpeg",
+        HTTP_AUTHORIZATION="Bearer t",
+    )
+
+    assert (status, payload, headers["X-Answered-By"]) == ("200 OK", b'{"answered_by": "pool"}', "pool")
+    assert django_requests == []  # not through this worker's Django
+    [sent] = pool.received
+    assert (sent["method"], sent["target"], sent["body"]) == ("POST", DETECT + "?conf=0.5", b"JPEG bytes")
+    assert (sent["headers"]["Content-Type"], sent["headers"]["Content-Length"]) == ("image/jpeg", "10")
+    assert (sent["headers"]["Authorization"], sent["headers"]["Host"]) == ("Bearer t", "127.0.0.1")
+
+
+def test_the_pool_is_told_the_clients_address_and_a_clients_own_claim_is_dropped(pool, web):
+    call(web, b"x", path=DETECT, REMOTE_ADDR="10.1.2.3", HTTP_X_ATLAS_POOL_REMOTE_ADDR="6.6.6.6")
+
+    headers = pool.received[0]["headers"]
+    assert headers.get_all("X-Atlas-Pool-Remote-Addr") == ["10.1.2.3"]
+    assert (headers["X-Atlas-Pool-Scheme"], headers["X-Atlas-Pool-Server"]) == ("http", "127.0.0.1:8000")
+
+
+def test_a_fast_model_request_never_reaches_the_pool(pool, web, django_requests, digits):
+    status, _, payload = call(web)  # POST /predict
+
+    assert (status, json.loads(payload)["version"]) == ("200 OK", "1.0.0")
+    assert (pool.received, django_requests) == ([], [1])
+
+
+def test_a_pool_that_answers_5xx_leaves_the_request_to_this_worker(pool, web, django_requests):
+    pool.status = 503
+    before = fallbacks()
+    here = call(django_application, b"not an image", path=DETECT, CONTENT_TYPE="image/jpeg")
+
+    answer = call(web, b"not an image", path=DETECT, CONTENT_TYPE="image/jpeg")
+
+    assert len(pool.received) == 1
+    assert (answer[0], answer[2]) == (here[0], here[2])  # this worker's Django answered, with the same body
+    assert fallbacks() == before + 1
+
+
+def test_a_pool_that_cannot_be_reached_leaves_the_request_to_this_worker(web):
+    before = fallbacks()  # no pool listens on the socket path
+    here = call(django_application, b"not an image", path=DETECT, CONTENT_TYPE="image/jpeg")
+
+    answer = call(web, b"not an image", path=DETECT, CONTENT_TYPE="image/jpeg")
+
+    assert (answer[0], answer[2]) == (here[0], here[2])
+    assert fallbacks() == before + 1
+
+
+def test_a_pool_that_does_not_answer_in_time_is_a_504(settings, pool, socket_path):
+    settings.ATLAS_SLOW_POOL_SOCKET = str(socket_path)
+    settings.ATLAS_SLOW_POOL_TIMEOUT = 0.3
+    pool.release.clear()
+
+    status, headers, payload = call(SlowPool(django_application), b"x", path=DETECT)
+
+    assert (status, headers["Content-Type"]) == ("504 Gateway Timeout", "application/json")
+    assert json.loads(payload) == {"detail": "The slow pool did not answer within 0.3 s.", "error": "slow_pool_timeout"}
+
+
+def test_a_connection_the_pool_closed_between_requests_is_replaced_without_a_fallback(pool, web):
+    pool.close_after_answer = True
+    before = fallbacks()
+
+    first = call(web, b"one", path=DETECT)
+    second = call(web, b"two", path=DETECT)  # the kept connection is gone: sent again on a new one
+
+    assert (first[0], second[0]) == ("200 OK", "200 OK")
+    assert [sent["body"] for sent in pool.received] == [b"one", b"two"]
+    assert fallbacks() == before
+
+
+def test_a_member_of_the_pool_restores_the_client_the_web_worker_saw(settings):
+    settings.ATLAS_SLOW_POOL_MEMBER = True
+    seen: list[dict] = []
+
+    def app(environ, start_response):
+        seen.append(dict(environ))
+        return django_application(environ, start_response)
+
+    call(
+        SlowPool(app),
+        b"",
+        path="/livez",
+        method="GET",
+        REMOTE_ADDR="",
+        HTTP_X_ATLAS_POOL_REMOTE_ADDR="10.1.2.3",
+        HTTP_X_ATLAS_POOL_SCHEME="https",
+        HTTP_X_ATLAS_POOL_SERVER="atlas.example:443",
+    )
+
+    [environ] = seen
+    assert (environ["REMOTE_ADDR"], environ["wsgi.url_scheme"]) == ("10.1.2.3", "https")
+    assert (environ["SERVER_NAME"], environ["SERVER_PORT"]) == ("atlas.example", "443")
+    assert not [key for key in environ if key.startswith("HTTP_X_ATLAS_POOL_")]
+
+
+@pytest.mark.parametrize(
+    ("path", "routed"),
+    [
+        ("/api/v1/detect", True),
+        ("/api/v1/audio/classify", True),
+        ("/api/v1/analyze/media", True),
+        ("/api/v1/sait/verify", True),
+        ("/predict", False),
+        ("/v1/predict", False),
+        ("/api/v1/analyze/health", False),
+        ("/no/such/path", False),
+    ],
+)
+def test_the_views_that_run_a_slow_model_are_the_ones_routed(path, routed):
+    assert slow_pool.routed(path) is routed
+
+
+def test_readiness_says_whether_the_pool_takes_connections(settings, client, pool, socket_path):
+    settings.ATLAS_SLOW_POOL_SOCKET = str(socket_path)
+    assert client.get("/readyz").json()["slow_pool"] == {"reachable": True, "error": None}
+
+    pool.shutdown()
+    pool.server_close()  # the socket file stays; nothing accepts on it
+
+    state = client.get("/readyz").json()["slow_pool"]
+    assert state["reachable"] is False and state["error"].startswith("ConnectionRefusedError")
+
+
+def test_readiness_says_nothing_of_a_pool_where_there_is_none(settings, client):
+    settings.ATLAS_SLOW_POOL_SOCKET = ""
+    assert "slow_pool" not in client.get("/readyz").json()

@@ -1,0 +1,98 @@
+"""The slow pool as scripts/serve starts it (inference/slow_pool.py): a detection is answered by the pool's
+worker at nice 19 while the web workers keep the CPU; without the pool the web workers answer it; the
+supervisor stops both servers."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import signal
+from pathlib import Path
+
+import psutil
+import pytest
+import requests
+from django.core.management import call_command
+from django.db import connection
+
+from inference.management.commands import seed_demo
+from tests.waiting import wait_until
+
+pytestmark = [
+    pytest.mark.servers,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="the workers share the test database"),
+]
+
+IMAGE = Path(__file__).resolve().parents[2] / "inference" / "data" / "shapes-demo-1.jpg"
+
+
+@pytest.fixture
+def replica(settings, start_replica, monkeypatch):
+    monkeypatch.setattr(seed_demo, "DEMO_BUILDERS", ["inference.demo.shapes.build"])
+    call_command("seed_demo", stdout=io.StringIO())  # the demo detector, active
+    return start_replica(workers=2, env={"MODEL_STORE_DIR": str(settings.MODEL_STORE_DIR), "ACCESS_LOG": "1"})
+
+
+def detect(replica) -> requests.Response:
+    with IMAGE.open("rb") as image:
+        return requests.post(f"{replica.url}/api/v1/detect", files={"file": image}, timeout=60)
+
+
+def answered_by(replica, response: requests.Response) -> int:
+    """The pid whose request log line carries this answer's request id."""
+    pattern = re.compile(rf"\[(\d+)\] \S+: POST /api/v1/detect 200 .* request_id={response.headers['X-Request-ID']}")
+    found: list[int] = []
+
+    def logged() -> bool:
+        found[:] = [int(match.group(1)) for match in pattern.finditer(replica.log_tail(400))]
+        return bool(found)
+
+    wait_until(logged, timeout=10, what="the request's log line")
+    return found[0]
+
+
+def pool_socket(replica) -> Path:
+    [master] = [p for p in psutil.Process(replica.process.pid).children() if "--uds" in p.cmdline()]
+    command = master.cmdline()
+    return Path(command[command.index("--uds") + 1])
+
+
+def test_a_detection_is_answered_by_the_pools_worker(replica):
+    response = detect(replica)
+
+    assert response.status_code == 200
+    assert (len(response.json()["detections"]), response.json()["version"]) == (4, "1.1.0-shapes")
+    assert answered_by(replica, response) in replica.pool_pids()
+
+
+def test_the_pool_runs_at_nice_19_and_the_web_workers_at_0(replica):
+    assert len(replica.web_pids()) == 2 and len(replica.pool_pids()) == 1
+    assert {psutil.Process(pid).nice() for pid in replica.pool_pids()} == {19}
+    assert {psutil.Process(pid).nice() for pid in replica.web_pids()} == {0}
+
+
+def test_without_the_pool_the_web_workers_answer_detections(replica):
+    pool_socket(replica).unlink()  # the pool runs on, but no connection reaches it
+
+    response = detect(replica)
+
+    assert response.status_code == 200
+    assert len(response.json()["detections"]) == 4
+    assert answered_by(replica, response) in replica.web_pids()
+    ready = requests.get(f"{replica.url}/readyz", timeout=10)
+    assert ready.status_code == 200  # the replica still serves every model
+    assert ready.json()["slow_pool"]["reachable"] is False
+
+
+def test_the_supervisor_alone_told_to_stop_stops_both_servers(replica):
+    workers = replica.worker_pids()
+    run_dir = pool_socket(replica).parent
+
+    os.kill(replica.process.pid, signal.SIGTERM)  # as a container runtime signals its first process only
+    replica.process.wait(timeout=60)
+
+    assert replica.process.returncode == 0
+    assert not [pid for pid in workers if psutil.pid_exists(pid)]
+    assert not run_dir.exists()

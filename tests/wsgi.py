@@ -1,0 +1,40 @@
+"""Calling a WSGI application in the test process, as a server would: one request, its whole answer."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+
+DIGIT = json.dumps({"pixels": [0.0] * 300 + [1.0] * 184 + [0.0] * 300}).encode()
+
+
+def call(app, body: bytes = DIGIT, *, path: str = "/predict", method: str = "POST", **extra: str):
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "SCRIPT_NAME": "",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "HTTP_HOST": "127.0.0.1",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.url_scheme": "http",
+        "wsgi.version": (1, 0),
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "REMOTE_ADDR": "127.0.0.1",
+        **extra,
+    }
+    started: list = []
+    chunks = app(environ, lambda status, headers, exc_info=None: started.append((status, headers)))
+    payload = b"".join(chunks)
+    if hasattr(chunks, "close"):
+        chunks.close()
+    status, headers = started[-1]
+    return status, dict(headers), payload
