@@ -255,6 +255,8 @@ def activate(*, version: ModelVersion, predictor: Any = None, force_download: bo
     name = version.model.name
     if not served_models.serves(name):
         return None  # another replica serves it (ATLAS_SERVE_MODELS)
+    if name not in _models and served_models.left_to_pool(name, version.model.runtime):
+        return None  # the slow pool serves it; this worker loads it only for a request it must answer itself
     with _lock_for(name):
         current = _models.get(name)
         if current is not None and current.version_id == version.pk and predictor is None and not force_download:
@@ -295,6 +297,7 @@ def clear() -> None:
     """Forget every loaded model (tests; a process that must reload from scratch)."""
     global _serving
     _models.clear()
+    served_models.forget_runtimes()
     _failures.clear()
     _rollouts.clear()
     _candidate_failures.clear()
@@ -307,7 +310,7 @@ def preload() -> dict[str, str]:
     results = {}
     for version in selectors.all_active_versions():
         name = version.model.name
-        if not served_models.serves(name):
+        if not served_models.serves(name) or served_models.left_to_pool(name, version.model.runtime):
             continue
         loaded = activate(version=version)
         if loaded is not None:

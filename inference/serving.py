@@ -99,12 +99,20 @@ def _start(*, preload: bool) -> None:
             logger.exception("preloading the active versions failed; serving what loaded, retrying in the background")
     try:
         _listener = ActivationListener(
-            loaded=model_cache.loaded_version_ids, serves=served_models.serves, on_tick=rollout_sync.tick
+            loaded=model_cache.loaded_version_ids, serves=_follows, on_tick=rollout_sync.tick
         )
         _listener.start()
     except Exception:
         logger.exception("could not start the activation listener")
         _started_pid = None  # the next request tries again
+
+
+def _follows(name: str) -> bool:
+    """Whether the listener loads `name`'s new active versions here: a model this replica serves, unless
+    the slow pool serves it and this worker has not loaded it."""
+    if not served_models.serves(name):
+        return False
+    return name in model_cache.loaded_version_ids() or not served_models.left_to_pool(name)
 
 
 def _clean_up_after_the_dead() -> None:

@@ -26,7 +26,6 @@ here instead.
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import json
 import logging
@@ -62,6 +61,7 @@ HOP_BY_HOP = frozenset(
     }
 )
 PRIVATE_PREFIX = "HTTP_X_ATLAS_POOL_"  # the headers a member trusts: set by the web worker, never by a client
+READINESS_TIMEOUT = 1.0  # seconds a /readyz waits for the pool's
 CONNECT_ERRORS = (FileNotFoundError, ConnectionRefusedError, ConnectionResetError, BrokenPipeError)
 
 
@@ -280,18 +280,16 @@ def _json(start_response: StartResponse, status: str, body: dict[str, str]) -> l
     return [payload]
 
 
-def state() -> dict[str, Any] | None:
-    """For /readyz: None without a pool; else whether its socket takes a connection now."""
-    path = settings.ATLAS_SLOW_POOL_SOCKET
-    if not path or settings.ATLAS_SLOW_POOL_MEMBER:
-        return None
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(1.0)
+def readiness(host: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """For a web worker's /readyz: whether the pool answers, and its own /readyz `models` (None when it
+    cannot be asked). `host`: the Host header of the request being answered, which the pool checks too."""
+    connection = _UnixConnection(settings.ATLAS_SLOW_POOL_SOCKET, READINESS_TIMEOUT)
     try:
-        sock.connect(path)
-    except OSError as exc:
-        return {"reachable": False, "error": f"{type(exc).__name__}: {exc}"}
+        connection.request("GET", "/readyz", headers={"Host": host})
+        response = connection.getresponse()
+        models = json.loads(response.read())["models"]
+    except (OSError, http.client.HTTPException, ValueError, KeyError, TypeError) as exc:
+        return {"reachable": False, "error": f"{type(exc).__name__}: {exc}"}, None
     finally:
-        with contextlib.suppress(OSError):
-            sock.close()
-    return {"reachable": True, "error": None}
+        connection.close()
+    return {"reachable": True, "error": None}, models

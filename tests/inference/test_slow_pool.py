@@ -5,6 +5,7 @@ tests/replicas/test_slow_pool.py."""
 
 from __future__ import annotations
 
+import io
 import json
 import socketserver
 import threading
@@ -13,18 +14,22 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 from django.core.signals import request_started
 from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from atlas.wsgi import django_application
-from inference import slow_pool
+from inference import model_cache, serving, slow_pool
+from inference.management.commands import seed_demo
 from inference.slow_pool import SlowPool
+from models_registry.models import RegisteredModel
 from tests.wsgi import call
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("keep_the_test_connection")]
 
 DETECT = "/api/v1/detect"
+IMAGE = Path(__file__).resolve().parents[2] / "inference" / "data" / "shapes-demo-1.jpg"
 
 
 class FakePool(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
@@ -232,15 +237,79 @@ def test_the_views_that_run_a_slow_model_are_the_ones_routed(path, routed):
     assert slow_pool.routed(path) is routed
 
 
-def test_readiness_says_whether_the_pool_takes_connections(settings, client, pool, socket_path):
-    settings.ATLAS_SLOW_POOL_SOCKET = str(socket_path)
-    assert client.get("/readyz").json()["slow_pool"] == {"reachable": True, "error": None}
+@pytest.fixture
+def detector(monkeypatch):
+    """The demo shapes detector (yolo: a runtime with a slow method), registered and active as seed_demo does."""
+    monkeypatch.setattr(seed_demo, "DEMO_BUILDERS", ["inference.demo.shapes.build"])
+    call_command("seed_demo", stdout=io.StringIO())
+    return RegisteredModel.objects.get(name="visual_detector").active_version
 
-    pool.shutdown()
-    pool.server_close()  # the socket file stays; nothing accepts on it
 
-    state = client.get("/readyz").json()["slow_pool"]
-    assert state["reachable"] is False and state["error"].startswith("ConnectionRefusedError")
+def test_a_web_worker_neither_loads_nor_follows_a_model_left_to_the_pool(web, detector, digits):
+    assert model_cache.preload() == {"digit_classifier": "1.0.0"}  # the worker's start
+    assert model_cache.activate(version=detector) is None  # a promotion of the detector reaching this worker
+
+    assert set(model_cache.snapshot()) == {"digit_classifier"}
+    assert (serving._follows("visual_detector"), serving._follows("digit_classifier")) == (False, True)
+
+
+def test_a_detection_this_worker_must_answer_loads_the_detector_here(web, detector):
+    # no pool listens on the socket: the web worker answers, loading the detector for it
+    status, _, payload = call(web, IMAGE.read_bytes(), path=DETECT, CONTENT_TYPE="image/jpeg")
+
+    assert status == "200 OK"
+    assert (len(json.loads(payload)["detections"]), json.loads(payload)["version"]) == (4, "1.1.0-shapes")
+    assert model_cache.snapshot()["visual_detector"].version == "1.1.0-shapes"
+    assert serving._follows("visual_detector") is True  # loaded here: kept current from now on
+
+
+def readyz_models(pool_state: dict) -> bytes:
+    return json.dumps({"status": "ready", "database_connected": True, "models": pool_state}).encode()
+
+
+def test_readiness_gives_the_pools_state_of_the_models_left_to_it(client, pool, web, detector, digits):
+    pool.body = readyz_models({"visual_detector": {"serving": "1.1.0-shapes", "on_active": True, "error": None}})
+    model_cache.preload()
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 200
+    assert response.json()["models"] == {
+        "digit_classifier": {"serving": "1.0.0", "on_active": True, "error": None},
+        "visual_detector": {"serving": "1.1.0-shapes", "on_active": True, "error": None, "in": "slow pool"},
+    }
+    assert response.json()["slow_pool"] == {"reachable": True, "error": None}
+    assert (pool.received[0]["target"], pool.received[0]["headers"]["Host"]) == ("/readyz", "testserver")
+
+
+def test_a_pool_not_on_the_active_version_makes_the_replica_not_ready(client, pool, web, detector):
+    pool.body = readyz_models({"visual_detector": {"serving": "1.0.0", "on_active": False, "error": "x"}})
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json()["models"]["visual_detector"] == {
+        "serving": "1.0.0",
+        "on_active": False,
+        "error": "x",
+        "in": "slow pool",
+    }
+
+
+def test_without_the_pool_the_models_left_to_it_are_loaded_on_demand_and_do_not_hold_readiness(
+    client, web, detector
+):
+    response = client.get("/readyz")  # nothing listens on the socket
+
+    assert response.status_code == 200
+    assert response.json()["models"]["visual_detector"] == {
+        "serving": None,
+        "on_active": None,
+        "error": None,
+        "in": "this worker, on demand",
+    }
+    assert response.json()["slow_pool"]["reachable"] is False
+    assert response.json()["slow_pool"]["error"].startswith("FileNotFoundError")
 
 
 def test_readiness_says_nothing_of_a_pool_where_there_is_none(settings, client):

@@ -17,6 +17,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from inference.management.commands import seed_demo
+from tests.servers.gunicorn import worker_versions
 from tests.waiting import wait_until
 
 pytestmark = [
@@ -65,6 +66,9 @@ def test_a_detection_is_answered_by_the_pools_worker(replica):
     assert response.status_code == 200
     assert (len(response.json()["detections"]), response.json()["version"]) == (4, "1.1.0-shapes")
     assert answered_by(replica, response) in replica.pool_pids()
+    # the web workers left the detector to the pool: only its worker loaded it
+    [pool_worker] = replica.pool_pids()
+    assert worker_versions("visual_detector", replica.worker_pids()) == {pool_worker: "1.1.0-shapes"}
 
 
 def test_the_pool_runs_at_nice_19_and_the_web_workers_at_0(replica):
@@ -73,7 +77,7 @@ def test_the_pool_runs_at_nice_19_and_the_web_workers_at_0(replica):
     assert {psutil.Process(pid).nice() for pid in replica.web_pids()} == {0}
 
 
-def test_without_the_pool_the_web_workers_answer_detections(replica):
+def test_without_the_pool_a_web_worker_loads_the_detector_and_answers(replica):
     pool_socket(replica).unlink()  # the pool runs on, but no connection reaches it
 
     response = detect(replica)
