@@ -296,9 +296,7 @@ def test_a_pool_not_on_the_active_version_makes_the_replica_not_ready(client, po
     }
 
 
-def test_without_the_pool_the_models_left_to_it_are_loaded_on_demand_and_do_not_hold_readiness(
-    client, web, detector
-):
+def test_without_the_pool_the_models_left_to_it_are_loaded_on_demand_and_do_not_hold_readiness(client, web, detector):
     response = client.get("/readyz")  # nothing listens on the socket
 
     assert response.status_code == 200
