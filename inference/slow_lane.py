@@ -2,7 +2,8 @@
 low-priority thread of its own in each worker process, so that a fast model's requests (digits, threat
 rules: well under a millisecond) keep getting the CPU while slow ones are under way.
 
-A runtime names its slow methods in its module (`SLOW_METHODS = ("detect",)`); the model cache wraps such
+A runtime names its slow methods in its module, as a literal (`SLOW_METHODS = ("detect",)`, read from the
+source without importing the module when it is not imported yet); the model cache wraps such
 a predictor in `SlowPredictor`, whose slow methods wait for the lane and whose other attributes are the
 predictor's own. The lane is ATLAS_SLOW_LANE_THREADS threads per process (1 by default: at most one slow
 prediction computes at a time in a worker; the others queue), each lowered to nice ATLAS_SLOW_LANE_NICE
@@ -25,17 +26,20 @@ them (bench/mixed_load.py).
 
 from __future__ import annotations
 
+import ast
 import contextvars
+import functools
+import importlib.util
 import logging
 import os
 import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.utils.module_loading import import_string
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -93,13 +97,32 @@ def run(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
 
 
 def slow_methods(runtime: str) -> tuple[str, ...]:
+    """The runtime module's SLOW_METHODS, read from its source when the module is not imported yet: a web
+    worker asks this of the models it leaves to the slow pool, and importing audio_mlp would load torch."""
     dotted = settings.ATLAS_RUNTIMES.get(runtime, "")
     if not dotted:
         return ()
+    return _declared(dotted.rsplit(".", 1)[0])
+
+
+@functools.cache
+def _declared(module_name: str) -> tuple[str, ...]:
+    module = sys.modules.get(module_name)
+    if module is not None:
+        return tuple(getattr(module, "SLOW_METHODS", ()))
     try:
-        return tuple(import_string(dotted.rsplit(".", 1)[0] + ".SLOW_METHODS"))
-    except ImportError:
+        spec = importlib.util.find_spec(module_name)
+    except (ImportError, ValueError):
         return ()
+    if spec is None or spec.origin is None or not spec.origin.endswith(".py"):  # no source to read: import it
+        try:
+            return tuple(getattr(importlib.import_module(module_name), "SLOW_METHODS", ()))
+        except ImportError:
+            return ()
+    for node in ast.parse(Path(spec.origin).read_text()).body:  # a top-level `SLOW_METHODS = (...)` literal
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "SLOW_METHODS" for t in node.targets):
+            return tuple(ast.literal_eval(node.value))
+    return ()
 
 
 class SlowPredictor:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -113,3 +115,16 @@ def test_the_lane_runs_in_the_idle_scheduling_class_and_shortens_the_gil_interva
 
     assert policy == os.SCHED_IDLE
     assert sys.getswitchinterval() == pytest.approx(0.001)
+
+
+def test_naming_a_runtimes_slow_methods_imports_nothing_of_the_runtime():
+    """A web worker asks this of every model it leaves to the slow pool: torch must stay out of it."""
+    code = (
+        "import sys, django; django.setup(); from inference import slow_lane; "
+        "print(slow_lane.slow_methods('audio_mlp'), slow_lane.slow_methods('yolo'), "
+        "sorted(m for m in ('torch', 'ultralytics', 'inference.runtimes.audio_mlp') if m in sys.modules))"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "atlas.settings_test"}
+    output = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+
+    assert output.strip() == "('classify',) ('detect',) []"

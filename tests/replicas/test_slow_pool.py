@@ -69,6 +69,13 @@ def test_a_detection_is_answered_by_the_pools_worker(replica):
     # the web workers left the detector to the pool: only its worker loaded it
     [pool_worker] = replica.pool_pids()
     assert worker_versions("visual_detector", replica.worker_pids()) == {pool_worker: "1.1.0-shapes"}
+    assert {pid: torch_mapped(pid) for pid in replica.worker_pids()} == {
+        pid: pid == pool_worker for pid in replica.worker_pids()
+    }  # torch is in the pool's memory only
+
+
+def torch_mapped(pid: int) -> bool:
+    return any("libtorch_cpu" in region.path for region in psutil.Process(pid).memory_maps())
 
 
 def test_the_pool_runs_at_nice_19_and_the_web_workers_at_0(replica):
