@@ -340,6 +340,9 @@ ATLAS_GIL_SWITCH_MS = float(os.environ.get("ATLAS_GIL_SWITCH_MS", "1"))
 # members are told so. Unset: every worker answers every request itself (gunicorn, runserver).
 ATLAS_SLOW_POOL_SOCKET = os.environ.get("ATLAS_SLOW_POOL_SOCKET", "")
 ATLAS_SLOW_POOL_MEMBER = _env_bool("ATLAS_SLOW_POOL_MEMBER", False)
+# The nice value of a member's request threads (and SCHED_IDLE with ATLAS_SLOW_POOL_IDLE=1).
+ATLAS_SLOW_POOL_NICE = int(os.environ.get("ATLAS_SLOW_POOL_NICE", "19"))
+ATLAS_SLOW_POOL_IDLE = _env_bool("ATLAS_SLOW_POOL_IDLE", False)
 # ...and how long (s) a web worker waits for the pool's answer before a 504.
 ATLAS_SLOW_POOL_TIMEOUT = float(os.environ.get("ATLAS_SLOW_POOL_TIMEOUT", "60"))
 

@@ -104,6 +104,8 @@ def rows() -> list[tuple[str, str, str, str]]:
         if not r:
             continue
         part = r if name == "swaps_under_load" else r["under_load"]
+        if "server" in r["settings"]:
+            label = f"{label}, {r['settings']['server']}"
         sw, a = part["switch"], part["answers"]
         out += [
             (

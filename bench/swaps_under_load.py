@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/swaps_under_load.py [--steady 10] [--promotions 10] [--spacing 2] [--concurrency 4]
 
-One gunicorn (atlas/gunicorn.conf.py, 2 sync workers, LISTEN/NOTIFY listener in each) on a fresh
+Atlas as the Procfile starts it (scripts/serve: 2 granian workers and the slow pool's worker, each with its
+LISTEN/NOTIFY listener; --server gunicorn: atlas/gunicorn.conf.py's 2 sync workers) on a fresh
 PostgreSQL database, local artifact store, two digit_classifier versions (numpy_mlp 784-100-10, different
 weights) with 1.0.0 active. bench/loadgen.py drives /predict (as in benchmark 1) and records every answer's
 send time, status and "version". After --steady seconds of steady state, the promotions alternate
@@ -53,6 +54,12 @@ def main() -> int:
     parser.add_argument("--spacing", type=float, default=2.0)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--server",
+        choices=("serve", "gunicorn"),
+        default="serve",
+        help="serve: scripts/serve as the Procfile starts it (granian and its slow pool); gunicorn: sync workers",
+    )
     parser.add_argument("--no-wait", action="store_true")
     args = parser.parse_args()
     gate = {"skipped": True} if args.no_wait else wait_for_quiet()
@@ -68,8 +75,11 @@ def main() -> int:
         connections.close_all()
         body_file = world.folder / "body.json"
         body_file.write_bytes(sample_digit_body())
-        atlas = world.gunicorn("atlas", workers=args.workers)
-        pids = atlas.worker_pids()
+        if args.server == "serve":
+            atlas = world.serve("atlas", workers=args.workers)
+        else:
+            atlas = world.gunicorn("atlas", workers=args.workers)
+        pids = atlas.worker_pids()  # the slow pool's worker too: every worker must switch
         url = atlas.url + "/predict"
         run_loadgen(
             world,
@@ -96,7 +106,9 @@ def main() -> int:
     result = {
         "settings": {
             "workers": args.workers,
-            "worker_class": "sync (atlas/gunicorn.conf.py)",
+            "server": "scripts/serve: granian, and its slow pool's worker"
+            if args.server == "serve"
+            else "gunicorn sync (atlas/gunicorn.conf.py)",
             "concurrency": args.concurrency,
             "steady_s": args.steady,
             "promotions": args.promotions,

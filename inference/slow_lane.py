@@ -48,21 +48,25 @@ _lock = threading.Lock()
 _executor: ThreadPoolExecutor | None = None
 
 
-def _lower_priority() -> None:
-    nice = settings.ATLAS_SLOW_LANE_NICE
-    if nice <= 0 or not hasattr(os, "setpriority"):
-        return
-    try:
-        # this thread only (Linux); never raised: a member of the slow pool already runs at nice 19
-        if os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) < nice:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
-    except OSError as exc:
-        logger.warning("the slow lane could not lower its priority (%s); it runs at normal priority", exc)
-    if settings.ATLAS_SLOW_LANE_IDLE and hasattr(os, "sched_setscheduler"):
-        try:  # SCHED_IDLE: the CPU goes to it when no normal thread wants it, and a waking request preempts it
-            os.sched_setscheduler(threading.get_native_id(), os.SCHED_IDLE, os.sched_param(0))
+def lower_this_thread(nice: int, *, idle: bool, what: str) -> None:
+    """Lower the calling thread's CPU priority (on Linux a thread's own): to `nice` unless it is lower already
+    (never raised), and into the SCHED_IDLE class when `idle`. Threads it starts inherit both."""
+    tid = threading.get_native_id()
+    if nice > 0 and hasattr(os, "setpriority"):
+        try:
+            if os.getpriority(os.PRIO_PROCESS, tid) < nice:
+                os.setpriority(os.PRIO_PROCESS, tid, nice)
         except OSError as exc:
-            logger.warning("the slow lane could not take the idle scheduling class (%s)", exc)
+            logger.warning("%s could not lower its priority (%s); it runs at normal priority", what, exc)
+    if idle and hasattr(os, "sched_setscheduler"):
+        try:  # SCHED_IDLE: the CPU goes to it when no normal thread wants it, and a waking request preempts it
+            os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
+        except OSError as exc:
+            logger.warning("%s could not take the idle scheduling class (%s)", what, exc)
+
+
+def _lower_priority() -> None:
+    lower_this_thread(settings.ATLAS_SLOW_LANE_NICE, idle=settings.ATLAS_SLOW_LANE_IDLE, what="the slow lane")
 
 
 def _lane() -> ThreadPoolExecutor:

@@ -3,11 +3,15 @@ CPU) are answered by a separate worker process at low CPU priority, so that they
 CPU that a fast model's requests (digits, threat rules: well under a millisecond) need.
 
 `scripts/serve` starts it under granian, the default (ATLAS_SLOW_POOL_WORKERS=1; 0 turns it off): a second
-granian of that many workers, on a private Unix socket, at nice ATLAS_SLOW_POOL_NICE (19), with
-ATLAS_SLOW_POOL_MEMBER=1. The web workers get the socket in ATLAS_SLOW_POOL_SOCKET. The pool's workers are
-ordinary Atlas workers: they preload every active version, follow promotions and rollouts through their own
-listener, write their worker reports and metrics, log each request and answer it through the whole Django
-stack. The web workers only pass the request through, before Django, as a reverse proxy would:
+granian of that many workers, on a private Unix socket, with ATLAS_SLOW_POOL_MEMBER=1. A member's request
+threads lower themselves to nice ATLAS_SLOW_POOL_NICE (19; and SCHED_IDLE with ATLAS_SLOW_POOL_IDLE=1)
+on their first request, and the detection's threads they start inherit it; its start, its listener and
+granian's own thread keep normal priority, so that a promotion reaches the pool as fast as the web workers.
+The web workers get the socket in ATLAS_SLOW_POOL_SOCKET. The pool's workers are ordinary Atlas workers:
+they preload every active version, follow promotions and rollouts through their own listener, write their
+worker reports and metrics, log each request and answer it through the whole Django stack. The web workers
+leave the slow runtimes' models to them (inference/served_models.py) and only pass the requests through,
+before Django, as a reverse proxy would:
 
 - which requests: those whose view says `slow_pool = True` (detect, audio classify, analyze/media, SAIT
   verify), whatever their method;
@@ -17,8 +21,8 @@ stack. The web workers only pass the request through, before Django, as a revers
   (and which a client's own are dropped on the way);
 - the pool's answer is returned as it came, hop-by-hop headers aside.
 
-The pool is an accelerator, never a dependency. A web worker answers the request itself, with the models it
-loaded as it always did (on its in-process slow lane), when the pool cannot be reached, drops the
+The pool is an accelerator, never a dependency. A web worker answers the request itself (loading the model
+the first time, then running it on its in-process slow lane) when the pool cannot be reached, drops the
 connection, or answers 5xx; a pool that does not answer within ATLAS_SLOW_POOL_TIMEOUT seconds is a 504.
 /readyz says whether the pool is reachable, and atlas_slow_pool_fallbacks_total counts the requests answered
 here instead.
@@ -41,6 +45,7 @@ from django.urls import Resolver404, resolve
 
 from atlas.request_guard import READ_BLOCK, chunked_body_limit
 
+from . import slow_lane
 from .metrics import SLOW_POOL_FALLBACKS
 
 logger = logging.getLogger(__name__)
@@ -109,10 +114,20 @@ class SlowPool:
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         if self.member:
+            self._lower_this_thread()
             _restore(environ)
         elif self.socket_path and routed(environ.get("PATH_INFO", "")):
             return self._forward(environ, start_response)
         return self.app(environ, start_response)
+
+    def _lower_this_thread(self) -> None:
+        """A member's request threads (and the detections' threads they start) run at ATLAS_SLOW_POOL_NICE;
+        its listener and its start stay at normal priority, so that a promotion reaches it at once."""
+        if not getattr(self._local, "lowered", False):
+            self._local.lowered = True
+            slow_lane.lower_this_thread(
+                settings.ATLAS_SLOW_POOL_NICE, idle=settings.ATLAS_SLOW_POOL_IDLE, what="a slow pool thread"
+            )
 
     # --- the web worker's side ---------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import socketserver
 import threading
 from collections.abc import Iterator
@@ -195,19 +196,26 @@ def test_a_connection_the_pool_closed_between_requests_is_replaced_without_a_fal
     assert fallbacks() == before
 
 
-def test_a_member_of_the_pool_restores_the_client_the_web_worker_saw(settings):
+def as_a_member(settings, app, **environ: str) -> None:
+    """One request through a member's SlowPool, on a thread of its own (a member lowers its request
+    threads' priority for good: never this test's)."""
     settings.ATLAS_SLOW_POOL_MEMBER = True
+    member = SlowPool(app)
+    thread = threading.Thread(target=call, args=(member, b""), kwargs={"path": "/livez", "method": "GET", **environ})
+    thread.start()
+    thread.join(timeout=30)
+
+
+def test_a_member_of_the_pool_restores_the_client_the_web_worker_saw(settings):
     seen: list[dict] = []
 
     def app(environ, start_response):
         seen.append(dict(environ))
         return django_application(environ, start_response)
 
-    call(
-        SlowPool(app),
-        b"",
-        path="/livez",
-        method="GET",
+    as_a_member(
+        settings,
+        app,
         REMOTE_ADDR="",
         HTTP_X_ATLAS_POOL_REMOTE_ADDR="10.1.2.3",
         HTTP_X_ATLAS_POOL_SCHEME="https",
@@ -218,6 +226,22 @@ def test_a_member_of_the_pool_restores_the_client_the_web_worker_saw(settings):
     assert (environ["REMOTE_ADDR"], environ["wsgi.url_scheme"]) == ("10.1.2.3", "https")
     assert (environ["SERVER_NAME"], environ["SERVER_PORT"]) == ("atlas.example", "443")
     assert not [key for key in environ if key.startswith("HTTP_X_ATLAS_POOL_")]
+
+
+def test_a_members_request_thread_runs_at_the_pools_nice_value(settings):
+    settings.ATLAS_SLOW_POOL_NICE = 19
+    nices: list[int] = []
+
+    def app(environ, start_response):
+        nices.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return django_application(environ, start_response)
+
+    ours = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    as_a_member(settings, app)
+
+    assert nices == [19]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == ours  # the caller's thread untouched
 
 
 @pytest.mark.parametrize(

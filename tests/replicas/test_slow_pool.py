@@ -4,6 +4,7 @@ supervisor stops both servers."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -78,10 +79,22 @@ def torch_mapped(pid: int) -> bool:
     return any("libtorch_cpu" in region.path for region in psutil.Process(pid).memory_maps())
 
 
-def test_the_pool_runs_at_nice_19_and_the_web_workers_at_0(replica):
-    assert len(replica.web_pids()) == 2 and len(replica.pool_pids()) == 1
-    assert {psutil.Process(pid).nice() for pid in replica.pool_pids()} == {19}
-    assert {psutil.Process(pid).nice() for pid in replica.web_pids()} == {0}
+def thread_nices(pid: int) -> set[int]:
+    """The nice value of each thread of the process (field 19 of /proc/<pid>/task/<tid>/stat)."""
+    nices = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(FileNotFoundError):  # a thread that ended meanwhile
+            nices.add(int((task / "stat").read_text().rsplit(")", 1)[1].split()[16]))
+    return nices
+
+
+def test_the_pools_request_threads_run_at_nice_19_and_the_rest_at_0(replica):
+    assert detect(replica).status_code == 200
+
+    [pool_worker] = replica.pool_pids()
+    assert thread_nices(pool_worker) == {0, 19}  # its start and listener at 0, the detection's threads at 19
+    assert psutil.Process(pool_worker).nice() == 0  # the main thread
+    assert {pid: thread_nices(pid) for pid in replica.web_pids()} == dict.fromkeys(replica.web_pids(), {0})
 
 
 def test_without_the_pool_a_web_worker_loads_the_detector_and_answers(replica):
