@@ -340,9 +340,10 @@ ATLAS_GIL_SWITCH_MS = float(os.environ.get("ATLAS_GIL_SWITCH_MS", "1"))
 # members are told so. Unset: every worker answers every request itself (gunicorn, runserver).
 ATLAS_SLOW_POOL_SOCKET = os.environ.get("ATLAS_SLOW_POOL_SOCKET", "")
 ATLAS_SLOW_POOL_MEMBER = _env_bool("ATLAS_SLOW_POOL_MEMBER", False)
-# The nice value of a member's request threads (and SCHED_IDLE with ATLAS_SLOW_POOL_IDLE=1).
+# The nice value of a member's request threads, and whether they run in Linux's SCHED_IDLE class (the CPU no
+# other thread wants). The pool has its own GIL: a preempted pool thread never holds up a web worker.
 ATLAS_SLOW_POOL_NICE = int(os.environ.get("ATLAS_SLOW_POOL_NICE", "19"))
-ATLAS_SLOW_POOL_IDLE = _env_bool("ATLAS_SLOW_POOL_IDLE", False)
+ATLAS_SLOW_POOL_IDLE = _env_bool("ATLAS_SLOW_POOL_IDLE", True)
 # ...and how long (s) a web worker waits for the pool's answer before a 504.
 ATLAS_SLOW_POOL_TIMEOUT = float(os.environ.get("ATLAS_SLOW_POOL_TIMEOUT", "60"))
 

@@ -32,8 +32,8 @@ from bench.digits import sample_digit_body  # noqa: E402
 from bench.world import World, setup_django, wait_for_quiet, write_result  # noqa: E402
 
 SETTINGS = {  # name -> (started through scripts/serve as the Procfile does?, environment)
-    "granian": (True, {}),  # with its slow pool (inference/slow_pool.py)
-    "granian, ATLAS_SLOW_POOL_IDLE=1": (True, {"ATLAS_SLOW_POOL_IDLE": "1"}),  # the pool in SCHED_IDLE
+    "granian": (True, {}),  # with its slow pool (inference/slow_pool.py): request threads at nice 19, SCHED_IDLE
+    "granian, ATLAS_SLOW_POOL_IDLE=0": (True, {"ATLAS_SLOW_POOL_IDLE": "0"}),  # the pool at nice 19 only
     "granian, no slow pool": (True, {"ATLAS_SLOW_POOL_WORKERS": "0"}),
     "sync": (False, {}),
     "gthread": (False, {"GUNICORN_WORKER_CLASS": "gthread", "GUNICORN_THREADS": "4"}),

@@ -99,11 +99,15 @@ def rows() -> list[tuple[str, str, str, str]]:
             ),
         ]
 
-    for name, label in (("swaps_under_load", "1 replica"), ("two_replicas", "2 replicas, S3")):
+    for name, label in (
+        ("swaps_under_load", "1 replica"),
+        ("swaps_under_mixed_load", "1 replica"),
+        ("two_replicas", "2 replicas, S3"),
+    ):
         r = load(name)
         if not r:
             continue
-        part = r if name == "swaps_under_load" else r["under_load"]
+        part = r if name.startswith("swaps_under") else r["under_load"]
         if "server" in r["settings"]:
             label = f"{label}, {r['settings']['server']}"
         sw, a = part["switch"], part["answers"]
@@ -332,6 +336,7 @@ def table() -> str:
     for name in (
         "predict_throughput",
         "swaps_under_load",
+        "swaps_under_mixed_load",
         "two_replicas",
         "cold_warm_start",
         "demo_warm_start",

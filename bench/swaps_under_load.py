@@ -18,13 +18,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.digits import sample_digit_body, write_digit_npz  # noqa: E402
+from bench.mixed_load import detect_loop, photo  # noqa: E402
 from bench.world import World, setup_django, wait_for_quiet, write_result  # noqa: E402
+
+SERVERS = {"serve": "scripts/serve: granian, and its slow pool's worker", "gunicorn": "gunicorn sync"}
 
 
 def register_two(world: World, *, storage: str) -> list:
@@ -60,8 +64,17 @@ def main() -> int:
         default="serve",
         help="serve: scripts/serve as the Procfile starts it (granian and its slow pool); gunicorn: sync workers",
     )
+    parser.add_argument(
+        "--detect-clients",
+        type=int,
+        default=0,
+        help="threads keeping /api/v1/detect busy (the demo YOLOv8n detector) all along: the result is then "
+        "written as swaps_under_mixed_load",
+    )
+    parser.add_argument("--env", action="append", default=[], help="KEY=VALUE for the server (repeatable)")
     parser.add_argument("--no-wait", action="store_true")
     args = parser.parse_args()
+    server_env = dict(pair.split("=", 1) for pair in args.env)
     gate = {"skipped": True} if args.no_wait else wait_for_quiet()
 
     from bench.measure import finish_loadgen, run_loadgen, start_loadgen
@@ -72,13 +85,22 @@ def main() -> int:
         from django.db import connections
 
         v1, v2 = register_two(world, storage="local")
+        if args.detect_clients:
+            import io
+
+            from django.core.management import call_command
+
+            from inference.management.commands import seed_demo
+
+            seed_demo.DEMO_BUILDERS = ["inference.demo.vision.build"]  # the YOLOv8n demo detector
+            call_command("seed_demo", stdout=io.StringIO())
         connections.close_all()
         body_file = world.folder / "body.json"
         body_file.write_bytes(sample_digit_body())
         if args.server == "serve":
-            atlas = world.serve("atlas", workers=args.workers)
+            atlas = world.serve("atlas", workers=args.workers, env=server_env)
         else:
-            atlas = world.gunicorn("atlas", workers=args.workers)
+            atlas = world.gunicorn("atlas", workers=args.workers, env=server_env)
         pids = atlas.worker_pids()  # the slow pool's worker too: every worker must switch
         url = atlas.url + "/predict"
         run_loadgen(
@@ -95,20 +117,32 @@ def main() -> int:
         load = start_loadgen(
             world, urls=[url], out=out, body_file=body_file, concurrency=args.concurrency, duration=duration
         )
+        stop, detections, detect_failures = threading.Event(), [], []
+        detect_threads = [
+            threading.Thread(
+                target=detect_loop, args=(atlas.url + "/api/v1/detect", photo(), stop, detections, detect_failures)
+            )
+            for _ in range(args.detect_clients)
+        ]
+        for thread in detect_threads:
+            thread.start()
         time.sleep(args.steady)  # the steady-state stretch (bounded: --steady seconds)
         promotions = run_promotions(
             [atlas.url], [("1.1.0", v2.pk), ("1.0.0", v1.pk)], pids, count=args.promotions, spacing_s=args.spacing
         )
         records = finish_loadgen(load, out, timeout=duration + 90)
+        stop.set()
+        for thread in detect_threads:
+            thread.join()
         verdict = judge(records, promotions, initial="1.0.0", steady_from=started + 1.0)
         print(json.dumps(verdict, indent=1), flush=True)
 
     result = {
         "settings": {
             "workers": args.workers,
-            "server": "scripts/serve: granian, and its slow pool's worker"
-            if args.server == "serve"
-            else "gunicorn sync (atlas/gunicorn.conf.py)",
+            "server": SERVERS[args.server]
+            + "".join(f", {key}={value}" for key, value in server_env.items())
+            + (f", /api/v1/detect kept busy by {args.detect_clients} clients" if args.detect_clients else ""),
             "concurrency": args.concurrency,
             "steady_s": args.steady,
             "promotions": args.promotions,
@@ -124,7 +158,9 @@ def main() -> int:
         "answers": verdict,
         "promotions": promotions_json(promotions),
     }
-    write_result("swaps_under_load", result)
+    if args.detect_clients:
+        result["detections"] = {"answered": len(detections), "failed": detect_failures[:10]}
+    write_result("swaps_under_mixed_load" if args.detect_clients else "swaps_under_load", result)
     return 0
 
 

@@ -228,19 +228,19 @@ def test_a_member_of_the_pool_restores_the_client_the_web_worker_saw(settings):
     assert not [key for key in environ if key.startswith("HTTP_X_ATLAS_POOL_")]
 
 
-def test_a_members_request_thread_runs_at_the_pools_nice_value(settings):
-    settings.ATLAS_SLOW_POOL_NICE = 19
-    nices: list[int] = []
+def test_a_members_request_thread_runs_at_nice_19_in_the_idle_class(settings):
+    settings.ATLAS_SLOW_POOL_NICE, settings.ATLAS_SLOW_POOL_IDLE = 19, True
+    nices: list[tuple[int, int]] = []
 
     def app(environ, start_response):
-        nices.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        nices.append((os.getpriority(os.PRIO_PROCESS, threading.get_native_id()), os.sched_getscheduler(0)))
         return django_application(environ, start_response)
 
     ours = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
 
     as_a_member(settings, app)
 
-    assert nices == [19]
+    assert nices == [(19, os.SCHED_IDLE)]
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == ours  # the caller's thread untouched
 
 

@@ -79,22 +79,26 @@ def torch_mapped(pid: int) -> bool:
     return any("libtorch_cpu" in region.path for region in psutil.Process(pid).memory_maps())
 
 
-def thread_nices(pid: int) -> set[int]:
-    """The nice value of each thread of the process (field 19 of /proc/<pid>/task/<tid>/stat)."""
-    nices = set()
+NORMAL, IDLE = (0, os.SCHED_OTHER), (19, os.SCHED_IDLE)
+
+
+def thread_priorities(pid: int) -> set[tuple[int, int]]:
+    """(nice, scheduling policy) of each thread of the process (fields 19 and 41 of /proc/<pid>/task/<tid>/stat)."""
+    found = set()
     for task in Path(f"/proc/{pid}/task").iterdir():
         with contextlib.suppress(FileNotFoundError):  # a thread that ended meanwhile
-            nices.add(int((task / "stat").read_text().rsplit(")", 1)[1].split()[16]))
-    return nices
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            found.add((int(fields[16]), int(fields[38])))
+    return found
 
 
-def test_the_pools_request_threads_run_at_nice_19_and_the_rest_at_0(replica):
+def test_the_pools_request_threads_run_at_nice_19_in_the_idle_class_and_the_rest_normally(replica):
     assert detect(replica).status_code == 200
 
     [pool_worker] = replica.pool_pids()
-    assert thread_nices(pool_worker) == {0, 19}  # its start and listener at 0, the detection's threads at 19
+    assert thread_priorities(pool_worker) == {NORMAL, IDLE}  # its start and listener normal; the detection's idle
     assert psutil.Process(pool_worker).nice() == 0  # the main thread
-    assert {pid: thread_nices(pid) for pid in replica.web_pids()} == dict.fromkeys(replica.web_pids(), {0})
+    assert {pid: thread_priorities(pid) for pid in replica.web_pids()} == dict.fromkeys(replica.web_pids(), {NORMAL})
 
 
 def test_without_the_pool_a_web_worker_loads_the_detector_and_answers(replica):
