@@ -5,8 +5,9 @@ CPU that a fast model's requests (digits, threat rules: well under a millisecond
 `scripts/serve` starts it under granian, the default (ATLAS_SLOW_POOL_WORKERS=1; 0 turns it off): a second
 granian of that many workers, on a private Unix socket, with ATLAS_SLOW_POOL_MEMBER=1. A member's request
 threads lower themselves on their first request to nice ATLAS_SLOW_POOL_NICE (19) and Linux's SCHED_IDLE
-class (ATLAS_SLOW_POOL_IDLE, on: they get the CPU no other thread wants, and any waking thread preempts them), and the detection's threads they start inherit it; its start, its listener and
-granian's own thread keep normal priority, so that a promotion reaches the pool as fast as the web workers.
+class (ATLAS_SLOW_POOL_IDLE, on: they get the CPU no other thread wants, and any waking thread preempts
+them), and the detection's threads they start inherit both; its start, its listener and granian's own
+thread keep normal priority, so that a promotion reaches the pool as fast as the web workers.
 The web workers get the socket in ATLAS_SLOW_POOL_SOCKET. The pool's workers are ordinary Atlas workers:
 they preload every active version, follow promotions and rollouts through their own listener, write their
 worker reports and metrics, log each request and answer it through the whole Django stack. The web workers
