@@ -112,20 +112,32 @@ def slow_methods(runtime: str) -> tuple[str, ...]:
 @functools.cache
 def _declared(module_name: str) -> tuple[str, ...]:
     module = sys.modules.get(module_name)
-    if module is not None:
-        return tuple(getattr(module, "SLOW_METHODS", ()))
-    try:
-        spec = importlib.util.find_spec(module_name)
-    except (ImportError, ValueError):
-        return ()
-    if spec is None or spec.origin is None or not spec.origin.endswith(".py"):  # no source to read: import it
-        try:
-            return tuple(getattr(importlib.import_module(module_name), "SLOW_METHODS", ()))
+    if module is None:
+        found = _literal(module_name)
+        if found is not None:
+            return found
+        try:  # no literal to read: import the module after all
+            module = importlib.import_module(module_name)
         except ImportError:
             return ()
-    for node in ast.parse(Path(spec.origin).read_text()).body:  # a top-level `SLOW_METHODS = (...)` literal
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "SLOW_METHODS" for t in node.targets):
-            return tuple(ast.literal_eval(node.value))
+    return tuple(getattr(module, "SLOW_METHODS", ()))
+
+
+def _literal(module_name: str) -> tuple[str, ...] | None:
+    """A top-level `SLOW_METHODS = (...)` (or `SLOW_METHODS: ... = (...)`) literal in the module's source,
+    () when the source has none, None when there is no source to read or it is not a literal."""
+    try:
+        spec = importlib.util.find_spec(module_name)
+        if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
+            return None
+        tree = ast.parse(Path(spec.origin).read_text())
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "SLOW_METHODS" for t in node.targets):
+                return tuple(ast.literal_eval(node.value))
+            if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == "SLOW_METHODS" and node.value:
+                return tuple(ast.literal_eval(node.value))
+    except (ImportError, OSError, SyntaxError, ValueError, TypeError):
+        return None
     return ()
 
 

@@ -23,8 +23,9 @@ before Django, as a reverse proxy would:
 - the pool's answer is returned as it came, hop-by-hop headers aside.
 
 The pool is an accelerator, never a dependency. A web worker answers the request itself (loading the model
-the first time, then running it on its in-process slow lane) when the pool cannot be reached, drops the
-connection, or answers 5xx; a pool that does not answer within ATLAS_SLOW_POOL_TIMEOUT seconds is a 504.
+the first time, then running it on its in-process slow lane) when the pool cannot be reached or drops the
+connection without an answer; any HTTP answer of the pool, a 5xx included, is returned as it came. A pool
+that stays silent for ATLAS_SLOW_POOL_TIMEOUT seconds (on any one read) is a 504.
 /readyz says whether the pool is reachable, and atlas_slow_pool_fallbacks_total counts the requests answered
 here instead.
 """
@@ -67,7 +68,7 @@ HOP_BY_HOP = frozenset(
     }
 )
 PRIVATE_PREFIX = "HTTP_X_ATLAS_POOL_"  # the headers a member trusts: set by the web worker, never by a client
-READINESS_TIMEOUT = 1.0  # seconds a /readyz waits for the pool's
+READINESS_TIMEOUT = 0.3  # seconds a /readyz waits on each step of asking the pool (its threads are niced)
 CONNECT_ERRORS = (FileNotFoundError, ConnectionRefusedError, ConnectionResetError, BrokenPipeError)
 
 
@@ -162,7 +163,8 @@ class SlowPool:
     def _exchange(self, environ: Environ, body: Any) -> tuple[str, list[tuple[str, str]], bytes]:
         method = environ["REQUEST_METHOD"]
         target = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
-        target = _quote(target) + (f"?{environ['QUERY_STRING']}" if environ.get("QUERY_STRING") else "")
+        query = environ.get("QUERY_STRING", "")
+        target = _quote(target) + (f"?{_quote(query, safe=QUERY_SAFE)}" if query else "")
         headers = _request_headers(environ)
         for attempt in (0, 1):  # a kept-alive connection the pool closed meanwhile: once more on a new one
             fresh = attempt == 1 or getattr(self._local, "connection", None) is None
@@ -180,15 +182,15 @@ class SlowPool:
             except TimeoutError:
                 self._drop()
                 raise
-            except (OSError, http.client.HTTPException) as exc:
+            except (OSError, http.client.HTTPException, ValueError) as exc:  # ValueError: a header http.client refuses
                 self._drop()
                 if fresh or not isinstance(exc, (http.client.RemoteDisconnected, *CONNECT_ERRORS)):
                     raise PoolUnavailable(f"{type(exc).__name__}: {exc}") from exc
                 continue
             if response.will_close:
                 self._drop()
-            if response.status >= 500:
-                raise PoolUnavailable(f"the pool answered {response.status}")
+            # Any answer the pool gives is the answer, a 5xx included (a 503 for a model with no active
+            # version would be this worker's answer too, and answering it here would load torch for nothing).
             kept = [(name, value) for name, value in response.getheaders() if name.lower() not in HOP_BY_HOP]
             return f"{response.status} {response.reason}", kept, payload
         raise AssertionError("unreachable")  # pragma: no cover
@@ -209,9 +211,10 @@ class SlowPool:
 
 def _read_body(environ: Environ) -> Any:
     """The request body, read into a spooled file; None when Django should read it itself."""
-    if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
-        return None  # only without a body wrapper that read it already (atlas.request_guard.ChunkedBodies)
-    length_text = environ.get("CONTENT_LENGTH") or "0"
+    length_text = environ.get("CONTENT_LENGTH") or ""
+    if not length_text and "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        return None  # a chunked body no wrapper has read (atlas.request_guard.ChunkedBodies reads them)
+    length_text = length_text or "0"
     if not (length_text.isascii() and length_text.isdigit()):
         return None
     length = int(length_text)
@@ -283,11 +286,15 @@ def _restore(environ: Environ) -> None:
         del environ[key]
 
 
-def _quote(path: str) -> str:
+PATH_SAFE = "/:@!$&'()*+,;=-._~"
+QUERY_SAFE = PATH_SAFE + "?%"  # a query string comes still percent-encoded: only raw bytes are quoted
+
+
+def _quote(text: str, safe: str = PATH_SAFE) -> str:
     from urllib.parse import quote
 
-    # WSGI gives the path decoded as latin-1; the pool's server decodes it again
-    return quote(path.encode("latin-1"), safe="/:@!$&'()*+,;=-._~")
+    # WSGI gives the path (decoded) and the query (as sent) as latin-1 text; the pool's server decodes them
+    return quote(text.encode("latin-1", errors="replace"), safe=safe)
 
 
 def _json(start_response: StartResponse, status: str, body: dict[str, str]) -> list[bytes]:

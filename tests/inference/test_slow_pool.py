@@ -45,6 +45,7 @@ class FakePool(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         self.release = threading.Event()
         self.release.set()  # cleared: the pool holds its answer until set
         self.close_after_answer = False
+        self.drop_unanswered = False
         super().__init__(str(path), PoolHandler)
 
 
@@ -58,6 +59,9 @@ class PoolHandler(BaseHTTPRequestHandler):
             {"method": self.command, "target": self.path, "headers": self.headers, "body": body}
         )
         self.server.release.wait(timeout=10)
+        if self.server.drop_unanswered:  # as a worker that dies on the request
+            self.close_connection = True
+            return
         self.send_response(self.server.status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(self.server.body)))
@@ -151,8 +155,18 @@ def test_a_fast_model_request_never_reaches_the_pool(pool, web, django_requests,
     assert (pool.received, django_requests) == ([], [1])
 
 
-def test_a_pool_that_answers_5xx_leaves_the_request_to_this_worker(pool, web, django_requests):
-    pool.status = 503
+def test_a_pool_answering_503_is_answered_as_it_came(pool, web, django_requests):
+    pool.status = 503  # e.g. no active version: this worker would say the same, after loading torch for it
+    before = fallbacks()
+
+    status, _, payload = call(web, b"x", path=DETECT)
+
+    assert (status, payload) == ("503 Service Unavailable", b'{"answered_by": "pool"}')
+    assert (django_requests, fallbacks()) == ([], before)
+
+
+def test_a_pool_that_drops_the_connection_unanswered_leaves_the_request_to_this_worker(pool, web):
+    pool.drop_unanswered = True
     before = fallbacks()
     here = call(django_application, b"not an image", path=DETECT, CONTENT_TYPE="image/jpeg")
 
@@ -161,6 +175,24 @@ def test_a_pool_that_answers_5xx_leaves_the_request_to_this_worker(pool, web, dj
     assert len(pool.received) == 1
     assert (answer[0], answer[2]) == (here[0], here[2])  # this worker's Django answered, with the same body
     assert fallbacks() == before + 1
+
+
+def test_a_chunked_body_a_wrapper_has_read_is_passed_on(pool, web):
+    call(web, b"abc", path=DETECT, HTTP_TRANSFER_ENCODING="chunked")  # ChunkedBodies set CONTENT_LENGTH
+
+    [sent] = pool.received
+    assert (sent["body"], sent["headers"]["Content-Length"], sent["headers"]["Transfer-Encoding"]) == (
+        b"abc",
+        "3",
+        None,
+    )
+
+
+def test_raw_bytes_in_the_query_string_are_passed_on_percent_encoded(pool, web):
+    status, _, _ = call(web, b"x", path=DETECT, QUERY_STRING="conf=0.5&name=caf\xe9&a=%41")
+
+    assert status == "200 OK"
+    assert pool.received[0]["target"] == DETECT + "?conf=0.5&name=caf%E9&a=%41"
 
 
 def test_a_pool_that_cannot_be_reached_leaves_the_request_to_this_worker(web):
@@ -178,9 +210,12 @@ def test_a_pool_that_does_not_answer_in_time_is_a_504(settings, pool, socket_pat
     settings.ATLAS_SLOW_POOL_TIMEOUT = 0.3
     pool.release.clear()
 
+    before = fallbacks()
+
     status, headers, payload = call(SlowPool(django_application), b"x", path=DETECT)
 
     assert (status, headers["Content-Type"]) == ("504 Gateway Timeout", "application/json")
+    assert fallbacks() == before  # not answered here: the pool may still be computing it
     assert json.loads(payload) == {"detail": "The slow pool did not answer within 0.3 s.", "error": "slow_pool_timeout"}
 
 

@@ -124,3 +124,32 @@ def test_the_supervisor_alone_told_to_stop_stops_both_servers(replica):
     assert replica.process.returncode == 0
     assert not [pid for pid in workers if psutil.pid_exists(pid)]
     assert not run_dir.exists()
+
+
+def test_a_pool_that_dies_is_restarted_and_answers_again(replica):
+    [master] = [p for p in psutil.Process(replica.process.pid).children() if "--uds" in p.cmdline()]
+    old_workers = replica.pool_pids()
+
+    master.kill()  # SIGKILL: its socket file stays behind; its worker is left to the supervisor
+    for pid in old_workers:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            psutil.Process(pid).kill()
+
+    wait_until(
+        lambda: (
+            replica.pool_pids()
+            and not replica.pool_pids() & old_workers
+            and "Started worker-1" in (replica.log_tail(15))
+        ),
+        timeout=60,
+        what=f"a new slow pool\n{replica.log_tail()}",
+    )
+    wait_until(
+        lambda: requests.get(f"{replica.url}/readyz", timeout=10).json()["slow_pool"]["reachable"],
+        timeout=30,
+        what="the new pool reachable",
+    )
+    response = detect(replica)
+    assert response.status_code == 200
+    assert answered_by(replica, response) in replica.pool_pids()
+    assert "the slow pool exited" in replica.log_tail(400)
