@@ -130,17 +130,13 @@ def test_a_pool_that_dies_is_restarted_and_answers_again(replica):
     [master] = [p for p in psutil.Process(replica.process.pid).children() if "--uds" in p.cmdline()]
     old_workers = replica.pool_pids()
 
-    master.kill()  # SIGKILL: its socket file stays behind; its worker is left to the supervisor
-    for pid in old_workers:
+    master.kill()  # SIGKILL, as the OOM killer would: its socket file stays behind
+    for pid in old_workers:  # its orphaned worker too
         with contextlib.suppress(psutil.NoSuchProcess):
             psutil.Process(pid).kill()
 
     wait_until(
-        lambda: (
-            replica.pool_pids()
-            and not replica.pool_pids() & old_workers
-            and "Started worker-1" in (replica.log_tail(15))
-        ),
+        lambda: bool(replica.pool_pids()) and not replica.pool_pids() & old_workers,
         timeout=60,
         what=f"a new slow pool\n{replica.log_tail()}",
     )
