@@ -82,10 +82,11 @@ def _start(*, preload: bool) -> None:
     except Exception:
         logger.exception("could not import the views at worker start")
     _clean_up_after_the_dead()
-    try:
-        bootstrap.adopt_at_start()  # HF_MODEL_REPO + DEFAULT_MODEL on an empty registry; never raises
-    except Exception:
-        logger.exception("the Hub bootstrap failed")
+    if not settings.ATLAS_SLOW_POOL_MEMBER:  # the web workers adopt; the slow pool follows the promotion
+        try:
+            bootstrap.adopt_at_start()  # HF_MODEL_REPO + DEFAULT_MODEL on an empty registry; never raises
+        except Exception:
+            logger.exception("the Hub bootstrap failed")
     try:
         if unknown := served_models.unknown_names():
             logger.warning("ATLAS_SERVE_MODELS names no registered model: %s", ", ".join(unknown))

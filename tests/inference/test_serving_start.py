@@ -13,7 +13,7 @@ import pytest
 from django.utils import timezone
 
 from inference import serving
-from models_registry import artifact_cache
+from models_registry import artifact_cache, bootstrap
 from models_registry.models import RegisteredModel, WorkerReport
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -76,5 +76,26 @@ def test_starting_to_serve_deletes_the_reports_of_dead_workers_of_this_host():
     try:
         # Then that report is gone
         assert WorkerReport.objects.filter(pid=gone.pid).count() == 0
+    finally:
+        serving.stop()
+
+
+def test_a_web_worker_runs_the_hub_bootstrap_at_start():
+    bootstrap.forget_outcome()
+    serving.ensure_started()
+    try:
+        assert bootstrap.last_outcome()["outcome"] == "not_configured"  # no HF_MODEL_REPO in the tests
+    finally:
+        serving.stop()
+
+
+def test_a_member_of_the_slow_pool_leaves_the_hub_bootstrap_to_the_web_workers(settings):
+    """Both starting at once, the pool's worker could adopt first, and the web worker's /healthz would then
+    say `registry_kept` for a replica that had just adopted the repo."""
+    settings.ATLAS_SLOW_POOL_MEMBER = True
+    bootstrap.forget_outcome()
+    serving.ensure_started()
+    try:
+        assert bootstrap.last_outcome() is None
     finally:
         serving.stop()
