@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import re
 import shutil
 import subprocess
@@ -156,27 +155,10 @@ def time_calls(fn: Callable[[], object], *, min_seconds: float = 2.0, max_calls:
 def wsgi_caller(app, *, method: str, path: str, body: bytes = b"") -> Callable[[], tuple[str, bytes]]:
     """A no-socket call of a WSGI app, as gunicorn makes it (for in-process timing and profiling)."""
 
+    from tests.wsgi import environ_for  # the tests' own request environ (bench/world.py uses tests/ helpers too)
+
     def call() -> tuple[str, bytes]:
-        environ = {
-            "REQUEST_METHOD": method,
-            "PATH_INFO": path,
-            "SCRIPT_NAME": "",
-            "QUERY_STRING": "",
-            "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "8000",
-            "HTTP_HOST": "127.0.0.1",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "CONTENT_TYPE": "application/json",
-            "CONTENT_LENGTH": str(len(body)),
-            "wsgi.input": io.BytesIO(body),
-            "wsgi.errors": sys.stderr,
-            "wsgi.url_scheme": "http",
-            "wsgi.version": (1, 0),
-            "wsgi.multithread": False,
-            "wsgi.multiprocess": True,
-            "wsgi.run_once": False,
-            "REMOTE_ADDR": "127.0.0.1",
-        }
+        environ = environ_for(body, path=path, method=method)
         status = []
         chunks = app(environ, lambda s, headers, exc_info=None: status.append(s))
         try:

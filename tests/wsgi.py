@@ -1,4 +1,5 @@
-"""Calling a WSGI application in the test process, as a server would: one request, its whole answer."""
+"""Calling a WSGI application in the test process, as a server would: one request, its whole answer.
+bench/measure.py builds its no-socket calls from the same environ."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import sys
 DIGIT = json.dumps({"pixels": [0.0] * 300 + [1.0] * 184 + [0.0] * 300}).encode()
 
 
-def call(app, body: bytes = DIGIT, *, path: str = "/predict", method: str = "POST", **extra: str):
-    environ = {
+def environ_for(body: bytes, *, path: str, method: str, **extra: str) -> dict:
+    """The environ a server gives the app for this request (a fresh body stream each time)."""
+    return {
         "REQUEST_METHOD": method,
         "PATH_INFO": path,
         "SCRIPT_NAME": "",
@@ -31,6 +33,10 @@ def call(app, body: bytes = DIGIT, *, path: str = "/predict", method: str = "POS
         "REMOTE_ADDR": "127.0.0.1",
         **extra,
     }
+
+
+def call(app, body: bytes = DIGIT, *, path: str = "/predict", method: str = "POST", **extra: str):
+    environ = environ_for(body, path=path, method=method, **extra)
     started: list = []
     chunks = app(environ, lambda status, headers, exc_info=None: started.append((status, headers)))
     payload = b"".join(chunks)

@@ -8,7 +8,6 @@ import json
 import logging
 
 import pytest
-from django.core.signals import request_started
 from django.test import override_settings
 
 from atlas.wsgi import django_application
@@ -16,19 +15,6 @@ from inference.hot_path import HotPredict
 from tests.wsgi import call
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("keep_the_test_connection")]
-
-
-@pytest.fixture
-def django_requests():
-    """How many requests went through Django's handler (request_started)."""
-    seen: list[int] = []
-
-    def count(**kwargs):
-        seen.append(1)
-
-    request_started.connect(count)
-    yield seen
-    request_started.disconnect(count)
 
 
 def without_request_id(headers: dict) -> dict:

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from django.core.signals import request_started
 from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 
@@ -101,18 +100,6 @@ def web(settings, socket_path) -> SlowPool:
     settings.ATLAS_SLOW_POOL_SOCKET = str(socket_path)
     settings.ATLAS_SLOW_POOL_MEMBER = False
     return SlowPool(django_application)
-
-
-@pytest.fixture
-def django_requests() -> Iterator[list[int]]:
-    seen: list[int] = []
-
-    def count(**kwargs):
-        seen.append(1)
-
-    request_started.connect(count)
-    yield seen
-    request_started.disconnect(count)
 
 
 def fallbacks() -> float:
