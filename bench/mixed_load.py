@@ -4,9 +4,10 @@
 
 One world (fresh PostgreSQL database, local store) seeded by `manage.py seed_demo` (the digit network and
 the demo YOLOv8n detector, whose forward pass takes 30-300 ms of CPU). For each server setting (
-granian as scripts/serve starts it (the default: 2 web workers and the slow pool's 1 worker, whose request
-threads run at nice 19 in SCHED_IDLE and answer the detections), the pool at nice 19 only, granian without
-the pool, gunicorn sync, and gthread (2 worker processes with 4 threads each)), in one run:
+granian as scripts/serve starts it (the default: 2 web workers and the slow pool's 1 worker, pinned to the
+last CPU, whose request threads run at nice 19 in SCHED_IDLE and answer the detections), the pool on every
+CPU, the pool at nice 19 only, granian without the pool, gunicorn sync, and gthread (2 worker processes with
+4 threads each)), in one run:
   alone   wrk drives POST /predict (2 connections) for --duration seconds, as --splits runs on new
           connections (their median p99 is the phase's: see `phase`)
   mixed   the same, while --detect-clients threads each POST a real photo (sklearn's china.jpg) to
@@ -34,7 +35,9 @@ from bench.digits import sample_digit_body  # noqa: E402
 from bench.world import World, setup_django, wait_for_quiet, write_result  # noqa: E402
 
 SETTINGS = {  # name -> (started through scripts/serve as the Procfile does?, environment)
-    "granian": (True, {}),  # with its slow pool (inference/slow_pool.py): request threads at nice 19, SCHED_IDLE
+    # with its slow pool (inference/slow_pool.py): request threads at nice 19 in SCHED_IDLE, on the last CPU
+    "granian": (True, {}),
+    "granian, ATLAS_SLOW_POOL_CPUS=none": (True, {"ATLAS_SLOW_POOL_CPUS": "none"}),  # the pool on every CPU
     "granian, ATLAS_SLOW_POOL_IDLE=0": (True, {"ATLAS_SLOW_POOL_IDLE": "0"}),  # the pool at nice 19 only
     "granian, no slow pool": (True, {"ATLAS_SLOW_POOL_WORKERS": "0"}),
     "sync": (False, {}),

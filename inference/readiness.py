@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET
 
 from models_registry import selectors
 
-from . import model_cache, served_models, slow_pool
+from . import model_cache, pool_cpus, served_models, slow_pool
 
 
 def database_reachable() -> bool:
@@ -90,6 +90,8 @@ def readyz(request: HttpRequest) -> JsonResponse:
     body: dict[str, Any] = {"status": status, "database_connected": database, "models": models}
     if pool is not None:  # scripts/serve's slow pool: whether it answers (without it, this worker does)
         body["slow_pool"] = pool
+    if settings.ATLAS_SLOW_POOL_MEMBER:  # the CPUs scripts/serve pinned it to (inference/pool_cpus.py)
+        body["cpus"] = sorted(pool_cpus.allowed())
     return JsonResponse(body, status=200 if ready else 503)
 
 

@@ -310,9 +310,10 @@ def readiness(host: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
     try:
         connection.request("GET", "/readyz", headers={"Host": host})
         response = connection.getresponse()
-        models = json.loads(response.read())["models"]
+        body = json.loads(response.read())
+        models = body["models"]
     except (OSError, http.client.HTTPException, ValueError, KeyError, TypeError) as exc:
-        return {"reachable": False, "error": f"{type(exc).__name__}: {exc}"}, None
+        return {"reachable": False, "error": f"{type(exc).__name__}: {exc}", "cpus": None}, None
     finally:
         connection.close()
-    return {"reachable": True, "error": None}, models
+    return {"reachable": True, "error": None, "cpus": body.get("cpus")}, models

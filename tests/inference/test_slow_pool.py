@@ -309,8 +309,8 @@ def test_a_detection_this_worker_must_answer_loads_the_detector_here(web, detect
     assert serving._follows("visual_detector") is True  # loaded here: kept current from now on
 
 
-def readyz_models(pool_state: dict) -> bytes:
-    return json.dumps({"status": "ready", "database_connected": True, "models": pool_state}).encode()
+def readyz_models(pool_state: dict, **more) -> bytes:
+    return json.dumps({"status": "ready", "database_connected": True, "models": pool_state} | more).encode()
 
 
 def test_readiness_gives_the_pools_state_of_the_models_left_to_it(client, pool, web, detector, digits):
@@ -324,8 +324,25 @@ def test_readiness_gives_the_pools_state_of_the_models_left_to_it(client, pool, 
         "digit_classifier": {"serving": "1.0.0", "on_active": True, "error": None},
         "visual_detector": {"serving": "1.1.0-shapes", "on_active": True, "error": None, "in": "slow pool"},
     }
-    assert response.json()["slow_pool"] == {"reachable": True, "error": None}
+    assert response.json()["slow_pool"] == {"reachable": True, "error": None, "cpus": None}
     assert (pool.received[0]["target"], pool.received[0]["headers"]["Host"]) == ("/readyz", "testserver")
+
+
+def test_readiness_gives_the_cpus_the_pool_is_pinned_to(client, pool, web, detector):
+    pool.body = readyz_models({}, cpus=[1])
+
+    response = client.get("/readyz")
+
+    assert response.json()["slow_pool"] == {"reachable": True, "error": None, "cpus": [1]}
+
+
+def test_a_pool_member_gives_the_cpus_it_may_run_on(settings, client):
+    settings.ATLAS_SLOW_POOL_SOCKET = ""
+    settings.ATLAS_SLOW_POOL_MEMBER = True
+
+    response = client.get("/readyz")
+
+    assert response.json()["cpus"] == sorted(os.sched_getaffinity(0))
 
 
 def test_a_pool_not_on_the_active_version_makes_the_replica_not_ready(client, pool, web, detector):

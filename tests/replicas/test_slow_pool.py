@@ -101,6 +101,28 @@ def test_the_pools_request_threads_run_at_nice_19_in_the_idle_class_and_the_rest
     assert {pid: thread_priorities(pid) for pid in replica.web_pids()} == dict.fromkeys(replica.web_pids(), {NORMAL})
 
 
+def thread_cpus(pid: int) -> set[frozenset[int]]:
+    """The CPUs each thread of the process may run on."""
+    found = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):  # a thread that ended meanwhile
+            found.add(frozenset(os.sched_getaffinity(int(task.name))))
+    return found
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="on one CPU the pool is not pinned")
+def test_the_pool_runs_on_the_last_cpu_and_the_web_workers_on_every_cpu(replica):
+    assert detect(replica).status_code == 200  # the detection's threads started
+
+    usable = frozenset(os.sched_getaffinity(0))
+    expected = frozenset(sorted(usable)[-max(1, len(usable) // 4) :])
+    [pool_worker] = replica.pool_pids()
+    assert thread_cpus(pool_worker) == {expected}
+    assert {pid: thread_cpus(pid) for pid in replica.web_pids()} == dict.fromkeys(replica.web_pids(), {usable})
+    ready = requests.get(f"{replica.url}/readyz", timeout=10).json()
+    assert ready["slow_pool"] == {"reachable": True, "error": None, "cpus": sorted(expected)}
+
+
 def test_without_the_pool_a_web_worker_loads_the_detector_and_answers(replica):
     pool_socket(replica).unlink()  # the pool runs on, but no connection reaches it
 
