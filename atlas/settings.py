@@ -346,6 +346,9 @@ ATLAS_SLOW_POOL_NICE = int(os.environ.get("ATLAS_SLOW_POOL_NICE", "19"))
 ATLAS_SLOW_POOL_IDLE = _env_bool("ATLAS_SLOW_POOL_IDLE", True)
 # ...and how long (s) a web worker waits for the pool's answer before a 504.
 ATLAS_SLOW_POOL_TIMEOUT = float(os.environ.get("ATLAS_SLOW_POOL_TIMEOUT", "60"))
+# ...and how long (s) a web worker waits for a pool that does not listen (starting, restarting after a crash)
+# before it answers a slow request itself, which loads the model (and torch) into the web worker.
+ATLAS_SLOW_POOL_WAIT = float(os.environ.get("ATLAS_SLOW_POOL_WAIT", "30"))
 
 # Which models this replica loads and serves (comma-separated names); unset or empty: every model. The others
 # answer 503 here and are left out of this replica's readiness.

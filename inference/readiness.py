@@ -28,13 +28,15 @@ def database_reachable() -> bool:
         return False
 
 
-def model_states(pool_models: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+def model_states(pool_models: dict[str, Any] | None = None, *, pool_awaited: bool = False) -> dict[str, dict[str, Any]]:
     """Per active model this replica serves (ATLAS_SERVE_MODELS): what this process serves, and whether that
     is the registry's active version. Raises DatabaseError when the registry cannot be read.
 
     A model a web worker leaves to the slow pool and has not loaded: the pool's state (`pool_models`, its own
-    /readyz `models`), marked `"in": "slow pool"`; when the pool cannot be asked, `on_active` is None (this
-    worker loads it for the first request that needs it) and the model does not count against readiness."""
+    /readyz `models`), marked `"in": "slow pool"`; when the pool cannot be asked, `on_active` is None and the
+    model does not count against readiness: while the pool is awaited (`pool_awaited`: it stopped listening
+    less than ATLAS_SLOW_POOL_WAIT ago) requests wait for it, `"in": "slow pool, awaited"`; after that this
+    worker loads the model for the first request that needs it, `"in": "this worker, on demand"`."""
     loaded = model_cache.snapshot()
     failures = model_cache.failures()
     states: dict[str, dict[str, Any]] = {}
@@ -43,7 +45,7 @@ def model_states(pool_models: dict[str, Any] | None = None) -> dict[str, dict[st
             continue  # nothing to serve, or another replica serves it (ATLAS_SERVE_MODELS)
         entry = loaded.get(name)
         if entry is None and served_models.left_to_pool(name):
-            states[name] = _in_pool(name, pool_models)
+            states[name] = _in_pool(name, pool_models, pool_awaited)
             continue
         failure = failures.get(name)
         states[name] = {
@@ -54,9 +56,10 @@ def model_states(pool_models: dict[str, Any] | None = None) -> dict[str, dict[st
     return states
 
 
-def _in_pool(name: str, pool_models: dict[str, Any] | None) -> dict[str, Any]:
+def _in_pool(name: str, pool_models: dict[str, Any] | None, awaited: bool) -> dict[str, Any]:
     if pool_models is None:
-        return {"serving": None, "on_active": None, "error": None, "in": "this worker, on demand"}
+        where = "slow pool, awaited" if awaited else "this worker, on demand"
+        return {"serving": None, "on_active": None, "error": None, "in": where}
     state = pool_models.get(name)
     if not isinstance(state, dict):
         return {"serving": None, "on_active": False, "error": "the slow pool does not serve it", "in": "slow pool"}
@@ -82,7 +85,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
     models: dict[str, dict[str, Any]] = {}
     if database:
         try:
-            models = model_states(pool_models)
+            models = model_states(pool_models, pool_awaited=bool(pool and pool["awaited"]))
         except DatabaseError:
             database = False
     ready = database and all(state["on_active"] is not False for state in models.values())

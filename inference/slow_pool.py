@@ -22,12 +22,16 @@ before Django, as a reverse proxy would:
   (and which a client's own are dropped on the way);
 - the pool's answer is returned as it came, hop-by-hop headers aside.
 
-The pool is an accelerator, never a dependency. A web worker answers the request itself (loading the model
-the first time, then running it on its in-process slow lane) when the pool cannot be reached or drops the
-connection without an answer; any HTTP answer of the pool, a 5xx included, is returned as it came. A pool
-that stays silent for ATLAS_SLOW_POOL_TIMEOUT seconds (on any one read) is a 504.
-/readyz says whether the pool is reachable, and atlas_slow_pool_fallbacks_total counts the requests answered
-here instead.
+The pool is an accelerator, never a dependency. A pool that does not listen (no socket file, a refused
+connection, a new connection dropped) is awaited for ATLAS_SLOW_POOL_WAIT seconds (30) from the first
+refusal: it is starting (the web workers listen seconds before it does) or scripts/serve is restarting it,
+and a request waits for it rather than load torch into a web worker. A request the pool dropped after it
+was sent whole is sent once more at most (the pool may have run it, as the fallback would run it again).
+Past the wait, or dropped twice, a web worker answers the request itself (loading the model the first time,
+then running it on its in-process slow lane); later requests then do not wait until the pool listens again.
+Any HTTP answer of the pool, a 5xx included, is returned as it came. A pool that stays silent for
+ATLAS_SLOW_POOL_TIMEOUT seconds (on any one read) is a 504. /readyz says whether the pool is reachable and
+awaited, and atlas_slow_pool_fallbacks_total counts the requests answered here instead.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ import logging
 import socket
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any
@@ -67,6 +72,7 @@ HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
+CONNECT_POLL_S = 0.05  # how often a request waiting for a pool that does not listen tries again
 PRIVATE_PREFIX = "HTTP_X_ATLAS_POOL_"  # the headers a member trusts: set by the web worker, never by a client
 READINESS_TIMEOUT = 0.3  # seconds a /readyz waits on each step of asking the pool (its threads are niced)
 CONNECT_ERRORS = (FileNotFoundError, ConnectionRefusedError, ConnectionResetError, BrokenPipeError)
@@ -97,6 +103,33 @@ class _UnixConnection(http.client.HTTPConnection):
             sock.close()
             raise
         self.sock = sock
+
+
+class _Outage:
+    """Per process: since when the pool has not listened (None: it took the last connection). While that is
+    under ATLAS_SLOW_POOL_WAIT seconds the pool is awaited: it is starting (a replica's web workers listen
+    seconds before it does) or being restarted, and a request waits for it rather than load the model here."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.since: float | None = None
+
+    def listened(self) -> None:
+        self.since = None
+
+    def refused(self) -> float:
+        """Record a refusal; the monotonic time until which the pool is awaited."""
+        with self._lock:
+            if self.since is None:
+                self.since = time.monotonic()
+            return self.since + settings.ATLAS_SLOW_POOL_WAIT
+
+    def awaited(self) -> bool:
+        since = self.since
+        return since is not None and time.monotonic() < since + settings.ATLAS_SLOW_POOL_WAIT
+
+
+outage = _Outage()
 
 
 class PoolUnavailable(Exception):
@@ -166,10 +199,18 @@ class SlowPool:
         query = environ.get("QUERY_STRING", "")
         target = _quote(target) + (f"?{_quote(query, safe=QUERY_SAFE)}" if query else "")
         headers = _request_headers(environ)
-        for attempt in (0, 1):  # a kept-alive connection the pool closed meanwhile: once more on a new one
-            fresh = attempt == 1 or getattr(self._local, "connection", None) is None
+        fresh = getattr(self._local, "connection", None) is None
+        resent = False
+        while True:
             connection = self._connection(fresh=fresh)
+            if fresh:
+                try:
+                    _open(connection)
+                except BaseException:
+                    self._drop()
+                    raise
             body.seek(0)
+            sent = False
             try:
                 connection.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
                 for name, value in headers:
@@ -177,6 +218,7 @@ class SlowPool:
                 connection.endheaders()
                 while block := body.read(READ_BLOCK):
                     connection.send(block)
+                sent = True
                 response = connection.getresponse()
                 payload = response.read()
             except TimeoutError:
@@ -184,16 +226,23 @@ class SlowPool:
                 raise
             except (OSError, http.client.HTTPException, ValueError) as exc:  # ValueError: a header http.client refuses
                 self._drop()
-                if fresh or not isinstance(exc, (http.client.RemoteDisconnected, *CONNECT_ERRORS)):
+                if not isinstance(exc, (http.client.RemoteDisconnected, *CONNECT_ERRORS)):
                     raise PoolUnavailable(f"{type(exc).__name__}: {exc}") from exc
-                continue
+                if not fresh:  # a kept-alive connection the pool closed meanwhile: again on a new one
+                    fresh = True
+                    continue
+                # The pool dropped a new connection: it is going or (re)starting. A request it may have
+                # started on (sent whole) is sent once more at most, like the fallback would run it again.
+                if (not sent or not resent) and outage.refused() > time.monotonic():
+                    resent = resent or sent
+                    continue
+                raise PoolUnavailable(f"{type(exc).__name__}: {exc}") from exc
             if response.will_close:
                 self._drop()
             # Any answer the pool gives is the answer, a 5xx included (a 503 for a model with no active
             # version would be this worker's answer too, and answering it here would load torch for nothing).
             kept = [(name, value) for name, value in response.getheaders() if name.lower() not in HOP_BY_HOP]
             return f"{response.status} {response.reason}", kept, payload
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def _connection(self, *, fresh: bool) -> _UnixConnection:
         if fresh:
@@ -207,6 +256,27 @@ class SlowPool:
         self._local.connection = None
         if connection is not None:
             connection.close()
+
+
+def _open(connection: _UnixConnection) -> None:
+    """Connect, waiting while the pool is awaited (see `_Outage`); PoolUnavailable once it no longer is."""
+    deadline = None
+    while True:
+        try:
+            connection.connect()
+        except (FileNotFoundError, ConnectionRefusedError) as exc:  # nothing listens on the socket (yet)
+            if deadline is None:
+                deadline = outage.refused()
+            if time.monotonic() >= deadline:
+                raise PoolUnavailable(f"{type(exc).__name__}: {exc}") from exc
+            time.sleep(CONNECT_POLL_S)
+            continue
+        except TimeoutError:
+            raise
+        except OSError as exc:
+            raise PoolUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        outage.listened()
+        return
 
 
 def _read_body(environ: Environ) -> Any:
@@ -312,8 +382,16 @@ def readiness(host: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
         response = connection.getresponse()
         body = json.loads(response.read())
         models = body["models"]
+    except (FileNotFoundError, ConnectionRefusedError) as exc:  # not listening: starting, or gone
+        outage.refused()
+        return _unreachable(exc), None
     except (OSError, http.client.HTTPException, ValueError, KeyError, TypeError) as exc:
-        return {"reachable": False, "error": f"{type(exc).__name__}: {exc}", "cpus": None}, None
+        return _unreachable(exc), None
     finally:
         connection.close()
-    return {"reachable": True, "error": None, "cpus": body.get("cpus")}, models
+    outage.listened()
+    return {"reachable": True, "error": None, "awaited": False, "cpus": body.get("cpus")}, models
+
+
+def _unreachable(exc: Exception) -> dict[str, Any]:
+    return {"reachable": False, "error": f"{type(exc).__name__}: {exc}", "awaited": outage.awaited(), "cpus": None}

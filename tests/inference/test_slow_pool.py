@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import socket
 import socketserver
 import threading
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from inference import model_cache, serving, slow_pool
 from inference.management.commands import seed_demo
 from inference.slow_pool import SlowPool
 from models_registry.models import RegisteredModel
+from tests.waiting import wait_until
 from tests.wsgi import call
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("keep_the_test_connection")]
@@ -44,7 +46,7 @@ class FakePool(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         self.release = threading.Event()
         self.release.set()  # cleared: the pool holds its answer until set
         self.close_after_answer = False
-        self.drop_unanswered = False
+        self.drops = 0  # how many of the next requests it reads and drops unanswered
         super().__init__(str(path), PoolHandler)
 
 
@@ -58,7 +60,8 @@ class PoolHandler(BaseHTTPRequestHandler):
             {"method": self.command, "target": self.path, "headers": self.headers, "body": body}
         )
         self.server.release.wait(timeout=10)
-        if self.server.drop_unanswered:  # as a worker that dies on the request
+        if self.server.drops:  # as a worker that dies on the request
+            self.server.drops -= 1
             self.close_connection = True
             return
         self.send_response(self.server.status)
@@ -93,6 +96,30 @@ def pool(socket_path) -> Iterator[FakePool]:
     server.release.set()
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def no_outage() -> Iterator[None]:
+    """Each test starts with a pool this process has never found silent (slow_pool.outage is per process)."""
+    slow_pool.outage.listened()
+    yield
+    slow_pool.outage.listened()
+
+
+@pytest.fixture
+def bound_not_listening(socket_path) -> Iterator[Path]:
+    """The socket file as a starting granian has it: bound, nobody accepting (a connection is refused)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as bound:
+        bound.bind(str(socket_path))
+        yield socket_path
+
+
+def start_pool(socket_path: Path) -> FakePool:
+    """A pool that starts listening where a silent one was (the bound file of a starting one removed)."""
+    socket_path.unlink(missing_ok=True)
+    server = FakePool(socket_path)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
 
 
 @pytest.fixture
@@ -152,14 +179,25 @@ def test_a_pool_answering_503_is_answered_as_it_came(pool, web, django_requests)
     assert (django_requests, fallbacks()) == ([], before)
 
 
-def test_a_pool_that_drops_the_connection_unanswered_leaves_the_request_to_this_worker(pool, web):
-    pool.drop_unanswered = True
+def test_a_request_the_pool_dropped_unanswered_is_sent_once_more_and_answered_by_it(pool, web, django_requests):
+    pool.drops = 1  # a worker that died on it, restarted
+    before = fallbacks()
+
+    answer = call(web, b"x", path=DETECT)
+
+    assert (answer[0], answer[2]) == ("200 OK", b'{"answered_by": "pool"}')
+    assert [sent["body"] for sent in pool.received] == [b"x", b"x"]
+    assert (django_requests, fallbacks()) == ([], before)
+
+
+def test_a_request_the_pool_drops_twice_is_left_to_this_worker(pool, web):
+    pool.drops = 2
     before = fallbacks()
     here = call(django_application, b"not an image", path=DETECT, CONTENT_TYPE="image/jpeg")
 
     answer = call(web, b"not an image", path=DETECT, CONTENT_TYPE="image/jpeg")
 
-    assert len(pool.received) == 1
+    assert len(pool.received) == 2  # sent whole each time: it may have run, so not a third time
     assert (answer[0], answer[2]) == (here[0], here[2])  # this worker's Django answered, with the same body
     assert fallbacks() == before + 1
 
@@ -182,7 +220,8 @@ def test_raw_bytes_in_the_query_string_are_passed_on_percent_encoded(pool, web):
     assert pool.received[0]["target"] == DETECT + "?conf=0.5&name=caf%E9&a=%41"
 
 
-def test_a_pool_that_cannot_be_reached_leaves_the_request_to_this_worker(web):
+def test_a_pool_that_cannot_be_reached_leaves_the_request_to_this_worker(settings, web):
+    settings.ATLAS_SLOW_POOL_WAIT = 0  # given up on at once
     before = fallbacks()  # no pool listens on the socket path
     here = call(django_application, b"not an image", path=DETECT, CONTENT_TYPE="image/jpeg")
 
@@ -190,6 +229,43 @@ def test_a_pool_that_cannot_be_reached_leaves_the_request_to_this_worker(web):
 
     assert (answer[0], answer[2]) == (here[0], here[2])
     assert fallbacks() == before + 1
+
+
+@pytest.mark.parametrize("silent", ["no socket file yet", "bound, not listening"])
+def test_a_request_waits_for_a_pool_that_starts_listening_and_is_answered_by_it(
+    request, silent, socket_path, web, django_requests
+):
+    # scripts/serve's web workers listen seconds before the pool does: a detection then must not load torch here
+    if silent == "bound, not listening":
+        request.getfixturevalue("bound_not_listening")
+    before = fallbacks()
+    answers: list[tuple] = []
+    waiting = threading.Thread(target=lambda: answers.append(call(web, b"x", path=DETECT)))
+    waiting.start()
+    wait_until(lambda: slow_pool.outage.since is not None, timeout=10, what="the request refused once")
+
+    pool = start_pool(socket_path)
+    waiting.join(timeout=30)
+    pool.shutdown()
+    pool.server_close()
+
+    assert (answers[0][0], answers[0][2]) == ("200 OK", b'{"answered_by": "pool"}')
+    assert (django_requests, fallbacks()) == ([], before)
+    assert slow_pool.outage.since is None  # the pool listens again: the next refusal starts a new wait
+
+
+def test_a_pool_silent_past_the_wait_leaves_the_request_to_this_worker_and_is_no_longer_awaited(
+    settings, bound_not_listening, web
+):
+    settings.ATLAS_SLOW_POOL_WAIT = 0.2
+    before = fallbacks()
+    here = call(django_application, b"not an image", path=DETECT, CONTENT_TYPE="image/jpeg")
+
+    answer = call(web, b"not an image", path=DETECT, CONTENT_TYPE="image/jpeg")
+
+    assert (answer[0], answer[2]) == (here[0], here[2])
+    assert fallbacks() == before + 1
+    assert slow_pool.outage.awaited() is False  # the next request is answered here without waiting
 
 
 def test_a_pool_that_does_not_answer_in_time_is_a_504(settings, pool, socket_path):
@@ -299,7 +375,8 @@ def test_a_web_worker_neither_loads_nor_follows_a_model_left_to_the_pool(web, de
     assert (serving._follows("visual_detector"), serving._follows("digit_classifier")) == (False, True)
 
 
-def test_a_detection_this_worker_must_answer_loads_the_detector_here(web, detector):
+def test_a_detection_this_worker_must_answer_loads_the_detector_here(settings, web, detector):
+    settings.ATLAS_SLOW_POOL_WAIT = 0
     # no pool listens on the socket: the web worker answers, loading the detector for it
     status, _, payload = call(web, IMAGE.read_bytes(), path=DETECT, CONTENT_TYPE="image/jpeg")
 
@@ -324,7 +401,7 @@ def test_readiness_gives_the_pools_state_of_the_models_left_to_it(client, pool, 
         "digit_classifier": {"serving": "1.0.0", "on_active": True, "error": None},
         "visual_detector": {"serving": "1.1.0-shapes", "on_active": True, "error": None, "in": "slow pool"},
     }
-    assert response.json()["slow_pool"] == {"reachable": True, "error": None, "cpus": None}
+    assert response.json()["slow_pool"] == {"reachable": True, "error": None, "awaited": False, "cpus": None}
     assert (pool.received[0]["target"], pool.received[0]["headers"]["Host"]) == ("/readyz", "testserver")
 
 
@@ -333,7 +410,7 @@ def test_readiness_gives_the_cpus_the_pool_is_pinned_to(client, pool, web, detec
 
     response = client.get("/readyz")
 
-    assert response.json()["slow_pool"] == {"reachable": True, "error": None, "cpus": [1]}
+    assert response.json()["slow_pool"] == {"reachable": True, "error": None, "awaited": False, "cpus": [1]}
 
 
 def test_a_pool_member_gives_the_cpus_it_may_run_on(settings, client):
@@ -359,7 +436,10 @@ def test_a_pool_not_on_the_active_version_makes_the_replica_not_ready(client, po
     }
 
 
-def test_without_the_pool_the_models_left_to_it_are_loaded_on_demand_and_do_not_hold_readiness(client, web, detector):
+def test_without_the_pool_the_models_left_to_it_are_loaded_on_demand_and_do_not_hold_readiness(
+    settings, client, web, detector
+):
+    settings.ATLAS_SLOW_POOL_WAIT = 0
     response = client.get("/readyz")  # nothing listens on the socket
 
     assert response.status_code == 200
@@ -371,6 +451,21 @@ def test_without_the_pool_the_models_left_to_it_are_loaded_on_demand_and_do_not_
     }
     assert response.json()["slow_pool"]["reachable"] is False
     assert response.json()["slow_pool"]["error"].startswith("FileNotFoundError")
+
+
+def test_readiness_while_the_pool_is_awaited_says_so_and_is_not_held(client, bound_not_listening, web, detector):
+    response = client.get("/readyz")
+
+    assert response.status_code == 200
+    assert response.json()["models"]["visual_detector"] == {
+        "serving": None,
+        "on_active": None,
+        "error": None,
+        "in": "slow pool, awaited",
+    }
+    pool = response.json()["slow_pool"]
+    assert (pool["reachable"], pool["awaited"], pool["cpus"]) == (False, True, None)
+    assert pool["error"].startswith("ConnectionRefusedError")
 
 
 def test_readiness_says_nothing_of_a_pool_where_there_is_none(settings, client):

@@ -90,7 +90,7 @@ def test_readiness_counts_only_the_served_models(digits_only_replica):
             "database_connected": True,
             "models": {DIGITS: {"serving": "1.0.0", "on_active": True, "error": None}},
             # scripts/serve's, which does not change the status
-            "slow_pool": {"reachable": True, "error": None, "cpus": POOL_CPUS},
+            "slow_pool": {"reachable": True, "error": None, "awaited": False, "cpus": POOL_CPUS},
         },
     )
 

@@ -31,10 +31,13 @@ IMAGE = Path(__file__).resolve().parents[2] / "inference" / "data" / "shapes-dem
 
 
 @pytest.fixture
-def replica(settings, start_replica, monkeypatch):
+def replica(request, settings, start_replica, monkeypatch):
     monkeypatch.setattr(seed_demo, "DEMO_BUILDERS", ["inference.demo.shapes.build"])
     call_command("seed_demo", stdout=io.StringIO())  # the demo detector, active
-    return start_replica(workers=2, env={"MODEL_STORE_DIR": str(settings.MODEL_STORE_DIR), "ACCESS_LOG": "1"})
+    env = {"MODEL_STORE_DIR": str(settings.MODEL_STORE_DIR), "ACCESS_LOG": "1"}
+    if marker := request.node.get_closest_marker("pool_wait"):  # ATLAS_SLOW_POOL_WAIT: the default is 30 s
+        env["ATLAS_SLOW_POOL_WAIT"] = str(marker.args[0])
+    return start_replica(workers=2, env=env)
 
 
 def detect(replica) -> requests.Response:
@@ -120,9 +123,10 @@ def test_the_pool_runs_on_the_last_cpu_and_the_web_workers_on_every_cpu(replica)
     assert thread_cpus(pool_worker) == {expected}
     assert {pid: thread_cpus(pid) for pid in replica.web_pids()} == dict.fromkeys(replica.web_pids(), {usable})
     ready = requests.get(f"{replica.url}/readyz", timeout=10).json()
-    assert ready["slow_pool"] == {"reachable": True, "error": None, "cpus": sorted(expected)}
+    assert ready["slow_pool"] == {"reachable": True, "error": None, "awaited": False, "cpus": sorted(expected)}
 
 
+@pytest.mark.pool_wait(0)  # not awaited: answered here at once
 def test_without_the_pool_a_web_worker_loads_the_detector_and_answers(replica):
     pool_socket(replica).unlink()  # the pool runs on, but no connection reaches it
 
@@ -171,3 +175,28 @@ def test_a_pool_that_dies_is_restarted_and_answers_again(replica):
     assert response.status_code == 200
     assert answered_by(replica, response) in replica.pool_pids()
     assert "the slow pool exited" in replica.log_tail(400)
+
+
+def test_a_detection_sent_while_the_pool_restarts_waits_for_it_and_torch_stays_out_of_the_web_workers(replica):
+    [master] = [p for p in psutil.Process(replica.process.pid).children() if "--uds" in p.cmdline()]
+    old_workers = replica.pool_pids()
+    master.kill()
+    for pid in old_workers:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            psutil.Process(pid).kill()
+    # gone for good: a connection the dying pool had accepted would be dropped unanswered, which is answered here
+    wait_until(lambda: not any(alive(pid) for pid in {master.pid, *old_workers}), timeout=30, what="the pool gone")
+
+    response = detect(replica)  # at once: the pool is gone, then starting (ATLAS_SLOW_POOL_WAIT, 30 s)
+
+    assert response.status_code == 200
+    assert answered_by(replica, response) in replica.pool_pids() - old_workers
+    assert {pid: torch_mapped(pid) for pid in replica.web_pids()} == dict.fromkeys(replica.web_pids(), False)
+    assert "answered in this worker" not in replica.log_tail(400)
+
+
+def alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
