@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 from pathlib import Path
 
@@ -111,25 +112,28 @@ def rows() -> list[tuple[str, str, str, str]]:
         if "server" in r["settings"]:
             label = f"{label}, {r['settings']['server']}"
         sw, a = part["switch"], part["answers"]
+        command = cmd.format(name)
+        if name == "swaps_under_mixed_load":  # swaps_under_load.py with detection clients writes it
+            command = cmd.format("swaps_under_load") + f" --detect-clients {r['settings'].get('detect_clients', 2)}"
         out += [
             (
                 f"{sw['count']} promotions under load ({label}): failed / stale answers",
                 f"**{a['non_200']} non-200, {a['stale_beyond_switch_window']} stale** of {a['requests']}",
                 f"{a['answers_inside_switch_windows']} answers inside switch windows (either version allowed)",
-                cmd.format(name),
+                command,
             ),
             (
                 f"promotion -> last worker switched, under load ({label})",
                 f"median {sw['call_to_last_worker_s']['median'] * 1000:.0f} ms, max "
                 f"{sw['call_to_last_worker_s']['max'] * 1000:.0f} ms",
                 f"reload call answers in median {sw['reload_call_duration_s']['median'] * 1000:.0f} ms",
-                cmd.format(name),
+                command,
             ),
             (
                 f"p50/p99/max latency, steady vs during swaps ({label})",
                 f"{lat(a['latency_ms']['steady_state'])} vs {lat(a['latency_ms']['during_swaps'])}",
                 f"inside switch windows {lat(a['latency_ms']['inside_switch_windows'])}",
-                cmd.format(name),
+                command,
             ),
         ]
         if name == "two_replicas":
@@ -319,6 +323,26 @@ def rows() -> list[tuple[str, str, str, str]]:
                     c,
                 )
             )
+    r = load("cpu_neighbour")
+    if r:
+        c = cmd.format("cpu_neighbour")
+        alone = r["results"]["alone"]
+        for name, figures in r["results"].items():
+            if name == "alone":
+                continue
+            out.append(
+                (
+                    f"POST /predict p99 alone / next to a busy loop at nice 19 in SCHED_IDLE, {name} "
+                    "(granian, 2 web workers, no slow pool)",
+                    f"{statistics.median(alone['p99_ms_rounds']):.1f} / "
+                    f"{statistics.median(figures['p99_ms_rounds']):.1f} ms "
+                    f"(**x{figures['p99_over_alone']:.2f}**; rounds "
+                    + ", ".join(f"x{x:.2f}" for x in figures["p99_over_alone_rounds"])
+                    + ")",
+                    "why the slow pool is pinned to the last CPU (inference/pool_cpus.py)",
+                    c,
+                )
+            )
     return out
 
 
@@ -346,6 +370,7 @@ def table() -> str:
         "rollouts",
         "coherence",
         "mixed_load",
+        "cpu_neighbour",
         "serve_models_memory",
     ):
         r = load(name)

@@ -118,7 +118,10 @@ def machine() -> dict:
 def write_result(name: str, payload: dict) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
-    body = {"benchmark": name, "command": f".venv/bin/python bench/{name}.py", **payload}
+    # the command as it was run (swaps_under_load.py --detect-clients 2 writes swaps_under_mixed_load)
+    script = Path(sys.argv[0]).name if sys.argv and sys.argv[0].endswith(".py") else f"{name}.py"
+    command = " ".join([".venv/bin/python", f"bench/{script}", *sys.argv[1:]])
+    body = {"benchmark": name, "command": command, **payload}
     body["machine"] = machine()
     body["load_average_at_end"] = loadavg()
     part = path.with_suffix(".json.part")
