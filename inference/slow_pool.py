@@ -201,6 +201,7 @@ class SlowPool:
         headers = _request_headers(environ)
         fresh = getattr(self._local, "connection", None) is None
         resent = False
+        give_up_at: float | None = None  # this request's own bound on waiting for a pool that drops it
         while True:
             connection = self._connection(fresh=fresh)
             if fresh:
@@ -233,8 +234,11 @@ class SlowPool:
                     continue
                 # The pool dropped a new connection: it is going or (re)starting. A request it may have
                 # started on (sent whole) is sent once more at most, like the fallback would run it again.
-                if (not sent or not resent) and outage.refused() > time.monotonic():
+                awaited_until = outage.refused()
+                give_up_at = awaited_until if give_up_at is None else min(give_up_at, awaited_until)
+                if (not sent or not resent) and time.monotonic() < give_up_at:
                     resent = resent or sent
+                    time.sleep(CONNECT_POLL_S)
                     continue
                 raise PoolUnavailable(f"{type(exc).__name__}: {exc}") from exc
             if response.will_close:

@@ -5,6 +5,7 @@ tests/replicas/test_slow_pool.py."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -188,6 +189,30 @@ def test_a_request_the_pool_dropped_unanswered_is_sent_once_more_and_answered_by
     assert (answer[0], answer[2]) == ("200 OK", b'{"answered_by": "pool"}')
     assert [sent["body"] for sent in pool.received] == [b"x", b"x"]
     assert (django_requests, fallbacks()) == ([], before)
+
+
+def test_a_pool_that_drops_every_connection_unread_is_given_up_on_after_the_wait(settings, socket_path, web):
+    settings.ATLAS_SLOW_POOL_WAIT = 0.5
+    accepted: list[int] = []
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        listener.bind(str(socket_path))
+        listener.listen()
+
+        def drop_each() -> None:  # accepts and closes at once: the body is never read
+            with contextlib.suppress(OSError):
+                while True:
+                    connection, _ = listener.accept()
+                    connection.close()
+                    accepted.append(1)
+
+        threading.Thread(target=drop_each, daemon=True).start()
+        before = fallbacks()
+
+        status, _, _ = call(web, b"x" * (4 << 20), path=DETECT, CONTENT_TYPE="image/jpeg")  # more than a socket buffer
+
+    assert status == "400 Bad Request"  # this worker's Django: not an image
+    assert fallbacks() == before + 1
+    assert len(accepted) >= 2  # sent again while awaited, then given up on
 
 
 def test_a_request_the_pool_drops_twice_is_left_to_this_worker(pool, web):
