@@ -5,11 +5,12 @@
 prints a CPU list for `taskset -c` (empty: leave the pool unpinned), or says what is wrong with the setting
 and exits 2, which stops the replica's start.
 
-Why pin it: measured on two cores (docs/PERFORMANCE.md, "The slow pool's CPUs"), a detection at nice 19 in
-SCHED_IDLE still doubled /predict's p99 when it could run on either core, and left it close to its p99 alone
-when it was held to one; a busy loop in SCHED_IDLE did the same, so it is the scheduler's doing (which this
-measure does not explain), not the pool's. The web workers are not pinned: they still take the pool's core
-whenever they want it, and it yields it at once.
+Why pin it (docs/PERFORMANCE.md, "The slow pool's CPUs"): on two cores, with the pool free to run on either
+core, detections raised /predict's p99 under mixed load more (x1.99 and x2.43 in two recorded runs) than
+with the pool held to the last core (x1.59), at the cost of fewer detections answered meanwhile. A busy loop
+at the same priority raised it x2.77 on any core and x2.42 on the last one: no priority makes a CPU-bound
+neighbour free, and pinning takes part of it away. The web workers are not pinned: they still take the
+pool's core whenever they want it, and it yields it at once.
 
 ATLAS_SLOW_POOL_CPUS:
 - `auto` (the default): the last quarter of the CPUs this process may use, at least one; none when it may

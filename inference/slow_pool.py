@@ -118,15 +118,19 @@ class _Outage:
         self.since = None
 
     def refused(self) -> float:
-        """Record a refusal; the monotonic time until which the pool is awaited."""
+        """Record that a request found the pool not listening; the monotonic time until which it is awaited.
+        (/readyz only asks `awaited`: a probe refused at a replica's start, in a worker that then never
+        reaches the pool, would otherwise leave a stale outage that a later restart of the pool inherits.)"""
         with self._lock:
             if self.since is None:
                 self.since = time.monotonic()
             return self.since + settings.ATLAS_SLOW_POOL_WAIT
 
     def awaited(self) -> bool:
+        """Whether a slow request sent now would wait for the pool (rather than be answered here at once)."""
         since = self.since
-        return since is not None and time.monotonic() < since + settings.ATLAS_SLOW_POOL_WAIT
+        wait = settings.ATLAS_SLOW_POOL_WAIT
+        return wait > 0 and (since is None or time.monotonic() < since + wait)
 
 
 outage = _Outage()
@@ -200,13 +204,13 @@ class SlowPool:
         target = _quote(target) + (f"?{_quote(query, safe=QUERY_SAFE)}" if query else "")
         headers = _request_headers(environ)
         fresh = getattr(self._local, "connection", None) is None
-        resent = False
-        give_up_at: float | None = None  # this request's own bound on waiting for a pool that drops it
+        whole_sends = 0  # the pool may have run the request each time: twice at most
+        give_up_at: float | None = None  # from this request's first refusal or drop: ATLAS_SLOW_POOL_WAIT later
         while True:
             connection = self._connection(fresh=fresh)
             if fresh:
                 try:
-                    _open(connection)
+                    give_up_at = _open(connection, give_up_at)
                 except BaseException:
                     self._drop()
                     raise
@@ -227,17 +231,17 @@ class SlowPool:
                 raise
             except (OSError, http.client.HTTPException, ValueError) as exc:  # ValueError: a header http.client refuses
                 self._drop()
-                if not isinstance(exc, (http.client.RemoteDisconnected, *CONNECT_ERRORS)):
+                whole_sends += sent
+                if not isinstance(exc, (http.client.RemoteDisconnected, *CONNECT_ERRORS)) or whole_sends >= 2:
                     raise PoolUnavailable(f"{type(exc).__name__}: {exc}") from exc
                 if not fresh:  # a kept-alive connection the pool closed meanwhile: again on a new one
                     fresh = True
                     continue
                 # The pool dropped a new connection: it is going or (re)starting. A request it may have
                 # started on (sent whole) is sent once more at most, like the fallback would run it again.
-                awaited_until = outage.refused()
-                give_up_at = awaited_until if give_up_at is None else min(give_up_at, awaited_until)
-                if (not sent or not resent) and time.monotonic() < give_up_at:
-                    resent = resent or sent
+                if give_up_at is None:
+                    give_up_at = outage.refused()
+                if time.monotonic() < give_up_at:
                     time.sleep(CONNECT_POLL_S)
                     continue
                 raise PoolUnavailable(f"{type(exc).__name__}: {exc}") from exc
@@ -262,9 +266,9 @@ class SlowPool:
             connection.close()
 
 
-def _open(connection: _UnixConnection) -> None:
-    """Connect, waiting while the pool is awaited (see `_Outage`); PoolUnavailable once it no longer is."""
-    deadline = None
+def _open(connection: _UnixConnection, deadline: float | None) -> float | None:
+    """Connect, waiting while the pool is awaited (see `_Outage`): until `deadline`, the request's own, or
+    from the first refusal when it has none yet. PoolUnavailable once past it; the deadline it kept."""
     while True:
         try:
             connection.connect()
@@ -280,7 +284,7 @@ def _open(connection: _UnixConnection) -> None:
         except OSError as exc:
             raise PoolUnavailable(f"{type(exc).__name__}: {exc}") from exc
         outage.listened()
-        return
+        return deadline
 
 
 def _read_body(environ: Environ) -> Any:
@@ -386,9 +390,6 @@ def readiness(host: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
         response = connection.getresponse()
         body = json.loads(response.read())
         models = body["models"]
-    except (FileNotFoundError, ConnectionRefusedError) as exc:  # not listening: starting, or gone
-        outage.refused()
-        return _unreachable(exc), None
     except (OSError, http.client.HTTPException, ValueError, KeyError, TypeError) as exc:
         return _unreachable(exc), None
     finally:

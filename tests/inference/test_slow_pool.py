@@ -215,6 +215,17 @@ def test_a_pool_that_drops_every_connection_unread_is_given_up_on_after_the_wait
     assert len(accepted) >= 2  # sent again while awaited, then given up on
 
 
+def test_a_request_sent_whole_twice_is_not_sent_a_third_time(pool, web):
+    call(web, b"first", path=DETECT)  # answered: its connection is kept
+    pool.drops = 2  # the kept connection drops the next request, and so does a new one
+    before = fallbacks()
+
+    call(web, b"second", path=DETECT)
+
+    assert [sent["body"] for sent in pool.received] == [b"first", b"second", b"second"]
+    assert fallbacks() == before + 1
+
+
 def test_a_request_the_pool_drops_twice_is_left_to_this_worker(pool, web):
     pool.drops = 2
     before = fallbacks()
@@ -491,6 +502,7 @@ def test_readiness_while_the_pool_is_awaited_says_so_and_is_not_held(client, bou
     pool = response.json()["slow_pool"]
     assert (pool["reachable"], pool["awaited"], pool["cpus"]) == (False, True, None)
     assert pool["error"].startswith("ConnectionRefusedError")
+    assert slow_pool.outage.since is None  # a probe starts no wait: only a request that needs the pool does
 
 
 def test_readiness_says_nothing_of_a_pool_where_there_is_none(settings, client):
