@@ -6,8 +6,8 @@ prints a CPU list for `taskset -c` (empty: leave the pool unpinned), or says wha
 and exits 2, which stops the replica's start.
 
 Why pin it (docs/PERFORMANCE.md, "The slow pool's CPUs"): on two cores, with the pool free to run on either
-core, detections raised /predict's p99 under mixed load more (x1.99 and x2.43 in two recorded runs) than
-with the pool held to the last core (x1.59), at the cost of fewer detections answered meanwhile. A busy loop
+core, detections raised /predict's p99 under mixed load more (x2.43, x1.99 and x1.55 in three recorded runs)
+than with the pool held to the last core (x1.59 and x1.31 in the two runs that measured both). A busy loop
 at the same priority raised it x2.77 on any core and x2.42 on the last one: no priority makes a CPU-bound
 neighbour free, and pinning takes part of it away. The web workers are not pinned: they still take the
 pool's core whenever they want it, and it yields it at once.
