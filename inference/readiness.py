@@ -34,9 +34,10 @@ def model_states(pool_models: dict[str, Any] | None = None, *, pool_awaited: boo
 
     A model a web worker leaves to the slow pool and has not loaded: the pool's state (`pool_models`, its own
     /readyz `models`), marked `"in": "slow pool"`; when the pool cannot be asked, `on_active` is None and the
-    model does not count against readiness: while the pool is awaited (`pool_awaited`: it stopped listening
-    less than ATLAS_SLOW_POOL_WAIT ago) requests wait for it, `"in": "slow pool, awaited"`; after that this
-    worker loads the model for the first request that needs it, `"in": "this worker, on demand"`."""
+    model does not count against readiness: while the pool is awaited (`pool_awaited`: no request has found
+    it silent yet, or the first did less than ATLAS_SLOW_POOL_WAIT ago) requests wait for it, `"in": "slow
+    pool, awaited"`; after that this worker loads the model for the first request that needs it, `"in":
+    "this worker, on demand"`."""
     loaded = model_cache.snapshot()
     failures = model_cache.failures()
     states: dict[str, dict[str, Any]] = {}

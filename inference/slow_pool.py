@@ -272,7 +272,8 @@ def _open(connection: _UnixConnection, deadline: float | None) -> float | None:
     while True:
         try:
             connection.connect()
-        except (FileNotFoundError, ConnectionRefusedError) as exc:  # nothing listens on the socket (yet)
+        # nothing listens on the socket (yet), or its backlog is full (a non-blocking connect's EAGAIN)
+        except (FileNotFoundError, ConnectionRefusedError, BlockingIOError) as exc:
             if deadline is None:
                 deadline = outage.refused()
             if time.monotonic() >= deadline:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -72,6 +73,8 @@ def test_the_command_prints_the_list_for_taskset():
 
 
 def test_scripts_serve_refuses_to_start_with_a_bad_cpu_list():
+    held = socket.socket()  # were a server to start after all, it could not take this port
+    held.bind(("127.0.0.1", 0))
     env = {
         **os.environ,
         "ATLAS_SLOW_POOL_CPUS": "9999",
@@ -79,9 +82,10 @@ def test_scripts_serve_refuses_to_start_with_a_bad_cpu_list():
     }
     for name in ("ATLAS_SERVER", "ATLAS_SLOW_POOL_WORKERS"):  # granian with its pool, which is what checks the list
         env.pop(name, None)
-    env["PORT"] = "1"  # were a server to start after all, it could not take a port in use
+    env |= {"HOST": "127.0.0.1", "PORT": str(held.getsockname()[1])}
 
-    done = subprocess.run([str(REPO / "scripts" / "serve")], env=env, capture_output=True, text=True, timeout=60)
+    with held:
+        done = subprocess.run([str(REPO / "scripts" / "serve")], env=env, capture_output=True, text=True, timeout=60)
 
     assert done.returncode == 2
     assert done.stderr.startswith("ATLAS_SLOW_POOL_CPUS='9999': CPU 9999 is not one this process may use")

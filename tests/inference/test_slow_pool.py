@@ -12,6 +12,7 @@ import os
 import socket
 import socketserver
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -302,6 +303,17 @@ def test_a_pool_silent_past_the_wait_leaves_the_request_to_this_worker_and_is_no
     assert (answer[0], answer[2]) == (here[0], here[2])
     assert fallbacks() == before + 1
     assert slow_pool.outage.awaited() is False  # the next request is answered here without waiting
+
+
+def test_a_request_past_its_own_deadline_waits_no_more_for_a_pool_that_refuses(settings, bound_not_listening):
+    # the deadline a request took at its first refusal holds after the pool dropped it, though the pool took
+    # the connection meanwhile (which ended the process's outage)
+    connection = slow_pool._UnixConnection(str(bound_not_listening), timeout=5)
+
+    with pytest.raises(slow_pool.PoolUnavailable, match="^ConnectionRefusedError"):
+        slow_pool._open(connection, time.monotonic() - 1)
+
+    assert slow_pool.outage.since is None  # its deadline was its own: no new wait was started
 
 
 def test_a_pool_that_does_not_answer_in_time_is_a_504(settings, pool, socket_path):
