@@ -47,6 +47,20 @@ def partial_request(port: int, head_only: bool = False) -> socket.socket:
     return client
 
 
+def unread_by_server(client: socket.socket) -> int | None:
+    """Bytes the client sent that wait in the server's receive queue (/proc/net/tcp's rx_queue of the server's
+    end of this connection); None while the kernel lists no such socket."""
+    client_port = client.getsockname()[1]
+    server_port = client.getpeername()[1]
+    with open("/proc/net/tcp") as table:
+        for line in table.readlines()[1:]:
+            fields = line.split()
+            local, remote, queues = fields[1], fields[2], fields[4]
+            if int(local.split(":")[1], 16) == server_port and int(remote.split(":")[1], 16) == client_port:
+                return int(queues.split(":")[1], 16)
+    return None
+
+
 def read_answer(client: socket.socket) -> tuple[int, dict]:
     response = http.client.HTTPResponse(client)
     response.begin()
@@ -79,8 +93,10 @@ def test_a_request_in_flight_when_the_server_stops_is_answered(replica):
     ).encode()
     client.sendall(head + BODY)
     assert read_answer(client)[0] == 200
-    # and a second request on it whose body is on its way
+    # and a second request on it whose body is on its way, its head read by the server (else the stop may
+    # find the connection idle, and closing an idle kept-alive connection is what a graceful stop does)
     client.sendall(head + BODY[:5])
+    wait_until(lambda: unread_by_server(client) == 0, timeout=10, what="the server reading the request's head")
     assert replica.process is not None
 
     os.killpg(replica.process.pid, signal.SIGTERM)  # a graceful stop, as a platform's deploy sends it
