@@ -23,13 +23,13 @@ before Django, as a reverse proxy would:
 - the pool's answer is returned as it came, hop-by-hop headers aside.
 
 The pool is an accelerator, never a dependency. A pool that does not listen (no socket file, a refused
-connection, a new connection dropped) is awaited for ATLAS_SLOW_POOL_WAIT seconds (30) from the first
-refusal: it is starting (the web workers listen seconds before it does) or scripts/serve is restarting it,
-and a request waits for it rather than load torch into a web worker. A request the pool dropped after it
-was sent whole is sent once more at most (the pool may have run it, as the fallback would run it again).
-Past the wait, or dropped twice, a web worker answers the request itself (loading the model the first time,
-then running it on its in-process slow lane); later requests then do not wait until the pool listens again.
-Any HTTP answer of the pool, a 5xx included, is returned as it came. A pool that stays silent for
+connection, a full accept backlog, a new connection dropped) is awaited for ATLAS_SLOW_POOL_WAIT seconds (30)
+from the first refusal: it is starting (the web workers listen seconds before it does) or scripts/serve is
+restarting it, and a request waits for it rather than load torch into a web worker. A request the pool dropped
+after it was sent whole is sent once more at most (the pool may have run it, as the fallback would run it
+again). Past the wait, or dropped twice, a web worker answers the request itself (loading the model the first
+time, then running it on its in-process slow lane); later requests then do not wait until the pool listens
+again. Any HTTP answer of the pool, a 5xx included, is returned as it came. A pool that stays silent for
 ATLAS_SLOW_POOL_TIMEOUT seconds (on any one read) is a 504. /readyz says whether the pool is reachable and
 awaited, and atlas_slow_pool_fallbacks_total counts the requests answered here instead.
 """
