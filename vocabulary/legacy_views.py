@@ -24,7 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from vocabulary import selectors, services
-from vocabulary.api_base import DictionaryView, path_id
+from vocabulary.api_base import ERROR, DictionaryView, path_id
 from vocabulary.errors import InvalidInput
 from vocabulary.filters import QueryParam, openapi_parameters
 from vocabulary.legacy_serializers import (
@@ -185,7 +185,7 @@ class DefinitionsView(VocabularyView):
         operation_id="vocabulary_definitions_create",
         summary="Add a definition to the word `word_id` names",
         request=VocabularyDefinitionCreate,
-        responses={201: VocabularyDefinition},
+        responses={201: VocabularyDefinition, 404: ERROR},
     )
     def post(self, request: Request) -> Response:
         data = self.body(VocabularyDefinitionCreate)
@@ -232,7 +232,7 @@ class ExamplesView(VocabularyView):
         operation_id="vocabulary_examples_create",
         summary="Add an example to the definition `definition_id` names",
         request=VocabularyExampleCreate,
-        responses={201: ExampleOut},
+        responses={201: ExampleOut, 404: ERROR},
     )
     def post(self, request: Request) -> Response:
         data = self.body(VocabularyExampleCreate)
@@ -304,7 +304,9 @@ class RelationsView(VocabularyView):
     def get(self, request: Request) -> Response:
         return self.rows(selectors.relation_list(**self.query(RELATION_FILTERS)), RelationOut)
 
-    @extend_schema(operation_id="vocabulary_word_relations_create", request=RelationIn, responses={201: RelationOut})
+    @extend_schema(
+        operation_id="vocabulary_word_relations_create", request=RelationIn, responses={201: RelationOut, 404: ERROR}
+    )
     def post(self, request: Request) -> Response:
         data = self.body(RelationIn)
         from_word = selectors.word_get(data["word_id_1"], full=False)
