@@ -75,13 +75,11 @@ class VocabularyView(DictionaryView):
     def required(self, name: str) -> str:
         """A required query parameter of at least one character (FastAPI's 422 otherwise)."""
         raw = self.request.query_params.get(name)
-        if raw is None or raw == "":
-            message, code = (
-                ("Field required", "required")
-                if raw is None
-                else ("String should have at least 1 character", "min_length")
-            )
-            raise InvalidInput({name: [ErrorDetail(message, code=code)]}, location="query")
+        if not raw:
+            absent = raw is None
+            message = "Field required" if absent else "String should have at least 1 character"
+            error = ErrorDetail(message, code="required" if absent else "min_length")
+            raise InvalidInput({name: [error]}, location="query")
         return raw
 
     def patch_body(self, shape: Any) -> Any:
