@@ -260,6 +260,12 @@ class Rollout(models.Model):
     max_error_rate = models.FloatField(null=True, blank=True, help_text="Candidate 5xx share that aborts it.")
     max_p99_ratio = models.FloatField(null=True, blank=True, help_text="Candidate p99 / stable p99 that aborts it.")
     min_agreement = models.FloatField(null=True, blank=True, help_text="Shadow: agreement below this aborts it.")
+    min_live_accuracy = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Canary: the candidate's live accuracy (answers confirmed by feedback) below this, over at least "
+        "min_requests feedback, aborts it.",
+    )
     state = models.CharField(max_length=12, choices=State.choices, default=State.RUNNING)
     figures = models.JSONField(default=dict, blank=True, help_text="The figures of the last evaluation.")
     reason = models.TextField(blank=True)

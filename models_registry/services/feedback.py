@@ -91,7 +91,7 @@ def prediction_feedback_submit(
         raise FeedbackRefused(
             "request_id",
             f"No answer with X-Request-ID {request_id!r} is recorded (feedback by request id applies to threat "
-            "classify, audio classify, detect and SAIT verify answers still kept); send model_version and "
+            "classify, audio classify, detect and SAIT verify-with-audio answers still kept); send model_version and "
             "predicted_category instead.",
         )
     if record is not None:
