@@ -438,6 +438,7 @@ _BASE_RATES_PER_MINUTE = {
     "classify": 30,
     "analyze": 20,
     "sait": 100,
+    "feedback": 100,
     "admin_reload": 10,
     "health": 60,
     "info": 100,
@@ -475,6 +476,10 @@ ATLAS_MODEL_ALIASES = dict(
 
 # The registered model SAIT edge devices run: GET /api/v1/sait/models/latest serves its active version.
 ATLAS_EDGE_MODEL = os.environ.get("ATLAS_EDGE_MODEL", "audio_classifier")
+
+# Feedback by request id: how many (request id -> version, answer) records of the answers feedback applies to
+# are kept, newest first (inference/prediction_log.py); feedback on an older answer must name model_version.
+ATLAS_PREDICTION_RECORDS = int(os.environ.get("ATLAS_PREDICTION_RECORDS", "1000000"))
 
 # Where the runtimes run their models; every runtime loads on the CPU (admin health's `device`).
 ATLAS_INFERENCE_DEVICE = "cpu"
