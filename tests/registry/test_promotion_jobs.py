@@ -247,3 +247,48 @@ def test_a_worker_killed_mid_promotion_leaves_its_job_failed_with_the_reason(
     task = DBTaskResult.objects.get(id=PromotionJob.objects.get(pk=job["id"]).task_id)
     assert (task.status, task.exception_class_path) == ("FAILED", "models_registry.promotion_jobs.WorkerLost")
     assert RegisteredModel.objects.get(name="answers").active_version_id == first.pk
+
+
+def test_a_queued_job_whose_task_was_claimed_and_never_beat_is_lost(client, register, settings):
+    # Given a job whose task a worker claimed a lease and a second ago, and which never wrote (the worker died
+    # between claiming the task and starting the job)
+    settings.ATLAS_JOB_LEASE_SECONDS = 60
+    version = register("1.0.0")
+    job_id = client.post(reverse("registry-version-promote", args=[version.pk]), {}, format="json", **ASYNC).json()[
+        "id"
+    ]
+    claimed = timezone.now() - timedelta(seconds=61)
+    task_id = PromotionJob.objects.get(pk=job_id).task_id
+    DBTaskResult.objects.filter(id=task_id).update(status="RUNNING", started_at=claimed, worker_ids=["w"])
+
+    # When it is read
+    answer = client.get(f"/api/v1/registry/jobs/{job_id}/").json()
+
+    # Then it is failed with the time of the claim
+    assert (answer["state"], answer["detail"]) == (
+        "failed",
+        f"Worker lost: no heartbeat since {claimed.isoformat(timespec='seconds')} (the lease is 60 s); "
+        "the model's history says whether it moved the pointer.",
+    )
+    assert DBTaskResult.objects.get(id=task_id).status == "FAILED"
+
+
+def test_a_queued_job_whose_task_failed_before_it_started_is_failed_with_the_task_error(client, register, settings):
+    # Given a job whose task the worker could not run (its code failed to import there), a lease ago
+    settings.ATLAS_JOB_LEASE_SECONDS = 60
+    version = register("1.0.0")
+    job_id = client.post(reverse("registry-version-promote", args=[version.pk]), {}, format="json", **ASYNC).json()[
+        "id"
+    ]
+    DBTaskResult.objects.filter(id=PromotionJob.objects.get(pk=job_id).task_id).update(
+        status="FAILED", started_at=timezone.now() - timedelta(seconds=61), exception_class_path="builtins.ImportError"
+    )
+
+    # When it is read
+    answer = client.get(f"/api/v1/registry/jobs/{job_id}/").json()
+
+    # Then it is failed with the task's error
+    assert (answer["state"], answer["detail"]) == (
+        "failed",
+        "Its task failed before the promotion started (builtins.ImportError).",
+    )
