@@ -11,6 +11,7 @@ import sys
 from datetime import timedelta
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -292,3 +293,33 @@ def test_a_queued_job_whose_task_failed_before_it_started_is_failed_with_the_tas
         "failed",
         "Its task failed before the promotion started (builtins.ImportError).",
     )
+
+
+def test_an_upload_with_activate_in_the_background_answers_202_and_its_job_activates_it(client, start_task_worker):
+    # Given a task worker
+    start_task_worker()
+
+    # When a file is uploaded with activate and Prefer: respond-async
+    response = client.post(
+        "/api/v1/registry/versions/",
+        {
+            "model": "answers",
+            "version": "1.0.0",
+            "runtime": "json_answer",
+            "file": SimpleUploadedFile("five.json", b'{"answer": 5}'),
+            "activate": "true",
+        },
+        format="multipart",
+        **ASYNC,
+    )
+
+    # Then the file is stored and registered, the answer is 202 with its job, and the job activates it
+    version = ModelVersion.objects.get(model__name="answers", version="1.0.0")
+    assert (response.status_code, response.json()["version"], response["Preference-Applied"]) == (
+        202,
+        "1.0.0",
+        "respond-async",
+    )
+    job = _finished(client, response["Location"])
+    assert (job["state"], job["reason"], job["event"]["to_version"]) == ("succeeded", "upload --activate", "1.0.0")
+    assert RegisteredModel.objects.get(name="answers").active_version_id == version.pk
