@@ -323,3 +323,33 @@ def test_an_upload_with_activate_in_the_background_answers_202_and_its_job_activ
     job = _finished(client, response["Location"])
     assert (job["state"], job["reason"], job["event"]["to_version"]) == ("succeeded", "upload --activate", "1.0.0")
     assert RegisteredModel.objects.get(name="answers").active_version_id == version.pk
+
+
+def test_a_load_longer_than_the_lease_stays_alive_on_its_heartbeats(
+    client, register, start_task_worker, settings, tmp_path
+):
+    # Given a worker with a 2 s lease promoting a version whose load waits for a file this test controls
+    settings.ATLAS_JOB_LEASE_SECONDS = 2
+    start_task_worker(env={"ATLAS_JOB_LEASE_SECONDS": "2"})
+    release = tmp_path / "release-the-load"
+    version = register("1.0.0", wait_for=str(release))
+    response = client.post(reverse("registry-version-promote", args=[version.pk]), {}, format="json", **ASYNC)
+    job_id = response.json()["id"]
+    started = wait_until(
+        lambda: PromotionJob.objects.filter(pk=job_id, state="running").values_list("heartbeat_at", flat=True).first(),
+        timeout=60,
+        what="the job to start",
+    )
+
+    # When the load has lasted two leases (its heartbeat moved on past them)
+    wait_until(
+        lambda: PromotionJob.objects.get(pk=job_id).heartbeat_at >= started + timedelta(seconds=4),
+        timeout=30,
+        what="heartbeats for two leases",
+    )
+
+    # Then a read still finds it running, and once released it succeeds
+    assert client.get(response["Location"]).json()["state"] == "running"
+    release.touch()
+    assert _finished(client, response["Location"])["state"] == "succeeded"
+    assert RegisteredModel.objects.get(name="answers").active_version_id == version.pk
