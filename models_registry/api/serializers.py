@@ -152,6 +152,7 @@ class PromotionJobSerializer(serializers.ModelSerializer[PromotionJob]):
             "reason",
             "created_at",
             "updated_at",
+            "heartbeat_at",
         ]
         read_only_fields = fields
 
