@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('models_registry', '0005_promotion_jobs'),
+        ('models_registry', '0006_prediction_feedback'),
     ]
 
     operations = [
