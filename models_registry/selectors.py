@@ -34,6 +34,13 @@ def latest_version(*, model: RegisteredModel) -> ModelVersion | None:
     return ordered[0] if ordered else None
 
 
+def version_with_bytes(*, model: RegisteredModel, sha256: str) -> ModelVersion | None:
+    """The version of `model` whose bytes hash to `sha256`: the active one if it does, else the newest."""
+    matches = sort_versions(model.versions.select_related("model").filter(sha256=sha256), key=lambda v: v.version)
+    active = [v for v in matches if v.pk == model.active_version_id]
+    return (active or matches or [None])[0]
+
+
 def history(*, model: RegisteredModel) -> QuerySet[ActivationEvent]:
     return model.history.select_related("from_version", "to_version").order_by("-id")
 
@@ -123,7 +130,7 @@ def models_by_name() -> QuerySet[RegisteredModel]:
 
 def models_with_versions() -> list[RegisteredModel]:
     """The models that have at least one registered version."""
-    return list(RegisteredModel.objects.filter(versions__isnull=False).distinct())
+    return list(RegisteredModel.objects.filter(versions__isnull=False).distinct().select_related("active_version"))
 
 
 def versions_served_by(*, host: str, pid: int) -> dict[str, str]:

@@ -62,6 +62,11 @@ class ArtifactStore(Protocol):
     ) -> None:
         """Write models/{model}/metadata.json (and, where the store keeps one, the `latest/` copy)."""
 
+    def latest(self, *, model: str) -> StoredArtifact:
+        """The file now at models/{model}/latest/ (the newest one, if an upload left several), pinned to its
+        revision: what the old service's `"version": "latest"` meant. ArtifactNotFound when latest/ is empty;
+        StorageError from a store that keeps no latest/ copy (local, hf)."""
+
     def check(self) -> None:
         """Raise StorageError when the store cannot be reached."""
 

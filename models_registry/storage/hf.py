@@ -167,6 +167,9 @@ class HubStore:
         except Exception as exc:
             raise self._error(exc, action="write", path=path_in_repo) from exc
 
+    def latest(self, *, model: str) -> StoredArtifact:
+        raise StorageError("the Hub store keeps no latest/ copy (each version is pinned to a commit sha)")
+
     def check(self) -> None:
         repo_id = self._require_repo()
         try:

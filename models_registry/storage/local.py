@@ -68,6 +68,9 @@ class LocalStore:
         part.write_text(json.dumps(metadata, indent=2, sort_keys=True))
         os.replace(part, path)
 
+    def latest(self, *, model: str) -> StoredArtifact:
+        raise StorageError("the local store keeps no latest/ copy")
+
     def check(self) -> None:
         try:
             self.root.mkdir(parents=True, exist_ok=True)

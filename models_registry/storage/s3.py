@@ -148,6 +148,23 @@ class S3Store:
         if latest is not None:
             self._copy_to_latest(model=model, artifact=latest)
 
+    def latest(self, *, model: str) -> StoredArtifact:
+        bucket = self._require_bucket()
+        prefix = f"models/{model}/latest/"
+        try:
+            listing = self.client.list_objects_v2(Bucket=bucket, Prefix=prefix)
+        except (ClientError, BotoCoreError, Boto3Error) as exc:
+            raise self._error(exc, action="list", bucket=bucket, key=prefix) from exc
+        files = [item for item in listing.get("Contents", []) if "/" not in item["Key"][len(prefix) :].strip("/")]
+        if not files:
+            raise ArtifactNotFound(f"s3://{bucket}/{prefix} holds no file.")
+        # An operator's upload under another name than the active version's copy: the newest file wins.
+        files.sort(key=lambda item: item["LastModified"], reverse=True)
+        if len(files) > 1 and files[0]["LastModified"] == files[1]["LastModified"]:
+            names = ", ".join(item["Key"][len(prefix) :] for item in files)
+            raise StorageError(f"s3://{bucket}/{prefix} holds several files written at the same time ({names}).")
+        return self.pin(StoredArtifact(storage=self.kind, location=files[0]["Key"], bucket=bucket))
+
     def check(self) -> None:
         bucket = self._require_bucket()
         try:
