@@ -38,7 +38,8 @@ def version_with_bytes(*, model: RegisteredModel, sha256: str) -> ModelVersion |
     """The version of `model` whose bytes hash to `sha256`: the active one if it does, else the newest."""
     matches = sort_versions(model.versions.select_related("model").filter(sha256=sha256), key=lambda v: v.version)
     active = [v for v in matches if v.pk == model.active_version_id]
-    return (active or matches or [None])[0]
+    chosen = active or matches
+    return chosen[0] if chosen else None
 
 
 def history(*, model: RegisteredModel) -> QuerySet[ActivationEvent]:
