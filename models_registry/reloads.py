@@ -5,7 +5,8 @@ What it reloads (the target) is resolved here, as the old service's deployment g
 - no version (or `force_download` alone): the **active** version, fetched and verified again (`force_download`:
   a fresh copy, not the verified cache's) and reloaded; the pointer never moves, so a rollback is never undone;
 - `"latest"`: the bytes now at `models/<name>/latest/` in the store (bookkeeping keeps them equal to the active
-  version's after every move; an operator following the guide uploads new weights there). Bytes of a known
+  version's after every move; an operator following the guide uploads new weights there, or under an alias:
+  `models/yolov8m/latest/`; the newest file wins). Bytes of a known
   version make that version the target (nothing moves if it is the active one); new bytes are registered as
   a new version `latest-<sha256[:12]>` (metadata `source: reload-models`) and promoted through the same gates
   as any promotion. A store without `latest/` (local, hf) is a clear error, never "the highest version";
@@ -76,7 +77,7 @@ def _latest_target(model: RegisteredModel, *, actor: str) -> Target:
     scratch = artifact_cache.cache_dir() / f".reload-latest-{model.name}-{uuid.uuid4().hex[:8]}.part"
     try:
         try:
-            artifact = store.latest(model=model.name)
+            artifact = store.latest(model=model.name, aliases=selectors.aliases_of(name=model.name))
             store.fetch(artifact, scratch)
         except StorageError as exc:
             raise TargetError(

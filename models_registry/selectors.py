@@ -18,6 +18,11 @@ def model_name_for(name: str) -> str:
     return settings.ATLAS_MODEL_ALIASES.get(name, name)
 
 
+def aliases_of(*, name: str) -> list[str]:
+    """The other names (settings.ATLAS_MODEL_ALIASES) of the model called `name`."""
+    return sorted(alias for alias, target in settings.ATLAS_MODEL_ALIASES.items() if target == name)
+
+
 def registered_model(*, name: str) -> RegisteredModel | None:
     """The model called `name` or aliased by it (the old service's S3 stems: yolov8m, ...), or None."""
     return RegisteredModel.objects.select_related("active_version").filter(name=model_name_for(name)).first()

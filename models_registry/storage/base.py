@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -62,10 +62,10 @@ class ArtifactStore(Protocol):
     ) -> None:
         """Write models/{model}/metadata.json (and, where the store keeps one, the `latest/` copy)."""
 
-    def latest(self, *, model: str) -> StoredArtifact:
-        """The file now at models/{model}/latest/ (the newest one, if an upload left several), pinned to its
-        revision: what the old service's `"version": "latest"` meant. ArtifactNotFound when latest/ is empty;
-        StorageError from a store that keeps no latest/ copy (local, hf)."""
+    def latest(self, *, model: str, aliases: Sequence[str] = ()) -> StoredArtifact:
+        """The file now at models/{model}/latest/ or at an alias's models/{alias}/latest/ (the newest one, if
+        uploads left several), pinned to its revision: what the old service's `"version": "latest"` meant.
+        ArtifactNotFound when there is none; StorageError from a store that keeps no latest/ (local, hf)."""
 
     def check(self) -> None:
         """Raise StorageError when the store cannot be reached."""

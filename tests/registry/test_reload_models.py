@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 from models_registry import services
 from models_registry.models import ActivationEvent, ModelVersion, RegisteredModel
 from models_registry.storage.s3 import S3Store
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.servers, pytest.mark.django_db(transaction=True)]  # the latest/ writer's own connection
 
@@ -122,6 +123,29 @@ def test_latest_holding_new_bytes_registers_and_promotes_them_audited(api, regis
         "admin-api",
     )
     assert event.details["source"] == "reload-models"
+
+
+def test_new_bytes_uploaded_under_the_old_stems_latest_are_promoted(api, register, s3_settings, settings):
+    # Given an alias (the old stem) and 1.0.0 active, whose copy Atlas keeps at models/answers/latest/
+    settings.ATLAS_MODEL_ALIASES = {"oldstem": "answers"}
+    current = register("1.0.0", answer="old")
+    _promote(current)
+    client, bucket = S3Store().client, s3_settings.S3_BUCKET
+    kept = client.head_object(Bucket=bucket, Key=f"models/answers/latest/{current.filename}")["LastModified"]
+    body = json.dumps({"answer": "retrained"}).encode()
+
+    # And new weights uploaded where the old guide says (models/<stem>/latest/), after that copy
+    def uploaded_after_the_copy() -> bool:  # S3 times have one-second steps: the upload must be the newest
+        client.put_object(Bucket=bucket, Key="models/oldstem/latest/oldstem.json", Body=body)
+        return client.head_object(Bucket=bucket, Key="models/oldstem/latest/oldstem.json")["LastModified"] > kept
+
+    wait_until(uploaded_after_the_copy, timeout=5, interval=0.2, what="an upload newer than latest/'s copy")
+
+    response = api.post("/api/v1/admin/reload-models", {"model_type": "answers", "version": "latest"}, format="json")
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["version"] == f"latest-{hashlib.sha256(body).hexdigest()[:12]}"
+    assert _active() == response.json()["version"]
 
 
 def test_latest_holding_bytes_that_fail_to_load_is_refused_and_nothing_moves(api, register, s3_settings):
