@@ -81,8 +81,8 @@ def _latest_target(model: RegisteredModel, *, actor: str) -> Target:
             store.fetch(artifact, scratch)
         except StorageError as exc:
             raise TargetError(
-                f"{model.name}: 'latest' is the file in models/{model.name}/latest/, and {exc}: name the version "
-                "to promote (or register the new file with register_model)."
+                f"{model.name}: 'latest' is the file in models/{model.name}/latest/, and {str(exc).rstrip('.')}: "
+                "name the version to promote (or register the new file with register_model)."
             ) from exc
         sha256, _ = sha256_of_file(scratch)
         where = f"{store.kind}://{artifact.bucket}/{artifact.location}" if artifact.bucket else artifact.location

@@ -223,3 +223,17 @@ def test_rollback_then_the_guides_force_redownload_keeps_every_model_where_it_is
         "others": "1.0.0",
     }
     assert (_active("answers"), _active("others")) == ("1.4.0", "1.0.0")
+
+
+def test_latest_with_nothing_at_latest_on_s3_is_a_clear_error(api, register, s3_settings):
+    register("1.0.0")  # registered, never promoted: Atlas wrote no latest/ copy
+
+    response = api.post("/api/v1/admin/reload-models", {"model_type": "answers", "version": "latest"}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": f"answers: 'latest' is the file in models/answers/latest/, and s3://{s3_settings.S3_BUCKET}/"
+        "models/answers/latest/ holds no file: name the version to promote (or register the new file with "
+        "register_model).",
+        "available_versions": ["1.0.0"],
+    }
