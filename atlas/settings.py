@@ -326,30 +326,6 @@ ATLAS_RUNTIMES = {
     "threat_rules": "inference.runtimes.threat_rules.load",
 }
 
-# The slow lane (inference/slow_lane.py): threads per worker for long predictions (detection, audio) and
-# their nice value, so that under gthread workers the fast models keep the CPU.
-ATLAS_SLOW_LANE_THREADS = int(os.environ.get("ATLAS_SLOW_LANE_THREADS", "1"))
-ATLAS_SLOW_LANE_NICE = int(os.environ.get("ATLAS_SLOW_LANE_NICE", "10"))
-# Linux's SCHED_IDLE class for the lane's threads: off by default, since a lane thread preempted while it holds
-# the GIL on a saturated machine would stall the worker's fast requests (docs/PERFORMANCE.md, mixed load).
-ATLAS_SLOW_LANE_IDLE = _env_bool("ATLAS_SLOW_LANE_IDLE", False)
-# ...and how often (ms) a process with a slow lane hands the GIL between threads (Python's default: 5; 0 keeps it).
-ATLAS_GIL_SWITCH_MS = float(os.environ.get("ATLAS_GIL_SWITCH_MS", "1"))
-
-# The slow pool (inference/slow_pool.py): scripts/serve starts it and hands its web workers the socket; its
-# members are told so. Unset: every worker answers every request itself (gunicorn, runserver).
-ATLAS_SLOW_POOL_SOCKET = os.environ.get("ATLAS_SLOW_POOL_SOCKET", "")
-ATLAS_SLOW_POOL_MEMBER = _env_bool("ATLAS_SLOW_POOL_MEMBER", False)
-# The nice value of a member's request threads, and whether they run in Linux's SCHED_IDLE class (the CPU no
-# other thread wants). The pool has its own GIL: a preempted pool thread never holds up a web worker.
-ATLAS_SLOW_POOL_NICE = int(os.environ.get("ATLAS_SLOW_POOL_NICE", "19"))
-ATLAS_SLOW_POOL_IDLE = _env_bool("ATLAS_SLOW_POOL_IDLE", True)
-# ...and how long (s) a web worker waits for the pool's answer before a 504.
-ATLAS_SLOW_POOL_TIMEOUT = float(os.environ.get("ATLAS_SLOW_POOL_TIMEOUT", "60"))
-# ...and how long (s) a web worker waits for a pool that does not listen (starting, restarting after a crash)
-# before it answers a slow request itself, which loads the model (and torch) into the web worker.
-ATLAS_SLOW_POOL_WAIT = float(os.environ.get("ATLAS_SLOW_POOL_WAIT", "30"))
-
 # Which models this replica loads and serves (comma-separated names); unset or empty: every model. The others
 # answer 503 here and are left out of this replica's readiness.
 ATLAS_SERVE_MODELS = _env_list("ATLAS_SERVE_MODELS")
@@ -490,11 +466,7 @@ ATLAS_INFERENCE_DEVICE = "cpu"
 
 def _server_instance() -> str:
     """`<pid>-<start time>` of this process's parent: gunicorn's or granian's master, runserver's
-    reloader; the same for every worker of one server, different after a restart. scripts/serve names
-    itself in ATLAS_SERVER_INSTANCE, so that the web workers and the slow pool's count in one folder."""
-    given = os.environ.get("ATLAS_SERVER_INSTANCE", "")
-    if re.fullmatch(r"\d+-\d+", given):
-        return given
+    reloader; the same for every worker of one server, different after a restart."""
     parent = os.getppid()
     try:
         started = Path(f"/proc/{parent}/stat").read_text().rsplit(")", 1)[1].split()[19]
