@@ -6,11 +6,17 @@ from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from inference.model_cache import ModelUnavailable
+from inference.model_cache import ModelNotServed, ModelUnavailable
+
+# A model this process does not serve (ATLAS_SERVE_MODELS): the client may retry, and a router send it on.
+NOT_SERVED_RETRY_AFTER = "5"
 
 
 def unavailable_response(exc: ModelUnavailable) -> Response:
-    return Response({"error": str(exc), "model": exc.model_name}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+    headers = {"Retry-After": NOT_SERVED_RETRY_AFTER} if isinstance(exc, ModelNotServed) else None
+    return Response(
+        {"error": str(exc), "model": exc.model_name}, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers=headers
+    )
 
 
 # The 503 every prediction endpoint answers when its model has no active version (for /docs).
