@@ -145,11 +145,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
     # A dropped connection is replaced before the next query instead of costing one 500 per worker;
-    # an unreachable database fails in seconds, not in the kernel's minutes.
+    # an unreachable database fails in seconds (5; DATABASE_URL's ?connect_timeout=N says otherwise), not in
+    # the kernel's minutes.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
-        "connect_timeout", int(os.environ.get("DB_CONNECT_TIMEOUT", "5"))
-    )
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -285,7 +284,7 @@ MODEL_CACHE_DIR = _env_path("MODEL_CACHE_DIR", VAR_DIR / "cache")
 MODEL_CACHE_MAX_MB = int(os.environ.get("MODEL_CACHE_MAX_MB") or os.environ.get("MODEL_CACHE_SIZE_MB") or "4096")
 # A `.part` download or lock file older than this, whose lock no live process holds, is a leftover (of a
 # worker killed mid-download, of an evicted file): swept at worker start, by cache/clear and before eviction.
-MODEL_CACHE_LEFTOVER_SECONDS = float(os.environ.get("MODEL_CACHE_LEFTOVER_SECONDS", "3600"))
+MODEL_CACHE_LEFTOVER_SECONDS = 3600.0
 
 # Production never runs, unknowingly, on a SQLite file or a local store: both vanish on redeploy.
 ATLAS_ALLOW_EPHEMERAL = _env_bool("ATLAS_ALLOW_EPHEMERAL", False)
@@ -307,7 +306,7 @@ HUGGINGFACE_TOKEN = os.environ.get("HUGGINGFACE_TOKEN") or os.environ.get("HF_TO
 HF_CACHE_DIR = _env_path("HF_CACHE_DIR", VAR_DIR / "hf-cache")
 HF_ENDPOINT = os.environ.get("HF_ENDPOINT") or None
 # Admin health waits this long for the default store to answer; past it the store counts as unreachable.
-ATLAS_STORAGE_CHECK_SECONDS = float(os.environ.get("ATLAS_STORAGE_CHECK_SECONDS", "3"))
+ATLAS_STORAGE_CHECK_SECONDS = 3.0
 
 # Bearer token of the admin API kept from the threat-intelligence service. Unset: the API answers 503
 # (open only in DEBUG, for local work).
@@ -331,7 +330,7 @@ ATLAS_RUNTIMES = {
 ATLAS_SERVE_MODELS = _env_list("ATLAS_SERVE_MODELS")
 
 # Shadow rollouts: copies waiting for the candidate per worker; a full queue drops (and counts) the copy.
-ATLAS_SHADOW_QUEUE = int(os.environ.get("ATLAS_SHADOW_QUEUE", "64"))
+ATLAS_SHADOW_QUEUE = 64
 
 # What each runtime answers to a request body, for golden sets (models_registry.golden).
 ATLAS_GOLDEN_ANSWERS = {
@@ -358,15 +357,15 @@ ATLAS_RELOAD_POLL_SECONDS = float(os.environ.get("ATLAS_RELOAD_POLL_SECONDS", "0
 # LISTEN/NOTIFY on PostgreSQL (off behind a transaction-pooling pgbouncer, which cannot LISTEN: the poll
 # then carries every promotion).
 ATLAS_LISTEN_NOTIFY = _env_bool("ATLAS_LISTEN_NOTIFY", True)
-ATLAS_WORKER_HEARTBEAT_SECONDS = float(os.environ.get("ATLAS_WORKER_HEARTBEAT_SECONDS", "5"))
+ATLAS_WORKER_HEARTBEAT_SECONDS = 5.0
 # A worker that has not reported for this long no longer counts in health.
-ATLAS_WORKER_STALE_SECONDS = float(os.environ.get("ATLAS_WORKER_STALE_SECONDS", "30"))
+ATLAS_WORKER_STALE_SECONDS = 30.0
 # Worker reports are deleted (at each worker's start, and by each listener every few minutes) when their
 # process is gone from this host, or when nothing was heard from them for this long (any host).
-ATLAS_WORKER_REPORT_EXPIRE_SECONDS = float(os.environ.get("ATLAS_WORKER_REPORT_EXPIRE_SECONDS", "3600"))
+ATLAS_WORKER_REPORT_EXPIRE_SECONDS = 3600.0
 # The first request of a process starts serving (listener + loading) when no gunicorn hook did; the
 # test settings turn it off so the test process itself does not become a serving worker.
-ATLAS_SERVING_AUTOSTART = _env_bool("ATLAS_SERVING_AUTOSTART", True)
+ATLAS_SERVING_AUTOSTART = True
 
 # Largest model file the admin form and the registry API accept (larger ones: upload to the store,
 # then `manage.py register_model`).
@@ -442,15 +441,11 @@ CACHES = {
 }
 
 # Other names of registered models, accepted wherever the admin API takes a model name: the old service's
-# S3 stems by default. ATLAS_MODEL_ALIASES="stem=model,stem=model" replaces the list.
-ATLAS_MODEL_ALIASES = dict(
-    item.split("=", 1)
-    for item in _env_list("ATLAS_MODEL_ALIASES", "yolov8m=visual_detector,sait_audio_classifier=audio_classifier")
-    if "=" in item
-)
+# S3 stems.
+ATLAS_MODEL_ALIASES = {"yolov8m": "visual_detector", "sait_audio_classifier": "audio_classifier"}
 
 # The registered model SAIT edge devices run: GET /api/v1/sait/models/latest serves its active version.
-ATLAS_EDGE_MODEL = os.environ.get("ATLAS_EDGE_MODEL", "audio_classifier")
+ATLAS_EDGE_MODEL = "audio_classifier"
 
 # Where the runtimes run their models; every runtime loads on the CPU (admin health's `device`).
 ATLAS_INFERENCE_DEVICE = "cpu"

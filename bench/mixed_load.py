@@ -35,7 +35,7 @@ from bench.world import World, setup_django, wait_for_quiet, write_result  # noq
 SETTINGS = {  # name -> (started with the Procfile's `web:` command?, environment)
     "granian": (True, {}),
     "sync": (False, {}),
-    "gthread": (False, {"GUNICORN_WORKER_CLASS": "gthread", "GUNICORN_THREADS": "4"}),
+    "gthread": (False, {"GUNICORN_CMD_ARGS": "--worker-class gthread --threads 4"}),
 }
 
 

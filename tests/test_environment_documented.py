@@ -39,7 +39,7 @@ def test_the_scan_finds_the_variables_named_in_the_issue():
         "ATLAS_SERVE_MODELS",
         "ATLAS_ALLOW_EPHEMERAL",
         "WEB_CONCURRENCY",
-        "GRANIAN_BLOCKING_THREADS",
+        "HOST",
     } <= variables_in_code()
 
 
