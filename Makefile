@@ -30,7 +30,8 @@ run: migrate
 	$(PY) manage.py ensure_admin
 	$(PY) manage.py seed_demo
 	@echo "Atlas on http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /docs)"
-	ATLAS_ENV=$${ATLAS_ENV:-development} WEB_CONCURRENCY=$(WEB_CONCURRENCY) HOST=$(HOST) PORT=$(PORT) PATH="$(abspath $(VENV))/bin:$$PATH" honcho -f Procfile start web worker
+	ATLAS_ENV=$${ATLAS_ENV:-development} WEB_CONCURRENCY=$(WEB_CONCURRENCY) HOST=$(HOST) PORT=$(PORT) PATH="$(abspath $(VENV))/bin:$$PATH" \
+		$(VENV)/bin/honcho -f Procfile start web worker
 
 test: venv
 	scripts/ensure_postgres.sh

@@ -4,8 +4,7 @@
 Chunked request bodies are read here, for every way the service is served, a body that stops arriving
 is cut off under gunicorn (a 408, instead of a worker held until GUNICORN_TIMEOUT), and gunicorn's own
 error answers are made JSON (atlas/request_guard.py). A plain POST /predict is answered before Django's
-request cycle, with the same answer and headers (inference/hot_path.py). Under scripts/serve, a request
-that runs a slow model is passed to the slow pool's workers (inference/slow_pool.py)."""
+request cycle, with the same answer and headers (inference/hot_path.py)."""
 
 import os
 
@@ -18,7 +17,6 @@ from atlas.request_guard import ChunkedBodies, SlowBodies, install_gunicorn_json
 django_application = get_wsgi_application()
 
 from inference.hot_path import HotPredict  # noqa: E402 (after Django is set up)
-from inference.slow_pool import SlowPool  # noqa: E402
 
-application = SlowBodies(ChunkedBodies(SlowPool(HotPredict(django_application))))
+application = SlowBodies(ChunkedBodies(HotPredict(django_application)))
 install_gunicorn_json_errors()

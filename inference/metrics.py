@@ -45,10 +45,6 @@ PREDICTION_SECONDS = Histogram(
     ["model", "version"],
     buckets=LATENCY_BUCKETS,
 )
-SLOW_POOL_FALLBACKS = Counter(
-    "atlas_slow_pool_fallbacks_total",
-    "Slow-model requests a web worker answered itself because the slow pool could not (inference/slow_pool.py).",
-)
 
 # What answered the current request: (model, version, (rollout id, role) or None); None outside a request.
 Served = tuple[str, str, "tuple[int, str] | None"]

@@ -118,7 +118,6 @@ AudioResponse = inline_serializer(
 
 
 class AudioClassifyView(APIView):
-    slow_pool = True  # runs a slow model: answered by the slow pool where there is one (inference/slow_pool.py)
     authentication_classes = ()
     permission_classes = ()
     parser_classes = (MultiPartParser,)
@@ -140,6 +139,7 @@ class AudioClassifyView(APIView):
     )
     def post(self, request: Request) -> Response:
         try:
+            model_cache.require_served(AUDIO_MODEL)  # before the body: another service serves it
             samples, rate = decode_wav(read_upload(request, accepted=AUDIO_TYPES, what="a WAV file"))
             loaded = model_cache.get(AUDIO_MODEL)
         except UploadError as exc:

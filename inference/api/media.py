@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from atlas.throttling import SharedScopedRateThrottle
-from inference import model_cache, slow_lane
+from inference import model_cache
 from inference.api import threat_shape
 from inference.api.audio import AUDIO_MODEL, AUDIO_TYPES, decode_wav
 from inference.api.common import UnavailableResponse, unavailable_response
@@ -35,7 +35,7 @@ OLD_AUDIO_TYPES = (*AUDIO_TYPES, "audio/mpeg", "audio/mp4")  # read only where t
 
 
 def _photo(data: bytes) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    image = slow_lane.run(decode_image, data)  # on the slow lane, as the detection
+    image = decode_image(data)
     visual = model_cache.get(VISUAL_MODEL)
     threat = model_cache.get(THREAT_MODEL)
     detections = visual.predictor.detect(image)
@@ -100,7 +100,6 @@ def _audio(data: bytes) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]
 
 
 class AnalyzeMediaView(APIView):
-    slow_pool = True  # runs a slow model: answered by the slow pool where there is one (inference/slow_pool.py)
     authentication_classes = ()
     permission_classes = ()
     parser_classes = (MultiPartParser,)

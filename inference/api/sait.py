@@ -108,8 +108,6 @@ def _recommendations(class_name: str, confidence: float) -> list[str]:
 
 
 class VerifyView(SaitView):
-    slow_pool = True  # runs a slow model: answered by the slow pool where there is one (inference/slow_pool.py)
-
     @extend_schema(tags=["sait"], summary="Verify an edge detection with the cloud audio classifier")
     def post(self, request: Request) -> Response:
         started = time.perf_counter()

@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from inference import model_cache, prediction_log, slow_lane
+from inference import model_cache, prediction_log
 from inference.api.common import UnavailableResponse, unavailable_response
 from inference.api.uploads import UPLOAD_ERRORS, UploadError, read_upload
 
@@ -95,7 +95,6 @@ DetectResponse = inline_serializer(
 
 
 class DetectView(APIView):
-    slow_pool = True  # runs a slow model: answered by the slow pool where there is one (inference/slow_pool.py)
     # Public and stateless: no session, no token, so no CSRF and no database on the request path.
     authentication_classes = ()
     permission_classes = ()
@@ -118,8 +117,9 @@ class DetectView(APIView):
     )
     def post(self, request: Request) -> Response:
         try:
+            model_cache.require_served(VISUAL_MODEL)  # before the body: another service serves it
             data = read_upload(request, accepted=IMAGE_TYPES, what="a JPEG or PNG image")
-            image = slow_lane.run(decode_image, data)  # decoding is slow work too (ms of CPU, partly under the GIL)
+            image = decode_image(data)
             loaded = model_cache.get(VISUAL_MODEL)
         except UploadError as exc:
             return exc.response()
