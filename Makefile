@@ -38,6 +38,7 @@ WEB_PORT ?= $(shell echo $$(( $(PORT) + 1 )))
 TORCH_PORT ?= $(shell echo $$(( $(PORT) + 2 )))
 
 split: migrate
+	scripts/ensure_caddy.sh
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py ensure_admin
 	$(PY) manage.py seed_demo
@@ -50,6 +51,7 @@ split: migrate
 test: venv
 	scripts/ensure_postgres.sh
 	scripts/ensure_chromium.sh
+	scripts/ensure_caddy.sh
 	$(MAKE) --no-print-directory test-postgres test-sqlite
 
 test-postgres: venv
