@@ -101,6 +101,4 @@ def test_caddy_accepts_the_caddyfile():
         timeout=60,
     )
 
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output
-    assert output.rstrip().endswith("Valid configuration")
+    assert (result.returncode, result.stdout.strip()) == (0, "Valid configuration"), result.stderr
