@@ -21,7 +21,7 @@ pytestmark = pytest.mark.servers
 
 UNAVAILABLE = {
     "error": "service_unavailable",
-    "detail": "The service that answers /api/v1/detect is unavailable; retry later.",
+    "detail": "The service for this path is unavailable; retry later.",
 }
 
 
