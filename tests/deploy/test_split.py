@@ -301,7 +301,10 @@ def test_a_stopped_torch_service_makes_detections_a_json_503_within_a_second_whi
 
 def test_one_ctrl_c_stops_every_process_of_the_split(split):
     started = split.processes()
-    assert len(started) >= 7  # honcho's, caddy, 3 processes of the web service, 2 of the torch service
+    commands = " | ".join(" ".join(p.cmdline()) for p in started)
+    parts = {"router": "caddy run", "web": f"--port {split.web_port}", "torch": f"--port {split.torch_port}"}
+    parts["worker"] = "manage.py db_worker"
+    assert {service: part in commands for service, part in parts.items()} == dict.fromkeys(parts, True)
 
     os.killpg(split.process.pid, signal.SIGINT)  # what a terminal sends its foreground group on Ctrl-C
     split.process.wait(timeout=60)
