@@ -10,6 +10,8 @@ One world (fresh PostgreSQL database), seeded by `make split` itself (migrate, s
           --duration seconds as --splits runs on new connections: bench/mixed_load.py's `phase`), then while
           --detect-clients threads keep POST /api/v1/detect busy (a real photo, sklearn's china.jpg). The ratio
           p99 mixed / p99 alone is the issue's target (<= 1.5).
+          Then the same with /predict sent straight to the web service's port (detections still through
+          Caddy): what the router's hop costs /predict.
   single  the single-process default as `make run` serves it: one granian, 2 workers, every model, on every
           CPU; measured the same way, straight on its port (no router).
   bare    POST /predict throughput of the web service's granian (the same command line as deploy/Procfile.split,
@@ -142,14 +144,21 @@ def worker_pids(process: subprocess.Popen) -> list[int]:
     return [p.pid for p in psutil.Process(process.pid).children(recursive=True)]
 
 
-def mixed_rounds(base: str, pids: list[int], body_file: Path, image: bytes, args: argparse.Namespace) -> dict:
+def mixed_rounds(
+    base: str, pids: list[int], body_file: Path, image: bytes, args: argparse.Namespace, *, detect_base: str = ""
+) -> dict:
+    """/predict at `base` alone, then while --detect-clients threads keep /api/v1/detect at `detect_base`
+    (default: `base`) busy; --rounds rounds, the one with the median ratio reported."""
+    detect_base = detect_base or base
     rounds = []
     for i in range(args.rounds):
         wait_until_idle(pids)
         alone = phase(base + "/predict", body_file, args)
         stop_event, answered, failed = threading.Event(), [], []
         threads = [
-            threading.Thread(target=detect_loop, args=(base + "/api/v1/detect", image, stop_event, answered, failed))
+            threading.Thread(
+                target=detect_loop, args=(detect_base + "/api/v1/detect", image, stop_event, answered, failed)
+            )
             for _ in range(args.detect_clients)
         ]
         for thread in threads:
@@ -225,6 +234,10 @@ def main() -> int:
         split.pin(split.torch_port, 1)
         pids = split.pids(split.web_port) + split.pids(split.torch_port)
         results["split"] = mixed_rounds(split.url, pids, body_file, image, args)
+        # the same with /predict straight to the web service: what the router's hop costs
+        results["split_predict_past_the_router"] = mixed_rounds(
+            f"http://127.0.0.1:{split.web_port}", pids, body_file, image, args, detect_base=split.url
+        )
         split.stop()
 
         single, url = granian(world, "single", "atlas.granian_app:application", workers=2, env={})
@@ -250,6 +263,7 @@ def main() -> int:
         "settings": {
             "split": "make split; web service (2 workers) on CPU 0, torch service (1 worker) on CPU 1 (taskset -a -p); "
             "/predict and /api/v1/detect through Caddy",
+            "split_predict_past_the_router": "the same, /predict straight to the web service's port",
             "single_process": "one granian, 2 workers, every model, every CPU; straight on its port",
             "predict_throughput": "the web service's granian vs bench/bare_wsgi.py under the same granian options, "
             "2 workers each, wrk 4 connections, alternated",
