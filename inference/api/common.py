@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import inline_serializer
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
@@ -17,3 +17,20 @@ def unavailable_response(exc: ModelUnavailable) -> Response:
 UnavailableResponse = inline_serializer(
     "ModelUnavailable", {"error": serializers.CharField(), "model": serializers.CharField()}
 )
+
+# The slow predictions' 503s (for /docs): no active version (above), or every slot of the worker busy
+# (atlas.admission: `{"detail", "error": "overloaded", "model"}` with Retry-After).
+SLOW_ERRORS = {
+    503: OpenApiResponse(
+        inline_serializer(
+            "SlowUnavailable",
+            {
+                "error": serializers.CharField(),
+                "model": serializers.CharField(),
+                "detail": serializers.CharField(required=False),
+            },
+        ),
+        description="The model has no active version here, or every slot of this worker is busy "
+        "(`overloaded`, with Retry-After): retry later.",
+    )
+}
