@@ -84,6 +84,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_tasks",
+    "django_tasks_db",
     "models_registry",
     "inference",
     "vocabulary",
@@ -404,6 +406,12 @@ ATLAS_BODY_MIN_KBPS = float(os.environ.get("ATLAS_BODY_MIN_KBPS", "64"))
 # The admin's Promote confirmation promotes a version larger than this in the background (a promotion job),
 # so that its fetch, sha256 and trial load never hold the request past GUNICORN_TIMEOUT.
 ATLAS_ADMIN_SYNC_PROMOTE_MB = int(os.environ.get("ATLAS_ADMIN_SYNC_PROMOTE_MB", "100"))
+
+# Long work (promotion jobs) runs on django-tasks' database backend, in the Procfile's `worker:` process
+# (`manage.py db_worker --queue-name registry`). A running job writes its heartbeat every third of the lease;
+# one whose heartbeat is older than the lease has lost its worker and is failed (models_registry/promotion_jobs.py).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["registry"]}}
+ATLAS_JOB_LEASE_SECONDS = float(os.environ.get("ATLAS_JOB_LEASE_SECONDS", "60"))
 ATLAS_MAX_MODEL_UPLOAD_MB = int(os.environ.get("ATLAS_MAX_MODEL_UPLOAD_MB", "2048"))
 
 # Largest body the prediction endpoints accept (images, audio).
@@ -441,6 +449,7 @@ _BASE_RATES_PER_MINUTE = {
     "classify": 30,
     "analyze": 20,
     "sait": 100,
+    "feedback": 100,
     # Atlas's own: the old service limited neither (its detect and audio classify ran a model unlimited)
     "detect": 30,
     "audio": 30,
@@ -497,6 +506,10 @@ ATLAS_MODEL_ALIASES = dict(
 
 # The registered model SAIT edge devices run: GET /api/v1/sait/models/latest serves its active version.
 ATLAS_EDGE_MODEL = os.environ.get("ATLAS_EDGE_MODEL", "audio_classifier")
+
+# Feedback by request id: how many (request id -> version, answer) records of the answers feedback applies to
+# are kept, newest first (inference/prediction_log.py); feedback on an older answer must name model_version.
+ATLAS_PREDICTION_RECORDS = int(os.environ.get("ATLAS_PREDICTION_RECORDS", "1000000"))
 
 # Where the runtimes run their models; every runtime loads on the CPU (admin health's `device`).
 ATLAS_INFERENCE_DEVICE = "cpu"

@@ -28,9 +28,9 @@ urlpatterns = [
     ),
     path("redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("", include("models_registry.urls")),
-    # The dictionary: the MNIST service's deployed paths, and the ones its older README gave.
+    # The dictionary: the MNIST service's deployed API, and its first API (the paths its README gives).
     path("v1/dictionary/", include(vocabulary_urls.urlpatterns)),
-    path("vocabulary/", include(vocabulary_urls.older_urlpatterns)),
+    path("vocabulary/", include(vocabulary_urls.legacy_urlpatterns)),
 ]
 
 # Errors outside the API's views answer JSON (the admin keeps its HTML pages): atlas/error_views.py.

@@ -7,7 +7,7 @@ import pytest
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 
-pytest_plugins: list[str] = ["tests.servers.storage_fixtures", "tests.rollouts.fixtures"]
+pytest_plugins: list[str] = ["tests.servers.storage_fixtures", "tests.servers.task_worker", "tests.rollouts.fixtures"]
 
 
 @pytest.fixture(autouse=True)

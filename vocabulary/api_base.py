@@ -189,17 +189,21 @@ class DictionaryView(APIView):
         many: bool = False,
         patch: bool = False,
         null_unchanged: bool = False,
+        ignore_unknown: bool = False,
     ) -> Any:
-        """The validated body; a PATCH refuses fields it cannot write. A body that is not an object (or, with
-        `many`, a list) is a 422 at ["body"]. With `null_unchanged`, a top-level `null` means "leave it", as the
-        old service's all-Optional update shapes read it."""
+        """The validated body; a PATCH refuses fields it cannot write unless `ignore_unknown` (as Hippo's first
+        API, /vocabulary/, ignored them). A body that is not an object (or, with `many`, a list) is a 422 at
+        ["body"]. With `null_unchanged`, a top-level `null` means "leave it", as the old service's all-Optional
+        update shapes read it."""
         data = self.request.data
         if not isinstance(data, list if many else dict):
             kind = "a list" if many else "an object"
             raise errors.InvalidInput({"non_field_errors": [ErrorDetail(f"Input should be {kind}", code="invalid")]})
         if null_unchanged and isinstance(data, dict):  # a list body (`many`) has no top-level nulls to drop
             data = {key: value for key, value in data.items() if value is not None}
-        serializer = serializer_class(data=data, many=many, partial=patch, context={"refuse_unknown": patch})
+        serializer = serializer_class(
+            data=data, many=many, partial=patch, context={"refuse_unknown": patch and not ignore_unknown}
+        )
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 

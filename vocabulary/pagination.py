@@ -1,12 +1,16 @@
-"""The envelope every list endpoint answers: {"data", "total", "page", "page_size", "total_pages", "has_more"}."""
+"""The envelope every /v1/dictionary/ list answers: {"data", "total", "page", "page_size", "total_pages",
+"has_more"}; and the `skip`/`limit` window of the JSON arrays Hippo's first API (/vocabulary/) answered."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ErrorDetail
 from rest_framework.pagination import BasePagination
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from vocabulary.errors import InvalidInput
@@ -14,21 +18,25 @@ from vocabulary.filters import QueryError, parse_int
 
 DEFAULT_PAGE_SIZE = 100  # the MNIST service's dictionary default
 MAX_PAGE_SIZE = 1000
+MAX_OFFSET = 2**62  # far past any table; below every database's largest OFFSET
 
 
 def _query_error(name: str, message: str, code: str) -> InvalidInput:
     return InvalidInput({name: [ErrorDetail(message, code=code)]}, location="query")
 
 
-def _positive(raw: str | None, *, name: str, default: int) -> int:
-    if raw is None or raw.strip() == "":
+def _bounded(request: Request, name: str, *, default: int, low: int, high: int | None = None) -> int:
+    raw = request.query_params.get(name, "")
+    if raw.strip() == "":
         return default
     try:
         value = parse_int(raw)
     except QueryError as exc:
         raise _query_error(name, str(exc), exc.code) from None
-    if value < 1:
-        raise _query_error(name, "Input should be greater than or equal to 1", "greater_than_equal")
+    if value < low:
+        raise _query_error(name, f"Input should be greater than or equal to {low}", "greater_than_equal")
+    if high is not None and value > high:
+        raise _query_error(name, f"Input should be less than or equal to {high}", "less_than_equal")
     return value
 
 
@@ -38,10 +46,8 @@ class EnvelopePagination(BasePagination):
     `data`, its `total` and `total_pages` still true."""
 
     def paginate_queryset(self, queryset, request, view=None) -> list[Any]:
-        page = _positive(request.query_params.get("page"), name="page", default=1)
-        page_size = _positive(request.query_params.get("page_size"), name="page_size", default=DEFAULT_PAGE_SIZE)
-        if page_size > MAX_PAGE_SIZE:
-            raise _query_error("page_size", f"Input should be less than or equal to {MAX_PAGE_SIZE}", "less_than_equal")
+        page = _bounded(request, "page", default=1, low=1)
+        page_size = _bounded(request, "page_size", default=DEFAULT_PAGE_SIZE, low=1, high=MAX_PAGE_SIZE)
         self.total = queryset.count()
         self.total_pages = math.ceil(self.total / page_size)
         self.page, self.page_size = page, page_size
@@ -93,3 +99,29 @@ class EnvelopePagination(BasePagination):
                 "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE},
             },
         ]
+
+
+# --- Hippo's first API (/vocabulary/): a JSON array, a window of `skip` rows then at most `limit` ---------
+
+SKIP_LIMIT_PARAMETERS = [
+    OpenApiParameter(
+        "skip",
+        {"type": "integer", "minimum": 0, "default": 0},
+        OpenApiParameter.QUERY,
+        description="Rows to skip, from 0.",
+    ),
+    OpenApiParameter(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE},
+        OpenApiParameter.QUERY,
+        description=f"Rows to answer at most, 1 to {MAX_PAGE_SIZE}; more is a 422 (not clamped).",
+    ),
+]
+
+
+def skip_limit_window(queryset: QuerySet[Any], request: Request) -> list[Any]:
+    """The rows `skip` and `limit` name (FastAPI's 422 for a value out of bounds); a `skip` past any table's
+    size answers no row without asking the database (whose OFFSET stops at 2**63 - 1)."""
+    skip = _bounded(request, "skip", default=0, low=0)
+    limit = _bounded(request, "limit", default=DEFAULT_PAGE_SIZE, low=1, high=MAX_PAGE_SIZE)
+    return [] if skip > MAX_OFFSET else list(queryset[skip : skip + limit])

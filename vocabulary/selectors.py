@@ -43,6 +43,12 @@ def word_list(*, search: str | None = None, language: str | None = None, full: b
     return queryset
 
 
+def word_search(*, q: str, language: str | None = None) -> QuerySet[Word]:
+    """Words whose text holds `q` anywhere (case-insensitive; `%` and `_` literal), ordered by text."""
+    queryset = word_queryset(include=()).filter(text__icontains=q)
+    return queryset.filter(language=language) if language else queryset
+
+
 def _get(queryset: QuerySet[Any], pk: int, what: str) -> Any:
     row = queryset.filter(pk=pk).first() if 1 <= pk <= MAX_ID else None
     if row is None:
@@ -71,6 +77,22 @@ def example_get(pk: int) -> Example:
 
 def tag_get(pk: int) -> Tag:
     return _get(Tag.objects.all(), pk, "Tag")
+
+
+def tag_with_words(pk: int) -> Tag:
+    """A tag with its words (ordered by text) prefetched."""
+    words = Prefetch("words", queryset=word_queryset(include=()))
+    return _get(Tag.objects.prefetch_related(words), pk, "Tag")
+
+
+def word_tag_get(*, word_id: int, tag_id: int) -> Any:
+    """The link of a tag to a word (a row of `Word.tags.through`, its word and tag selected)."""
+    links = Word.tags.through.objects.select_related("word", "tag")
+    in_range = 1 <= word_id <= MAX_ID and 1 <= tag_id <= MAX_ID
+    link = links.filter(word_id=word_id, tag_id=tag_id).first() if in_range else None
+    if link is None:
+        raise NotFound("Word-tag association not found")
+    return link
 
 
 def relation_get(*, word_id_1: int, word_id_2: int, relation_type: str) -> WordRelation:

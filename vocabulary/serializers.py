@@ -90,13 +90,18 @@ class TagOut(serializers.Serializer):
     description = NullableText(read_only=True)
 
 
-class WordOut(serializers.Serializer):
-    """A word without its parts (the old `WordOut`)."""
+class WordCore(serializers.Serializer):
+    """A word without its parts, as Hippo's first dictionary API (/vocabulary/) answered it."""
 
     id = serializers.IntegerField(read_only=True)
     word_text = serializers.CharField(source="text", read_only=True)
     language_code = serializers.CharField(source="language", read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
+
+
+class WordOut(WordCore):
+    """A word without its parts (the old `WordOut`)."""
+
     updated_at = serializers.DateTimeField(
         read_only=True, help_text="Moves when the word or its definitions, examples, tags or forms change."
     )
@@ -147,16 +152,21 @@ class ExamplePatch(ExampleIn):
         return attrs
 
 
-class DefinitionIn(Strict):
-    """A definition with its examples. In a word's PATCH an item with an `id` changes that definition (its
-    examples replaced when `examples` is given) and one without is added."""
+class DefinitionFields(Strict):
+    """A definition's own fields (without its examples)."""
 
-    id = serializers.IntegerField(required=False, help_text="A word's PATCH only: the definition to change.")
     definition_text = serializers.CharField(source="text", min_length=1, max_length=10000, trim_whitespace=False)
     part_of_speech = serializers.ChoiceField(choices=PartOfSpeech.choices)
     order = serializers.IntegerField(
         min_value=0, max_value=2**31 - 1, required=False, help_text="Unique per word; the next free one when omitted."
     )
+
+
+class DefinitionIn(DefinitionFields):
+    """A definition with its examples. In a word's PATCH an item with an `id` changes that definition (its
+    examples replaced when `examples` is given) and one without is added."""
+
+    id = serializers.IntegerField(required=False, help_text="A word's PATCH only: the definition to change.")
     examples = ExampleIn(many=True, required=False, help_text="Replaces the definition's examples when given.")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -174,13 +184,18 @@ class WordFormIn(Strict):
         return attrs
 
 
-class WordIn(Strict):
-    """POST /words (one word, or a list of them): the old `WordCreate`."""
+class WordFields(Strict):
+    """A word's own fields (without its parts): Hippo's first `WordCreate`."""
 
     word_text = serializers.CharField(source="text", min_length=1, max_length=255)
     language_code = serializers.CharField(
         source="language", min_length=2, max_length=10, validators=[LANGUAGE_CODE_VALIDATOR]
     )
+
+
+class WordIn(WordFields):
+    """POST /words (one word, or a list of them): the old `WordCreate`."""
+
     definitions = DefinitionIn(many=True, required=False)
     tags = serializers.ListField(
         child=serializers.CharField(min_length=1, max_length=100),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Sequence
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -313,6 +313,25 @@ def tag_update(*, tag: Tag, name: str | None = None, description: str | None = N
 def tag_delete(*, tag: Tag) -> None:
     word_touch(word_ids=tag.words.values_list("pk", flat=True))
     tag.delete()
+
+
+@_atomic
+def word_tag_add(*, word: Word, tag: Tag) -> Any:
+    """Tag a word; the link (a row of `Word.tags.through`). A word tagged already is a ConflictError."""
+    if word.tags.filter(pk=tag.pk).exists():
+        raise ConflictError(
+            "Word-tag association already exists",
+            duplicates=[{"field": "tag_id", "value": tag.pk, "problem": f"word {word.pk} has tag '{tag.name}'"}],
+        )
+    link = Word.tags.through.objects.create(word=word, tag=tag)
+    word_touch(word_ids=[word.pk])
+    return link
+
+
+@_atomic
+def word_tag_remove(*, word: Word, tag: Tag) -> None:
+    word.tags.remove(tag)
+    word_touch(word_ids=[word.pk])
 
 
 # --- relations ---------------------------------------------------------------------------------------

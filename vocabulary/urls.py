@@ -1,16 +1,18 @@
-"""Routes of the dictionary, mounted at /v1/dictionary/ (the MNIST service's deployed paths) and at
-/vocabulary/ (the paths its older README gave), one API at both.
+"""Routes of the dictionary: the MNIST service's (Hippo's) deployed API at /v1/dictionary/ (`urlpatterns`), and
+its first API, whose paths its README still gives, at /vocabulary/ (`legacy_urlpatterns`, vocabulary/legacy_views.py).
 
-The canonical paths have no trailing slash; the same routes with one are accepted too. Only the
-/v1/dictionary/ routes without a slash are in the API schema, so each operation is documented once.
-`/word-relations` is the older README's name of `/relations`.
+The canonical paths have no trailing slash; the same routes with one are accepted too (Hippo redirected
+them). Only the routes without a slash are in the API schema, so each operation is documented once.
+`/v1/dictionary/word-relations` is the older README's name of `/relations`.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.urls import URLPattern, path
 
-from vocabulary import views
+from vocabulary import legacy_views, views
 
 ROUTES = [
     ("words", views.WordsView),
@@ -33,13 +35,30 @@ OLDER_NAMES = [
 ]
 
 
-def patterns(*, documented: bool) -> list[URLPattern]:
-    hidden = {"schema": None}
-    routes = [path(route, view.as_view(**({} if documented else hidden))) for route, view in ROUTES]
-    routes += [path(f"{route}/", view.as_view(**hidden)) for route, view in ROUTES + OLDER_NAMES]
-    routes += [path(route, view.as_view(**hidden)) for route, view in OLDER_NAMES]
-    return routes
+LEGACY_ROUTES = [
+    ("words", legacy_views.WordsView),
+    ("words/search", legacy_views.WordSearchView),  # before words/{word_id}, as Hippo declared it
+    ("words/<str:word_id>", legacy_views.WordView),
+    ("words/<str:word_id>/tags", legacy_views.WordTagsView),
+    ("words/<str:word_id>/tags/<str:tag_id>", legacy_views.WordTagView),
+    ("definitions", legacy_views.DefinitionsView),
+    ("definitions/<str:definition_id>", legacy_views.DefinitionView),
+    ("examples", legacy_views.ExamplesView),
+    ("examples/<str:example_id>", legacy_views.ExampleView),
+    ("word-relations", legacy_views.RelationsView),
+    ("word-relations/<str:word_id_1>/<str:word_id_2>", legacy_views.RelationView),
+    ("tags", legacy_views.TagsView),
+    ("tags/<str:tag_id>", legacy_views.TagView),
+]
 
 
-urlpatterns = patterns(documented=True)
-older_urlpatterns = patterns(documented=False)
+def patterns(routes: list[tuple[str, Any]], *, hidden: list[tuple[str, Any]] | None = None) -> list[URLPattern]:
+    """Each route without a slash (documented) and with one (not), then the `hidden` routes both ways."""
+    unlisted, hidden = {"schema": None}, hidden or []
+    found = [path(route, view.as_view()) for route, view in routes]
+    found += [path(f"{route}/", view.as_view(**unlisted)) for route, view in routes + hidden]
+    return found + [path(route, view.as_view(**unlisted)) for route, view in hidden]
+
+
+urlpatterns = patterns(ROUTES, hidden=OLDER_NAMES)
+legacy_urlpatterns = patterns(LEGACY_ROUTES)

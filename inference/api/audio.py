@@ -26,7 +26,7 @@ from rest_framework.views import APIView
 
 from atlas import admission
 from atlas.throttling import SharedScopedRateThrottle
-from inference import model_cache
+from inference import model_cache, prediction_log
 from inference.api.common import SLOW_ERRORS, unavailable_response
 from inference.api.uploads import UPLOAD_ERRORS, UploadError, read_upload
 from inference.runtimes.audio_features import MIN_SECONDS
@@ -155,6 +155,7 @@ class AudioClassifyView(APIView):
             return unavailable_response(exc)
         with admission.slot(AUDIO_MODEL):
             result = loaded.predictor.classify(samples, rate)
+        prediction_log.remember(loaded, result["class_name"], result["confidence"])
         return Response(
             {
                 **result,

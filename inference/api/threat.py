@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from atlas.throttling import SharedScopedRateThrottle
-from inference import model_cache
+from inference import model_cache, prediction_log
 from inference.api import threat_shape
 from inference.api.common import UnavailableResponse, unavailable_response
 from inference.runtimes.threat_rules import KINDS, ThreatInputError
@@ -146,6 +146,7 @@ class ClassifyThreatView(APIView):
         except model_cache.ModelUnavailable as exc:
             return unavailable_response(exc)
         found, mappings = threat_shape.classification(loaded.predictor, result)
+        prediction_log.remember(loaded, found["threat_category"], found["confidence"])
         return Response(
             {
                 "classification": found,

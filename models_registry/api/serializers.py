@@ -152,6 +152,7 @@ class PromotionJobSerializer(serializers.ModelSerializer[PromotionJob]):
             "reason",
             "created_at",
             "updated_at",
+            "heartbeat_at",
         ]
         read_only_fields = fields
 
@@ -185,6 +186,7 @@ class RolloutSerializer(serializers.ModelSerializer[Rollout]):
             "max_error_rate",
             "max_p99_ratio",
             "min_agreement",
+            "min_live_accuracy",
             "state",
             "figures",
             "reason",
@@ -204,6 +206,7 @@ class RolloutStartSerializer(serializers.Serializer[Any]):
     max_error_rate = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=1)
     max_p99_ratio = serializers.FloatField(required=False, allow_null=True, min_value=0)
     min_agreement = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=1)
+    min_live_accuracy = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=1)
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 

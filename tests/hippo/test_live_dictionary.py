@@ -114,3 +114,30 @@ def test_an_unknown_dictionary_path_is_fastapis_json_404(hippo):
     response = hippo.get(hippo.url("/lemmas"), timeout=30)
 
     assert (response.status_code, response.json()) == (404, {"detail": "Not Found"})
+
+
+def test_a_client_of_hippos_first_api_builds_and_reads_an_entry_at_vocabulary(start_replica):
+    """The calls Hippo's README and first API (commit cdb6547) gave, in order, over HTTP."""
+    server = start_replica(workers=1, env={"VOCABULARY_PUBLIC_WRITES": "1"})
+    base, timeout = f"{server.url}/vocabulary", 30
+    word = requests.post(f"{base}/words", json=WORD, timeout=timeout).json()
+    definition = requests.post(
+        f"{base}/definitions",
+        json={"word_id": word["id"], "definition_text": "lasting a very short time", "part_of_speech": "adjective"},
+        timeout=timeout,
+    ).json()
+    example = requests.post(
+        f"{base}/examples",
+        json={"definition_id": definition["id"], "example_text": "Fame is ephemeral."},
+        timeout=timeout,
+    ).json()
+    tag = requests.post(f"{base}/tags", json=TAG, timeout=timeout).json()
+
+    tagged = requests.post(f"{base}/words/{word['id']}/tags/{tag['id']}", timeout=timeout)
+    read = requests.get(f"{base}/words/{word['id']}", timeout=timeout)
+    found = requests.get(f"{base}/words/search", params={"q": "HEMER"}, timeout=timeout)
+    listed = requests.get(f"{base}/words", params={"skip": 0, "limit": 10}, timeout=timeout)
+
+    assert (tagged.status_code, tagged.json()) == (201, {"word_id": word["id"], "tag_id": tag["id"]})
+    assert read.json() == {**word, "definitions": [{**definition, "examples": [example]}]}
+    assert found.json() == listed.json() == [word]

@@ -264,17 +264,6 @@ def test_a_relation_is_deleted_by_its_words_and_type(writer, pair):
     assert list(WordRelation.objects.values_list("relation_type", flat=True)) == ["related"]
 
 
-def test_the_older_readme_paths_serve_the_same_api(anon, pair):
-    big, large = pair
-    WordRelation.objects.create(from_word=big, to_word=large, relation_type="antonym")
-
-    words = anon.get("/vocabulary/words")
-    relations = anon.get("/vocabulary/word-relations")
-
-    assert [w["word_text"] for w in words.json()["data"]] == ["big", "large"]
-    assert relations.json()["data"] == [{"word_id_1": big.pk, "word_id_2": large.pk, "relation_type": "antonym"}]
-
-
 def test_a_tag_patch_with_a_null_description_keeps_it(writer):
     tag = Tag.objects.create(name="slang", description="keep me")
 
