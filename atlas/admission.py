@@ -31,8 +31,8 @@ class Overloaded(APIException):
         wait = settings.ATLAS_SLOW_WAIT_SECONDS
         super().__init__(
             {
-                "detail": f"Overloaded: {model} is busy with {settings.ATLAS_SLOW_CONCURRENCY} requests in this "
-                f"worker and no slot freed within {wait:g} s; retry later.",
+                "detail": f"Overloaded: this worker runs {settings.ATLAS_SLOW_CONCURRENCY} slow predictions at once "
+                f"(ATLAS_SLOW_CONCURRENCY) and none finished within {wait:g} s; {model} did not run. Retry later.",
                 "error": "overloaded",
                 "model": model,
             }
