@@ -24,19 +24,20 @@ SLOTS, EXTRA, WAIT = 2, 3, 0.5
 @pytest.fixture
 def replica(settings, start_replica, digits, tmp_path):
     demo = shapes.build(tmp_path / "shapes")
-    # the demo detector at 1280 px on one torch thread: a detection takes seconds here, far over the wait
+    # the demo detector at 1600 px on one torch thread: a detection takes seconds here, far over the wait
     version = services.model_version_register(
         model_name="visual_detector",
         version="1.0.0-slow",
         source=demo.path,
         runtime="yolo",
-        metadata={**demo.metadata, "imgsz": 1280},
+        metadata={**demo.metadata, "imgsz": 1600},
         actor="t",
     )
     services.model_version_trust(version=version, actor="t")
     services.model_version_promote(version=version, actor="t")
     env = {
         "ATLAS_SLOW_POOL_WORKERS": "0",  # granian alone, as the Procfile's web: line starts it
+        "ATLAS_SLOW_LANE_THREADS": "8",  # while the slow lane exists: it must not queue the decodes and detections
         "MODEL_STORE_DIR": str(settings.MODEL_STORE_DIR),
         "ATLAS_SLOW_CONCURRENCY": str(SLOTS),
         "ATLAS_SLOW_WAIT_SECONDS": str(WAIT),
