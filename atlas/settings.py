@@ -479,8 +479,9 @@ _CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os
 ATLAS_SLOW_CONCURRENCY = int(os.environ.get("ATLAS_SLOW_CONCURRENCY") or _CPUS)
 ATLAS_SLOW_WAIT_SECONDS = float(os.environ.get("ATLAS_SLOW_WAIT_SECONDS", "1"))
 
-# The counters live in Django's cache: Redis when REDIS_URL is set (shared by every worker and replica),
-# this process's memory otherwise.
+# The counters live in Django's cache, shared by every worker and replica: Redis when REDIS_URL is set, else
+# the database (Django's database cache with an atomic incr, atlas/cache.py; its table `atlas_cache` is made by
+# a migration). MAX_ENTRIES bounds the table (two rows per client and scope in a window); past it Django culls.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "atlas")
 CACHES = {
@@ -492,7 +493,12 @@ CACHES = {
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
         if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "KEY_PREFIX": CACHE_KEY_PREFIX}
+        else {
+            "BACKEND": "atlas.cache.DatabaseCache",
+            "LOCATION": "atlas_cache",
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "OPTIONS": {"MAX_ENTRIES": 10_000},
+        }
     )
 }
 

@@ -134,7 +134,7 @@ def test_reload_models_all_in_the_background_answers_202_with_a_job_per_model(cl
             "message": f"promotion started: {jobs['second']}",
             "job": jobs["second"],
         },
-        "third": {"success": False, "version": None, "message": "no version '2.0.0'"},
+        "third": {"success": False, "version": None, "message": "third has no version '2.0.0'."},
     }
     assert [_finished(client, jobs[name])["state"] for name in ("first", "second")] == ["succeeded", "succeeded"]
     assert {m.name: m.active_version_id for m in RegisteredModel.objects.all()} == {
