@@ -173,8 +173,11 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
+# Largest request body of a route whose view names no limit of its own (`body_limit_setting`), checked from
+# the headers before a byte is read (atlas.request_guard.BodyLimits); Django's own bound on what it reads.
 # Uploads of model files go to disk, not memory, past 2.5 MB (Django's default).
-DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("ATLAS_MAX_REQUEST_MB", "25")) * 1024 * 1024
+ATLAS_MAX_REQUEST_MB = int(os.environ.get("ATLAS_MAX_REQUEST_MB", "25"))
+DATA_UPLOAD_MAX_MEMORY_SIZE = ATLAS_MAX_REQUEST_MB * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 
@@ -422,6 +425,9 @@ _BASE_RATES_PER_MINUTE = {
     "analyze": 20,
     "sait": 100,
     "feedback": 100,
+    # Atlas's own: the old service limited neither (its detect and audio classify ran a model unlimited)
+    "detect": 30,
+    "audio": 30,
     "admin_reload": 10,
     "health": 60,
     "info": 100,
@@ -431,6 +437,22 @@ ATLAS_THROTTLE_RATES: dict[str, str | None] = {
     scope: (f"{max(1, round(n * RATE_LIMIT_PER_MINUTE / 100))}/min" if RATE_LIMIT_PER_MINUTE > 0 else None)
     for scope, n in _BASE_RATES_PER_MINUTE.items()
 }
+# One scope's own rate, over the scaled one: "detect=10/min,audio=120/hour" (DRF's rate syntax; "off": none).
+for _item in _env_list("ATLAS_THROTTLE_RATES"):
+    _scope, _, _rate = (part.strip() for part in _item.partition("="))
+    if _scope not in ATLAS_THROTTLE_RATES or not re.fullmatch(r"off|\d+/[smhd][a-z]*", _rate):
+        raise ImproperlyConfigured(
+            f"ATLAS_THROTTLE_RATES: {_item!r} is not scope=N/period (or scope=off) of the scopes "
+            f"{', '.join(sorted(ATLAS_THROTTLE_RATES))}."
+        )
+    ATLAS_THROTTLE_RATES[_scope] = None if _rate == "off" else _rate
+
+# Back-pressure (atlas/admission.py): at most this many slow predictions (detection, audio) run at once in
+# each worker process; a request that finds no slot free within ATLAS_SLOW_WAIT_SECONDS gets a 503 with
+# Retry-After at once, before its model runs, instead of queueing.
+_CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+ATLAS_SLOW_CONCURRENCY = int(os.environ.get("ATLAS_SLOW_CONCURRENCY") or _CPUS)
+ATLAS_SLOW_WAIT_SECONDS = float(os.environ.get("ATLAS_SLOW_WAIT_SECONDS", "1"))
 
 # The counters live in Django's cache, shared by every worker and replica: Redis when REDIS_URL is set, else
 # the database (Django's database cache with an atomic incr, atlas/cache.py; its table `atlas_cache` is made by

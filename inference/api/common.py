@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import inline_serializer
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
@@ -29,3 +29,13 @@ UnavailableResponse = inline_serializer(
     "ModelUnavailable",
     {"error": serializers.CharField(), "model": serializers.CharField(), "detail": serializers.CharField()},
 )
+
+# The slow predictions' 503s (for /docs): no active version, or every slot of the worker busy
+# (atlas.admission: `{"detail", "error": "overloaded", "model"}` with Retry-After); one shape.
+SLOW_ERRORS = {
+    503: OpenApiResponse(
+        UnavailableResponse,
+        description="The model has no active version here, or every slot of this worker is busy "
+        "(`overloaded`, with Retry-After): retry later.",
+    )
+}
