@@ -1,6 +1,6 @@
 """Prediction endpoints, at the paths the two replaced services used."""
 
-from inference.api import audio, digits, hippo, media, sait, service, threat, vision
+from inference.api import audio, digits, hippo, media, sait, service, threat, v2, vision
 
 urlpatterns = [
     *digits.urlpatterns,
@@ -11,4 +11,5 @@ urlpatterns = [
     *media.urlpatterns,
     *sait.urlpatterns,
     *service.urlpatterns,
+    *v2.urlpatterns,
 ]

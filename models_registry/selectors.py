@@ -336,3 +336,11 @@ def model_versions_with_same_bytes(*, version: ModelVersion) -> QuerySet[ModelVe
         .exclude(pk=version.pk)
         .order_by("created_at")
     )
+
+
+def version_io_signature(*, version_id: int) -> dict[str, Any]:
+    """A version's recorded signature ({} when none was recorded)."""
+    found: dict[str, Any] | None = (
+        ModelVersion.objects.filter(pk=version_id).values_list("io_signature", flat=True).first()
+    )
+    return found or {}

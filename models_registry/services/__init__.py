@@ -17,7 +17,7 @@ Rollouts (canary, shadow) have their own module, models_registry/rollouts.py, bu
 from __future__ import annotations
 
 from ..errors import PromotionError, RegistryError
-from .activation import model_rollback, model_version_promote, store_bookkeeping_wait
+from .activation import model_rollback, model_version_promote, model_version_signature_gate, store_bookkeeping_wait
 from .loading import (
     TRANSIENT_ERRORS,
     model_version_attach_golden,
@@ -50,6 +50,7 @@ __all__ = [
     "model_version_register_stored",
     "model_version_retire",
     "model_version_sign",
+    "model_version_signature_gate",
     "model_version_trust",
     "registered_model_get_or_create",
     "store_bookkeeping_wait",
