@@ -244,3 +244,12 @@ def test_a_digits_version_of_another_file_keeps_the_same_signature(tmp_path):
     )
 
     assert version.io_signature["inputs"] == [{"name": "pixels", "datatype": "FP32", "shape": [-1, 784]}]
+
+
+def test_a_body_over_the_limit_is_a_413_before_it_is_parsed(client, onnx_model, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+
+    response = infer(client, "iris-onnx", rows_request(ROWS[:40]))
+
+    assert response.status_code == 413
+    assert response.json()["error"] == "too_large"
