@@ -10,7 +10,8 @@ mlserver-sklearn from its own virtualenv, bench/.work/mlserver-venv (never the s
 versions of Atlas's dependencies):
 
     python3.11 -m venv bench/.work/mlserver-venv
-    bench/.work/mlserver-venv/bin/pip install mlserver==1.7.1 mlserver-sklearn==1.7.1 scikit-learn==1.9.1 numpy==2.4.6
+    bench/.work/mlserver-venv/bin/pip install mlserver==1.7.1 mlserver-sklearn==1.7.1 scikit-learn==1.9.1 numpy==2.4.6 \
+        uvloop==0.21.0  # MLServer 1.7.1's parallel workers fail under uvloop 0.22+ (get_event_loop)
 
 with `parallel_workers` equal to Atlas's workers. Each round drives, with wrk at --concurrency connections for
 --duration seconds: Atlas /predict (JSON), Atlas V2 infer of the digits network (JSON, and binary: the

@@ -5,8 +5,12 @@ request; a canary splits V2 traffic by route key."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
 import threading
+from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
@@ -177,3 +181,31 @@ def test_a_canary_splits_v2_traffic_by_route_key(client, replica, models):
     assert {k for k, v in answers if v == "2"} == chosen
     assert {k for k, v in answers if v == "1"} == set(keys) - chosen
     assert 0 < len(chosen) < len(keys)
+
+
+# KServe's client lives in its own virtualenv (kserve==0.21.0 would downgrade protobuf in the shared one):
+# ATLAS_TEST_KSERVE_PYTHON names its python, e.g. after `python3.11 -m venv /tmp/kserve && /tmp/kserve/bin/pip
+# install kserve==0.21.0`.
+KSERVE_PYTHON = os.environ.get("ATLAS_TEST_KSERVE_PYTHON", "")
+PROBE = Path(__file__).with_name("kserve_probe.py")
+
+
+@pytest.mark.skipif(not KSERVE_PYTHON, reason="ATLAS_TEST_KSERVE_PYTHON (a python with kserve==0.21.0) is not set")
+def test_kserves_client_infers_with_json_and_binary_tensors(replica, models):
+    rows = ROWS[50:60]
+    np.save(models / "rows.npy", rows)
+
+    probe = subprocess.run(
+        [KSERVE_PYTHON, str(PROBE), replica.url, "iris-onnx", str(models / "rows.npy")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+
+    found = json.loads(probe.stdout)
+    expected = onnx_answer(models / "1.onnx", rows)[1]
+    assert (found["live"], found["ready"], found["model_ready"]) == (True, True, True)
+    for kind in ("json", "binary"):
+        assert (found[kind]["model_version"], found[kind]["id"]) == ("1", "k1")
+        np.testing.assert_array_equal(np.asarray(found[kind]["probabilities"], dtype=np.float32), expected)
