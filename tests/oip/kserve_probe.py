@@ -9,7 +9,8 @@ import json
 import sys
 
 import numpy as np
-from kserve import InferenceRESTClient, InferInput, InferRequest, RequestedOutput, RESTConfig
+from kserve import InferenceRESTClient, InferInput, InferRequest, RESTConfig
+from kserve.protocol.infer_type import RequestedOutput
 
 
 async def main(url: str, model: str, rows: np.ndarray) -> dict:
@@ -26,7 +27,7 @@ async def main(url: str, model: str, rows: np.ndarray) -> dict:
         request = InferRequest(model_name=model, infer_inputs=[tensor], request_id="k1", request_outputs=outputs)
         answer = await client.infer(url, request, model_name=model)
         found["binary" if binary else "json"] = {
-            "model_version": answer.model_version,
+            "model_name": answer.model_name,  # its REST decoding keeps no model_version
             "id": answer.id,
             "probabilities": answer.outputs[0].as_numpy().tolist(),
         }

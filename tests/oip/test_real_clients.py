@@ -207,5 +207,5 @@ def test_kserves_client_infers_with_json_and_binary_tensors(replica, models):
     expected = onnx_answer(models / "1.onnx", rows)[1]
     assert (found["live"], found["ready"], found["model_ready"]) == (True, True, True)
     for kind in ("json", "binary"):
-        assert (found[kind]["model_version"], found[kind]["id"]) == ("1", "k1")
+        assert (found[kind]["model_name"], found[kind]["id"]) == ("iris-onnx", "k1")
         np.testing.assert_array_equal(np.asarray(found[kind]["probabilities"], dtype=np.float32), expected)
