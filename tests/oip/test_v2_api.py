@@ -253,3 +253,22 @@ def test_a_body_over_the_limit_is_a_413_before_it_is_parsed(client, onnx_model, 
 
     assert response.status_code == 413
     assert response.json()["error"] == "too_large"
+
+
+def test_v2_answers_are_counted_under_the_version_that_answered(client, digits):
+    from tests.observability.test_metrics import samples, value
+
+    body = {"inputs": [{"name": "pixels", "shape": [1, 784], "datatype": "FP32", "data": [0.5] * 784}]}
+    labels = {"model": "digit_classifier", "version": "1.0.0"}
+    before = samples(client)
+
+    for _ in range(2):
+        assert infer(client, "digit_classifier", json.dumps(body)).status_code == 200
+    bad = {"inputs": [{**body["inputs"][0], "data": [2.0] * 784}]}
+    refused = infer(client, "digit_classifier", json.dumps(bad))
+
+    after = samples(client)
+    assert (refused.status_code, refused.json()) == (400, {"error": "pixels[0][0] is 2; values must be in 0..1."})
+    for outcome, count in (("success", 2), ("client_error", 1)):
+        counted = value(after, "atlas_predictions_total", outcome=outcome, **labels)
+        assert counted - value(before, "atlas_predictions_total", outcome=outcome, **labels) == count
