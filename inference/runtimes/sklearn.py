@@ -24,7 +24,7 @@ import skops.io
 
 from models_registry.signatures import Signature, Tensor
 
-from .tensors import datatype_of, zeros_for
+from .tensors import TensorInputError, datatype_of, zeros_for
 
 METHODS = ("predict", "predict_proba", "decision_function", "predict_log_proba", "transform")
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib")
@@ -65,10 +65,17 @@ class SklearnPredictor:
 
     def infer(self, inputs: dict[str, np.ndarray], outputs: list[str]) -> dict[str, np.ndarray]:
         (rows,) = inputs.values()
-        return {name: np.asarray(getattr(self.estimator, name)(rows)) for name in outputs}
+        try:
+            return {name: np.asarray(getattr(self.estimator, name)(rows)) for name in outputs}
+        except ValueError as exc:  # scikit-learn's input validation: NaN, a width it was not fitted on
+            raise TensorInputError(str(exc)) from exc
 
     def warm_up(self) -> None:
-        self.infer({"input": zeros_for(self._signature["inputs"][0])}, [t["name"] for t in self._signature["outputs"]])
+        """One pass on a row of zeros; skipped when the estimator does not say how many features it takes
+        (a pipeline whose first step is a transformer of its own)."""
+        rows = self._signature["inputs"][0]
+        if rows["shape"][-1] != -1:
+            self.infer({"input": zeros_for(rows)}, [t["name"] for t in self._signature["outputs"]])
 
 
 def derived_signature(estimator: Any) -> Signature:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import skops.io
 from skl2onnx import to_onnx
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -39,3 +40,19 @@ def _wider(features: int) -> Any:
     x, y = load_iris(return_X_y=True)
     wide = np.hstack([x, np.zeros((len(x), features - 4))])
     return make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(wide, y)
+
+
+class Doubler(BaseEstimator, TransformerMixin):
+    """A transformer of this project's own: a type skops does not trust unless told to."""
+
+    def fit(self, x: Any, y: Any = None) -> Doubler:
+        return self
+
+    def transform(self, x: Any) -> Any:
+        return np.asarray(x) * 2
+
+
+def write_skops_with_own_type(path: Path) -> Path:
+    x, y = load_iris(return_X_y=True)
+    skops.io.dump(make_pipeline(Doubler(), LogisticRegression(max_iter=500)).fit(x, y), path)
+    return path

@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 
 from models_registry import services, signatures
 from models_registry.models import ActivationEvent
-from tests.oip.models import iris_pipeline, write_onnx, write_skops
+from tests.oip.models import iris_pipeline, write_onnx, write_skops, write_skops_with_own_type
 
 pytestmark = pytest.mark.django_db
 
@@ -158,3 +158,63 @@ def test_upload_model_creates_a_model_of_any_runtime_with_a_declared_signature(t
 )
 def test_incompatibilities(new, problems):
     assert signatures.incompatibilities({"inputs": [X4], "outputs": [LABEL, PROBABILITIES]}, new) == problems
+
+
+def test_a_skops_file_with_a_type_skops_does_not_trust_is_refused_naming_it(tmp_path):
+    source = write_skops_with_own_type(tmp_path / "own.skops")
+
+    with pytest.raises(services.RegistryError) as refused:
+        services.model_version_register(model_name="own", version="1", source=source, runtime="sklearn")
+
+    assert "the file holds types skops does not trust: tests.oip.models.Doubler" in str(refused.value)
+
+
+def test_a_type_listed_at_registration_is_trusted_by_the_loader(tmp_path, client):
+    source = write_skops_with_own_type(tmp_path / "own.skops")
+    version = services.model_version_register(
+        model_name="own",
+        version="1",
+        source=source,
+        runtime="sklearn",
+        metadata={"skops_trusted": ["tests.oip.models.Doubler"]},
+    )
+    services.model_version_promote(version=version, actor="t")
+    body = {"inputs": [{"name": "input-0", "shape": [1, 4], "datatype": "FP64", "data": [5.1, 3.5, 1.4, 0.2]}]}
+
+    answer = client.post("/v2/models/own/infer", json.dumps(body), content_type="application/json").json()
+
+    assert answer["outputs"][0] == {"name": "predict", "datatype": "INT64", "shape": [1], "data": [0]}
+
+
+def test_an_onnx_golden_set_gates_its_promotion(tmp_path):
+    version = register(tmp_path, "1")
+    rows = [[5.1, 3.5, 1.4, 0.2]]
+    request = {
+        "inputs": [{"name": "X", "shape": [1, 4], "datatype": "FP32", "data": rows}],
+        "outputs": [{"name": "label"}],
+    }
+    services.model_version_attach_golden(
+        version=version, entries=[{"input": request, "expected": {"label": [2]}}], actor="t"
+    )
+
+    with pytest.raises(services.PromotionError, match="fails its golden set"):
+        services.model_version_promote(version=version, actor="t")
+    services.model_version_attach_golden(
+        version=version, entries=[{"input": request, "expected": {"label": [0]}}], actor="t"
+    )
+    services.model_version_promote(version=version, actor="t")
+
+
+def test_rows_an_estimator_refuses_are_a_400_naming_why(tmp_path, client):
+    source = write_skops_with_own_type(tmp_path / "own.skops")
+    metadata = {"skops_trusted": ["tests.oip.models.Doubler"]}
+    version = services.model_version_register(
+        model_name="own", version="1", source=source, runtime="sklearn", metadata=metadata
+    )
+    services.model_version_promote(version=version, actor="t")
+    body = {"inputs": [{"name": "input-0", "shape": [1, 3], "datatype": "FP64", "data": [5.1, 3.5, 1.4]}]}
+
+    response = client.post("/v2/models/own/infer", json.dumps(body), content_type="application/json")
+
+    assert response.status_code == 400
+    assert "X has 3 features, but LogisticRegression is expecting 4 features as input." in response.json()["error"]
