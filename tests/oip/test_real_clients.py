@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import threading
 from pathlib import Path
@@ -20,6 +19,7 @@ import tritonclient.http as triton
 from inference.rollouts import choose_candidate
 from models_registry import rollouts, services
 from tests.oip.models import ROWS, iris_pipeline, write_onnx, write_skops
+from tests.servers.gunicorn import worker_versions
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -141,14 +141,11 @@ def test_a_promotion_under_v2_traffic_reaches_every_worker_without_a_failed_requ
         services.model_version_promote(version=v2, actor="t")
         seen = len(answered)
 
-        def every_worker_on_2() -> bool:
-            lines = re.findall(
-                r"\[(\d+)\] atlas.requests: POST /v2/models/iris-onnx/infer 200 .* version=2\b",
-                replica.log_path.read_text(),
-            )
-            return len(set(lines)) == 2 and answered[-10:] == ["2"] * 10
+        def every_worker_on_2() -> bool:  # each worker's report, and the answers since
+            reports = worker_versions("iris-onnx", replica.worker_pids())
+            return len(reports) >= replica.workers and set(reports.values()) == {"2"} and answered[-10:] == ["2"] * 10
 
-        wait_until(every_worker_on_2, timeout=30, interval=0.1, what="both workers answering version 2")
+        wait_until(every_worker_on_2, timeout=30, interval=0.1, what="every worker serving version 2")
     finally:
         stop.set()
         for thread in threads:
