@@ -124,6 +124,14 @@ def get(name: str) -> LoadedModel:
     return chosen
 
 
+def served_entries(name: str) -> list[LoadedModel]:
+    """What this worker serves of `name`: its active entry, then a running rollout's candidate (for a request
+    that names its version)."""
+    entries = [entry] if (entry := _models.get(name)) is not None else []
+    route = _rollouts.get(name)
+    return entries + [route.candidate] if route is not None else entries
+
+
 def rollout_state() -> dict[str, tuple[int, float]]:
     """Model name -> (rollout id, percent) of the rollouts this worker serves."""
     return {name: (route.rollout_id, route.percent) for name, route in _rollouts.items()}
