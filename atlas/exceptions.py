@@ -16,7 +16,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from models_registry.errors import RegistryError
+from models_registry.errors import PromotionTimeout, RegistryError
 
 logger = logging.getLogger("atlas")
 
@@ -25,6 +25,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     response = drf_exception_handler(exc, context)
     if response is not None:
         return response
+    if isinstance(exc, PromotionTimeout):  # the store did not answer within ATLAS_FETCH_DEADLINE_SECONDS
+        return Response({"error": "store_timeout", "detail": str(exc)}, status=status.HTTP_504_GATEWAY_TIMEOUT)
     if isinstance(exc, RegistryError):  # the registry refused the operation; the view need not catch it
         return Response({"detail": str(exc)}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
     if isinstance(exc, UnreadablePostError):  # the client stopped sending its body (atlas.request_guard)

@@ -131,6 +131,8 @@ class HubStore:
                     local_dir=folder,
                     endpoint=self.endpoint,
                     token=self.token,
+                    # Each read of the body is bounded by huggingface_hub's HF_HUB_DOWNLOAD_TIMEOUT (10 s).
+                    etag_timeout=settings.ATLAS_STORE_READ_SECONDS,
                 )
             except Exception as exc:
                 raise self._error(
