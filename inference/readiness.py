@@ -57,6 +57,22 @@ def model_states(pool_models: dict[str, Any] | None = None, *, pool_awaited: boo
     return states
 
 
+def outage_states() -> dict[str, dict[str, Any]]:
+    """While the registry is unreachable: what this process serves, and from where: `"registry"` (loaded
+    before the outage) or `"last_known_pointer"` (models_registry.last_known, loaded during it)."""
+    failures = model_cache.failures()
+    states: dict[str, dict[str, Any]] = {}
+    for name, entry in model_cache.snapshot().items():
+        failure = failures.get(name)
+        states[name] = {
+            "serving": entry.version,
+            "on_active": None,  # unknown until the registry answers
+            "error": failure.error if failure else None,
+            "source": "last_known_pointer" if entry.from_last_known else "registry",
+        }
+    return states
+
+
 def _in_pool(name: str, pool_models: dict[str, Any] | None, awaited: bool) -> dict[str, Any]:
     if pool_models is None:
         where = "slow pool, awaited" if awaited else "this worker, on demand"
@@ -91,7 +107,13 @@ def readyz(request: HttpRequest) -> JsonResponse:
             database = False
     ready = database and all(state["on_active"] is not False for state in models.values())
     status = "ready" if ready else "not_ready"
+    if not database:  # the registry cannot say what is active: serve what is loaded (docs/OPERATIONS.md)
+        models = outage_states()
+        ready = bool(models) and all(state["error"] is None for state in models.values())
+        status = "serving_last_known" if ready else "not_ready"
     body: dict[str, Any] = {"status": status, "database_connected": database, "models": models}
+    if not database:
+        body["registry"] = "unreachable"
     if pool is not None:  # scripts/serve's slow pool: whether it answers (without it, this worker does)
         body["slow_pool"] = pool
     if settings.ATLAS_SLOW_POOL_MEMBER:  # the CPUs scripts/serve pinned it to (inference/pool_cpus.py)
