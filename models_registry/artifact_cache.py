@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TextIO
 
 from django.conf import settings
+from django.db import connections
 
 from . import metrics
 from .storage import StoredArtifact, get_store
@@ -198,6 +199,7 @@ def _fetch_within_deadline(artifact: StoredArtifact, part: Path, *, progress: Pr
         except BaseException as exc:  # handed to the waiting caller
             failure.append(exc)
         finally:
+            connections.close_all()  # this thread's own, if `progress` wrote to the database (promotion jobs)
             if given_up.is_set():
                 _remove(part)
 
