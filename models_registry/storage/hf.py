@@ -172,7 +172,7 @@ class HubStore:
     def check(self) -> None:
         repo_id = self._require_repo()
         try:
-            self.api.repo_info(repo_id, repo_type="model")
+            self.api.repo_info(repo_id, repo_type="model", timeout=settings.ATLAS_STORE_READ_SECONDS)
         except RepositoryNotFoundError:
             return  # `put` creates it; reaching the Hub with an accepted token is what counts here.
         except Exception as exc:
@@ -185,7 +185,9 @@ class HubStore:
         revision = artifact.revision
         try:
             if not COMMIT_SHA.match(revision):
-                resolved = self.api.repo_info(repo_id, repo_type="model", revision=revision or "main").sha
+                resolved = self.api.repo_info(
+                    repo_id, repo_type="model", revision=revision or "main", timeout=settings.ATLAS_STORE_READ_SECONDS
+                ).sha
                 if not resolved:
                     raise StorageError(f"The Hub at {self.endpoint} named no commit for {revision or 'main'!r}.")
                 revision = resolved
