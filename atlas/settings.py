@@ -84,6 +84,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_tasks",
+    "django_tasks_db",
     "models_registry",
     "inference",
     "vocabulary",
@@ -406,6 +408,12 @@ ATLAS_BODY_MIN_KBPS = float(os.environ.get("ATLAS_BODY_MIN_KBPS", "64"))
 # The admin's Promote confirmation promotes a version larger than this in the background (a promotion job),
 # so that its fetch, sha256 and trial load never hold the request past GUNICORN_TIMEOUT.
 ATLAS_ADMIN_SYNC_PROMOTE_MB = int(os.environ.get("ATLAS_ADMIN_SYNC_PROMOTE_MB", "100"))
+
+# Long work (promotion jobs) runs on django-tasks' database backend, in the Procfile's `worker:` process
+# (`manage.py db_worker --queue-name registry`). A running job writes its heartbeat every third of the lease;
+# one whose heartbeat is older than the lease has lost its worker and is failed (models_registry/promotion_jobs.py).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["registry"]}}
+ATLAS_JOB_LEASE_SECONDS = float(os.environ.get("ATLAS_JOB_LEASE_SECONDS", "60"))
 ATLAS_MAX_MODEL_UPLOAD_MB = int(os.environ.get("ATLAS_MAX_MODEL_UPLOAD_MB", "2048"))
 
 # Largest body the prediction endpoints accept (images, audio).
@@ -443,6 +451,7 @@ _BASE_RATES_PER_MINUTE = {
     "classify": 30,
     "analyze": 20,
     "sait": 100,
+    "feedback": 100,
     "admin_reload": 10,
     "health": 60,
     "info": 100,
@@ -453,8 +462,9 @@ ATLAS_THROTTLE_RATES: dict[str, str | None] = {
     for scope, n in _BASE_RATES_PER_MINUTE.items()
 }
 
-# The counters live in Django's cache: Redis when REDIS_URL is set (shared by every worker and replica),
-# this process's memory otherwise.
+# The counters live in Django's cache, shared by every worker and replica: Redis when REDIS_URL is set, else
+# the database (Django's database cache with an atomic incr, atlas/cache.py; its table `atlas_cache` is made by
+# a migration). MAX_ENTRIES bounds the table (two rows per client and scope in a window); past it Django culls.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "atlas")
 CACHES = {
@@ -466,7 +476,12 @@ CACHES = {
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
         if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "KEY_PREFIX": CACHE_KEY_PREFIX}
+        else {
+            "BACKEND": "atlas.cache.DatabaseCache",
+            "LOCATION": "atlas_cache",
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "OPTIONS": {"MAX_ENTRIES": 10_000},
+        }
     )
 }
 
@@ -480,6 +495,10 @@ ATLAS_MODEL_ALIASES = dict(
 
 # The registered model SAIT edge devices run: GET /api/v1/sait/models/latest serves its active version.
 ATLAS_EDGE_MODEL = os.environ.get("ATLAS_EDGE_MODEL", "audio_classifier")
+
+# Feedback by request id: how many (request id -> version, answer) records of the answers feedback applies to
+# are kept, newest first (inference/prediction_log.py); feedback on an older answer must name model_version.
+ATLAS_PREDICTION_RECORDS = int(os.environ.get("ATLAS_PREDICTION_RECORDS", "1000000"))
 
 # Where the runtimes run their models; every runtime loads on the CPU (admin health's `device`).
 ATLAS_INFERENCE_DEVICE = "cpu"

@@ -27,7 +27,7 @@ from django.urls import get_resolver
 from models_registry import artifact_cache, bootstrap, worker_reports
 from models_registry.broadcast import ActivationListener
 
-from . import model_cache, rollout_sync, served_models
+from . import model_cache, prediction_log, rollout_sync, served_models
 
 logger = logging.getLogger(__name__)
 
@@ -99,13 +99,17 @@ def _start(*, preload: bool) -> None:
         except Exception:  # e.g. the database is unreachable: the listener keeps trying
             logger.exception("preloading the active versions failed; serving what loaded, retrying in the background")
     try:
-        _listener = ActivationListener(
-            loaded=model_cache.loaded_version_ids, serves=_follows, on_tick=rollout_sync.tick
-        )
+        _listener = ActivationListener(loaded=model_cache.loaded_version_ids, serves=_follows, on_tick=_tick)
         _listener.start()
     except Exception:
         logger.exception("could not start the activation listener")
         _started_pid = None  # the next request tries again
+
+
+def _tick() -> None:
+    """The listener's work after each sync: this worker's answers for feedback, then its rollouts."""
+    prediction_log.flush()
+    rollout_sync.tick()
 
 
 def _follows(name: str) -> bool:
@@ -133,12 +137,14 @@ def _clean_up_after_the_dead() -> None:
 
 def stop() -> None:
     """Stop serving in this process: the listener ends (waited for, within a poll interval and a margin,
-    so nothing it does races what the process does next) and this worker's reports are removed."""
+    so nothing it does races what the process does next), its last answers are recorded for feedback and
+    its reports are removed."""
     global _listener, _started_pid
     if _listener is not None:
         _listener.stop(wait=settings.ATLAS_RELOAD_POLL_SECONDS + STOP_MARGIN_SECONDS)
         _listener = None
     _started_pid = None
+    prediction_log.flush()
     try:
         worker_reports.worker_reports_delete(host=socket.gethostname(), pid=os.getpid())
     except Exception:

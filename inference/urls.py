@@ -1,6 +1,6 @@
 """Prediction endpoints, at the paths the two replaced services used."""
 
-from inference.api import audio, digits, hippo, media, sait, service, threat, vision
+from inference.api import audio, digits, feedback, hippo, media, sait, service, threat, vision
 
 urlpatterns = [
     *digits.urlpatterns,
@@ -10,5 +10,6 @@ urlpatterns = [
     *threat.urlpatterns,
     *media.urlpatterns,
     *sait.urlpatterns,
+    *feedback.urlpatterns,
     *service.urlpatterns,
 ]

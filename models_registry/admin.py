@@ -249,6 +249,7 @@ class ModelVersionAdmin(VersionControlMixin, admin.ModelAdmin[ModelVersion]):
         "created_at",
         "created_by",
         "trust_status",
+        "live_accuracy",
     ]
     fields = [*readonly_fields, "notes"]
     actions = ["promote", promote_in_background, "mark_trusted", "retire", "compare_metrics"]
@@ -359,6 +360,13 @@ class ModelVersionAdmin(VersionControlMixin, admin.ModelAdmin[ModelVersion]):
     def accuracy(self, obj: ModelVersion) -> str:
         value = obj.metrics.get("accuracy")
         return f"{value:.4f}" if isinstance(value, int | float) else "—"
+
+    @admin.display(description="Live accuracy")
+    def live_accuracy(self, obj: ModelVersion) -> str:
+        received, confirmed = selectors.feedback_counts(version_ids=[obj.pk]).get(obj.pk, (0, 0))
+        if not received:
+            return "— (no feedback yet)"
+        return f"{confirmed / received:.3f} ({confirmed} of {received} answers confirmed by feedback)"
 
     @admin.display(description="Metadata")
     def metadata_pretty(self, obj: ModelVersion) -> str:

@@ -29,6 +29,7 @@ class RolloutStartForm(forms.ModelForm[Rollout]):
             "max_error_rate",
             "max_p99_ratio",
             "min_agreement",
+            "min_live_accuracy",
             "reason",
         ]
 
@@ -66,6 +67,7 @@ class RolloutAdmin(admin.ModelAdmin[Rollout]):
         "max_error_rate",
         "max_p99_ratio",
         "min_agreement",
+        "min_live_accuracy",
         "state",
         "figures_table",
         "reason",
@@ -91,6 +93,8 @@ class RolloutAdmin(admin.ModelAdmin[Rollout]):
         for role in ("stable", "candidate"):
             part = figures.get(role, {})
             p99 = part.get("p99_seconds")
+            feedback = part.get("feedback") or {}
+            accuracy = feedback.get("live_accuracy")
             rows.append(
                 (
                     role,
@@ -99,12 +103,13 @@ class RolloutAdmin(admin.ModelAdmin[Rollout]):
                     part.get("errors", 0),
                     f"{part.get('error_rate', 0):.3f}",
                     f"{p99 * 1000:.1f} ms" if p99 else "-",
+                    "-" if accuracy is None else f"{accuracy:.3f} of {feedback['received']}",
                 )
             )
         table = format_html(
-            "<table><tr><th></th><th>version</th><th>requests</th><th>errors</th><th>error rate</th><th>p99</th></tr>"
-            "{}</table>",
-            format_html_join("", "<tr>" + "<td>{}</td>" * 6 + "</tr>", rows),
+            "<table><tr><th></th><th>version</th><th>requests</th><th>errors</th><th>error rate</th><th>p99</th>"
+            "<th>live accuracy (feedback)</th></tr>{}</table>",
+            format_html_join("", "<tr>" + "<td>{}</td>" * 7 + "</tr>", rows),
         )
         shadow = figures.get("shadow") or {}
         if rollout.mode == Rollout.Mode.SHADOW:

@@ -3,11 +3,19 @@ each device runs, so the admin can show devices on the active version beside the
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.utils import timezone
 
 from .models import DeviceReport, RegisteredModel
+
+# A device is `online` in its status (GET /api/v1/sait/devices/{id}/status) while its last report is younger.
+ONLINE_SECONDS = 15 * 60
+
+
+def is_online(report: DeviceReport) -> bool:
+    return timezone.now() - report.last_seen < timedelta(seconds=ONLINE_SECONDS)
 
 
 def device_report_save(

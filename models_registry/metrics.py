@@ -2,7 +2,8 @@
 model loads that failed), and a collector that reads deployment-wide series from the database when
 `/metrics` is scraped.
 
-The collector's series (`atlas_active_version_info`, `atlas_workers_serving`, `atlas_activations_total`)
+The collector's series (`atlas_active_version_info`, `atlas_workers_serving`, `atlas_activations_total`,
+`atlas_feedback_total`, `atlas_live_accuracy`)
 come from the registry every replica shares, so every replica reports the same values: aggregate them
 across replicas with max(), not sum(). `atlas_artifact_cache_bytes` is this replica's cache folder.
 """
@@ -58,6 +59,23 @@ class RegistryCollector(Collector):
         for (model, action), count in selectors.activation_counts().items():
             activations.add_metric([model, action], count)
         yield activations
+
+        feedback = CounterMetricFamily(
+            "atlas_feedback",
+            "Feedback received on each version's answers: `confirmed` (the answer was right) or `corrected`.",
+            labels=["model", "version", "verdict"],
+        )
+        accuracy = GaugeMetricFamily(
+            "atlas_live_accuracy",
+            "Answers confirmed / feedback received, per version with feedback.",
+            labels=["model", "version"],
+        )
+        for (model, version), (received, confirmed) in selectors.feedback_counts_by_name().items():
+            feedback.add_metric([model, version, "confirmed"], confirmed)
+            feedback.add_metric([model, version, "corrected"], received - confirmed)
+            accuracy.add_metric([model, version], confirmed / received)
+        yield feedback
+        yield accuracy
 
         cache_bytes = GaugeMetricFamily("atlas_artifact_cache_bytes", "Bytes in this replica's artifact cache folder.")
         cache_bytes.add_metric([], sum(entry.size for entry in artifact_cache.entries()))

@@ -176,8 +176,10 @@ class WorkerReport(models.Model):
 
 
 class PromotionJob(models.Model):
-    """A promotion run off the request (REST `Prefer: respond-async`): fetch, verify, trial-load and commit
-    on a thread of the worker that took the request, polled at /api/v1/registry/jobs/{id}/."""
+    """A promotion run off the request (REST `Prefer: respond-async`, the admin's background promotion): fetch,
+    verify, trial-load and commit in the `worker:` process (the django-tasks task `task_id`), polled at
+    /api/v1/registry/jobs/{id}/. Alive while unfinished: queued with its task not yet claimed, or
+    `heartbeat_at` within ATLAS_JOB_LEASE_SECONDS (models_registry/promotion_jobs.py)."""
 
     class State(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -194,8 +196,11 @@ class PromotionJob(models.Model):
     bytes_total = models.BigIntegerField(null=True, blank=True)
     detail = models.TextField(blank=True)
     event = models.ForeignKey(ActivationEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    host = models.CharField(max_length=255)
-    pid = models.PositiveIntegerField()
+    task_id = models.CharField(max_length=64, blank=True, help_text="The django-tasks task that runs this job.")
+    worker = models.CharField(
+        max_length=300, blank=True, help_text="host:pid of the worker process that ran it (for people; not liveness)."
+    )
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -260,6 +265,12 @@ class Rollout(models.Model):
     max_error_rate = models.FloatField(null=True, blank=True, help_text="Candidate 5xx share that aborts it.")
     max_p99_ratio = models.FloatField(null=True, blank=True, help_text="Candidate p99 / stable p99 that aborts it.")
     min_agreement = models.FloatField(null=True, blank=True, help_text="Shadow: agreement below this aborts it.")
+    min_live_accuracy = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Canary: the candidate's live accuracy (answers confirmed by feedback) below this, over at least "
+        "min_requests feedback, aborts it.",
+    )
     state = models.CharField(max_length=12, choices=State.choices, default=State.RUNNING)
     figures = models.JSONField(default=dict, blank=True, help_text="The figures of the last evaluation.")
     reason = models.TextField(blank=True)
@@ -302,3 +313,50 @@ class RolloutWorkerStats(models.Model):
 
     def __str__(self) -> str:
         return f"rollout {self.rollout_id} on {self.host}:{self.pid}"
+
+
+class PredictionRecord(models.Model):
+    """Which version gave which answer to a request (its X-Request-ID), for the answers feedback applies to
+    (threat classify, audio classify, detect, SAIT verify). Buffered by each worker off the response path
+    and written by its listener (inference.prediction_log); the newest ATLAS_PREDICTION_RECORDS are kept."""
+
+    request_id = models.CharField(max_length=128, db_index=True)
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="+")
+    predicted = models.CharField(max_length=200, help_text="The answer: a category or class name.")
+    confidence = models.FloatField(null=True, blank=True)
+    answered_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.request_id}: {self.predicted}"
+
+
+class PredictionFeedback(models.Model):
+    """The correct answer for an earlier prediction (POST /api/v1/training/feedback, /api/v1/sait/feedback),
+    linked to the version that answered; a version's live accuracy is its share of `correct` rows."""
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="feedback")
+    prediction_id = models.CharField(
+        max_length=200, blank=True, help_text="The answer's X-Request-ID, or the client's prediction id."
+    )
+    source = models.CharField(max_length=50, blank=True, help_text="source_product: halo, frontline, sait, ...")
+    predicted = models.CharField(max_length=200)
+    actual = models.CharField(max_length=200)
+    correct = models.BooleanField()
+    confidence = models.FloatField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True, help_text="user_correction, correction_metadata, device_id.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            # Feedback on the same prediction replaces the earlier one: live accuracy counts predictions once.
+            models.UniqueConstraint(
+                fields=["version", "prediction_id"],
+                condition=~models.Q(prediction_id=""),
+                name="one_feedback_per_prediction",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version}: {self.predicted} -> {self.actual}"

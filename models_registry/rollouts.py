@@ -9,7 +9,8 @@ on it. Every write here is audited in the activation history, with the figures i
   RolloutWorkerStats from its listener thread. A rollout's figures are their sum: every worker of every
   replica counts.
 - `rollout_evaluate` (called by every worker's listener, decided by the one that claims the row) trips a
-  guardrail — candidate error rate, candidate/stable p99 ratio, shadow agreement — and rolls back, or
+  guardrail — candidate error rate, candidate/stable p99 ratio, shadow agreement, the candidate's live
+  accuracy from feedback — and rolls back, or
   promotes the candidate after a clean bake through the ordinary audited promotion.
 """
 
@@ -59,6 +60,7 @@ def rollout_start(
     max_error_rate: float | None = None,
     max_p99_ratio: float | None = None,
     min_agreement: float | None = None,
+    min_live_accuracy: float | None = None,
     route_header: str = "X-Atlas-Route-Key",
     reason: str = "",
 ) -> Rollout:
@@ -67,7 +69,8 @@ def rollout_start(
         raise RegistryError(f"Mode {mode!r} is not a rollout mode; use canary or shadow.")
     if not 0 < percent <= 100:
         raise RegistryError(f"percent is {percent:g}; a canary answers between 0 (excluded) and 100 percent.")
-    for name, value in (("max_error_rate", max_error_rate), ("min_agreement", min_agreement)):
+    shares = (("max_error_rate", max_error_rate), ("min_agreement", min_agreement))
+    for name, value in (*shares, ("min_live_accuracy", min_live_accuracy)):
         if value is not None and not 0 <= value <= 1:
             raise RegistryError(f"{name} is {value:g}; it is a share between 0 and 1.")
     if max_p99_ratio is not None and max_p99_ratio <= 0:
@@ -100,6 +103,7 @@ def rollout_start(
                 max_error_rate=max_error_rate,
                 max_p99_ratio=max_p99_ratio,
                 min_agreement=min_agreement,
+                min_live_accuracy=min_live_accuracy,
                 route_header=route_header,
                 started_by=actor[:150] or "unknown",
                 reason=reason,
@@ -110,6 +114,7 @@ def rollout_start(
                 "max_error_rate": max_error_rate,
                 "max_p99_ratio": max_p99_ratio,
                 "min_agreement": min_agreement,
+                "min_live_accuracy": min_live_accuracy,
             }
             _audit(
                 rollout=rollout,
@@ -190,6 +195,16 @@ def decide(rollout: Rollout, figures: dict[str, Any], *, now: Any) -> tuple[str,
     """("rollback", why), ("promote", why) or None (keep baking), from the summed figures."""
     candidate, stable, shadow = figures["candidate"], figures["stable"], figures["shadow"]
     if rollout.mode == Rollout.Mode.CANARY:
+        feedback = candidate.get("feedback") or {}
+        if (
+            rollout.min_live_accuracy is not None
+            and feedback.get("received", 0) >= rollout.min_requests
+            and feedback["live_accuracy"] < rollout.min_live_accuracy
+        ):
+            return "rollback", (
+                f"candidate live accuracy {feedback['live_accuracy']:.3f} over {feedback['received']} feedback is "
+                f"below min_live_accuracy {rollout.min_live_accuracy:g}"
+            )
         seen = candidate["requests"]
         if seen >= rollout.min_requests:
             if rollout.max_error_rate is not None and candidate["error_rate"] > rollout.max_error_rate:

@@ -6,16 +6,30 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
-from .models import ActivationEvent, DeviceReport, ModelVersion, RegisteredModel, Rollout, WorkerReport
+from .models import (
+    ActivationEvent,
+    DeviceReport,
+    ModelVersion,
+    PredictionFeedback,
+    PredictionRecord,
+    RegisteredModel,
+    Rollout,
+    WorkerReport,
+)
 from .versioning import sort_versions
 
 
 def model_name_for(name: str) -> str:
     """A registered model's name, from its name or one of its aliases (settings.ATLAS_MODEL_ALIASES)."""
     return settings.ATLAS_MODEL_ALIASES.get(name, name)
+
+
+def aliases_of(*, name: str) -> list[str]:
+    """The other names (settings.ATLAS_MODEL_ALIASES) of the model called `name`."""
+    return sorted(alias for alias, target in settings.ATLAS_MODEL_ALIASES.items() if target == name)
 
 
 def registered_model(*, name: str) -> RegisteredModel | None:
@@ -32,6 +46,14 @@ def latest_version(*, model: RegisteredModel) -> ModelVersion | None:
     usable = model.versions.exclude(status__in=[ModelVersion.Status.RETIRED, ModelVersion.Status.FAILED])
     ordered = sort_versions(usable, key=lambda v: v.version)
     return ordered[0] if ordered else None
+
+
+def version_with_bytes(*, model: RegisteredModel, sha256: str) -> ModelVersion | None:
+    """The version of `model` whose bytes hash to `sha256`: the active one if it does, else the newest."""
+    matches = sort_versions(model.versions.select_related("model").filter(sha256=sha256), key=lambda v: v.version)
+    active = [v for v in matches if v.pk == model.active_version_id]
+    chosen = active or matches
+    return chosen[0] if chosen else None
 
 
 def history(*, model: RegisteredModel) -> QuerySet[ActivationEvent]:
@@ -123,7 +145,7 @@ def models_by_name() -> QuerySet[RegisteredModel]:
 
 def models_with_versions() -> list[RegisteredModel]:
     """The models that have at least one registered version."""
-    return list(RegisteredModel.objects.filter(versions__isnull=False).distinct())
+    return list(RegisteredModel.objects.filter(versions__isnull=False).distinct().select_related("active_version"))
 
 
 def versions_served_by(*, host: str, pid: int) -> dict[str, str]:
@@ -303,9 +325,12 @@ ROLLOUT_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5,
 
 
 def rollout_figures(*, rollout: Rollout) -> dict[str, Any]:
-    """The rollout's figures: every live worker's counts, summed."""
+    """The rollout's figures: every live worker's counts, summed; and each version's feedback since it began."""
     rows = list(rollout.worker_stats.values_list("stats", flat=True))
     stable, candidate = _summed(rows, "stable"), _summed(rows, "candidate")
+    feedback = feedback_counts(version_ids=[rollout.stable_id, rollout.candidate_id], since=rollout.started_at)
+    stable["feedback"] = live_accuracy(*feedback.get(rollout.stable_id, (0, 0)))
+    candidate["feedback"] = live_accuracy(*feedback.get(rollout.candidate_id, (0, 0)))
     compared = sum(row.get("shadow", {}).get("compared", 0) for row in rows)
     agreed = sum(row.get("shadow", {}).get("agreed", 0) for row in rows)
     ratio = None
@@ -336,3 +361,51 @@ def model_versions_with_same_bytes(*, version: ModelVersion) -> QuerySet[ModelVe
         .exclude(pk=version.pk)
         .order_by("created_at")
     )
+
+
+# --- Feedback and devices (inference/api/feedback.py, inference/api/sait.py) ------------------------------
+
+
+def prediction_record(*, request_id: str) -> PredictionRecord | None:
+    """The newest recorded answer with that X-Request-ID (its version and model joined), or None."""
+    records = PredictionRecord.objects.select_related("version__model").filter(request_id=request_id)
+    return records.order_by("-pk").first()
+
+
+def device_report(*, device_id: str) -> DeviceReport | None:
+    """The device's last report (its model, the model's active version and the version it runs joined)."""
+    return DeviceReport.objects.select_related("model", "version").filter(device_id=device_id).first()
+
+
+def feedback_counts(
+    *, version_ids: list[int] | None = None, since: datetime | None = None
+) -> dict[int, tuple[int, int]]:
+    """Version id -> (feedback received, answers confirmed), for the versions with feedback."""
+    rows = PredictionFeedback.objects.all()
+    if version_ids is not None:
+        rows = rows.filter(version_id__in=version_ids)
+    if since is not None:
+        rows = rows.filter(updated_at__gte=since)
+    counted = rows.values_list("version_id").annotate(n=Count("id"), ok=Count("id", filter=Q(correct=True)))
+    return {version_id: (n, ok) for version_id, n, ok in counted.order_by()}
+
+
+def feedback_counts_by_name() -> dict[tuple[str, str], tuple[int, int]]:
+    """(model, version) -> (feedback received, answers confirmed), in one query (GET /metrics)."""
+    rows = PredictionFeedback.objects.values_list("version__model__name", "version__version")
+    counted = rows.annotate(n=Count("id"), ok=Count("id", filter=Q(correct=True))).order_by()
+    return {(model, version): (n, ok) for model, version, n, ok in counted}
+
+
+def live_accuracy(received: int, confirmed: int) -> dict[str, Any]:
+    """The feedback figures of a version: answers confirmed / feedback received (None without feedback)."""
+    return {"received": received, "confirmed": confirmed, "live_accuracy": confirmed / received if received else None}
+
+
+def similar_feedback_count(*, feedback: PredictionFeedback, same_answer: bool) -> int:
+    """Other feedback on the same version for the same answer: the same correction (same_answer False:
+    the same wrong answer corrected to the same category) or the same predicted answer (True)."""
+    rows = PredictionFeedback.objects.filter(version_id=feedback.version_id, predicted__iexact=feedback.predicted)
+    if not same_answer:
+        rows = rows.filter(correct=False, actual__iexact=feedback.actual)
+    return rows.exclude(pk=feedback.pk).count()

@@ -24,7 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from inference import model_cache
+from inference import model_cache, prediction_log
 from inference.api.common import UnavailableResponse, unavailable_response
 from inference.api.uploads import UPLOAD_ERRORS, UploadError, read_upload
 from inference.runtimes.audio_features import MIN_SECONDS
@@ -147,6 +147,7 @@ class AudioClassifyView(APIView):
         except model_cache.ModelUnavailable as exc:
             return unavailable_response(exc)
         result = loaded.predictor.classify(samples, rate)
+        prediction_log.remember(loaded, result["class_name"], result["confidence"])
         return Response(
             {
                 **result,

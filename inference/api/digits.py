@@ -439,7 +439,7 @@ class HealthView(_PublicView):
             entry = model_cache.snapshot().get(DIGIT_MODEL)
             body["registry"] = "unreachable"
             body["source"] = None if entry is None else "last_known_pointer" if entry.from_last_known else "registry"
-        if (adopted := bootstrap.last_outcome()) is not None:  # which of DEFAULT_MODEL and the registry wins
+        if database and (adopted := bootstrap.current_outcome()) is not None:  # DEFAULT_MODEL or the registry
             body["default_model"] = {k: v for k, v in adopted.items() if k != "warning"}
         return Response(
             body,

@@ -5,6 +5,7 @@ POST /api/v1/sait/verify                  an edge detection (+ optional audio) c
 GET  /api/v1/sait/models/latest           the edge model's active version, from the registry
 GET  /api/v1/sait/models/{version}/download  that version's bytes, verified against its sha256
 POST /api/v1/sait/telemetry               a device's report, recording the version it runs
+GET  /api/v1/sait/devices/{id}/status     what the device last reported, and when
 
 Which registered model the devices run is settings.ATLAS_EDGE_MODEL (audio_classifier by default).
 """
@@ -32,7 +33,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from atlas.throttling import SharedScopedRateThrottle
-from inference import model_cache
+from inference import model_cache, prediction_log
 from inference.api import threat_shape
 from inference.api.audio import AUDIO_MODEL, decode_wav
 from inference.api.common import unavailable_response
@@ -143,6 +144,7 @@ class VerifyView(SaitView):
             except model_cache.ModelUnavailable as exc:
                 return unavailable_response(exc)
             cloud = audio.predictor.classify(samples, rate)
+            prediction_log.remember(audio, cloud["class_name"], cloud["confidence"])
             agrees = cloud["class_name"] == edge["edge_class_name"]
             final = cloud["class_name"] if agrees or cloud["confidence"] >= edge["edge_confidence"] else "unknown"
             if agrees:
@@ -278,9 +280,80 @@ class TelemetryView(SaitView):
         )
 
 
+def _number(value: Any) -> int | float | None:
+    """A figure the device reported, as it reported it; None when it did not (or sent something else)."""
+    return value if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) else None
+
+
+DeviceStatusResponse = inline_serializer(
+    "SaitDeviceStatus",
+    {
+        "device_id": serializers.CharField(),
+        "status": serializers.ChoiceField(choices=["online", "offline"]),
+        "last_seen": serializers.DateTimeField(),
+        "model_version": serializers.CharField(allow_null=True),
+        "battery_percent": serializers.FloatField(allow_null=True),
+        "network": inline_serializer(
+            "SaitDeviceNetwork",
+            {
+                "mesh_neighbors": serializers.FloatField(allow_null=True),
+                "signal_strength": serializers.FloatField(allow_null=True),
+                "last_sync": serializers.DateTimeField(),
+            },
+        ),
+        "recent_detections": serializers.FloatField(allow_null=True),
+        "uptime_hours": serializers.FloatField(allow_null=True),
+        "model": serializers.CharField(allow_null=True),
+        "on_active_version": serializers.BooleanField(),
+    },
+)
+
+
+class DeviceStatusView(SaitView):
+    @extend_schema(
+        tags=["sait"],
+        summary="A device's status, from its last telemetry",
+        description=f"`online` when its last report is under {device_reports.ONLINE_SECONDS} s old. Figures the "
+        "device did not report are null. A device that never reported: 404.",
+        responses={200: DeviceStatusResponse},
+    )
+    def get(self, request: Request, device_id: str) -> Response:
+        report = selectors.device_report(device_id=device_id)
+        if report is None:
+            return _not_found(f"Device {device_id!r} has never sent telemetry.")
+        told = report.telemetry
+        network = told.get("network") if isinstance(told.get("network"), dict) else {}
+        uptime = _number(told.get("uptime_hours"))
+        if uptime is None and (seconds := _number(told.get("uptime_seconds"))) is not None:
+            uptime = seconds / 3600
+        detections = _number(told.get("recent_detections"))
+        last_seen = report.last_seen.isoformat()
+        return Response(
+            {
+                "device_id": report.device_id,
+                "status": "online" if device_reports.is_online(report) else "offline",
+                "last_seen": last_seen,
+                "model_version": report.reported_version or None,
+                "battery_percent": _number(told.get("battery_percent")),
+                "network": {
+                    "mesh_neighbors": _number(network.get("mesh_neighbors")),
+                    "signal_strength": _number(network.get("signal_strength")),
+                    "last_sync": last_seen,
+                },
+                "recent_detections": detections if detections is not None else _number(told.get("detections_count")),
+                "uptime_hours": uptime,
+                "model": report.model.name if report.model else None,
+                "on_active_version": report.model is not None
+                and report.version_id is not None
+                and report.version_id == report.model.active_version_id,
+            }
+        )
+
+
 urlpatterns = [
     path("api/v1/sait/verify", VerifyView.as_view(), name="sait-verify"),
     path("api/v1/sait/models/latest", LatestModelView.as_view(), name="sait-model-latest"),
     path("api/v1/sait/models/<str:version>/download", DownloadModelView.as_view(), name="sait-model-download"),
     path("api/v1/sait/telemetry", TelemetryView.as_view(), name="sait-telemetry"),
+    path("api/v1/sait/devices/<str:device_id>/status", DeviceStatusView.as_view(), name="sait-device-status"),
 ]

@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from inference import model_cache, slow_lane
+from inference import model_cache, prediction_log, slow_lane
 from inference.api.common import UnavailableResponse, unavailable_response
 from inference.api.uploads import UPLOAD_ERRORS, UploadError, read_upload
 
@@ -128,6 +128,8 @@ class DetectView(APIView):
         started = time.perf_counter()
         detections = loaded.predictor.detect(image)
         elapsed_ms = (time.perf_counter() - started) * 1000
+        top = max(detections, key=lambda d: d["confidence"], default=None)  # the answer feedback judges
+        prediction_log.remember(loaded, top["class"] if top else "none", top["confidence"] if top else None)
         return Response(
             {
                 "detections": detections,

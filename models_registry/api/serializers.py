@@ -152,6 +152,7 @@ class PromotionJobSerializer(serializers.ModelSerializer[PromotionJob]):
             "reason",
             "created_at",
             "updated_at",
+            "heartbeat_at",
         ]
         read_only_fields = fields
 
@@ -161,7 +162,8 @@ class PromotionJobSerializer(serializers.ModelSerializer[PromotionJob]):
 
 class ReloadModelsSerializer(serializers.Serializer[Any]):
     model_type = serializers.CharField()
-    version = serializers.CharField(required=False, default="latest")
+    # None: the active version, verified and reloaded in place; "latest": the bytes at latest/ (reloads.py)
+    version = serializers.CharField(required=False, allow_null=True, default=None)
     force_download = serializers.BooleanField(required=False, default=False)
 
 
@@ -185,6 +187,7 @@ class RolloutSerializer(serializers.ModelSerializer[Rollout]):
             "max_error_rate",
             "max_p99_ratio",
             "min_agreement",
+            "min_live_accuracy",
             "state",
             "figures",
             "reason",
@@ -204,6 +207,7 @@ class RolloutStartSerializer(serializers.Serializer[Any]):
     max_error_rate = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=1)
     max_p99_ratio = serializers.FloatField(required=False, allow_null=True, min_value=0)
     min_agreement = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=1)
+    min_live_accuracy = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=1)
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 

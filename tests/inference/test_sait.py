@@ -1,15 +1,17 @@
 """The SAIT edge channel: verification by the active audio classifier, the edge model's latest version
-and its verified bytes from the registry, and device telemetry recorded per device."""
+and its verified bytes from the registry, device telemetry recorded per device, and each device's status from it."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import io
+from datetime import timedelta
 
 import numpy as np
 import pytest
 import soundfile
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from inference.demo import audio as demo_audio
@@ -202,3 +204,68 @@ def test_absurdly_nested_json_is_400_not_500(path):
 
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_json"
+
+
+# --- device status ---------------------------------------------------------------------------------
+
+
+def device_status(device_id: str):
+    return APIClient().get(f"/api/v1/sait/devices/{device_id}/status")
+
+
+def test_device_status_is_the_old_shape_from_the_last_telemetry(active_audio):
+    telemetry(device_id="sait-1", model_version="1.0.0", battery_percent=90)
+    telemetry(
+        device_id="sait-1",
+        model_version="1.2.0",
+        battery_percent=87,
+        network={"mesh_neighbors": 5, "signal_strength": -65},
+        recent_detections=23,
+        uptime_hours=720.5,
+        location={"lat": 59.3, "lon": 18.1},
+    )
+    last_seen = DeviceReport.objects.get(device_id="sait-1").last_seen.isoformat()
+
+    response = device_status("sait-1")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "device_id": "sait-1",
+        "status": "online",
+        "last_seen": last_seen,
+        "model_version": "1.2.0",
+        "battery_percent": 87,
+        "network": {"mesh_neighbors": 5, "signal_strength": -65, "last_sync": last_seen},
+        "recent_detections": 23,
+        "uptime_hours": 720.5,
+        "model": "audio_classifier",
+        "on_active_version": True,
+    }
+
+
+def test_device_status_gives_null_for_what_the_device_did_not_report(active_audio):
+    telemetry(device_id="sait-2", model_version="0.9.0", uptime_seconds=86400, detections_count=42, battery_voltage=3.6)
+
+    body = device_status("sait-2").json()
+
+    assert (body["battery_percent"], body["network"]["mesh_neighbors"], body["network"]["signal_strength"]) == (
+        None,
+        None,
+        None,
+    )
+    assert (body["uptime_hours"], body["recent_detections"]) == (24.0, 42)
+    assert (body["model_version"], body["on_active_version"]) == ("0.9.0", False)
+
+
+def test_a_device_silent_for_longer_than_the_online_window_is_offline(active_audio):
+    telemetry(device_id="sait-3", model_version="1.2.0")
+    DeviceReport.objects.filter(device_id="sait-3").update(last_seen=timezone.now() - timedelta(minutes=16))
+
+    assert device_status("sait-3").json()["status"] == "offline"
+
+
+def test_the_status_of_a_device_never_seen_is_404():
+    response = device_status("sait-never")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Device 'sait-never' has never sent telemetry."}

@@ -94,8 +94,13 @@ def test_a_promotion_through_a_frozen_store_is_a_504_within_the_fetch_deadline(o
     assert RegisteredModel.objects.get(name="answers").active_version is None
 
 
-def test_a_promotion_job_through_a_frozen_store_fails_with_the_timeout(own_seaweedfs, version_in_s3):
-    # Given the store frozen, and a promotion asked for in the background
+def test_a_promotion_job_through_a_frozen_store_fails_with_the_timeout(
+    own_seaweedfs, version_in_s3, start_task_worker, settings
+):
+    # Given a task worker with this store and deadline, the store frozen, and a promotion asked in the background
+    names = ("S3_ENDPOINT_URL", "S3_REGION", "S3_ACCESS_KEY", "S3_SECRET_KEY", "S3_BUCKET")
+    timeouts = ("ATLAS_STORE_CONNECT_SECONDS", "ATLAS_STORE_READ_SECONDS", "ATLAS_FETCH_DEADLINE_SECONDS")
+    start_task_worker(env={name: str(getattr(settings, name)) for name in names + timeouts})
     with frozen(own_seaweedfs):
         response = _client().post(
             f"/api/v1/registry/versions/{version_in_s3.pk}/promote/", {}, format="json", HTTP_PREFER="respond-async"
@@ -105,7 +110,7 @@ def test_a_promotion_job_through_a_frozen_store_fails_with_the_timeout(own_seawe
         # When the deadline passes, then the job has failed with the timeout as its refusal
         job = wait_until(
             lambda: PromotionJob.objects.filter(state=PromotionJob.State.FAILED).first(),
-            timeout=DEADLINE + 5,
+            timeout=DEADLINE + 10,
             what="the job to fail",
         )
     assert "did not finish within 2 s (ATLAS_FETCH_DEADLINE_SECONDS)" in job.detail

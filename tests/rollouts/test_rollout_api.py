@@ -42,6 +42,7 @@ def test_an_operator_starts_watches_steps_and_aborts_a_canary(operator, stable, 
         "errors": 0,
         "error_rate": 0.0,
         "p99_seconds": None,
+        "feedback": {"received": 0, "confirmed": 0, "live_accuracy": None},
     }
     assert operator.patch(URL, {"percent": 25}).json()["percent"] == 25.0
     assert operator.delete(URL, {"reason": "enough"}).json()["state"] == "aborted"

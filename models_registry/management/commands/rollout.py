@@ -27,6 +27,11 @@ class Command(ModelVersionCommand):
         parser.add_argument("--max-error-rate", type=float, help="Candidate 5xx share that rolls it back (0-1)")
         parser.add_argument("--max-p99-ratio", type=float, help="Candidate p99 / stable p99 that rolls it back")
         parser.add_argument("--min-agreement", type=float, help="Shadow: agreement below this rolls it back (0-1)")
+        parser.add_argument(
+            "--min-live-accuracy",
+            type=float,
+            help="Canary: the candidate's live accuracy (feedback) below this rolls it back",
+        )
         parser.add_argument("--reason", default="")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -43,6 +48,7 @@ class Command(ModelVersionCommand):
                 max_error_rate=options["max_error_rate"],
                 max_p99_ratio=options["max_p99_ratio"],
                 min_agreement=options["min_agreement"],
+                min_live_accuracy=options["min_live_accuracy"],
                 actor=cli_actor(),
                 reason=options["reason"],
             )
