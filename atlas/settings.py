@@ -312,6 +312,11 @@ HF_CACHE_DIR = _env_path("HF_CACHE_DIR", VAR_DIR / "hf-cache")
 HF_ENDPOINT = os.environ.get("HF_ENDPOINT") or None
 # Admin health waits this long for the default store to answer; past it the store counts as unreachable.
 ATLAS_STORAGE_CHECK_SECONDS = 3.0
+# Every store call is bounded: connect and read timeouts of each request (S3; the Hub's metadata request), and
+# a deadline for a whole fetch into the artifact cache, past which a promotion fails with a timeout (504).
+ATLAS_STORE_CONNECT_SECONDS = float(os.environ.get("ATLAS_STORE_CONNECT_SECONDS", "5"))
+ATLAS_STORE_READ_SECONDS = float(os.environ.get("ATLAS_STORE_READ_SECONDS", "30"))
+ATLAS_FETCH_DEADLINE_SECONDS = float(os.environ.get("ATLAS_FETCH_DEADLINE_SECONDS", "300"))
 
 # Bearer token of the admin API kept from the threat-intelligence service. Unset: the API answers 503
 # (open only in DEBUG, for local work).

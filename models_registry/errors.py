@@ -15,3 +15,7 @@ class RegistryError(Exception):
 
 class PromotionError(RegistryError):
     pass
+
+
+class PromotionTimeout(PromotionError):
+    """A version's bytes could not be fetched within the deadline (a hung or very slow store)."""

@@ -176,15 +176,13 @@ def model_version_register_stored(
             artifact = pin_revision(artifact)
         except StorageError as exc:
             raise RegistryError(f"Could not pin {artifact.location} in {artifact.storage}: {exc}") from exc
-    scratch = artifact_cache.cache_dir() / f".register-{model.name}-{version}.part"
-    try:
-        get_store(artifact.storage).fetch(artifact, scratch, progress=progress)
-        _check_runtime_file(model, scratch, details)
-        sha256, size = sha256_of_file(scratch)
-    except StorageError as exc:
-        raise RegistryError(f"Could not read {artifact.location} from {artifact.storage}: {exc}") from exc
-    finally:
-        scratch.unlink(missing_ok=True)
+    with artifact_cache.scratch(f"register-{model.name}-{version}") as scratch:
+        try:
+            get_store(artifact.storage).fetch(artifact, scratch, progress=progress)
+            _check_runtime_file(model, scratch, details)
+            sha256, size = sha256_of_file(scratch)
+        except StorageError as exc:
+            raise RegistryError(f"Could not read {artifact.location} from {artifact.storage}: {exc}") from exc
     if expected_sha256 and sha256 != expected_sha256.strip().lower():
         raise RegistryError(f"{artifact.location} hashes to {sha256}, not the recorded sha256 {expected_sha256}.")
     return _record_version(model=model, version=version, stored=artifact, sha256=sha256, size=size, fmt=fmt, **details)
