@@ -191,6 +191,14 @@ class PromotionJob(models.Model):
     actor = models.CharField(max_length=150)
     reason = models.TextField(blank=True)
     force_download = models.BooleanField(default=False)
+    expected_from = models.ForeignKey(
+        ModelVersion,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The active version when the job was queued: the job moves the pointer only from it.",
+    )
     state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
     bytes_done = models.BigIntegerField(default=0)
     bytes_total = models.BigIntegerField(null=True, blank=True)

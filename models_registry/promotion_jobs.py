@@ -32,7 +32,8 @@ from django_tasks.exceptions import TaskResultDoesNotExist
 from django_tasks_db import DatabaseBackend
 
 from . import services
-from .models import ModelVersion, PromotionJob
+from .errors import PromotionError
+from .models import ModelVersion, PromotionJob, RegisteredModel
 from .redaction import without_paths
 
 logger = logging.getLogger(__name__)
@@ -56,6 +57,10 @@ def promotion_job_start(
     connection, so the job and its task commit together: no worker sees a task whose job is not there."""
     with transaction.atomic():
         ModelVersion.objects.select_for_update().filter(pk=version.pk).first()  # serialises two starts
+        # The pointer as it is now: the job moves it only from here, so a rollback meanwhile is never undone.
+        expected_from = RegisteredModel.objects.filter(pk=version.model_id).values_list("active_version_id", flat=True)[
+            0
+        ]
         promotion_jobs_reap()
         unfinished = (
             PromotionJob.objects.filter(version=version, force_download=force_download, state__in=UNFINISHED)
@@ -70,6 +75,7 @@ def promotion_job_start(
             reason=reason,
             force_download=force_download,
             bytes_total=version.size_bytes,
+            expected_from_id=expected_from,
         )
         job.task_id = str(promotion_job_run.enqueue(job.pk).id)
         job.save(update_fields=["task_id"])
@@ -110,6 +116,8 @@ def _promote(job: PromotionJob) -> str:
             reason=job.reason,
             force_download=job.force_download,
             progress=progress,
+            expected_from=job.expected_from_id,
+            guard=lambda: _still_running(job.pk),
         )
     except services.RegistryError as exc:
         return _finish(job.pk, state=PromotionJob.State.FAILED, detail=str(exc))
@@ -118,6 +126,14 @@ def _promote(job: PromotionJob) -> str:
         return _finish(job.pk, state=PromotionJob.State.FAILED, detail=f"{type(exc).__name__}: {exc}")
     # bytes_done stays 0 when the file was already in this worker's cache
     return _finish(job.pk, state=PromotionJob.State.SUCCEEDED, event=event, bytes_done=done)
+
+
+def _still_running(job_id: int) -> None:
+    """Inside the pointer's transaction: a job failed meanwhile (lost, its worker only stalled) moves nothing.
+    The lock holds off the reaper until the move commits; the beat gives `_finish` a lease to record it."""
+    if not PromotionJob.objects.select_for_update().filter(pk=job_id, state=PromotionJob.State.RUNNING).exists():
+        raise PromotionError("This job was failed meanwhile (its worker was taken for lost); nothing was promoted.")
+    _beat(job_id)
 
 
 @contextmanager
@@ -150,9 +166,9 @@ def _beat(job_id: int, **fields: Any) -> None:
 
 
 def _finish(job_id: int, *, state: str, detail: str = "", **fields: Any) -> str:
-    # Unconditional: a job failed as lost whose worker was only stalled records what really happened.
+    # Only a running job: a terminal state is never overwritten (a job failed as lost moved nothing, _still_running).
     now = timezone.now()
-    PromotionJob.objects.filter(pk=job_id).update(
+    PromotionJob.objects.filter(pk=job_id, state=PromotionJob.State.RUNNING).update(
         state=state, detail=without_paths(detail)[:4000], heartbeat_at=now, updated_at=now, **fields
     )
     return state

@@ -10,6 +10,7 @@ activation every worker was already told about.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
@@ -23,6 +24,8 @@ from .loading import model_version_prepare
 
 logger = logging.getLogger("models_registry.services")
 
+_UNSET: Any = object()
+
 
 def model_version_promote(
     *,
@@ -32,9 +35,14 @@ def model_version_promote(
     force_download: bool = False,
     details: dict[str, Any] | None = None,
     progress: Progress = None,
+    expected_from: int | None = _UNSET,
+    guard: Callable[[], None] | None = None,
 ) -> ActivationEvent:
     """Make `version` the active version of its model. Promoting the active version reloads it.
-    `progress` counts the bytes fetched (promotion_jobs reports them)."""
+    `progress` counts the bytes fetched (promotion_jobs reports them). `expected_from` (a version id, or None
+    for no active version): move the pointer only from it, else PromotionError (a job queued before a rollback
+    never undoes it). `guard` runs inside the pointer's transaction, under the model's row lock, and refuses by
+    raising (a promotion job checks there that it is still running)."""
     predictor = model_version_prepare(version=version, force_download=force_download, actor=actor, progress=progress)
     return _move_pointer(
         version=version,
@@ -44,6 +52,9 @@ def model_version_promote(
         predictor=predictor,
         force_download=force_download,
         details=details,
+        expected_from=expected_from,
+        guard=guard,
+        queued=True,
     )
 
 
@@ -90,9 +101,6 @@ def model_rollback(*, model: RegisteredModel, actor: str, reason: str = "") -> A
     )
 
 
-_UNSET = object()
-
-
 def _move_pointer(
     *,
     version: ModelVersion,
@@ -103,6 +111,8 @@ def _move_pointer(
     force_download: bool = False,
     expected_from: Any = _UNSET,
     details: dict[str, Any] | None = None,
+    guard: Callable[[], None] | None = None,
+    queued: bool = False,
 ) -> ActivationEvent:
     with transaction.atomic(durable=True):
         model = RegisteredModel.objects.select_for_update().get(pk=version.model_id)
@@ -110,8 +120,15 @@ def _move_pointer(
         # Retiring takes the same row lock: a retire that committed during our trial load is seen here.
         if ModelVersion.objects.filter(pk=version.pk, status=ModelVersion.Status.RETIRED).exists():
             raise PromotionError(f"{version} was retired meanwhile; it cannot become active.")
+        if expected_from is not _UNSET and from_id != expected_from and queued:
+            raise PromotionError(
+                f"the active version changed since this job was queued: {model.name} was at "
+                f"{_label(expected_from)} and is now at {_label(from_id)}; nothing was promoted."
+            )
         if expected_from is not _UNSET and from_id != expected_from:
             raise PromotionError(f"The active version of {model.name} changed meanwhile; look again and retry.")
+        if guard is not None:
+            guard()
         if from_id == version.pk:
             action = ActivationEvent.Action.RELOAD
         # Compare-and-set: under the row lock this always matches; it guards the invariant regardless.
@@ -145,6 +162,12 @@ def _move_pointer(
     from_label = ModelVersion.objects.filter(pk=from_id).values_list("version", flat=True).first() if from_id else None
     logger.info("%s: %s -> %s (%s by %s)", model.name, from_label or "none", version.version, action, actor)
     return event
+
+
+def _label(version_id: int | None) -> str:
+    if version_id is None:
+        return "no version"
+    return ModelVersion.objects.filter(pk=version_id).values_list("version", flat=True).first() or f"#{version_id}"
 
 
 def _after_activation(

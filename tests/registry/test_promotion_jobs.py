@@ -5,6 +5,7 @@ stops heartbeating for a lease is failed with the reason, whatever its process i
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -353,3 +354,58 @@ def test_a_load_longer_than_the_lease_stays_alive_on_its_heartbeats(
     release.touch()
     assert _finished(client, response["Location"])["state"] == "succeeded"
     assert RegisteredModel.objects.get(name="answers").active_version_id == version.pk
+
+
+def test_a_job_queued_before_a_rollback_does_not_undo_it(client, register, start_task_worker):
+    # Given 1.0.0 then 2.0.0 active, and a promotion of 3.0.0 queued while no worker runs
+    first, second, third = register("1.0.0"), register("2.0.0"), register("3.0.0")
+    for version in (first, second):
+        client.post(reverse("registry-version-promote", args=[version.pk]), {}, format="json")
+    response = client.post(reverse("registry-version-promote", args=[third.pk]), {}, format="json", **ASYNC)
+
+    # When the operator rolls back to 1.0.0, and then a worker comes and runs the job
+    assert client.post("/api/v1/registry/models/answers/rollback/", {}, format="json").status_code == 200
+    start_task_worker()
+    job = _finished(client, response["Location"])
+
+    # Then the job is refused with the reason, and 1.0.0 stays active
+    assert (job["state"], job["event"], job["detail"]) == (
+        "failed",
+        None,
+        "the active version changed since this job was queued: answers was at 2.0.0 and is now at 1.0.0; "
+        "nothing was promoted.",
+    )
+    assert RegisteredModel.objects.get(name="answers").active_version_id == first.pk
+
+
+def test_a_job_failed_as_lost_while_its_worker_stalled_never_moves_the_pointer(
+    client, register, start_task_worker, settings, tmp_path
+):
+    # Given a worker with a 2 s lease promoting 2.0.0, whose load waits for a file this test controls
+    settings.ATLAS_JOB_LEASE_SECONDS = 2
+    worker = start_task_worker(env={"ATLAS_JOB_LEASE_SECONDS": "2"})
+    first = register("1.0.0")
+    client.post(reverse("registry-version-promote", args=[first.pk]), {}, format="json")
+    release = tmp_path / "release-the-load"
+    version = register("2.0.0", wait_for=str(release))
+    response = client.post(reverse("registry-version-promote", args=[version.pk]), {}, format="json", **ASYNC)
+    wait_until((tmp_path / "release-the-load.loading").exists, timeout=60, what=f"the load\n{worker.log()}")
+
+    # When the worker stalls past the lease (its job is failed as lost), then resumes and finishes the load
+    os.killpg(worker.process.pid, signal.SIGSTOP)
+    try:
+        lost = _finished(client, response["Location"])
+    finally:
+        os.killpg(worker.process.pid, signal.SIGCONT)
+    release.touch()
+    task_id = PromotionJob.objects.get(pk=lost["id"]).task_id
+    wait_until(
+        lambda: DBTaskResult.objects.get(id=task_id).status == "SUCCESSFUL",
+        timeout=60,
+        what=f"the stalled task to return\n{worker.log()}",
+    )
+
+    # Then the job stays failed as lost, and 1.0.0 stays active
+    job = PromotionJob.objects.get(pk=lost["id"])
+    assert (lost["state"], job.state, job.detail, job.event_id) == ("failed", "failed", lost["detail"], None)
+    assert RegisteredModel.objects.get(name="answers").active_version_id == first.pk
