@@ -156,6 +156,7 @@ def _move_pointer(
                 action=action,
                 predictor=predictor,
                 force_download=force_download,
+                bookkeep=from_id != version.pk,
             )
         )
     # The log names versions, not database ids.
@@ -171,7 +172,7 @@ def _label(version_id: int | None) -> str:
 
 
 def _after_activation(
-    *, model_name: str, version: ModelVersion, action: str, predictor: Any, force_download: bool
+    *, model_name: str, version: ModelVersion, action: str, predictor: Any, force_download: bool, bookkeep: bool
 ) -> None:
     model_activated.send(
         sender=RegisteredModel,
@@ -182,8 +183,10 @@ def _after_activation(
         force_download=force_download,
     )
     # metadata.json and latest/ for the old service's clients, after the caller has its answer, and
-    # only while this version is still active (models_registry/bookkeeping.py).
-    bookkeeping.submit(model_name=model_name, version_id=version.pk)
+    # only while this version is still active (models_registry/bookkeeping.py). A reload moved nothing: no
+    # write, which would copy the active bytes over an operator's fresh upload at latest/.
+    if bookkeep:
+        bookkeeping.submit(model_name=model_name, version_id=version.pk)
 
 
 def store_bookkeeping_wait(timeout: float = 600) -> None:

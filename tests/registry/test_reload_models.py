@@ -237,3 +237,19 @@ def test_latest_with_nothing_at_latest_on_s3_is_a_clear_error(api, register, s3_
         "register_model).",
         "available_versions": ["1.0.0"],
     }
+
+
+def test_a_reload_that_moves_nothing_leaves_an_operators_upload_at_latest(api, register, s3_settings):
+    # Given 1.0.0 active, and new weights an operator has just uploaded to latest/
+    current = register("1.0.0", answer="old")
+    _promote(current)
+    _put_latest(s3_settings, current, b'{"answer": "fresh upload"}')
+
+    # When the active version is reloaded (no version)
+    response = api.post("/api/v1/admin/reload-models", {"model_type": "answers"}, format="json")
+    services.store_bookkeeping_wait()
+
+    # Then latest/ still holds the operator's bytes
+    assert response.status_code == 200, response.json()
+    stored = S3Store().client.get_object(Bucket=s3_settings.S3_BUCKET, Key=f"models/answers/latest/{current.filename}")
+    assert stored["Body"].read() == b'{"answer": "fresh upload"}'
