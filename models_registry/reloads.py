@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db.models import F
 
 from . import artifact_cache, bookkeeping, promotion_jobs, selectors, services
-from .models import ModelVersion, PromotionJob, RegisteredModel
+from .models import ActivationEvent, ModelVersion, PromotionJob, RegisteredModel
 from .storage import StorageError, get_store
 from .storage.base import sha256_of_file
 
@@ -37,6 +39,10 @@ SOURCE = "reload-models"
 
 class TargetError(services.RegistryError):
     """The wanted version cannot be found: no such version, no active version, nothing readable at latest/."""
+
+
+class StaleLatest(TargetError):
+    """latest/ holds an inactive version's bytes older than the last move: its rewrite has not landed (409)."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,8 @@ def _latest_target(model: RegisteredModel, *, actor: str) -> Target:
         where = f"{store.kind}://{artifact.bucket}/{artifact.location}" if artifact.bucket else artifact.location
         details = {"source": SOURCE, "latest": where, "sha256": sha256}
         known = selectors.version_with_bytes(model=model, sha256=sha256)
+        if known is not None and known.pk != model.active_version_id:
+            _refuse_stale(model, known, artifact.modified_at, where)
         if known is not None:
             return Target(known, move=known.pk != model.active_version_id, details=details)
         created = services.model_version_register(
@@ -103,6 +111,24 @@ def _latest_target(model: RegisteredModel, *, actor: str) -> Target:
         return Target(created, move=True, details={**details, "registered": True})
     finally:
         scratch.unlink(missing_ok=True)
+
+
+def _refuse_stale(model: RegisteredModel, known: ModelVersion, modified_at: datetime | None, where: str) -> None:
+    """latest/ is rewritten after each move by the process that moved the pointer, asynchronously: bytes of an
+    inactive version written before the last move (S3's LastModified, whole seconds) are that copy not yet
+    landed (or failed), not an operator's upload; promoting them would undo the move (a rollback)."""
+    moves = ActivationEvent.objects.filter(model=model, to_version_id=model.active_version_id).exclude(
+        from_version_id=F("to_version_id")  # a reload moved nothing
+    )
+    last = moves.order_by("-created_at").values_list("created_at", flat=True)
+    if modified_at is None or not last or modified_at >= last[0].replace(microsecond=0):
+        return
+    raise StaleLatest(
+        f"{model.name}: {where} still holds the bytes of {known.version} (written "
+        f"{modified_at.isoformat(timespec='seconds')}), older than the last move of the active version "
+        f"({last[0].isoformat(timespec='seconds')}): latest/ is not yet rewritten, so it is not promoted. Retry "
+        "in a moment, upload the new file again, or name the version."
+    )
 
 
 def reload_target(target: Target, *, wanted: str | None, force: bool, background: bool, actor: str) -> Outcome:

@@ -16,6 +16,7 @@ ETag in its quoted HTTP form (`"9b2c…"`): a quoted revision is an ETag, anythi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -166,7 +167,8 @@ class S3Store:
         if len(files) > 1 and files[0]["LastModified"] == files[1]["LastModified"]:
             names = ", ".join(item["Key"] for item in files if item["LastModified"] == files[0]["LastModified"])
             raise StorageError(f"s3://{bucket}: {names} were written at the same time; which is latest is unclear.")
-        return self.pin(StoredArtifact(storage=self.kind, location=files[0]["Key"], bucket=bucket))
+        pinned = self.pin(StoredArtifact(storage=self.kind, location=files[0]["Key"], bucket=bucket))
+        return dataclasses.replace(pinned, modified_at=files[0]["LastModified"])
 
     def check(self) -> None:
         bucket = self._require_bucket()
