@@ -127,6 +127,8 @@ def prediction_feedback_submit(
             )
         else:
             feedback = PredictionFeedback.objects.create(version=version, **values)
+    # Open to anyone: bounded like the records, the newest settings.ATLAS_PREDICTION_RECORDS are kept.
+    PredictionFeedback.objects.filter(pk__lte=feedback.pk - settings.ATLAS_PREDICTION_RECORDS).delete()
     return feedback
 
 

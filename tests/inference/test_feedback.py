@@ -329,3 +329,76 @@ def test_the_rollout_figures_give_each_versions_live_accuracy_since_it_started(p
 
     assert figures["stable"]["feedback"] == {"received": 1, "confirmed": 1, "live_accuracy": 1.0}
     assert figures["candidate"]["feedback"] == {"received": 4, "confirmed": 3, "live_accuracy": 0.75}
+
+
+def _old_fields(**extra):
+    return {"actual_category": "robbery", "model_version": "1.0.0", "predicted_category": "robbery", **extra}
+
+
+def test_a_feedback_body_over_16_kb_is_a_413_and_stores_nothing(promote_threat):
+    promote_threat("1.0.0")
+
+    response = training_feedback(**_old_fields(notes="x" * 16 * 1024))
+
+    assert (response.status_code, response.json()) == (
+        413,
+        {"detail": "A feedback body is at most 16384 bytes.", "error": "body_too_large"},
+    )
+    assert PredictionFeedback.objects.count() == 0
+
+
+def test_correction_metadata_over_2_kb_is_a_422_naming_the_field(promote_threat):
+    promote_threat("1.0.0")
+
+    response = training_feedback(**_old_fields(correction_metadata={"note": "x" * 2100}))
+
+    assert (response.status_code, response.json()["detail"]) == (
+        422,
+        [
+            {
+                "loc": ["body", "correction_metadata"],
+                "msg": "correction_metadata is at most 2048 bytes of JSON.",
+                "type": "value_error",
+            }
+        ],
+    )
+    assert PredictionFeedback.objects.count() == 0
+
+
+def test_a_nul_in_correction_metadata_is_a_422(promote_threat):
+    promote_threat("1.0.0")
+    response = APIClient().post(
+        "/api/v1/training/feedback",
+        json.dumps(_old_fields(correction_metadata={"note": "a\u0000b"})),
+        content_type="application/json",
+    )
+
+    assert (response.status_code, response.json()["detail"][0]["msg"]) == (
+        422,
+        "correction_metadata must not contain NUL (\\u0000) characters.",
+    )
+
+
+def test_a_nan_in_correction_metadata_is_a_422(promote_threat):
+    promote_threat("1.0.0")
+    response = APIClient().post(
+        "/api/v1/training/feedback",
+        '{"actual_category": "robbery", "model_version": "1.0.0", "predicted_category": "robbery", '
+        '"correction_metadata": {"score": NaN}}',
+        content_type="application/json",
+    )
+
+    assert (response.status_code, response.json()["detail"][0]["msg"]) == (
+        422,
+        "correction_metadata must be JSON without NaN or Infinity.",
+    )
+
+
+def test_only_the_newest_feedback_rows_are_kept(promote_threat, settings):
+    promote_threat("1.0.0")
+    settings.ATLAS_PREDICTION_RECORDS = 2
+
+    for n in range(3):
+        assert training_feedback(**_old_fields(prediction_id=f"p{n}")).status_code == 200
+
+    assert sorted(PredictionFeedback.objects.values_list("prediction_id", flat=True)) == ["p1", "p2"]
