@@ -352,6 +352,11 @@ class PredictionFeedback(models.Model):
     correct = models.BooleanField()
     confidence = models.FloatField(null=True, blank=True)
     details = models.JSONField(default=dict, blank=True, help_text="user_correction, correction_metadata, device_id.")
+    verified = models.BooleanField(
+        default=False,
+        help_text="Linked to a recorded answer and sent by a staff user or with the admin token: only verified "
+        "feedback counts toward a rollout's live-accuracy guardrail.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -22,7 +22,8 @@ from typing import Any
 from django.conf import settings
 from django.urls import path
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
+from rest_framework.authentication import SessionAuthentication, get_authorization_header
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -33,6 +34,7 @@ from atlas.throttling import SharedScopedRateThrottle
 from inference import prediction_log
 from inference.api.threat import THREAT_MODEL
 from models_registry import selectors, services
+from models_registry.api.authentication import token_matches
 
 MAX_BODY_BYTES = 16 * 1024
 MAX_METADATA_BYTES = 2 * 1024
@@ -101,6 +103,19 @@ def _metadata_refused(metadata: dict[str, Any] | None) -> str:
     return ""
 
 
+def _sent_by_staff(request: Request) -> bool:
+    """The admin token, or a staff user's session (CSRF-checked): feedback that may be verified. Anyone else
+    is still heard, unverified; a wrong token is not an error here (the route is open)."""
+    header = get_authorization_header(request).split()
+    if len(header) == 2 and header[0].lower() == b"bearer":
+        return token_matches(header[1].decode(errors="replace"))
+    try:
+        found = SessionAuthentication().authenticate(request)
+    except exceptions.APIException:
+        return False
+    return found is not None and bool(found[0].is_staff)
+
+
 def _field_errors(errors: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         {"loc": ["body", field], "msg": str(text), "type": "missing" if text.code == "required" else "value_error"}
@@ -157,6 +172,7 @@ class FeedbackView(APIView):
                 confidence=body.get("confidence_score"),
                 source=body.get("source_product", ""),
                 details=details,
+                authenticated=_sent_by_staff(request),
             )
         except services.FeedbackRefused as exc:
             return _invalid([{"loc": ["body", exc.field], "msg": str(exc), "type": "value_error"}])
