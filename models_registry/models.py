@@ -187,7 +187,13 @@ class PromotionJob(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
 
+    class Kind(models.TextChoices):
+        PROMOTE = "promote", "Promote"
+        RELOAD = "reload", "Reload (the active version, in place)"
+
     version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="promotion_jobs")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.PROMOTE)
+    details = models.JSONField(default=dict, blank=True, help_text="Carried to the audit row (reload-models').")
     actor = models.CharField(max_length=150)
     reason = models.TextField(blank=True)
     force_download = models.BooleanField(default=False)

@@ -48,7 +48,13 @@ class WorkerLost(Exception):
 
 
 def promotion_job_start(
-    *, version: ModelVersion, actor: str, reason: str = "", force_download: bool = False
+    *,
+    version: ModelVersion,
+    actor: str,
+    reason: str = "",
+    force_download: bool = False,
+    kind: str = PromotionJob.Kind.PROMOTE,
+    details: dict[str, Any] | None = None,
 ) -> PromotionJob:
     """Record a promotion job and enqueue its task; return the row.
 
@@ -63,7 +69,7 @@ def promotion_job_start(
         ]
         promotion_jobs_reap()
         unfinished = (
-            PromotionJob.objects.filter(version=version, force_download=force_download, state__in=UNFINISHED)
+            PromotionJob.objects.filter(version=version, kind=kind, force_download=force_download, state__in=UNFINISHED)
             .order_by("-id")
             .first()
         )
@@ -76,6 +82,8 @@ def promotion_job_start(
             force_download=force_download,
             bytes_total=version.size_bytes,
             expected_from_id=expected_from,
+            kind=kind,
+            details=details or {},
         )
         job.task_id = str(promotion_job_run.enqueue(job.pk).id)
         job.save(update_fields=["task_id"])
@@ -110,15 +118,27 @@ def _promote(job: PromotionJob) -> str:
             _beat(job.pk, bytes_done=done)
 
     try:
-        event = services.model_version_promote(
-            version=job.version,
-            actor=job.actor,
-            reason=job.reason,
-            force_download=job.force_download,
-            progress=progress,
-            expected_from=job.expected_from_id,
-            guard=lambda: _still_running(job.pk),
-        )
+        if job.kind == PromotionJob.Kind.RELOAD:  # the active version in place: the pointer never moves
+            event = services.model_version_reload(
+                version=job.version,
+                actor=job.actor,
+                reason=job.reason,
+                force_download=job.force_download,
+                details=job.details,
+                progress=progress,
+                guard=lambda: _still_running(job.pk),
+            )
+        else:
+            event = services.model_version_promote(
+                version=job.version,
+                actor=job.actor,
+                reason=job.reason,
+                force_download=job.force_download,
+                details=job.details,
+                progress=progress,
+                expected_from=job.expected_from_id,
+                guard=lambda: _still_running(job.pk),
+            )
     except services.RegistryError as exc:
         return _finish(job.pk, state=PromotionJob.State.FAILED, detail=str(exc))
     except Exception as exc:  # the job's row is where every failure is reported

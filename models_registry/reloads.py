@@ -12,9 +12,9 @@ What it reloads (the target) is resolved here, as the old service's deployment g
   as any promotion. A store without `latest/` (local, hf) is a clear error, never "the highest version";
 - any other string: that version, promoted (as before).
 
-In the background (`Prefer: respond-async`) a promotion is a job (models_registry/promotion_jobs.py); a reload
-that moves no pointer runs in the request. The API view (models_registry/api/admin_views.py) only parses the
-request and shapes the answer.
+In the background (`Prefer: respond-async`) each model's promotion, or reload in place (a job of kind
+`reload`), is a job (models_registry/promotion_jobs.py) run by the worker, carrying the audit details. The
+API view (models_registry/api/admin_views.py) only parses the request and shapes the answer.
 """
 
 from __future__ import annotations
@@ -134,6 +134,12 @@ def _refuse_stale(model: RegisteredModel, known: ModelVersion, modified_at: date
 def reload_target(target: Target, *, wanted: str | None, force: bool, background: bool, actor: str) -> Outcome:
     version = target.version
     reason = f"reload-models ({wanted or 'active version'})"
+    if background:  # a job in the worker: a reload in place, or a promotion (the audit details travel with it)
+        kind = PromotionJob.Kind.PROMOTE if target.move else PromotionJob.Kind.RELOAD
+        job = promotion_jobs.promotion_job_start(
+            version=version, actor=actor, reason=reason, force_download=force, kind=kind, details=target.details
+        )
+        return Outcome(True, version.version, "promotion started" if target.move else "reload started", job)
     if not target.move:
         try:
             services.model_version_reload(
@@ -142,9 +148,6 @@ def reload_target(target: Target, *, wanted: str | None, force: bool, background
         except services.RegistryError as exc:
             return Outcome(False, version.version, str(exc))
         return Outcome(True, version.version, f"reloaded {version.version}, the active version (sha256 verified)")
-    if background:
-        job = promotion_jobs.promotion_job_start(version=version, actor=actor, reason=reason, force_download=force)
-        return Outcome(True, version.version, "promotion started", job)
     try:
         services.model_version_promote(
             version=version, actor=actor, reason=reason, force_download=force, details=target.details

@@ -143,7 +143,7 @@ def _result(outcome: reloads.Outcome) -> dict[str, Any]:
     answer: dict[str, Any] = {"success": outcome.success, "version": outcome.version, "message": outcome.message}
     if outcome.job is not None:
         url = reverse("registry-job-detail", args=[outcome.job.pk])
-        answer |= {"message": f"promotion started: {url}", "job": url}
+        answer |= {"message": f"{outcome.message}: {url}", "job": url}
     return answer
 
 

@@ -65,13 +65,15 @@ def model_version_reload(
     reason: str = "",
     force_download: bool = False,
     details: dict[str, Any] | None = None,
+    progress: Progress = None,
+    guard: Callable[[], None] | None = None,
 ) -> ActivationEvent:
     """Fetch, verify, trial-load and warm up the active `version` again (`force_download`: a fresh copy from
     the store, not the verified cache's) and reload it in this process. The pointer never moves: when
     another version became active meanwhile (a rollback), PromotionError and nothing changes."""
     if not RegisteredModel.objects.filter(pk=version.model_id, active_version_id=version.pk).exists():
         raise PromotionError(f"{version} is no longer the active version; nothing was reloaded.")
-    predictor = model_version_prepare(version=version, force_download=force_download, actor=actor)
+    predictor = model_version_prepare(version=version, force_download=force_download, actor=actor, progress=progress)
     return _move_pointer(
         version=version,
         actor=actor,
@@ -81,6 +83,7 @@ def model_version_reload(
         force_download=force_download,
         expected_from=version.pk,
         details=details,
+        guard=guard,
     )
 
 

@@ -409,3 +409,24 @@ def test_a_job_failed_as_lost_while_its_worker_stalled_never_moves_the_pointer(
     job = PromotionJob.objects.get(pk=lost["id"])
     assert (lost["state"], job.state, job.detail, job.event_id) == ("failed", "failed", lost["detail"], None)
     assert RegisteredModel.objects.get(name="answers").active_version_id == first.pk
+
+
+def test_reload_models_of_the_active_version_in_the_background_is_a_reload_job(client, register, start_task_worker):
+    # Given 1.0.0 active and a task worker
+    version = register("1.0.0")
+    client.post(reverse("registry-version-promote", args=[version.pk]), {}, format="json")
+    start_task_worker()
+
+    # When the active version is reloaded (no version), in the background
+    response = client.post("/api/v1/admin/reload-models", {"model_type": "answers"}, format="json", **ASYNC)
+
+    # Then it answers 202 naming a reload job, which the worker runs to a reload of 1.0.0
+    job = PromotionJob.objects.get()
+    url = f"/api/v1/registry/jobs/{job.pk}/"
+    assert (response.status_code, response.json()["results"]["answers"]) == (
+        202,
+        {"success": True, "version": "1.0.0", "message": f"reload started: {url}", "job": url},
+    )
+    finished = _finished(client, url)
+    assert (finished["kind"], finished["state"], finished["event"]["action"]) == ("reload", "succeeded", "reload")
+    assert finished["event"]["to_version"] == "1.0.0"
