@@ -30,7 +30,7 @@ from django.db.models import F
 
 from . import artifact_cache, bookkeeping, promotion_jobs, selectors, services
 from .models import ActivationEvent, ModelVersion, PromotionJob, RegisteredModel
-from .storage import StorageError, get_store
+from .storage import ArtifactNotFound, StorageError, get_store
 from .storage.base import sha256_of_file
 
 LATEST = "latest"
@@ -39,6 +39,10 @@ SOURCE = "reload-models"
 
 class TargetError(services.RegistryError):
     """The wanted version cannot be found: no such version, no active version, nothing readable at latest/."""
+
+
+class StoreUnavailable(services.RegistryError):
+    """The store could not be read (unreachable, credentials refused): 503."""
 
 
 class StaleLatest(TargetError):
@@ -85,11 +89,13 @@ def _latest_target(model: RegisteredModel, *, actor: str) -> Target:
         try:
             artifact = store.latest(model=model.name, aliases=selectors.aliases_of(name=model.name))
             store.fetch(artifact, scratch)
-        except StorageError as exc:
+        except ArtifactNotFound as exc:
             raise TargetError(
                 f"{model.name}: 'latest' is the file in models/{model.name}/latest/, and {str(exc).rstrip('.')}: "
                 "name the version to promote (or register the new file with register_model)."
             ) from exc
+        except StorageError as exc:  # the store cannot be reached or refuses: not the request's fault
+            raise StoreUnavailable(f"{model.name}: latest/ could not be read: {exc}") from exc
         sha256, _ = sha256_of_file(scratch)
         where = f"{store.kind}://{artifact.bucket}/{artifact.location}" if artifact.bucket else artifact.location
         details = {"source": SOURCE, "latest": where, "sha256": sha256}

@@ -116,6 +116,8 @@ class ReloadModelsView(AdminAPIView):
             known = [v.version for v in selectors.versions_newest_first(model=model)]
             code = status.HTTP_409_CONFLICT if isinstance(exc, reloads.StaleLatest) else status.HTTP_400_BAD_REQUEST
             return Response({"detail": str(exc), "available_versions": known}, status=code)
+        except reloads.StoreUnavailable as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         except RegistryError as exc:  # new bytes at latest/ that cannot be registered
             return Response({"detail": str(exc)}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
         outcome = reloads.reload_target(target, wanted=wanted, force=force, background=background, actor=ACTOR)

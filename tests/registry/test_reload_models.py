@@ -283,3 +283,29 @@ def test_latest_after_a_rollback_whose_copy_did_not_land_is_refused_and_moves_no
         f"answers: s3://{s3_settings.S3_BUCKET}/models/answers/latest/{new.filename} still holds the bytes of 2.0.0 "
     )
     assert _active() == "1.0.0"
+
+
+def test_a_folder_marker_under_latest_is_not_taken_for_the_newest_file(api, register, s3_settings):
+    # Given 1.0.0 active (latest/ holds its bytes), then a zero-byte folder marker written under latest/
+    current = register("1.0.0", answer="old")
+    _promote(current)
+    _next_second(s3_settings, current)
+    S3Store().client.put_object(Bucket=s3_settings.S3_BUCKET, Key="models/answers/latest/", Body=b"")
+
+    response = api.post("/api/v1/admin/reload-models", {"model_type": "answers", "version": "latest"}, format="json")
+
+    # Then latest is the active version's copy: reloaded in place
+    assert (response.status_code, response.json()["version"]) == (200, "1.0.0")
+    assert _active() == "1.0.0"
+
+
+def test_latest_on_a_store_that_refuses_the_credentials_is_a_503(api, register, s3_settings):
+    current = register("1.0.0", answer="old")
+    _promote(current)
+    s3_settings.S3_SECRET_KEY = "not-the-secret"
+
+    response = api.post("/api/v1/admin/reload-models", {"model_type": "answers", "version": "latest"}, format="json")
+
+    assert response.status_code == 503
+    assert response.json()["detail"].startswith("answers: latest/ could not be read: ")
+    assert _active() == "1.0.0"
