@@ -96,7 +96,7 @@ def promotion_job_run(job_id: int) -> str:
     now = timezone.now()
     worker = f"{socket.gethostname()}:{os.getpid()}"[:300]
     started = PromotionJob.objects.filter(pk=job_id, state=PromotionJob.State.QUEUED).update(
-        state=PromotionJob.State.RUNNING, heartbeat_at=now, updated_at=now, worker=worker
+        state=PromotionJob.State.RUNNING, heartbeat_at=now, updated_at=now, worker=worker, detail=""
     )
     if not started:
         return "not queued"  # it was failed meanwhile; nothing runs twice
@@ -203,6 +203,13 @@ def promotion_jobs_reap() -> None:
     for job in PromotionJob.objects.filter(state__in=UNFINISHED):
         result = _task_result(job.task_id)
         if job.state == PromotionJob.State.QUEUED and result is not None and result.status == TaskResultStatus.READY:
+            if job.created_at < now - lease and not job.detail:  # say so: is a `worker:` process running?
+                waiting = (
+                    f"Waiting for a worker since {job.created_at.isoformat(timespec='seconds')}: no worker has "
+                    "claimed its task (is the Procfile's `worker:` process running?)."
+                )
+                PromotionJob.objects.filter(pk=job.pk, state=PromotionJob.State.QUEUED).update(detail=waiting)
+                job.detail = waiting
             continue
         last = job.heartbeat_at or (result.started_at if result is not None else None) or job.created_at
         if last >= now - lease:

@@ -15,6 +15,7 @@ from .models import (
     ModelVersion,
     PredictionFeedback,
     PredictionRecord,
+    PromotionJob,
     RegisteredModel,
     Rollout,
     WorkerReport,
@@ -377,6 +378,14 @@ def prediction_record(*, request_id: str) -> PredictionRecord | None:
 def device_report(*, device_id: str) -> DeviceReport | None:
     """The device's last report (its model, the model's active version and the version it runs joined)."""
     return DeviceReport.objects.select_related("model", "version").filter(device_id=device_id).first()
+
+
+def queued_jobs_summary(*, now: datetime) -> dict[str, Any]:
+    """The promotion jobs waiting for a worker: how many, and the oldest one's age in seconds (admin health)."""
+    queued = PromotionJob.objects.filter(state=PromotionJob.State.QUEUED)
+    oldest = queued.order_by("created_at").values_list("created_at", flat=True).first()
+    age = round((now - oldest).total_seconds(), 1) if oldest else None
+    return {"queued": queued.count(), "oldest_queued_seconds": age}
 
 
 def feedback_counts(

@@ -273,6 +273,7 @@ class HealthView(AdminAPIView):
                 "system": serializers.DictField(),
                 "models": serializers.DictField(),
                 "storage": serializers.DictField(),
+                "jobs": serializers.DictField(),
             },
         ),
     )
@@ -316,6 +317,7 @@ class HealthView(AdminAPIView):
                     "reachable": reachable,
                     "error": without_paths(storage_error) or None,
                 },
+                "jobs": selectors.queued_jobs_summary(now=timezone.now()),
             }
         )
 

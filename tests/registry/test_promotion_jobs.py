@@ -430,3 +430,36 @@ def test_reload_models_of_the_active_version_in_the_background_is_a_reload_job(c
     finished = _finished(client, url)
     assert (finished["kind"], finished["state"], finished["event"]["action"]) == ("reload", "succeeded", "reload")
     assert finished["event"]["to_version"] == "1.0.0"
+
+
+def test_a_job_whose_task_no_worker_claimed_for_a_lease_says_it_is_waiting_for_a_worker(client, register, settings):
+    # Given a job queued a lease and a second ago, with no worker running
+    settings.ATLAS_JOB_LEASE_SECONDS = 60
+    version = register("1.0.0")
+    job_id = client.post(reverse("registry-version-promote", args=[version.pk]), {}, format="json", **ASYNC).json()[
+        "id"
+    ]
+    queued = timezone.now() - timedelta(seconds=61)
+    PromotionJob.objects.filter(pk=job_id).update(created_at=queued)
+
+    # When it is read
+    answer = client.get(f"/api/v1/registry/jobs/{job_id}/").json()
+
+    # Then it is still queued, and says since when it waits for a worker
+    assert (answer["state"], answer["detail"]) == (
+        "queued",
+        f"Waiting for a worker since {queued.isoformat(timespec='seconds')}: no worker has claimed its task "
+        "(is the Procfile's `worker:` process running?).",
+    )
+
+
+def test_admin_health_gives_the_oldest_queued_jobs_age(client, register):
+    # Given two jobs queued, the older one an hour ago
+    first, second = register("1.0.0"), register("2.0.0")
+    for version in (first, second):
+        client.post(reverse("registry-version-promote", args=[version.pk]), {}, format="json", **ASYNC)
+    PromotionJob.objects.filter(version=first).update(created_at=timezone.now() - timedelta(hours=1))
+
+    jobs = client.get("/api/v1/admin/health").json()["jobs"]
+
+    assert (jobs["queued"], 3600 <= jobs["oldest_queued_seconds"] < 3660) == (2, True)
