@@ -483,7 +483,9 @@ CACHES = {
             "BACKEND": "atlas.cache.DatabaseCache",
             "LOCATION": "atlas_cache",
             "KEY_PREFIX": CACHE_KEY_PREFIX,
-            "OPTIONS": {"MAX_ENTRIES": 10_000},
+            # Culling drops a third of all keys: sized so that clients rotating addresses do not cull
+            # everyone's rate-limit counters (public deployments: Redis, docs/OPERATIONS.md).
+            "OPTIONS": {"MAX_ENTRIES": 1_000_000},
         }
     )
 }

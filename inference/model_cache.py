@@ -362,6 +362,11 @@ def preload() -> dict[str, str]:
     return results
 
 
+def is_serving() -> bool:
+    """Whether this process serves requests (serving.start(), or a request's load, marked it)."""
+    return _serving
+
+
 def mark_serving() -> None:
     global _serving
     _serving = True

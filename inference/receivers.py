@@ -15,4 +15,7 @@ from . import model_cache
 def reload_model(
     sender: Any, *, version: Any, predictor: Any = None, force_download: bool = False, **kwargs: Any
 ) -> None:
-    model_cache.activate(version=version, predictor=predictor, force_download=force_download)
+    # Only a process that serves: the task worker (and a management command) trial-loaded the predictor to
+    # promote it; installing it there would hold it (up to the model's size) in a cache nothing reads.
+    if model_cache.is_serving():
+        model_cache.activate(version=version, predictor=predictor, force_download=force_download)

@@ -193,10 +193,24 @@ class PromotionJob(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
 
+    class Kind(models.TextChoices):
+        PROMOTE = "promote", "Promote"
+        RELOAD = "reload", "Reload (the active version, in place)"
+
     version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="promotion_jobs")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.PROMOTE)
+    details = models.JSONField(default=dict, blank=True, help_text="Carried to the audit row (reload-models').")
     actor = models.CharField(max_length=150)
     reason = models.TextField(blank=True)
     force_download = models.BooleanField(default=False)
+    expected_from = models.ForeignKey(
+        ModelVersion,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The active version when the job was queued: the job moves the pointer only from it.",
+    )
     state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
     bytes_done = models.BigIntegerField(default=0)
     bytes_total = models.BigIntegerField(null=True, blank=True)
@@ -350,6 +364,11 @@ class PredictionFeedback(models.Model):
     correct = models.BooleanField()
     confidence = models.FloatField(null=True, blank=True)
     details = models.JSONField(default=dict, blank=True, help_text="user_correction, correction_metadata, device_id.")
+    verified = models.BooleanField(
+        default=False,
+        help_text="Linked to a recorded answer and sent by a staff user or with the admin token: only verified "
+        "feedback counts toward a rollout's live-accuracy guardrail.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -32,7 +32,8 @@ from django_tasks.exceptions import TaskResultDoesNotExist
 from django_tasks_db import DatabaseBackend
 
 from . import services
-from .models import ModelVersion, PromotionJob
+from .errors import PromotionError
+from .models import ModelVersion, PromotionJob, RegisteredModel
 from .redaction import without_paths
 
 logger = logging.getLogger(__name__)
@@ -47,7 +48,13 @@ class WorkerLost(Exception):
 
 
 def promotion_job_start(
-    *, version: ModelVersion, actor: str, reason: str = "", force_download: bool = False
+    *,
+    version: ModelVersion,
+    actor: str,
+    reason: str = "",
+    force_download: bool = False,
+    kind: str = PromotionJob.Kind.PROMOTE,
+    details: dict[str, Any] | None = None,
 ) -> PromotionJob:
     """Record a promotion job and enqueue its task; return the row.
 
@@ -56,9 +63,13 @@ def promotion_job_start(
     connection, so the job and its task commit together: no worker sees a task whose job is not there."""
     with transaction.atomic():
         ModelVersion.objects.select_for_update().filter(pk=version.pk).first()  # serialises two starts
+        # The pointer as it is now: the job moves it only from here, so a rollback meanwhile is never undone.
+        expected_from = RegisteredModel.objects.filter(pk=version.model_id).values_list("active_version_id", flat=True)[
+            0
+        ]
         promotion_jobs_reap()
         unfinished = (
-            PromotionJob.objects.filter(version=version, force_download=force_download, state__in=UNFINISHED)
+            PromotionJob.objects.filter(version=version, kind=kind, force_download=force_download, state__in=UNFINISHED)
             .order_by("-id")
             .first()
         )
@@ -70,6 +81,9 @@ def promotion_job_start(
             reason=reason,
             force_download=force_download,
             bytes_total=version.size_bytes,
+            expected_from_id=expected_from,
+            kind=kind,
+            details=details or {},
         )
         job.task_id = str(promotion_job_run.enqueue(job.pk).id)
         job.save(update_fields=["task_id"])
@@ -82,7 +96,7 @@ def promotion_job_run(job_id: int) -> str:
     now = timezone.now()
     worker = f"{socket.gethostname()}:{os.getpid()}"[:300]
     started = PromotionJob.objects.filter(pk=job_id, state=PromotionJob.State.QUEUED).update(
-        state=PromotionJob.State.RUNNING, heartbeat_at=now, updated_at=now, worker=worker
+        state=PromotionJob.State.RUNNING, heartbeat_at=now, updated_at=now, worker=worker, detail=""
     )
     if not started:
         return "not queued"  # it was failed meanwhile; nothing runs twice
@@ -104,13 +118,27 @@ def _promote(job: PromotionJob) -> str:
             _beat(job.pk, bytes_done=done)
 
     try:
-        event = services.model_version_promote(
-            version=job.version,
-            actor=job.actor,
-            reason=job.reason,
-            force_download=job.force_download,
-            progress=progress,
-        )
+        if job.kind == PromotionJob.Kind.RELOAD:  # the active version in place: the pointer never moves
+            event = services.model_version_reload(
+                version=job.version,
+                actor=job.actor,
+                reason=job.reason,
+                force_download=job.force_download,
+                details=job.details,
+                progress=progress,
+                guard=lambda: _still_running(job.pk),
+            )
+        else:
+            event = services.model_version_promote(
+                version=job.version,
+                actor=job.actor,
+                reason=job.reason,
+                force_download=job.force_download,
+                details=job.details,
+                progress=progress,
+                expected_from=job.expected_from_id,
+                guard=lambda: _still_running(job.pk),
+            )
     except services.RegistryError as exc:
         return _finish(job.pk, state=PromotionJob.State.FAILED, detail=str(exc))
     except Exception as exc:  # the job's row is where every failure is reported
@@ -118,6 +146,14 @@ def _promote(job: PromotionJob) -> str:
         return _finish(job.pk, state=PromotionJob.State.FAILED, detail=f"{type(exc).__name__}: {exc}")
     # bytes_done stays 0 when the file was already in this worker's cache
     return _finish(job.pk, state=PromotionJob.State.SUCCEEDED, event=event, bytes_done=done)
+
+
+def _still_running(job_id: int) -> None:
+    """Inside the pointer's transaction: a job failed meanwhile (lost, its worker only stalled) moves nothing.
+    The lock holds off the reaper until the move commits; the beat gives `_finish` a lease to record it."""
+    if not PromotionJob.objects.select_for_update().filter(pk=job_id, state=PromotionJob.State.RUNNING).exists():
+        raise PromotionError("This job was failed meanwhile (its worker was taken for lost); nothing was promoted.")
+    _beat(job_id)
 
 
 @contextmanager
@@ -150,9 +186,9 @@ def _beat(job_id: int, **fields: Any) -> None:
 
 
 def _finish(job_id: int, *, state: str, detail: str = "", **fields: Any) -> str:
-    # Unconditional: a job failed as lost whose worker was only stalled records what really happened.
+    # Only a running job: a terminal state is never overwritten (a job failed as lost moved nothing, _still_running).
     now = timezone.now()
-    PromotionJob.objects.filter(pk=job_id).update(
+    PromotionJob.objects.filter(pk=job_id, state=PromotionJob.State.RUNNING).update(
         state=state, detail=without_paths(detail)[:4000], heartbeat_at=now, updated_at=now, **fields
     )
     return state
@@ -167,6 +203,13 @@ def promotion_jobs_reap() -> None:
     for job in PromotionJob.objects.filter(state__in=UNFINISHED):
         result = _task_result(job.task_id)
         if job.state == PromotionJob.State.QUEUED and result is not None and result.status == TaskResultStatus.READY:
+            if job.created_at < now - lease and not job.detail:  # say so: is a `worker:` process running?
+                waiting = (
+                    f"Waiting for a worker since {job.created_at.isoformat(timespec='seconds')}: no worker has "
+                    "claimed its task (is the Procfile's `worker:` process running?)."
+                )
+                PromotionJob.objects.filter(pk=job.pk, state=PromotionJob.State.QUEUED).update(detail=waiting)
+                job.detail = waiting
             continue
         last = job.heartbeat_at or (result.started_at if result is not None else None) or job.created_at
         if last >= now - lease:

@@ -12,23 +12,25 @@ What it reloads (the target) is resolved here, as the old service's deployment g
   as any promotion. A store without `latest/` (local, hf) is a clear error, never "the highest version";
 - any other string: that version, promoted (as before).
 
-In the background (`Prefer: respond-async`) a promotion is a job (models_registry/promotion_jobs.py); a reload
-that moves no pointer runs in the request. The API view (models_registry/api/admin_views.py) only parses the
-request and shapes the answer.
+In the background (`Prefer: respond-async`) each model's promotion, or reload in place (a job of kind
+`reload`), is a job (models_registry/promotion_jobs.py) run by the worker, carrying the audit details. The
+API view (models_registry/api/admin_views.py) only parses the request and shapes the answer.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db.models import F
 
 from . import artifact_cache, bookkeeping, promotion_jobs, selectors, services
-from .models import ModelVersion, PromotionJob, RegisteredModel
-from .storage import StorageError, get_store
+from .models import ActivationEvent, ModelVersion, PromotionJob, RegisteredModel
+from .storage import ArtifactNotFound, StorageError, get_store
 from .storage.base import sha256_of_file
 
 LATEST = "latest"
@@ -37,6 +39,14 @@ SOURCE = "reload-models"
 
 class TargetError(services.RegistryError):
     """The wanted version cannot be found: no such version, no active version, nothing readable at latest/."""
+
+
+class StoreUnavailable(services.RegistryError):
+    """The store could not be read (unreachable, credentials refused): 503."""
+
+
+class StaleLatest(TargetError):
+    """latest/ holds an inactive version's bytes older than the last move: its rewrite has not landed (409)."""
 
 
 @dataclass(frozen=True)
@@ -79,15 +89,19 @@ def _latest_target(model: RegisteredModel, *, actor: str) -> Target:
         try:
             artifact = store.latest(model=model.name, aliases=selectors.aliases_of(name=model.name))
             store.fetch(artifact, scratch)
-        except StorageError as exc:
+        except ArtifactNotFound as exc:
             raise TargetError(
                 f"{model.name}: 'latest' is the file in models/{model.name}/latest/, and {str(exc).rstrip('.')}: "
                 "name the version to promote (or register the new file with register_model)."
             ) from exc
+        except StorageError as exc:  # the store cannot be reached or refuses: not the request's fault
+            raise StoreUnavailable(f"{model.name}: latest/ could not be read: {exc}") from exc
         sha256, _ = sha256_of_file(scratch)
         where = f"{store.kind}://{artifact.bucket}/{artifact.location}" if artifact.bucket else artifact.location
         details = {"source": SOURCE, "latest": where, "sha256": sha256}
         known = selectors.version_with_bytes(model=model, sha256=sha256)
+        if known is not None and known.pk != model.active_version_id:
+            _refuse_stale(model, known, artifact.modified_at, where)
         if known is not None:
             return Target(known, move=known.pk != model.active_version_id, details=details)
         created = services.model_version_register(
@@ -105,9 +119,33 @@ def _latest_target(model: RegisteredModel, *, actor: str) -> Target:
         scratch.unlink(missing_ok=True)
 
 
+def _refuse_stale(model: RegisteredModel, known: ModelVersion, modified_at: datetime | None, where: str) -> None:
+    """latest/ is rewritten after each move by the process that moved the pointer, asynchronously: bytes of an
+    inactive version written before the last move (S3's LastModified, whole seconds) are that copy not yet
+    landed (or failed), not an operator's upload; promoting them would undo the move (a rollback)."""
+    moves = ActivationEvent.objects.filter(model=model, to_version_id=model.active_version_id).exclude(
+        from_version_id=F("to_version_id")  # a reload moved nothing
+    )
+    last = moves.order_by("-created_at").values_list("created_at", flat=True)
+    if modified_at is None or not last or modified_at >= last[0].replace(microsecond=0):
+        return
+    raise StaleLatest(
+        f"{model.name}: {where} still holds the bytes of {known.version} (written "
+        f"{modified_at.isoformat(timespec='seconds')}), older than the last move of the active version "
+        f"({last[0].isoformat(timespec='seconds')}): latest/ is not yet rewritten, so it is not promoted. Retry "
+        "in a moment, upload the new file again, or name the version."
+    )
+
+
 def reload_target(target: Target, *, wanted: str | None, force: bool, background: bool, actor: str) -> Outcome:
     version = target.version
     reason = f"reload-models ({wanted or 'active version'})"
+    if background:  # a job in the worker: a reload in place, or a promotion (the audit details travel with it)
+        kind = PromotionJob.Kind.PROMOTE if target.move else PromotionJob.Kind.RELOAD
+        job = promotion_jobs.promotion_job_start(
+            version=version, actor=actor, reason=reason, force_download=force, kind=kind, details=target.details
+        )
+        return Outcome(True, version.version, "promotion started" if target.move else "reload started", job)
     if not target.move:
         try:
             services.model_version_reload(
@@ -116,9 +154,6 @@ def reload_target(target: Target, *, wanted: str | None, force: bool, background
         except services.RegistryError as exc:
             return Outcome(False, version.version, str(exc))
         return Outcome(True, version.version, f"reloaded {version.version}, the active version (sha256 verified)")
-    if background:
-        job = promotion_jobs.promotion_job_start(version=version, actor=actor, reason=reason, force_download=force)
-        return Outcome(True, version.version, "promotion started", job)
     try:
         services.model_version_promote(
             version=version, actor=actor, reason=reason, force_download=force, details=target.details

@@ -15,6 +15,7 @@ from .models import (
     ModelVersion,
     PredictionFeedback,
     PredictionRecord,
+    PromotionJob,
     RegisteredModel,
     Rollout,
     WorkerReport,
@@ -323,7 +324,9 @@ def rollout_figures(*, rollout: Rollout) -> dict[str, Any]:
     """The rollout's figures: every live worker's counts, summed; and each version's feedback since it began."""
     rows = list(rollout.worker_stats.values_list("stats", flat=True))
     stable, candidate = _summed(rows, "stable"), _summed(rows, "candidate")
-    feedback = feedback_counts(version_ids=[rollout.stable_id, rollout.candidate_id], since=rollout.started_at)
+    feedback = feedback_counts(
+        version_ids=[rollout.stable_id, rollout.candidate_id], since=rollout.started_at, verified_only=True
+    )
     stable["feedback"] = live_accuracy(*feedback.get(rollout.stable_id, (0, 0)))
     candidate["feedback"] = live_accuracy(*feedback.get(rollout.candidate_id, (0, 0)))
     compared = sum(row.get("shadow", {}).get("compared", 0) for row in rows)
@@ -372,11 +375,20 @@ def device_report(*, device_id: str) -> DeviceReport | None:
     return DeviceReport.objects.select_related("model", "version").filter(device_id=device_id).first()
 
 
+def queued_jobs_summary(*, now: datetime) -> dict[str, Any]:
+    """The promotion jobs waiting for a worker: how many, and the oldest one's age in seconds (admin health)."""
+    queued = PromotionJob.objects.filter(state=PromotionJob.State.QUEUED)
+    oldest = queued.order_by("created_at").values_list("created_at", flat=True).first()
+    age = round((now - oldest).total_seconds(), 1) if oldest else None
+    return {"queued": queued.count(), "oldest_queued_seconds": age}
+
+
 def feedback_counts(
-    *, version_ids: list[int] | None = None, since: datetime | None = None
+    *, version_ids: list[int] | None = None, since: datetime | None = None, verified_only: bool = False
 ) -> dict[int, tuple[int, int]]:
-    """Version id -> (feedback received, answers confirmed), for the versions with feedback."""
-    rows = PredictionFeedback.objects.all()
+    """Version id -> (feedback received, answers confirmed), for the versions with feedback (`verified_only`:
+    the feedback a rollout's guardrail may act on, PredictionFeedback.verified)."""
+    rows = PredictionFeedback.objects.filter(verified=True) if verified_only else PredictionFeedback.objects.all()
     if version_ids is not None:
         rows = rows.filter(version_id__in=version_ids)
     if since is not None:

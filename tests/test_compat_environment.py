@@ -77,6 +77,10 @@ def test_redis_url_makes_the_cache_redis_and_none_keeps_it_in_the_database(setti
     assert (database_cache["BACKEND"], database_cache["LOCATION"]) == ("atlas.cache.DatabaseCache", "atlas_cache")
 
 
+def test_the_database_cache_holds_a_million_counters_before_it_culls(settings_with):
+    assert settings_with().CACHES["default"]["OPTIONS"] == {"MAX_ENTRIES": 1_000_000}
+
+
 # --- gzip --------------------------------------------------------------------------------------------
 
 

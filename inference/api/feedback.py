@@ -22,7 +22,8 @@ from typing import Any
 from django.conf import settings
 from django.urls import path
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
+from rest_framework.authentication import SessionAuthentication, get_authorization_header
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -33,6 +34,10 @@ from atlas.throttling import SharedScopedRateThrottle
 from inference import prediction_log
 from inference.api.threat import THREAT_MODEL
 from models_registry import selectors, services
+from models_registry.api.authentication import token_matches
+
+MAX_BODY_BYTES = 16 * 1024
+MAX_METADATA_BYTES = 2 * 1024
 
 
 class FeedbackSerializer(serializers.Serializer[Any]):
@@ -83,6 +88,34 @@ def _invalid(errors: list[dict[str, Any]]) -> Response:
     return Response({"detail": errors, "error": "invalid_feedback"}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
 
 
+def _metadata_refused(metadata: dict[str, Any] | None) -> str:
+    """Why `correction_metadata` cannot be stored as it is (JSON the database takes, small), or ""."""
+    if metadata is None:
+        return ""
+    try:
+        text = json.dumps(metadata, allow_nan=False)
+    except ValueError:
+        return "correction_metadata must be JSON without NaN or Infinity."
+    if "\\u0000" in text.replace("\\\\", ""):  # a NUL, which PostgreSQL's jsonb refuses
+        return "correction_metadata must not contain NUL (\\u0000) characters."
+    if len(text.encode()) > MAX_METADATA_BYTES:
+        return f"correction_metadata is at most {MAX_METADATA_BYTES} bytes of JSON."
+    return ""
+
+
+def _sent_by_staff(request: Request) -> bool:
+    """The admin token, or a staff user's session (CSRF-checked): feedback that may be verified. Anyone else
+    is still heard, unverified; a wrong token is not an error here (the route is open)."""
+    header = get_authorization_header(request).split()
+    if len(header) == 2 and header[0].lower() == b"bearer":
+        return token_matches(header[1].decode(errors="replace"))
+    try:
+        found = SessionAuthentication().authenticate(request)
+    except exceptions.APIException:
+        return False
+    return found is not None and bool(found[0].is_staff)
+
+
 def _field_errors(errors: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         {"loc": ["body", field], "msg": str(text), "type": "missing" if text.code == "required" else "value_error"}
@@ -103,6 +136,13 @@ class FeedbackView(APIView):
         raise NotImplementedError
 
     def post(self, request: Request) -> Response:
+        # Open to anyone: the body is bounded before a byte of it is read (Content-Length), and after.
+        declared = request.META.get("CONTENT_LENGTH") or "0"
+        if not declared.isdigit() or int(declared) > MAX_BODY_BYTES or len(request.body) > MAX_BODY_BYTES:
+            return Response(
+                {"detail": f"A feedback body is at most {MAX_BODY_BYTES} bytes.", "error": "body_too_large"},
+                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            )
         try:
             payload = json.loads(request.body)
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
@@ -113,6 +153,9 @@ class FeedbackView(APIView):
         if not params.is_valid():
             return _invalid(_field_errors(params.errors))
         body = params.validated_data
+        refused = _metadata_refused(body.get("correction_metadata"))
+        if refused:
+            return _invalid([{"loc": ["body", "correction_metadata"], "msg": refused, "type": "value_error"}])
         prediction_log.flush()  # this worker's latest answers, so feedback right after one finds it
         details = {"user_correction": body["user_correction"], "correction_metadata": body.get("correction_metadata")}
         if body.get("device_id"):
@@ -129,6 +172,7 @@ class FeedbackView(APIView):
                 confidence=body.get("confidence_score"),
                 source=body.get("source_product", ""),
                 details=details,
+                authenticated=_sent_by_staff(request),
             )
         except services.FeedbackRefused as exc:
             return _invalid([{"loc": ["body", exc.field], "msg": str(exc), "type": "value_error"}])

@@ -114,7 +114,10 @@ class ReloadModelsView(AdminAPIView):
             target = reloads.resolve_target(model, wanted, actor=ACTOR)
         except reloads.TargetError as exc:
             known = [v.version for v in selectors.versions_newest_first(model=model)]
-            return Response({"detail": str(exc), "available_versions": known}, status=status.HTTP_400_BAD_REQUEST)
+            code = status.HTTP_409_CONFLICT if isinstance(exc, reloads.StaleLatest) else status.HTTP_400_BAD_REQUEST
+            return Response({"detail": str(exc), "available_versions": known}, status=code)
+        except reloads.StoreUnavailable as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         except RegistryError as exc:  # new bytes at latest/ that cannot be registered
             return Response({"detail": str(exc)}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
         outcome = reloads.reload_target(target, wanted=wanted, force=force, background=background, actor=ACTOR)
@@ -142,7 +145,7 @@ def _result(outcome: reloads.Outcome) -> dict[str, Any]:
     answer: dict[str, Any] = {"success": outcome.success, "version": outcome.version, "message": outcome.message}
     if outcome.job is not None:
         url = reverse("registry-job-detail", args=[outcome.job.pk])
-        answer |= {"message": f"promotion started: {url}", "job": url}
+        answer |= {"message": f"{outcome.message}: {url}", "job": url}
     return answer
 
 
@@ -270,6 +273,7 @@ class HealthView(AdminAPIView):
                 "system": serializers.DictField(),
                 "models": serializers.DictField(),
                 "storage": serializers.DictField(),
+                "jobs": serializers.DictField(),
             },
         ),
     )
@@ -313,6 +317,7 @@ class HealthView(AdminAPIView):
                     "reachable": reachable,
                     "error": without_paths(storage_error) or None,
                 },
+                "jobs": selectors.queued_jobs_summary(now=timezone.now()),
             }
         )
 

@@ -157,6 +157,7 @@ class PromotionJobSerializer(serializers.ModelSerializer[PromotionJob]):
             "url",
             "model",
             "version",
+            "kind",
             "state",
             "bytes_done",
             "bytes_total",

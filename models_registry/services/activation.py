@@ -10,6 +10,7 @@ activation every worker was already told about.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
@@ -23,6 +24,8 @@ from .loading import model_version_prepare
 
 logger = logging.getLogger("models_registry.services")
 
+_UNSET: Any = object()
+
 
 def model_version_promote(
     *,
@@ -33,10 +36,15 @@ def model_version_promote(
     details: dict[str, Any] | None = None,
     progress: Progress = None,
     force_signature: bool = False,
+    expected_from: int | None = _UNSET,
+    guard: Callable[[], None] | None = None,
 ) -> ActivationEvent:
     """Make `version` the active version of its model. Promoting the active version reloads it.
     `progress` counts the bytes fetched (promotion_jobs reports them). A version whose signature is
-    incompatible with the active one's is refused (audited) unless `force_signature`."""
+    incompatible with the active one's is refused (audited) unless `force_signature`. `expected_from` (a
+    version id, or None for no active version): move the pointer only from it, else PromotionError (a job
+    queued before a rollback never undoes it). `guard` runs inside the pointer's transaction, under the
+    model's row lock, and refuses by raising (a promotion job checks there that it is still running)."""
     model_version_signature_gate(version=version, actor=actor, force=force_signature)
     predictor = model_version_prepare(version=version, force_download=force_download, actor=actor, progress=progress)
     return _move_pointer(
@@ -47,6 +55,9 @@ def model_version_promote(
         predictor=predictor,
         force_download=force_download,
         details=details,
+        expected_from=expected_from,
+        guard=guard,
+        queued=True,
     )
 
 
@@ -57,13 +68,15 @@ def model_version_reload(
     reason: str = "",
     force_download: bool = False,
     details: dict[str, Any] | None = None,
+    progress: Progress = None,
+    guard: Callable[[], None] | None = None,
 ) -> ActivationEvent:
     """Fetch, verify, trial-load and warm up the active `version` again (`force_download`: a fresh copy from
     the store, not the verified cache's) and reload it in this process. The pointer never moves: when
     another version became active meanwhile (a rollback), PromotionError and nothing changes."""
     if not RegisteredModel.objects.filter(pk=version.model_id, active_version_id=version.pk).exists():
         raise PromotionError(f"{version} is no longer the active version; nothing was reloaded.")
-    predictor = model_version_prepare(version=version, force_download=force_download, actor=actor)
+    predictor = model_version_prepare(version=version, force_download=force_download, actor=actor, progress=progress)
     return _move_pointer(
         version=version,
         actor=actor,
@@ -73,6 +86,7 @@ def model_version_reload(
         force_download=force_download,
         expected_from=version.pk,
         details=details,
+        guard=guard,
     )
 
 
@@ -118,9 +132,6 @@ def model_rollback(*, model: RegisteredModel, actor: str, reason: str = "") -> A
     )
 
 
-_UNSET = object()
-
-
 def _move_pointer(
     *,
     version: ModelVersion,
@@ -131,6 +142,8 @@ def _move_pointer(
     force_download: bool = False,
     expected_from: Any = _UNSET,
     details: dict[str, Any] | None = None,
+    guard: Callable[[], None] | None = None,
+    queued: bool = False,
 ) -> ActivationEvent:
     with transaction.atomic(durable=True):
         model = RegisteredModel.objects.select_for_update().get(pk=version.model_id)
@@ -138,8 +151,15 @@ def _move_pointer(
         # Retiring takes the same row lock: a retire that committed during our trial load is seen here.
         if ModelVersion.objects.filter(pk=version.pk, status=ModelVersion.Status.RETIRED).exists():
             raise PromotionError(f"{version} was retired meanwhile; it cannot become active.")
+        if expected_from is not _UNSET and from_id != expected_from and queued:
+            raise PromotionError(
+                f"the active version changed since this job was queued: {model.name} was at "
+                f"{_label(expected_from)} and is now at {_label(from_id)}; nothing was promoted."
+            )
         if expected_from is not _UNSET and from_id != expected_from:
             raise PromotionError(f"The active version of {model.name} changed meanwhile; look again and retry.")
+        if guard is not None:
+            guard()
         if from_id == version.pk:
             action = ActivationEvent.Action.RELOAD
         # Compare-and-set: under the row lock this always matches; it guards the invariant regardless.
@@ -167,6 +187,7 @@ def _move_pointer(
                 action=action,
                 predictor=predictor,
                 force_download=force_download,
+                bookkeep=from_id != version.pk,
             )
         )
     # The log names versions, not database ids.
@@ -175,8 +196,14 @@ def _move_pointer(
     return event
 
 
+def _label(version_id: int | None) -> str:
+    if version_id is None:
+        return "no version"
+    return ModelVersion.objects.filter(pk=version_id).values_list("version", flat=True).first() or f"#{version_id}"
+
+
 def _after_activation(
-    *, model_name: str, version: ModelVersion, action: str, predictor: Any, force_download: bool
+    *, model_name: str, version: ModelVersion, action: str, predictor: Any, force_download: bool, bookkeep: bool
 ) -> None:
     model_activated.send(
         sender=RegisteredModel,
@@ -187,8 +214,10 @@ def _after_activation(
         force_download=force_download,
     )
     # metadata.json and latest/ for the old service's clients, after the caller has its answer, and
-    # only while this version is still active (models_registry/bookkeeping.py).
-    bookkeeping.submit(model_name=model_name, version_id=version.pk)
+    # only while this version is still active (models_registry/bookkeeping.py). A reload moved nothing: no
+    # write, which would copy the active bytes over an operator's fresh upload at latest/.
+    if bookkeep:
+        bookkeeping.submit(model_name=model_name, version_id=version.pk)
 
 
 def store_bookkeeping_wait(timeout: float = 600) -> None:

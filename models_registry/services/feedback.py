@@ -81,10 +81,13 @@ def prediction_feedback_submit(
     confidence: float | None = None,
     source: str = "",
     details: dict[str, Any] | None = None,
+    authenticated: bool = False,
 ) -> PredictionFeedback:
     """Store `actual` as the correct answer of a prediction. The prediction is found by `request_id` (or a
     `prediction_id` that is one), else it is the client's: `model_version` of `model_name` (or the version
-    `device_id` reports running) and its `predicted` answer. FeedbackRefused names what cannot be linked."""
+    `device_id` reports running) and its `predicted` answer. FeedbackRefused names what cannot be linked.
+    `authenticated` (a staff user, the admin token) with a recorded answer makes it `verified`: only that
+    counts toward a rollout's guardrail, which anyone could otherwise trigger."""
     named = request_id or prediction_id
     record = selectors.prediction_record(request_id=named) if named else None
     if request_id and record is None:
@@ -119,6 +122,7 @@ def prediction_feedback_submit(
         "correct": _same(predicted, actual),
         "confidence": confidence,
         "details": details or {},
+        "verified": authenticated and record is not None,
     }
     with transaction.atomic():
         if key:
@@ -127,6 +131,8 @@ def prediction_feedback_submit(
             )
         else:
             feedback = PredictionFeedback.objects.create(version=version, **values)
+    # Open to anyone: bounded like the records, the newest settings.ATLAS_PREDICTION_RECORDS are kept.
+    PredictionFeedback.objects.filter(pk__lte=feedback.pk - settings.ATLAS_PREDICTION_RECORDS).delete()
     return feedback
 
 

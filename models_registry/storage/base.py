@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
@@ -34,6 +35,7 @@ class StoredArtifact:
     location: str  # relative path, S3 key, or the path in the Hub repo
     bucket: str = ""  # S3 bucket; the Hub repo_id for hf
     revision: str = ""  # S3 VersionId or ETag; Hub commit sha
+    modified_at: datetime | None = field(default=None, compare=False)  # when written (S3 `latest()` gives it)
 
 
 class ArtifactStore(Protocol):

@@ -171,7 +171,7 @@ class HubStore:
             raise self._error(exc, action="write", path=path_in_repo) from exc
 
     def latest(self, *, model: str, aliases: Sequence[str] = ()) -> StoredArtifact:
-        raise StorageError("the Hub store keeps no latest/ copy (each version is pinned to a commit sha)")
+        raise ArtifactNotFound("the Hub store keeps no latest/ copy (each version is pinned to a commit sha)")
 
     def check(self) -> None:
         repo_id = self._require_repo()

@@ -70,7 +70,7 @@ class LocalStore:
         os.replace(part, path)
 
     def latest(self, *, model: str, aliases: Sequence[str] = ()) -> StoredArtifact:
-        raise StorageError("the local store keeps no latest/ copy")
+        raise ArtifactNotFound("the local store keeps no latest/ copy")
 
     def check(self) -> None:
         try:

@@ -16,6 +16,7 @@ ETag in its quoted HTTP form (`"9b2c…"`): a quoted revision is an ETag, anythi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -161,15 +162,21 @@ class S3Store:
                 listing = self.client.list_objects_v2(Bucket=bucket, Prefix=prefix)
             except (ClientError, BotoCoreError, Boto3Error) as exc:
                 raise self._error(exc, action="list", bucket=bucket, key=prefix) from exc
-            files += [item for item in listing.get("Contents", []) if "/" not in item["Key"][len(prefix) :]]
+            files += [
+                item
+                for item in listing.get("Contents", [])
+                # a file directly under latest/: not a folder marker (a key ending in "/", or zero bytes)
+                if "/" not in item["Key"][len(prefix) :] and item["Key"] != prefix and item.get("Size", 0) > 0
+            ]
         if not files:
             raise ArtifactNotFound(f"s3://{bucket}/models/{model}/latest/ holds no file.")
         # An upload beside the active version's copy (another name, or the alias's folder): the newest wins.
         files.sort(key=lambda item: item["LastModified"], reverse=True)
         if len(files) > 1 and files[0]["LastModified"] == files[1]["LastModified"]:
             names = ", ".join(item["Key"] for item in files if item["LastModified"] == files[0]["LastModified"])
-            raise StorageError(f"s3://{bucket}: {names} were written at the same time; which is latest is unclear.")
-        return self.pin(StoredArtifact(storage=self.kind, location=files[0]["Key"], bucket=bucket))
+            raise ArtifactNotFound(f"s3://{bucket}: {names} were written at the same time; which is latest is unclear.")
+        pinned = self.pin(StoredArtifact(storage=self.kind, location=files[0]["Key"], bucket=bucket))
+        return dataclasses.replace(pinned, modified_at=files[0]["LastModified"])
 
     def check(self) -> None:
         bucket = self._require_bucket()

@@ -8,6 +8,7 @@ import json
 
 import pytest
 from django.contrib.auth.models import Permission, User
+from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
@@ -15,6 +16,7 @@ from inference import prediction_log
 from inference.runtimes import threat_rules
 from models_registry import selectors, services
 from models_registry.models import PredictionFeedback, PredictionRecord, Rollout
+from models_registry.services.feedback import Answer
 from tests.inference.test_sait import telemetry, verify, wav_base64
 
 pytestmark = pytest.mark.django_db
@@ -311,7 +313,22 @@ def test_live_accuracy_is_on_the_admins_version_page(client, promote_threat):
     assert "— (no feedback yet)" in empty
 
 
-def test_the_rollout_figures_give_each_versions_live_accuracy_since_it_started(promote_threat, tmp_path):
+def _give_verified(version, *verdicts: bool) -> None:
+    """Feedback with the admin token on answers `version` gave ("theft", recorded)."""
+    now = timezone.now()
+    answers = [Answer(f"{version.version}-r{n}", version.pk, "theft", None, now) for n in range(len(verdicts))]
+    services.prediction_records_save(answers=answers)
+    for answer, correct in zip(answers, verdicts, strict=True):
+        actual = "theft" if correct else "violence"
+        body = {"request_id": answer.request_id, "actual_category": actual}
+        response = APIClient().post("/api/v1/training/feedback", body, format="json", HTTP_AUTHORIZATION="Bearer tok")
+        assert response.status_code == 200
+
+
+def test_the_rollout_figures_give_each_versions_verified_live_accuracy_since_it_started(
+    promote_threat, tmp_path, settings
+):
+    settings.ADMIN_TOKEN = "tok"
     stable = promote_threat("1.0.0")
     _give("1.0.0", False)  # before the rollout: not counted
     path = tmp_path / "candidate.json"
@@ -322,10 +339,103 @@ def test_the_rollout_figures_give_each_versions_live_accuracy_since_it_started(p
     rollout = Rollout.objects.create(
         model=stable.model, stable=stable, candidate=candidate, mode="canary", started_by="t"
     )
-    training_feedback(prediction_id="s", model_version="1.0.0", predicted_category="theft", actual_category="theft")
-    _give("2.0.0", True, False, True, True)
+    _give_verified(stable, True)
+    _give_verified(candidate, True, False, True, True)
+    _give("2.0.0", False, False)  # anonymous: unverified, not counted
 
     figures = selectors.rollout_figures(rollout=rollout)
 
     assert figures["stable"]["feedback"] == {"received": 1, "confirmed": 1, "live_accuracy": 1.0}
     assert figures["candidate"]["feedback"] == {"received": 4, "confirmed": 3, "live_accuracy": 0.75}
+
+
+def _old_fields(**extra):
+    return {"actual_category": "robbery", "model_version": "1.0.0", "predicted_category": "robbery", **extra}
+
+
+def test_a_feedback_body_over_16_kb_is_a_413_and_stores_nothing(promote_threat):
+    promote_threat("1.0.0")
+
+    response = training_feedback(**_old_fields(notes="x" * 16 * 1024))
+
+    assert (response.status_code, response.json()) == (
+        413,
+        {"detail": "A feedback body is at most 16384 bytes.", "error": "body_too_large"},
+    )
+    assert PredictionFeedback.objects.count() == 0
+
+
+def test_correction_metadata_over_2_kb_is_a_422_naming_the_field(promote_threat):
+    promote_threat("1.0.0")
+
+    response = training_feedback(**_old_fields(correction_metadata={"note": "x" * 2100}))
+
+    assert (response.status_code, response.json()["detail"]) == (
+        422,
+        [
+            {
+                "loc": ["body", "correction_metadata"],
+                "msg": "correction_metadata is at most 2048 bytes of JSON.",
+                "type": "value_error",
+            }
+        ],
+    )
+    assert PredictionFeedback.objects.count() == 0
+
+
+def test_a_nul_in_correction_metadata_is_a_422(promote_threat):
+    promote_threat("1.0.0")
+    response = APIClient().post(
+        "/api/v1/training/feedback",
+        json.dumps(_old_fields(correction_metadata={"note": "a\u0000b"})),
+        content_type="application/json",
+    )
+
+    assert (response.status_code, response.json()["detail"][0]["msg"]) == (
+        422,
+        "correction_metadata must not contain NUL (\\u0000) characters.",
+    )
+
+
+def test_a_nan_in_correction_metadata_is_a_422(promote_threat):
+    promote_threat("1.0.0")
+    response = APIClient().post(
+        "/api/v1/training/feedback",
+        '{"actual_category": "robbery", "model_version": "1.0.0", "predicted_category": "robbery", '
+        '"correction_metadata": {"score": NaN}}',
+        content_type="application/json",
+    )
+
+    assert (response.status_code, response.json()["detail"][0]["msg"]) == (
+        422,
+        "correction_metadata must be JSON without NaN or Infinity.",
+    )
+
+
+def test_only_the_newest_feedback_rows_are_kept(promote_threat, settings):
+    promote_threat("1.0.0")
+    settings.ATLAS_PREDICTION_RECORDS = 2
+
+    for n in range(3):
+        assert training_feedback(**_old_fields(prediction_id=f"p{n}")).status_code == 200
+
+    assert sorted(PredictionFeedback.objects.values_list("prediction_id", flat=True)) == ["p1", "p2"]
+
+
+@pytest.mark.parametrize(("authorization", "verified"), [("Bearer tok", True), ("Bearer wrong", False), ("", False)])
+def test_feedback_by_request_id_is_verified_only_with_the_admin_token(
+    promote_threat, settings, authorization, verified
+):
+    settings.ADMIN_TOKEN = "tok"
+    promote_threat("1.0.0")
+    request_id = classify(ROBBERY)
+
+    response = APIClient().post(
+        "/api/v1/training/feedback",
+        {"actual_category": "robbery", "request_id": request_id},
+        format="json",
+        HTTP_AUTHORIZATION=authorization,
+    )
+
+    assert response.status_code == 200
+    assert PredictionFeedback.objects.get().verified is verified

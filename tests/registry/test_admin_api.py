@@ -64,6 +64,7 @@ def test_an_unset_token_disables_the_api_with_503(settings, api):
 def test_reload_of_a_named_version_promotes_it_and_serves_it_here(api, register, django_capture_on_commit_callbacks):
     register("v2.9.0", answer="old")
     register("v2.10.0", answer="new")
+    model_cache.mark_serving()  # a serving process, as serving.start() marks it
 
     with django_capture_on_commit_callbacks(execute=True):
         response = api.post(
@@ -241,3 +242,17 @@ def test_admin_health_is_degraded_when_this_worker_serves_an_older_version(api, 
         "1.0.0",
         "2.0.0",
     )
+
+
+def test_a_promotion_in_a_process_that_serves_nothing_installs_no_predictor(
+    api, register, django_capture_on_commit_callbacks
+):
+    # Given a process that has not started serving (the task worker, a management command)
+    register("1.0.0", answer="only")
+
+    # When it promotes a version
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post("/api/v1/admin/reload-models", {"model_type": "answers", "version": "1.0.0"}, format="json")
+
+    # Then the trial-loaded predictor is not kept in its model cache
+    assert (response.status_code, model_cache.snapshot()) == (200, {})

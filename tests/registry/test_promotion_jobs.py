@@ -5,6 +5,7 @@ stops heartbeating for a lease is failed with the reason, whatever its process i
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -353,3 +354,112 @@ def test_a_load_longer_than_the_lease_stays_alive_on_its_heartbeats(
     release.touch()
     assert _finished(client, response["Location"])["state"] == "succeeded"
     assert RegisteredModel.objects.get(name="answers").active_version_id == version.pk
+
+
+def test_a_job_queued_before_a_rollback_does_not_undo_it(client, register, start_task_worker):
+    # Given 1.0.0 then 2.0.0 active, and a promotion of 3.0.0 queued while no worker runs
+    first, second, third = register("1.0.0"), register("2.0.0"), register("3.0.0")
+    for version in (first, second):
+        client.post(reverse("registry-version-promote", args=[version.pk]), {}, format="json")
+    response = client.post(reverse("registry-version-promote", args=[third.pk]), {}, format="json", **ASYNC)
+
+    # When the operator rolls back to 1.0.0, and then a worker comes and runs the job
+    assert client.post("/api/v1/registry/models/answers/rollback/", {}, format="json").status_code == 200
+    start_task_worker()
+    job = _finished(client, response["Location"])
+
+    # Then the job is refused with the reason, and 1.0.0 stays active
+    assert (job["state"], job["event"], job["detail"]) == (
+        "failed",
+        None,
+        "the active version changed since this job was queued: answers was at 2.0.0 and is now at 1.0.0; "
+        "nothing was promoted.",
+    )
+    assert RegisteredModel.objects.get(name="answers").active_version_id == first.pk
+
+
+def test_a_job_failed_as_lost_while_its_worker_stalled_never_moves_the_pointer(
+    client, register, start_task_worker, settings, tmp_path
+):
+    # Given a worker with a 2 s lease promoting 2.0.0, whose load waits for a file this test controls
+    settings.ATLAS_JOB_LEASE_SECONDS = 2
+    worker = start_task_worker(env={"ATLAS_JOB_LEASE_SECONDS": "2"})
+    first = register("1.0.0")
+    client.post(reverse("registry-version-promote", args=[first.pk]), {}, format="json")
+    release = tmp_path / "release-the-load"
+    version = register("2.0.0", wait_for=str(release))
+    response = client.post(reverse("registry-version-promote", args=[version.pk]), {}, format="json", **ASYNC)
+    wait_until((tmp_path / "release-the-load.loading").exists, timeout=60, what=f"the load\n{worker.log()}")
+
+    # When the worker stalls past the lease (its job is failed as lost), then resumes and finishes the load
+    os.killpg(worker.process.pid, signal.SIGSTOP)
+    try:
+        lost = _finished(client, response["Location"])
+    finally:
+        os.killpg(worker.process.pid, signal.SIGCONT)
+    release.touch()
+    task_id = PromotionJob.objects.get(pk=lost["id"]).task_id
+    wait_until(
+        lambda: DBTaskResult.objects.get(id=task_id).status == "SUCCESSFUL",
+        timeout=60,
+        what=f"the stalled task to return\n{worker.log()}",
+    )
+
+    # Then the job stays failed as lost, and 1.0.0 stays active
+    job = PromotionJob.objects.get(pk=lost["id"])
+    assert (lost["state"], job.state, job.detail, job.event_id) == ("failed", "failed", lost["detail"], None)
+    assert RegisteredModel.objects.get(name="answers").active_version_id == first.pk
+
+
+def test_reload_models_of_the_active_version_in_the_background_is_a_reload_job(client, register, start_task_worker):
+    # Given 1.0.0 active and a task worker
+    version = register("1.0.0")
+    client.post(reverse("registry-version-promote", args=[version.pk]), {}, format="json")
+    start_task_worker()
+
+    # When the active version is reloaded (no version), in the background
+    response = client.post("/api/v1/admin/reload-models", {"model_type": "answers"}, format="json", **ASYNC)
+
+    # Then it answers 202 naming a reload job, which the worker runs to a reload of 1.0.0
+    job = PromotionJob.objects.get()
+    url = f"/api/v1/registry/jobs/{job.pk}/"
+    assert (response.status_code, response.json()["results"]["answers"]) == (
+        202,
+        {"success": True, "version": "1.0.0", "message": f"reload started: {url}", "job": url},
+    )
+    finished = _finished(client, url)
+    assert (finished["kind"], finished["state"], finished["event"]["action"]) == ("reload", "succeeded", "reload")
+    assert finished["event"]["to_version"] == "1.0.0"
+
+
+def test_a_job_whose_task_no_worker_claimed_for_a_lease_says_it_is_waiting_for_a_worker(client, register, settings):
+    # Given a job queued a lease and a second ago, with no worker running
+    settings.ATLAS_JOB_LEASE_SECONDS = 60
+    version = register("1.0.0")
+    job_id = client.post(reverse("registry-version-promote", args=[version.pk]), {}, format="json", **ASYNC).json()[
+        "id"
+    ]
+    queued = timezone.now() - timedelta(seconds=61)
+    PromotionJob.objects.filter(pk=job_id).update(created_at=queued)
+
+    # When it is read
+    answer = client.get(f"/api/v1/registry/jobs/{job_id}/").json()
+
+    # Then it is still queued, and says since when it waits for a worker
+    assert (answer["state"], answer["detail"]) == (
+        "queued",
+        f"Waiting for a worker since {queued.isoformat(timespec='seconds')}: no worker has claimed its task "
+        "(is the Procfile's `worker:` process running?).",
+    )
+
+
+def test_admin_health_gives_the_oldest_queued_jobs_age(client, register):
+    # Given two jobs queued, the older one an hour ago
+    first, second = register("1.0.0"), register("2.0.0")
+    for version in (first, second):
+        client.post(reverse("registry-version-promote", args=[version.pk]), {}, format="json", **ASYNC)
+    PromotionJob.objects.filter(version=first).update(created_at=timezone.now() - timedelta(hours=1))
+
+    jobs = client.get("/api/v1/admin/health").json()["jobs"]
+
+    assert (jobs["queued"], 3600 <= jobs["oldest_queued_seconds"] < 3660) == (2, True)

@@ -11,6 +11,7 @@ import hashlib
 import json
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from models_registry import services
@@ -47,6 +48,12 @@ def _promote(version: ModelVersion) -> None:
 def _put_latest(settings, version: ModelVersion, body: bytes) -> None:
     """What the guide tells an operator to do: `aws s3 cp <file> s3://bucket/models/<name>/latest/<file>`."""
     S3Store().client.put_object(Bucket=settings.S3_BUCKET, Key=f"models/answers/latest/{version.filename}", Body=body)
+
+
+def _next_second(settings, version: ModelVersion) -> None:
+    """Wait until the clock is a whole second past the write of `version`'s copy at latest/."""
+    head = S3Store().client.head_object(Bucket=settings.S3_BUCKET, Key=f"models/answers/latest/{version.filename}")
+    wait_until(lambda: timezone.now().replace(microsecond=0) > head["LastModified"], timeout=5, what="a new second")
 
 
 def test_latest_equal_to_the_active_bytes_moves_nothing(api, register, s3_settings):
@@ -237,3 +244,68 @@ def test_latest_with_nothing_at_latest_on_s3_is_a_clear_error(api, register, s3_
         "register_model).",
         "available_versions": ["1.0.0"],
     }
+
+
+def test_a_reload_that_moves_nothing_leaves_an_operators_upload_at_latest(api, register, s3_settings):
+    # Given 1.0.0 active, and new weights an operator has just uploaded to latest/
+    current = register("1.0.0", answer="old")
+    _promote(current)
+    _put_latest(s3_settings, current, b'{"answer": "fresh upload"}')
+
+    # When the active version is reloaded (no version)
+    response = api.post("/api/v1/admin/reload-models", {"model_type": "answers"}, format="json")
+    services.store_bookkeeping_wait()
+
+    # Then latest/ still holds the operator's bytes
+    assert response.status_code == 200, response.json()
+    stored = S3Store().client.get_object(Bucket=s3_settings.S3_BUCKET, Key=f"models/answers/latest/{current.filename}")
+    assert stored["Body"].read() == b'{"answer": "fresh upload"}'
+
+
+def test_latest_after_a_rollback_whose_copy_did_not_land_is_refused_and_moves_nothing(api, register, s3_settings):
+    # Given 1.0.0 then 2.0.0 promoted (latest/ holds 2.0.0's bytes), and 1.0.0's object gone from the store, so
+    # that the rollback's copy of it to latest/ fails (its verified cache copy still serves the rollback)
+    old, new = register("1.0.0", answer="old"), register("2.0.0", answer="new")
+    _promote(old)
+    _next_second(s3_settings, old)  # S3 times are whole seconds
+    _promote(new)
+    _next_second(s3_settings, new)
+    S3Store().client.delete_object(Bucket=s3_settings.S3_BUCKET, Key=old.location)
+    services.model_rollback(model=RegisteredModel.objects.get(name="answers"), actor="tester")
+    services.store_bookkeeping_wait()
+
+    # When the guide's call asks for "latest"
+    response = api.post("/api/v1/admin/reload-models", {"model_type": "answers", "version": "latest"}, format="json")
+
+    # Then it is refused as stale, and the rollback stands
+    assert response.status_code == 409, response.json()
+    assert response.json()["detail"].startswith(
+        f"answers: s3://{s3_settings.S3_BUCKET}/models/answers/latest/{new.filename} still holds the bytes of 2.0.0 "
+    )
+    assert _active() == "1.0.0"
+
+
+def test_a_folder_marker_under_latest_is_not_taken_for_the_newest_file(api, register, s3_settings):
+    # Given 1.0.0 active (latest/ holds its bytes), then a zero-byte folder marker written under latest/
+    current = register("1.0.0", answer="old")
+    _promote(current)
+    _next_second(s3_settings, current)
+    S3Store().client.put_object(Bucket=s3_settings.S3_BUCKET, Key="models/answers/latest/", Body=b"")
+
+    response = api.post("/api/v1/admin/reload-models", {"model_type": "answers", "version": "latest"}, format="json")
+
+    # Then latest is the active version's copy: reloaded in place
+    assert (response.status_code, response.json()["version"]) == (200, "1.0.0")
+    assert _active() == "1.0.0"
+
+
+def test_latest_on_a_store_that_refuses_the_credentials_is_a_503(api, register, s3_settings):
+    current = register("1.0.0", answer="old")
+    _promote(current)
+    s3_settings.S3_SECRET_KEY = "not-the-secret"
+
+    response = api.post("/api/v1/admin/reload-models", {"model_type": "answers", "version": "latest"}, format="json")
+
+    assert response.status_code == 503
+    assert response.json()["detail"].startswith("answers: latest/ could not be read: ")
+    assert _active() == "1.0.0"

@@ -7,7 +7,8 @@ import pytest
 from django.utils import timezone
 
 from models_registry import rollouts, services
-from models_registry.models import ActivationEvent, Rollout
+from models_registry.models import ActivationEvent, PredictionFeedback, Rollout
+from models_registry.services.feedback import Answer
 
 pytestmark = pytest.mark.django_db
 
@@ -45,17 +46,55 @@ def test_decide_rolls_back_below_min_live_accuracy_over_min_requests_feedback(re
     assert (verdict[0] if verdict else None) == decision
 
 
+def _feedback(candidate, actuals: list[str], *, authenticated: bool) -> None:
+    """Feedback on answers the candidate gave (each "3", recorded), correcting them to `actuals`."""
+    now = timezone.now()
+    answers = [Answer(f"req-{n}", candidate.pk, "3", None, now) for n in range(len(actuals))]
+    services.prediction_records_save(answers=answers)
+    for answer, actual in zip(answers, actuals, strict=True):
+        services.prediction_feedback_submit(
+            model_name="digit_classifier", request_id=answer.request_id, actual=actual, authenticated=authenticated
+        )
+
+
 def test_a_canary_corrected_too_often_by_feedback_is_rolled_back_and_audited(stable, candidate):
     rollout = rollouts.rollout_start(
         model=stable.model, candidate=candidate, mode="canary", actor="t", min_requests=4, min_live_accuracy=0.75
     )
-    for n, actual in enumerate(["3", "3", "5", "8"]):
-        services.prediction_feedback_submit(
-            model_name="digit_classifier", prediction_id=f"p{n}", model_version="2.0.0", predicted="3", actual=actual
-        )
+    _feedback(candidate, ["3", "3", "5", "8"], authenticated=True)
 
     assert rollouts.rollout_evaluate(rollout_id=rollout.pk) == "rollback"
 
     event = ActivationEvent.objects.get(action="rollout_rollback")
     assert event.reason == "candidate live accuracy 0.500 over 4 feedback is below min_live_accuracy 0.75"
     assert event.details["figures"]["candidate"]["feedback"] == {"received": 4, "confirmed": 2, "live_accuracy": 0.5}
+
+
+def test_anonymous_feedback_is_stored_unverified_and_does_not_roll_back(stable, candidate):
+    rollout = rollouts.rollout_start(
+        model=stable.model, candidate=candidate, mode="canary", actor="t", min_requests=4, min_live_accuracy=0.75
+    )
+
+    _feedback(candidate, ["5", "5", "5", "5"], authenticated=False)
+
+    assert rollouts.rollout_evaluate(rollout_id=rollout.pk) is None
+    assert ActivationEvent.objects.filter(action="rollout_rollback").count() == 0
+    assert list(PredictionFeedback.objects.values_list("verified", flat=True)) == [False] * 4
+
+
+def test_authenticated_feedback_linked_to_no_recorded_answer_does_not_roll_back(stable, candidate):
+    rollout = rollouts.rollout_start(
+        model=stable.model, candidate=candidate, mode="canary", actor="t", min_requests=4, min_live_accuracy=0.75
+    )
+    for n in range(4):
+        services.prediction_feedback_submit(
+            model_name="digit_classifier",
+            prediction_id=f"p{n}",
+            model_version="2.0.0",
+            predicted="3",
+            actual="5",
+            authenticated=True,
+        )
+
+    assert rollouts.rollout_evaluate(rollout_id=rollout.pk) is None
+    assert ActivationEvent.objects.filter(action="rollout_rollback").count() == 0

@@ -68,7 +68,7 @@ class Case:
     make_dead: Callable[[Any, Path], None]  # settings under which the store cannot be reached
     dead_message: Callable[[Any], str]  # how check()'s StorageError starts then
     missing_message: Callable[[StoredArtifact, Any], str]  # ArtifactNotFound's message for a missing file
-    # `latest()`: "" where the store keeps the latest/ copy, else the StorageError's message
+    # `latest()`: "" where the store keeps the latest/ copy, else the ArtifactNotFound message (reload-models: a 400)
     latest_refusal: str = ""
 
 
@@ -219,7 +219,7 @@ def test_latest_is_the_file_written_as_latest_or_a_clear_refusal(case, settings,
         latest = store.latest(model=MODEL)
     except StorageError as exc:
         # Then a store without latest/ says so
-        assert (type(exc), str(exc)) == (StorageError, case.latest_refusal)
+        assert (type(exc), str(exc)) == (ArtifactNotFound, case.latest_refusal)
         return
 
     # Then it is the copy at latest/, pinned, with the version's bytes
