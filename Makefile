@@ -65,6 +65,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	ATLAS_ENV=development $(VENV)/bin/mypy $(MYPY_PATHS)
+	$(VENV)/bin/lint-imports --no-cache --no-logo  # .importlinter: the layers run one way, no cycles
 	$(PY) manage.py makemigrations --check --dry-run
 
 # mypy alone (mypy.ini: strict for models_registry/ and inference/), as `lint` runs it.

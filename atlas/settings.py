@@ -91,10 +91,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "inference.middleware.ServingMiddleware",
-    "atlas.request_context.RequestContextMiddleware",
+    "atlas.http.request_context.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "atlas.middleware.LargeResponseGZipMiddleware",
+    "atlas.http.middleware.LargeResponseGZipMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "atlas.request_guard.RefuseNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -205,15 +205,15 @@ REST_FRAMEWORK = {
         "models_registry.api.authentication.AdminTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    # DRF's JSON parser plus a depth bound and a NUL refusal (atlas/parsers.py): 400, never a 500.
+    # DRF's JSON parser plus a depth bound and a NUL refusal (atlas/http/parsers.py): 400, never a 500.
     "DEFAULT_PARSER_CLASSES": [
-        "atlas.parsers.SafeJSONParser",
+        "atlas.http.parsers.SafeJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
-    "EXCEPTION_HANDLER": "atlas.exceptions.exception_handler",
+    "EXCEPTION_HANDLER": "atlas.http.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # How many proxies in front append to X-Forwarded-For: the rate limits' client IP. 0: REMOTE_ADDR, so a
     # client cannot pick its own; behind one load balancer (Railway, a PaaS router) set 1.
@@ -236,7 +236,7 @@ SPECTACULAR_SETTINGS = {
     # a real MNIST digit as /predict's example.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "atlas.schema_hooks.document_common_errors",
+        "atlas.http.schema_hooks.document_common_errors",
         "inference.schema_examples.mnist_digit_example",
     ],
 }

@@ -5,7 +5,7 @@ was about 300 us of Python a request (docs/PERFORMANCE.md). `HotPredict` wraps t
 (atlas/wsgi.py) and answers a plain `POST /predict` itself, with what the request cycle would have given it:
 
 - serving starts first (`inference.middleware.ServingMiddleware`), and the request gets its X-Request-ID,
-  its metrics and its log line (`atlas.request_context.RequestScope`, as RequestContextMiddleware);
+  its metrics and its log line (`atlas.http.request_context.RequestScope`, as RequestContextMiddleware);
 - the Host header is checked against ALLOWED_HOSTS (Django's own `HttpRequest.get_host()`, cached per host);
 - the answer carries the same headers as Django's: they are learned from the first successful /predict of
   each kind (plain or secure) that this process answers through Django, so what the middleware adds
@@ -35,8 +35,8 @@ from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponseBase
 
-from atlas.exceptions import unreadable_body
-from atlas.request_context import RequestScope
+from atlas.http.exceptions import unreadable_body
+from atlas.http.request_context import RequestScope
 from atlas.request_guard import BodyTimeout
 
 from . import serving

@@ -32,7 +32,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from atlas.exceptions import internal_error, unreadable_body
+from atlas.http.exceptions import internal_error, unreadable_body
 from inference import model_cache, served_models
 from inference.api.common import UnavailableResponse, unavailable_response
 from inference.digits_data import bundled_split
@@ -275,7 +275,7 @@ def predict_answer(content_type: str, body: bytes) -> tuple[int, bytes] | None:
         return None
     try:
         probabilities = loaded.predictor.predict(pixels.astype(np.float32))
-    except Exception as exc:  # noqa: BLE001 -- answered as DRF's handler answers it (atlas.exceptions)
+    except Exception as exc:  # noqa: BLE001 -- answered as DRF's handler answers it (atlas.http.exceptions)
         return 500, orjson.dumps(internal_error(exc, where="PredictView"))
     digit = int(probabilities.argmax())
     answer = {

@@ -28,8 +28,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from atlas.fastapi_schema import FastAPIValidationError
-from atlas.throttling import SharedScopedRateThrottle
+from atlas.http.fastapi_schema import FastAPIValidationError
+from atlas.http.throttling import SharedScopedRateThrottle
 from inference import prediction_log
 from inference.api.threat import THREAT_MODEL
 from models_registry import selectors, services

@@ -32,7 +32,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from atlas.throttling import SharedScopedRateThrottle
+from atlas.http.throttling import SharedScopedRateThrottle
 from inference import model_cache, prediction_log
 from inference.api import threat_shape
 from inference.api.audio import AUDIO_MODEL, decode_wav

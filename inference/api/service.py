@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from atlas.throttling import SharedScopedRateThrottle
+from atlas.http.throttling import SharedScopedRateThrottle
 from inference import model_cache, playground
 from models_registry import selectors
 

@@ -1,7 +1,8 @@
 """One JSON error shape for the API: DRF's `{"detail": ...}` plus field errors, never an HTML 500.
 
-The mappings views would otherwise repeat live here, once: a registry refusal (RegistryError) is a 422, a
-body that stopped arriving a 408, a body over the limit a 413, anything unknown a logged JSON 500."""
+The mappings views would otherwise repeat live here, once: a refusal (`Refused`, e.g. the registry's
+RegistryError) is a 422, a body that stopped arriving a 408, a body over the limit a 413, anything unknown a
+logged JSON 500."""
 
 from __future__ import annotations
 
@@ -16,16 +17,19 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from models_registry.errors import RegistryError
-
 logger = logging.getLogger("atlas")
+
+
+class Refused(Exception):
+    """An operation refused for a reason its message states, to the client: answered 422 `{"detail": message}`.
+    An app subclasses it (models_registry.errors.RegistryError) so that its views need not catch it."""
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     response = drf_exception_handler(exc, context)
     if response is not None:
         return response
-    if isinstance(exc, RegistryError):  # the registry refused the operation; the view need not catch it
+    if isinstance(exc, Refused):  # e.g. the registry refused the operation; the view need not catch it
         return Response({"detail": str(exc)}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
     if isinstance(exc, UnreadablePostError):  # the client stopped sending its body (atlas.request_guard)
         return Response(unreadable_body(exc), status=status.HTTP_408_REQUEST_TIMEOUT)
