@@ -204,7 +204,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
         "models_registry.api.authentication.AdminTokenAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    # Deny by default: each view says who may call it (public ones `permission_classes = (AllowAny,)`);
+    # tests/security/test_deny_by_default.py lists any view that relies on this default.
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # DRF's JSON parser plus a depth bound and a NUL refusal (atlas/http/parsers.py): 400, never a 500.
     "DEFAULT_PARSER_CLASSES": [
         "atlas.http.parsers.SafeJSONParser",
@@ -227,6 +229,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Model versions managed in the Django admin, served hot.",
     "VERSION": ATLAS_VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],  # the schema and its docs pages are public
     "ENUM_NAME_OVERRIDES": {"RolloutModeEnum": "models_registry.models.Rollout.Mode"},
     # Swagger UI and ReDoc from local static files (drf-spectacular-sidecar): /docs works offline.
     "SWAGGER_UI_DIST": "SIDECAR",

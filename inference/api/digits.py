@@ -27,6 +27,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers, status
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import BaseParser, JSONParser
+from rest_framework.permissions import AllowAny
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -259,7 +260,7 @@ class JSONOnly(BaseContentNegotiation):
 class _PublicView(APIView):
     # Public, stateless endpoints: no session, no token, so no CSRF and no database on the request path.
     authentication_classes = ()
-    permission_classes = ()
+    permission_classes = (AllowAny,)
     parser_classes = (JSONParser,)  # documents the media type; the views read request.body themselves
     renderer_classes = (JSONRenderer,)
     content_negotiation_class = JSONOnly

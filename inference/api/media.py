@@ -16,6 +16,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -102,7 +103,7 @@ def _audio(data: bytes) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]
 class AnalyzeMediaView(APIView):
     slow_pool = True  # runs a slow model: answered by the slow pool where there is one (inference/slow_pool.py)
     authentication_classes = ()
-    permission_classes = ()
+    permission_classes = (AllowAny,)
     parser_classes = (MultiPartParser,)
     throttle_classes = (SharedScopedRateThrottle,)
     throttle_scope = "analyze"
@@ -177,7 +178,7 @@ class AnalyzeMediaView(APIView):
 
 class AnalyzeHealthView(APIView):
     authentication_classes = ()
-    permission_classes = ()
+    permission_classes = (AllowAny,)
     throttle_classes = (SharedScopedRateThrottle,)
     throttle_scope = "info"
 

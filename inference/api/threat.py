@@ -18,6 +18,7 @@ from django.urls import path
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import JSONParser
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -112,7 +113,7 @@ ThreatError = inline_serializer("ThreatError", {"error": serializers.CharField()
 
 class ClassifyThreatView(APIView):
     authentication_classes = ()
-    permission_classes = ()
+    permission_classes = (AllowAny,)
     parser_classes = (JSONParser,)  # for the schema: the body is read once, with json.loads
     throttle_classes = (SharedScopedRateThrottle,)
     throttle_scope = "classify"

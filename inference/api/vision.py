@@ -15,6 +15,7 @@ from drf_spectacular.utils import OpenApiRequest, extend_schema, inline_serializ
 from PIL import Image, ImageOps, UnidentifiedImageError
 from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -98,7 +99,7 @@ class DetectView(APIView):
     slow_pool = True  # runs a slow model: answered by the slow pool where there is one (inference/slow_pool.py)
     # Public and stateless: no session, no token, so no CSRF and no database on the request path.
     authentication_classes = ()
-    permission_classes = ()
+    permission_classes = (AllowAny,)
     parser_classes = (MultiPartParser,)
 
     @extend_schema(
