@@ -1,4 +1,5 @@
-# Atlas: `make run` serves the embedded default (SQLite, local artifact folder, demo models);
+# Atlas: `make run` serves the embedded default (SQLite, local artifact folder, demo models) with its
+# `worker:` (promotion jobs), both from the Procfile under honcho;
 # `make test` runs the whole suite on PostgreSQL and on SQLite.
 
 PYTHON ?= python3.11
@@ -46,7 +47,7 @@ run: migrate
 	$(PY) manage.py ensure_admin
 	$(PY) manage.py seed_demo
 	@echo "Atlas on http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /docs)"
-	ATLAS_ENV=$${ATLAS_ENV:-development} WEB_CONCURRENCY=$(WEB_CONCURRENCY) HOST=$(HOST) PORT=$(PORT) PATH="$(abspath $(VENV))/bin:$$PATH" scripts/serve
+	ATLAS_ENV=$${ATLAS_ENV:-development} WEB_CONCURRENCY=$(WEB_CONCURRENCY) HOST=$(HOST) PORT=$(PORT) PATH="$(abspath $(VENV))/bin:$$PATH" honcho -f Procfile start web worker
 
 test: venv
 	scripts/ensure_postgres.sh

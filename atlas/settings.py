@@ -84,6 +84,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_tasks",
+    "django_tasks_db",
     "models_registry",
     "inference",
     "vocabulary",
@@ -404,6 +406,12 @@ ATLAS_BODY_MIN_KBPS = float(os.environ.get("ATLAS_BODY_MIN_KBPS", "64"))
 # The admin's Promote confirmation promotes a version larger than this in the background (a promotion job),
 # so that its fetch, sha256 and trial load never hold the request past GUNICORN_TIMEOUT.
 ATLAS_ADMIN_SYNC_PROMOTE_MB = int(os.environ.get("ATLAS_ADMIN_SYNC_PROMOTE_MB", "100"))
+
+# Long work (promotion jobs) runs on django-tasks' database backend, in the Procfile's `worker:` process
+# (`manage.py db_worker --queue-name registry`). A running job writes its heartbeat every third of the lease;
+# one whose heartbeat is older than the lease has lost its worker and is failed (models_registry/promotion_jobs.py).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["registry"]}}
+ATLAS_JOB_LEASE_SECONDS = float(os.environ.get("ATLAS_JOB_LEASE_SECONDS", "60"))
 ATLAS_MAX_MODEL_UPLOAD_MB = int(os.environ.get("ATLAS_MAX_MODEL_UPLOAD_MB", "2048"))
 
 # Largest body the prediction endpoints accept (images, audio).
@@ -452,8 +460,9 @@ ATLAS_THROTTLE_RATES: dict[str, str | None] = {
     for scope, n in _BASE_RATES_PER_MINUTE.items()
 }
 
-# The counters live in Django's cache: Redis when REDIS_URL is set (shared by every worker and replica),
-# this process's memory otherwise.
+# The counters live in Django's cache, shared by every worker and replica: Redis when REDIS_URL is set, else
+# the database (Django's database cache with an atomic incr, atlas/cache.py; its table `atlas_cache` is made by
+# a migration). MAX_ENTRIES bounds the table (two rows per client and scope in a window); past it Django culls.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "atlas")
 CACHES = {
@@ -465,7 +474,12 @@ CACHES = {
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
         if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "KEY_PREFIX": CACHE_KEY_PREFIX}
+        else {
+            "BACKEND": "atlas.cache.DatabaseCache",
+            "LOCATION": "atlas_cache",
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "OPTIONS": {"MAX_ENTRIES": 10_000},
+        }
     )
 }
 

@@ -1,12 +1,13 @@
 """Promotions off the request in the admin: an action that starts a promotion job per version (a large
 artifact's fetch, sha256 and trial load then never hold the request past gunicorn's timeout), and the
-jobs, read-only, with their progress. Jobs are written by models_registry.promotion_jobs."""
+jobs, read-only, with their progress (read after lost jobs are failed). Jobs are written by
+models_registry.promotion_jobs and run by the `worker:` process."""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from . import promotion_jobs
 from .models import ModelVersion, PromotionJob
@@ -31,7 +32,7 @@ def promote_in_background(
 
 @admin.register(PromotionJob)
 class PromotionJobAdmin(admin.ModelAdmin[PromotionJob]):
-    list_display = ["id", "version", "state", "progress", "actor", "created_at", "updated_at"]
+    list_display = ["id", "version", "state", "progress", "actor", "created_at", "heartbeat_at"]
     list_filter = ["state"]
     readonly_fields = [field.name for field in PromotionJob._meta.fields]
 
@@ -40,6 +41,16 @@ class PromotionJobAdmin(admin.ModelAdmin[PromotionJob]):
         if not job.bytes_total:
             return f"{job.bytes_done} bytes"
         return f"{min(job.bytes_done, job.bytes_total) * 100 // job.bytes_total}% of {job.bytes_total} bytes"
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, object] | None = None) -> HttpResponse:
+        promotion_jobs.promotion_jobs_reap()
+        return super().changelist_view(request, extra_context)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, object] | None = None
+    ) -> HttpResponse:
+        promotion_jobs.promotion_jobs_reap()
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[PromotionJob]:
         return super().get_queryset(request).select_related("version__model")

@@ -10,7 +10,8 @@ with its `{name}.json`), DEFAULT_MODEL names the one to serve.
   the first bootstrap) wins, and the outcome says so (log and /healthz), because silently re-activating
   at every restart would undo promotions made in the admin.
 
-The outcome of the last run in this process is kept in `last_outcome()` for health.
+The outcome of the last run in this process is kept in `last_outcome()`; health shows `current_outcome()`, the
+same brought up to date when the active version changed since.
 """
 
 from __future__ import annotations
@@ -43,6 +44,22 @@ _last: dict[str, object] | None = None
 
 def last_outcome() -> dict[str, object] | None:
     return _last
+
+
+def current_outcome() -> dict[str, object] | None:
+    """What health says about DEFAULT_MODEL: the last run's outcome while the active version is still the one
+    it names, else what is true of the registry now (a promotion since the start made the start's words stale).
+    None when no run happened in this process."""
+    last = _last
+    if last is None:
+        return None
+    model = RegisteredModel.objects.select_related("active_version").filter(name=MODEL_NAME).first()
+    if model is None or not model.versions.exists():
+        return last
+    active = model.active_version.version if model.active_version else None
+    if "active" in last and last["active"] == active:
+        return last
+    return _explain_existing(model)
 
 
 def _record(outcome: dict[str, object]) -> dict[str, object]:

@@ -176,8 +176,10 @@ class WorkerReport(models.Model):
 
 
 class PromotionJob(models.Model):
-    """A promotion run off the request (REST `Prefer: respond-async`): fetch, verify, trial-load and commit
-    on a thread of the worker that took the request, polled at /api/v1/registry/jobs/{id}/."""
+    """A promotion run off the request (REST `Prefer: respond-async`, the admin's background promotion): fetch,
+    verify, trial-load and commit in the `worker:` process (the django-tasks task `task_id`), polled at
+    /api/v1/registry/jobs/{id}/. Alive while unfinished: queued with its task not yet claimed, or
+    `heartbeat_at` within ATLAS_JOB_LEASE_SECONDS (models_registry/promotion_jobs.py)."""
 
     class State(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -194,8 +196,11 @@ class PromotionJob(models.Model):
     bytes_total = models.BigIntegerField(null=True, blank=True)
     detail = models.TextField(blank=True)
     event = models.ForeignKey(ActivationEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    host = models.CharField(max_length=255)
-    pid = models.PositiveIntegerField()
+    task_id = models.CharField(max_length=64, blank=True, help_text="The django-tasks task that runs this job.")
+    worker = models.CharField(
+        max_length=300, blank=True, help_text="host:pid of the worker process that ran it (for people; not liveness)."
+    )
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,12 +1,15 @@
-"""Promotions off the request: a job row, the promotion on a thread, progress polled over REST.
+"""Promotions off the request, on a task queue: the `PromotionJob` row is the public record (REST
+/api/v1/registry/jobs/{id}/, the admin's Promotion jobs), and a django-tasks task on its database backend runs
+it in the Procfile's `worker:` process (`manage.py db_worker --queue-name registry`).
 
-A sync worker answers in time only if the request does not fetch, hash and trial-load a large artifact
-itself (gunicorn kills a worker after 60 s). `promotion_job_start` commits a `PromotionJob` row and runs
-`services.model_version_promote` (the same fetch, sha256 gate, trial load, golden set and transaction) on
-a thread of the process that took the request; the request answers 202 at once. The thread writes the
-bytes fetched as they arrive (at most every PROGRESS_EVERY_SECONDS), then the outcome: `succeeded` with
-the audit row, or `failed` with the refusal. A job whose process died (this host, pid gone) reads as
-failed; on another host it stays `running` until that host's process writes again or is gone.
+The task runs `services.model_version_promote` (the same fetch, sha256 gate, trial load, golden set and
+transaction as a request), writing the bytes fetched as they arrive, then `succeeded` with the audit row or
+`failed` with the refusal. Liveness is a lease, never a process id: while the task runs it writes
+`heartbeat_at` (with each progress write, and every third of ATLAS_JOB_LEASE_SECONDS from a timer thread).
+An unfinished job is lost when its task has been claimed (or its task row is gone) and nothing was heard from
+it for a lease; `promotion_jobs_reap`, which every read of jobs runs first, then fails it with that reason,
+and fails its task row too: django-tasks' database backend has no lease of its own, so the task of a killed
+worker would stay RUNNING for ever, and it never retries a task.
 """
 
 from __future__ import annotations
@@ -16,12 +19,17 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-import psutil
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django_tasks import TaskResult, TaskResultStatus, task
+from django_tasks.exceptions import TaskResultDoesNotExist
+from django_tasks_db import DatabaseBackend
 
 from . import services
 from .models import ModelVersion, PromotionJob
@@ -29,26 +37,31 @@ from .redaction import without_paths
 
 logger = logging.getLogger(__name__)
 
+QUEUE = "registry"
 PROGRESS_EVERY_SECONDS = 0.5
-OTHER_HOST_STALE_SECONDS = 600  # a job of another host not written to for this long no longer holds its version
-LOST = (
-    "The process running this promotion ended before it recorded an outcome; the model's history says whether "
-    "it moved the pointer."
-)
+UNFINISHED = (PromotionJob.State.QUEUED, PromotionJob.State.RUNNING)
+
+
+class WorkerLost(Exception):
+    """Recorded on the task row of a job whose worker stopped heartbeating (the library records none)."""
 
 
 def promotion_job_start(
     *, version: ModelVersion, actor: str, reason: str = "", force_download: bool = False
 ) -> PromotionJob:
-    """Record a promotion job and start it on a thread after the row commits; return the row.
+    """Record a promotion job and enqueue its task; return the row.
 
-    A version with an unfinished job (a double click, a retry after a timeout) gets that job back rather
-    than a second fetch and trial load of the same bytes. Unfinished means queued or running in a live
-    process of this host, or on another host written to within OTHER_HOST_STALE_SECONDS (its liveness
-    cannot be checked from here)."""
+    A version with an unfinished job (a double click, a retry after a timeout) gets that job back rather than a
+    second fetch and trial load of the same bytes. The database backend writes the task row on this
+    connection, so the job and its task commit together: no worker sees a task whose job is not there."""
     with transaction.atomic():
         ModelVersion.objects.select_for_update().filter(pk=version.pk).first()  # serialises two starts
-        unfinished = _unfinished_job(version=version, force_download=force_download)
+        promotion_jobs_reap()
+        unfinished = (
+            PromotionJob.objects.filter(version=version, force_download=force_download, state__in=UNFINISHED)
+            .order_by("-id")
+            .first()
+        )
         if unfinished is not None:
             return unfinished
         job = PromotionJob.objects.create(
@@ -57,89 +70,146 @@ def promotion_job_start(
             reason=reason,
             force_download=force_download,
             bytes_total=version.size_bytes,
-            host=socket.gethostname(),
-            pid=os.getpid(),
         )
-        transaction.on_commit(
-            lambda: threading.Thread(target=_run, args=(job.pk,), name=f"atlas-promotion-{job.pk}", daemon=True).start()
-        )
+        job.task_id = str(promotion_job_run.enqueue(job.pk).id)
+        job.save(update_fields=["task_id"])
     return job
 
 
-def _unfinished_job(*, version: ModelVersion, force_download: bool) -> PromotionJob | None:
-    here = socket.gethostname()
-    recent = timezone.now() - timedelta(seconds=OTHER_HOST_STALE_SECONDS)
-    candidates = PromotionJob.objects.filter(
-        version=version,
-        force_download=force_download,
-        state__in=(PromotionJob.State.QUEUED, PromotionJob.State.RUNNING),
-    ).order_by("-id")
-    for job in candidates:
-        if job.host == here and psutil.pid_exists(job.pid):
-            return job
-        if job.host != here and job.updated_at >= recent:
-            return job
-    return None
+@task(queue_name=QUEUE)
+def promotion_job_run(job_id: int) -> str:
+    """Run promotion job `job_id` in this (worker) process; return the state it ended in."""
+    now = timezone.now()
+    worker = f"{socket.gethostname()}:{os.getpid()}"[:300]
+    started = PromotionJob.objects.filter(pk=job_id, state=PromotionJob.State.QUEUED).update(
+        state=PromotionJob.State.RUNNING, heartbeat_at=now, updated_at=now, worker=worker
+    )
+    if not started:
+        return "not queued"  # it was failed meanwhile; nothing runs twice
+    job = PromotionJob.objects.select_related("version__model").get(pk=job_id)
+    with _heartbeat(job_id):
+        return _promote(job)
 
 
-def _run(job_id: int) -> None:
+def _promote(job: PromotionJob) -> str:
+    done = 0
+    written_at = 0.0
+
+    def progress(count: int) -> None:
+        nonlocal done, written_at
+        done += count
+        now = time.monotonic()
+        if now - written_at >= PROGRESS_EVERY_SECONDS:
+            written_at = now
+            _beat(job.pk, bytes_done=done)
+
     try:
-        job = PromotionJob.objects.select_related("version__model").get(pk=job_id)
-        _update(job_id, state=PromotionJob.State.RUNNING)
-        done = 0
-        written_at = 0.0
+        event = services.model_version_promote(
+            version=job.version,
+            actor=job.actor,
+            reason=job.reason,
+            force_download=job.force_download,
+            progress=progress,
+        )
+    except services.RegistryError as exc:
+        return _finish(job.pk, state=PromotionJob.State.FAILED, detail=str(exc))
+    except Exception as exc:  # the job's row is where every failure is reported
+        logger.exception("promotion job %s failed", job.pk)
+        return _finish(job.pk, state=PromotionJob.State.FAILED, detail=f"{type(exc).__name__}: {exc}")
+    # bytes_done stays 0 when the file was already in this worker's cache
+    return _finish(job.pk, state=PromotionJob.State.SUCCEEDED, event=event, bytes_done=done)
 
-        def progress(count: int) -> None:
-            nonlocal done, written_at
-            done += count
-            now = time.monotonic()
-            if now - written_at >= PROGRESS_EVERY_SECONDS:
-                written_at = now
-                try:
-                    _update(job_id, bytes_done=done)
-                except Exception:  # a progress write never stops the promotion
-                    logger.exception("could not record the progress of promotion job %s", job_id)
 
+@contextmanager
+def _heartbeat(job_id: int) -> Iterator[None]:
+    """Beat every third of the lease while the body runs (a trial load reports no progress)."""
+    stop = threading.Event()
+
+    def beat_until_stopped() -> None:
         try:
-            event = services.model_version_promote(
-                version=job.version,
-                actor=job.actor,
-                reason=job.reason,
-                force_download=job.force_download,
-                progress=progress,
-            )
-        except services.RegistryError as exc:
-            _finish(job_id, state=PromotionJob.State.FAILED, detail=str(exc))
-            return
-        except Exception as exc:  # the thread reports every failure in the row; nothing else sees it
-            logger.exception("promotion job %s failed", job_id)
-            _finish(job_id, state=PromotionJob.State.FAILED, detail=f"{type(exc).__name__}: {exc}")
-            return
-        # bytes_done stays 0 when the file was already in this replica's cache
-        _finish(job_id, state=PromotionJob.State.SUCCEEDED, event=event, bytes_done=done)
+            while not stop.wait(settings.ATLAS_JOB_LEASE_SECONDS / 3):
+                _beat(job_id)
+        finally:
+            connection.close()  # this thread's own connection
+
+    beating = threading.Thread(target=beat_until_stopped, name=f"atlas-job-{job_id}-heartbeat")
+    beating.start()
+    try:
+        yield
     finally:
-        connection.close()  # this thread's own connection
+        stop.set()
+        beating.join()
 
 
-def _finish(job_id: int, **fields: Any) -> None:
-    if "detail" in fields:
-        fields["detail"] = without_paths(fields["detail"])[:4000]
-    _update(job_id, **fields)
+def _beat(job_id: int, **fields: Any) -> None:
+    now = timezone.now()
+    try:
+        PromotionJob.objects.filter(pk=job_id).update(heartbeat_at=now, updated_at=now, **fields)
+    except Exception:  # a missed beat never stops the promotion; the lease allows for two
+        logger.exception("could not record the heartbeat of promotion job %s", job_id)
 
 
-def _update(job_id: int, **fields: Any) -> None:
-    PromotionJob.objects.filter(pk=job_id).update(**fields, updated_at=timezone.now())  # update() skips auto_now
+def _finish(job_id: int, *, state: str, detail: str = "", **fields: Any) -> str:
+    # Unconditional: a job failed as lost whose worker was only stalled records what really happened.
+    now = timezone.now()
+    PromotionJob.objects.filter(pk=job_id).update(
+        state=state, detail=without_paths(detail)[:4000], heartbeat_at=now, updated_at=now, **fields
+    )
+    return state
+
+
+def promotion_jobs_reap() -> None:
+    """Fail every unfinished job whose worker is lost: its task claimed (or gone) and no heartbeat for a lease.
+
+    A queued job whose task is still waiting for a worker is not lost, however long it waits."""
+    lease = timedelta(seconds=settings.ATLAS_JOB_LEASE_SECONDS)
+    now = timezone.now()
+    for job in PromotionJob.objects.filter(state__in=UNFINISHED):
+        result = _task_result(job.task_id)
+        if job.state == PromotionJob.State.QUEUED and result is not None and result.status == TaskResultStatus.READY:
+            continue
+        last = job.heartbeat_at or (result.started_at if result is not None else None) or job.created_at
+        if last >= now - lease:
+            continue
+        if result is not None and result.status == TaskResultStatus.FAILED and job.heartbeat_at is None:
+            detail = f"Its task failed before the promotion started ({result.errors[-1].exception_class_path})."
+        else:
+            detail = (
+                f"Worker lost: no heartbeat since {last.isoformat(timespec='seconds')} (the lease is "
+                f"{settings.ATLAS_JOB_LEASE_SECONDS:g} s); the model's history says whether it moved the pointer."
+            )
+        # Compare-and-set on the heartbeat read: a beat that lands meanwhile keeps the job alive.
+        lost = PromotionJob.objects.filter(pk=job.pk, state=job.state, heartbeat_at=job.heartbeat_at).update(
+            state=PromotionJob.State.FAILED, detail=detail, updated_at=now
+        )
+        if lost:
+            logger.warning("promotion job %s: %s", job.pk, detail)
+            _fail_task(job.task_id, detail)
+
+
+def _task_result(task_id: str) -> TaskResult[Any] | None:
+    backend = promotion_job_run.get_backend()
+    if not task_id or not backend.supports_get_result:
+        return None
+    try:
+        return backend.get_result(task_id)
+    except TaskResultDoesNotExist:
+        return None  # pruned (prune_db_task_results), or never written
+
+
+def _fail_task(task_id: str, detail: str) -> None:
+    if task_id and isinstance(promotion_job_run.get_backend(), DatabaseBackend):
+        from django_tasks_db.models import DBTaskResult
+
+        DBTaskResult.objects.filter(id=task_id, status=TaskResultStatus.RUNNING).update(
+            status=TaskResultStatus.FAILED,
+            finished_at=timezone.now(),
+            exception_class_path=f"{WorkerLost.__module__}.{WorkerLost.__qualname__}",
+            traceback=f"{WorkerLost.__qualname__}: {detail}",
+        )
 
 
 def promotion_job_get(*, job_id: int) -> PromotionJob | None:
-    """The job, with a job whose process is gone from this host read (and recorded) as failed."""
-    job = PromotionJob.objects.select_related("version__model", "event").filter(pk=job_id).first()
-    if job is None or job.state in (PromotionJob.State.SUCCEEDED, PromotionJob.State.FAILED):
-        return job
-    if job.host == socket.gethostname() and not psutil.pid_exists(job.pid):
-        updated = PromotionJob.objects.filter(pk=job.pk, state=job.state).update(
-            state=PromotionJob.State.FAILED, detail=LOST, updated_at=timezone.now()
-        )
-        if updated:
-            job.state, job.detail = PromotionJob.State.FAILED, LOST
-    return job
+    """The job, read after lost jobs are failed."""
+    promotion_jobs_reap()
+    return PromotionJob.objects.select_related("version__model", "event").filter(pk=job_id).first()

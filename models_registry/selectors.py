@@ -27,6 +27,11 @@ def model_name_for(name: str) -> str:
     return settings.ATLAS_MODEL_ALIASES.get(name, name)
 
 
+def aliases_of(*, name: str) -> list[str]:
+    """The other names (settings.ATLAS_MODEL_ALIASES) of the model called `name`."""
+    return sorted(alias for alias, target in settings.ATLAS_MODEL_ALIASES.items() if target == name)
+
+
 def registered_model(*, name: str) -> RegisteredModel | None:
     """The model called `name` or aliased by it (the old service's S3 stems: yolov8m, ...), or None."""
     return RegisteredModel.objects.select_related("active_version").filter(name=model_name_for(name)).first()
@@ -41,6 +46,14 @@ def latest_version(*, model: RegisteredModel) -> ModelVersion | None:
     usable = model.versions.exclude(status__in=[ModelVersion.Status.RETIRED, ModelVersion.Status.FAILED])
     ordered = sort_versions(usable, key=lambda v: v.version)
     return ordered[0] if ordered else None
+
+
+def version_with_bytes(*, model: RegisteredModel, sha256: str) -> ModelVersion | None:
+    """The version of `model` whose bytes hash to `sha256`: the active one if it does, else the newest."""
+    matches = sort_versions(model.versions.select_related("model").filter(sha256=sha256), key=lambda v: v.version)
+    active = [v for v in matches if v.pk == model.active_version_id]
+    chosen = active or matches
+    return chosen[0] if chosen else None
 
 
 def history(*, model: RegisteredModel) -> QuerySet[ActivationEvent]:
@@ -132,7 +145,7 @@ def models_by_name() -> QuerySet[RegisteredModel]:
 
 def models_with_versions() -> list[RegisteredModel]:
     """The models that have at least one registered version."""
-    return list(RegisteredModel.objects.filter(versions__isnull=False).distinct())
+    return list(RegisteredModel.objects.filter(versions__isnull=False).distinct().select_related("active_version"))
 
 
 def versions_served_by(*, host: str, pid: int) -> dict[str, str]:

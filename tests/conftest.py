@@ -3,11 +3,13 @@ gunicorn) live in tests/servers/ and are registered here as plugins."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 
-pytest_plugins: list[str] = ["tests.servers.storage_fixtures", "tests.rollouts.fixtures"]
+pytest_plugins: list[str] = ["tests.servers.storage_fixtures", "tests.servers.task_worker", "tests.rollouts.fixtures"]
 
 
 @pytest.fixture(autouse=True)
@@ -28,11 +30,10 @@ def _fresh_model_cache():
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    """Each test starts with no request counted against the rate limits (Django's cache)."""
-    from django.core.cache import cache
-
-    cache.clear()
+def _fresh_rate_limits(settings):
+    """Each test starts with no request counted against the rate limits: a key prefix of its own in Django's
+    cache (the database's by default, whose rows a transactional test leaves behind)."""
+    settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}}
 
 
 @pytest.fixture

@@ -67,13 +67,14 @@ def test_railway_adds_its_public_domain_and_health_check_host(settings_with):
     assert read.ALLOWED_HOSTS == ["atlas.example", "atlas-production.up.railway.app", "healthcheck.railway.app"]
 
 
-def test_redis_url_makes_the_cache_redis_and_none_keeps_it_in_memory(settings_with):
+def test_redis_url_makes_the_cache_redis_and_none_keeps_it_in_the_database(settings_with):
     redis_cache = settings_with(REDIS_URL="redis://127.0.0.1:6379/0").CACHES["default"]
     assert (redis_cache["BACKEND"], redis_cache["LOCATION"]) == (
         "django.core.cache.backends.redis.RedisCache",
         "redis://127.0.0.1:6379/0",
     )
-    assert settings_with().CACHES["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+    database_cache = settings_with().CACHES["default"]
+    assert (database_cache["BACKEND"], database_cache["LOCATION"]) == ("atlas.cache.DatabaseCache", "atlas_cache")
 
 
 # --- gzip --------------------------------------------------------------------------------------------

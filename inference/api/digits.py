@@ -434,7 +434,7 @@ class HealthView(_PublicView):
             "model": DIGIT_MODEL,
             "version": version,
         }
-        if (adopted := bootstrap.last_outcome()) is not None:  # which of DEFAULT_MODEL and the registry wins
+        if (adopted := bootstrap.current_outcome()) is not None:  # which of DEFAULT_MODEL and the registry wins
             body["default_model"] = {k: v for k, v in adopted.items() if k != "warning"}
         return Response(
             body,

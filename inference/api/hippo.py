@@ -7,7 +7,7 @@ translation layer that gives their errors FastAPI's shapes (what Hippo's clients
 
 FastAPI answers a request that fails validation with 422 {"detail": [{"loc", "msg", "type"}, ...]} and
 an HTTPException with {"detail": "..."}. `fastapi_errors` rewrites an Atlas error answer
-({"error": code, "detail": text}, or the 503 {"error": text, "model": name}) into that shape, keeping
+({"error": code, "detail": text}, or the 503 {"error": text, "model": name, "detail"}) into that shape, keeping
 Atlas's code as an extra `error` key. Successful answers pass through untouched.
 """
 
@@ -74,9 +74,10 @@ def fastapi_body(status: int, data: Any) -> tuple[int, dict[str, Any]]:
     if not isinstance(data, dict):
         return status, {"detail": data}
     code, detail = data.get("error"), data.get("detail")
-    if status == 503 and detail is None:  # the model-unavailable answer: {"error": text, "model": name}
-        # "No model loaded." first, as the MNIST service worded it (its clients look for it); then why.
-        return status, {"detail": f"No model loaded. {code}", "error": "model_unavailable", "model": data.get("model")}
+    if status == 503 and "model" in data:  # the model-unavailable answer: {"error": text, "model", "detail"}
+        # "No model loaded. <why>", as the MNIST service worded it (its clients look for it).
+        text = detail if isinstance(detail, str) else f"No model loaded. {code}"
+        return status, {"detail": text, "error": "model_unavailable", "model": data["model"]}
     if isinstance(code, str) and isinstance(detail, str) and code in FASTAPI_ERRORS:
         new_status, loc, _kind = FASTAPI_ERRORS[code]
         if loc is None:

@@ -190,7 +190,8 @@ class AnalyzeHealthView(APIView):
             {
                 "status": "operational" if ready else "degraded",
                 "models_loaded": ready,
-                "supported_formats": {"photo": ["jpg", "jpeg", "png", "webp", "bmp"], "audio": ["wav"]},
+                # the old service's keys; no video format is decoded here (a video upload is 415)
+                "supported_formats": {"photo": ["jpg", "jpeg", "png", "webp", "bmp"], "video": [], "audio": ["wav"]},
                 "timestamp": timezone.now().isoformat(),
             }
         )

@@ -23,6 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from atlas.http.fastapi_schema import FastAPIValidationError
 from atlas.http.throttling import SharedScopedRateThrottle
 from inference import model_cache, prediction_log
 from inference.api import threat_shape
@@ -35,6 +36,20 @@ TYPES = (*KINDS, "multi_modal")
 
 def _bad_request(error: str, detail: str) -> Response:
     return Response({"error": error, "detail": detail}, status=status.HTTP_400_BAD_REQUEST)
+
+
+def _validation_error(payload: object) -> Response:
+    """FastAPI's 422 for a body its pydantic model refused (the old service's), with Atlas's code as `error`."""
+    if isinstance(payload, dict):
+        items = [
+            {"loc": ["body", name], "msg": "Field required", "type": "missing"}
+            for name in ("type", "data")
+            if name not in payload
+        ]
+    else:
+        message = "Input should be a valid dictionary or object to extract fields from"
+        items = [{"loc": ["body"], "msg": message, "type": "model_attributes_type"}]
+    return Response({"detail": items, "error": "invalid_request"}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
 
 
 def _looks_like_url(value: str) -> bool:
@@ -123,7 +138,7 @@ class ClassifyThreatView(APIView):
         summary="Classify the threat in a text, a set of detections or a sound",
         description="Keywords match whole words and their inflections. The taxonomy is the active version's.",
         request=ThreatRequest,
-        responses={200: ThreatResponse, 400: ThreatError, 503: UnavailableResponse},
+        responses={200: ThreatResponse, 400: ThreatError, 422: FastAPIValidationError, 503: UnavailableResponse},
     )
     def post(self, request: Request) -> Response:
         started = time.perf_counter()
@@ -132,7 +147,7 @@ class ClassifyThreatView(APIView):
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: absurdly nested JSON
             return _bad_request("invalid_json", f'The body is not JSON ({exc}); send {{"type": ..., "data": ...}}.')
         if not isinstance(payload, dict) or "type" not in payload or "data" not in payload:
-            return _bad_request("invalid_request", 'The body must be a JSON object with "type" and "data".')
+            return _validation_error(payload)
         kind = payload["type"]
         if kind not in TYPES:
             return _bad_request("invalid_type", f'"type" is {kind!r}; use one of {", ".join(TYPES)}.')

@@ -7,7 +7,11 @@ inference/data/threat_taxonomy_intelligence.json, is the threat-intelligence ser
 inference/data/threat_taxonomy.json is Atlas's richer one.
 
 Scoring. Text: the matched keywords of a category combine as 1 - prod(1 - weight), so one keyword of
-weight 0.5 gives 0.5 and two give 0.75. Keywords match whole words only, case-insensitively ("rob"
+weight 0.5 gives 0.5 and two give 0.75. A taxonomy with `count_confidence` ({base, per_keyword, max}) scores
+by counting instead, as the threat-intelligence service did: min(max, base + per_keyword * n), n the sum of
+the matched keywords' weights, each the number of keywords it counts for (1 by default; that service's
+substring match counted "gun" and "shot" in "gunshot", so its taxonomy weighs "gunshot" 2).
+Keywords match whole words only, case-insensitively ("rob"
 is not found in "problem"), with one pattern per category compiled at load. A keyword's last word also
 matches its regular English inflections ("gunshot" finds "gunshots", "fight" "fighting", "rob"
 "robbed" and "robbery"); a keyword ending in `*` matches any word it begins ("skott*" finds
@@ -140,7 +144,13 @@ class ThreatClassifier:
         self.severity_rule = taxonomy.get("severity_rule", "scaled")
         if self.severity_rule not in SEVERITY_RULES:
             raise TaxonomyError(f"taxonomy.severity_rule must be one of {SEVERITY_RULES}, got {self.severity_rule!r}.")
-        default_weight = _number(taxonomy.get("default_keyword_weight", 0.5), "taxonomy.default_keyword_weight")
+        self.count_confidence = self._count_confidence(taxonomy.get("count_confidence"))
+        self.max_weight = 1.0 if self.count_confidence is None else 10.0  # a count, when counting
+        default_weight = _number(
+            taxonomy.get("default_keyword_weight", 0.5 if self.count_confidence is None else 1),
+            "taxonomy.default_keyword_weight",
+            high=self.max_weight,
+        )
         raw_categories = _require(taxonomy, "categories", dict, "taxonomy")
         if not raw_categories:
             raise TaxonomyError("taxonomy.categories is empty.")
@@ -158,7 +168,9 @@ class ThreatClassifier:
             keywords = {k: default_weight for k in keywords}
         if not isinstance(keywords, dict) or not all(isinstance(k, str) and k.strip() for k in keywords):
             raise TaxonomyError(f"{where}.keywords must be a list of words or an object of word: weight.")
-        weights = {_normalise(k): _number(w, f"{where}.keywords[{k!r}]") for k, w in keywords.items()}
+        weights = {
+            _normalise(k): _number(w, f"{where}.keywords[{k!r}]", high=self.max_weight) for k, w in keywords.items()
+        }
         for keyword in weights:
             if keyword.endswith("*") and not keyword[:-1].strip():
                 raise TaxonomyError(f"{where}.keywords[{keyword!r}]: a word prefix needs letters before the '*'.")
@@ -176,6 +188,18 @@ class ThreatClassifier:
             raise TaxonomyError(f"{where}.mappings must be an object of lists of names.")
         pattern, groups = _keyword_pattern(list(weights))
         return Category(name, weights, (low, high), threshold, pattern, groups, mappings)
+
+    @staticmethod
+    def _count_confidence(raw: object) -> tuple[float, float, float] | None:
+        if raw is None:
+            return None
+        where = "taxonomy.count_confidence"
+        if not isinstance(raw, dict):
+            raise TaxonomyError(f"{where} must be an object of base, per_keyword and max.")
+        base, step, top = (
+            _number(_require(raw, key, object, where), f"{where}.{key}") for key in ("base", "per_keyword", "max")
+        )
+        return base, step, top
 
     def _rules(self, raw: object, where: str) -> list[Rule]:
         if not isinstance(raw, list):
@@ -229,7 +253,11 @@ class ThreatClassifier:
             matched: dict[str, None] = {}  # ordered set, in order of first appearance
             for match in category.pattern.finditer(text):
                 matched.setdefault(category.groups[match.lastgroup or ""])
-            if matched:
+            if matched and self.count_confidence is not None:
+                base, step, top = self.count_confidence
+                score = min(top, base + step * sum(category.weights[k] for k in matched))
+                candidates.append((category.name, score, list(matched), None))
+            elif matched:
                 score = 1.0 - math.prod(1.0 - category.weights[k] for k in matched)
                 candidates.append((category.name, score, list(matched), None))
         return self._decide(candidates)

@@ -24,6 +24,7 @@ from rest_framework.views import APIView
 
 from atlas.http.throttling import SharedScopedRateThrottle
 from models_registry import artifact_cache, reloads, selectors
+from models_registry.errors import RegistryError
 from models_registry.models import RegisteredModel
 from models_registry.redaction import without_paths
 from models_registry.storage_health import storage_reachable
@@ -109,15 +110,15 @@ class ReloadModelsView(AdminAPIView):
         model = selectors.registered_model(name=name)
         if model is None:
             return _unknown_model(name)
-        version = reloads.resolve_version(model, wanted)
-        if version is None:
+        try:
+            target = reloads.resolve_target(model, wanted, actor=ACTOR)
+        except reloads.TargetError as exc:
             known = [v.version for v in selectors.versions_newest_first(model=model)]
-            return Response(
-                {"detail": f"{name} has no version {wanted!r}.", "available_versions": known},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
-        outcome = reloads.reload_version(version, wanted=wanted, force=force, background=background, actor=ACTOR)
-        if background:
+            return Response({"detail": str(exc), "available_versions": known}, status=status.HTTP_400_BAD_REQUEST)
+        except RegistryError as exc:  # new bytes at latest/ that cannot be registered
+            return Response({"detail": str(exc)}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
+        outcome = reloads.reload_target(target, wanted=wanted, force=force, background=background, actor=ACTOR)
+        if background and outcome.job is not None:
             return _answer({name: outcome}, model_type=name, wanted=wanted, background=True)
         if not outcome.success:
             return Response(
@@ -128,8 +129,8 @@ class ReloadModelsView(AdminAPIView):
             {
                 "success": True,
                 "model_type": name,
-                "version": version.version,
-                "message": f"{name} now serves {version.version}",
+                "version": target.version.version,
+                "message": f"{name} now serves {target.version.version}",
                 "reloaded_at": timezone.now().isoformat(),
                 "results": {name: _result(outcome)},
             }
@@ -145,23 +146,25 @@ def _result(outcome: reloads.Outcome) -> dict[str, Any]:
     return answer
 
 
-def _answer(results: dict[str, reloads.Outcome], *, model_type: str, wanted: str, background: bool) -> Response:
-    """Every model's outcome. `version` stays the requested string, as the old service answered; per-model
-    outcomes are in `results`. In the background the answer is 202 (each result names its job)."""
+def _answer(results: dict[str, reloads.Outcome], *, model_type: str, wanted: str | None, background: bool) -> Response:
+    """Every model's outcome. `version` stays the requested string, as the old service answered ("active"
+    when none was given); per-model outcomes are in `results`. In the background the answer is 202 (each
+    result names its job)."""
     shown = {name: _result(outcome) for name, outcome in results.items()}
     failed = sorted(name for name, outcome in results.items() if not outcome.success)
     message = "; ".join(f"{n}: {r['message']}" for n, r in shown.items()) or "no models"
     body: dict[str, Any] = {
         "success": not failed,
         "model_type": model_type,
-        "version": wanted,
+        "version": wanted or "active",
         "message": message,
         "results": shown,
     }
     if background:
         if failed and len(failed) == len(results):
             return Response(
-                {**body, "detail": f"No model has version {wanted!r}."}, status=status.HTTP_422_UNPROCESSABLE_ENTITY
+                {**body, "detail": f"No model could be reloaded: {message}"},
+                status=status.HTTP_422_UNPROCESSABLE_ENTITY,
             )
         return Response(body, status=status.HTTP_202_ACCEPTED)
     body["reloaded_at"] = timezone.now().isoformat()
@@ -219,7 +222,12 @@ class ModelMetadataView(AdminAPIView):
     def get(self, request: Request, model_name: str) -> Response:
         model = _model_or_404(model_name)
         wanted = request.query_params.get("version")
-        version = reloads.resolve_version(model, wanted) if wanted else model.active_version
+        if not wanted:
+            version = model.active_version
+        elif wanted == "latest":  # here, as in the versions listing, the highest version
+            version = selectors.latest_version(model=model)
+        else:
+            version = selectors.version_named(model=model, version=wanted)
         if version is None:
             detail = f"{model.name} has no version {wanted!r}." if wanted else f"{model.name} has no active version."
             return Response({"detail": detail}, status=status.HTTP_404_NOT_FOUND)

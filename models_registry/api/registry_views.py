@@ -153,10 +153,20 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regi
 
     @extend_schema(
         request={"multipart/form-data": VersionUploadSerializer},
-        responses=ModelVersionSerializer,
+        parameters=[
+            OpenApiParameter(
+                "Prefer",
+                location=OpenApiParameter.HEADER,
+                required=False,
+                description="`respond-async` with `activate`: store the file, then answer 202 with a promotion job "
+                "(poll its `url`) instead of fetching, verifying and trial-loading within the request",
+            )
+        ],
+        responses={201: ModelVersionSerializer, 202: PromotionJobSerializer},
     )
     def create(self, request: Request) -> Response:
-        """Upload a model file as a new version (multipart), optionally activating it."""
+        """Upload a model file as a new version (multipart), optionally activating it (in the background with
+        `Prefer: respond-async`)."""
         params = VersionUploadSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         data = params.validated_data
@@ -193,6 +203,9 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regi
             )
         if data["signature"]:
             services.model_version_sign(version=version, signature=data["signature"], actor=_actor(request))
+        if data["activate"] and prefers_async(request):
+            job = promotion_jobs.promotion_job_start(version=version, actor=_actor(request), reason="upload --activate")
+            return _accepted(job)
         if data["activate"]:
             services.model_version_promote(version=version, actor=_actor(request), reason="upload --activate")
             version.refresh_from_db()
@@ -215,12 +228,8 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regi
     def promote(self, request: Request, pk: str) -> Response:
         params = _params(request, PromoteSerializer, perm="models_registry.promote_modelversion")
         if prefers_async(request):
-            job = promotion_jobs.promotion_job_start(version=self.get_object(), actor=_actor(request), **params)
-            answer = PromotionJobSerializer(job).data
-            return Response(
-                answer,
-                status=status.HTTP_202_ACCEPTED,
-                headers={"Location": answer["url"], "Preference-Applied": "respond-async"},
+            return _accepted(
+                promotion_jobs.promotion_job_start(version=self.get_object(), actor=_actor(request), **params)
             )
         event = services.model_version_promote(version=self.get_object(), actor=_actor(request), **params)
         return Response(ActivationEventSerializer(event).data)
@@ -255,6 +264,16 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regi
             version=self.get_object(), actor=_actor(request), reason=params["reason"]
         )
         return Response(ModelVersionSerializer(version).data)
+
+
+def _accepted(job: PromotionJob) -> Response:
+    """202 with the promotion job to poll (RFC 7240 `Prefer: respond-async`)."""
+    answer = PromotionJobSerializer(job).data
+    return Response(
+        answer,
+        status=status.HTTP_202_ACCEPTED,
+        headers={"Location": answer["url"], "Preference-Applied": "respond-async"},
+    )
 
 
 class PromotionJobViewSet(mixins.RetrieveModelMixin, RegistryViewSet[PromotionJob]):

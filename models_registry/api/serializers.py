@@ -152,6 +152,7 @@ class PromotionJobSerializer(serializers.ModelSerializer[PromotionJob]):
             "reason",
             "created_at",
             "updated_at",
+            "heartbeat_at",
         ]
         read_only_fields = fields
 
@@ -161,7 +162,8 @@ class PromotionJobSerializer(serializers.ModelSerializer[PromotionJob]):
 
 class ReloadModelsSerializer(serializers.Serializer[Any]):
     model_type = serializers.CharField()
-    version = serializers.CharField(required=False, default="latest")
+    # None: the active version, verified and reloaded in place; "latest": the bytes at latest/ (reloads.py)
+    version = serializers.CharField(required=False, allow_null=True, default=None)
     force_download = serializers.BooleanField(required=False, default=False)
 
 

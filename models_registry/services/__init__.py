@@ -5,7 +5,8 @@ through this package's names (`services.model_version_promote`, ...); each conce
   `model_version_register_stored`, `registered_model_get_or_create`);
 - `loading`: fetch + verify sha256 + trial-load + warm-up + golden gate in the calling process
   (`model_version_prepare`, `model_version_load`, `model_version_file`), and what marks a version failed;
-- `activation`: the pointer moves (`model_version_promote`, `model_rollback`): one durable transaction
+- `activation`: the pointer moves (`model_version_promote`, `model_rollback`; `model_version_reload` verifies and
+  reloads the active version and never moves it): one durable transaction
   (`select_for_update`, compare-and-set of the pointer, audit row, NOTIFY), then on commit the
   `model_activated` signal. A version that fails any step never becomes active;
 - `retirement`: taking a version out of use for good;
@@ -19,7 +20,7 @@ Rollouts (canary, shadow) have their own module, models_registry/rollouts.py, bu
 from __future__ import annotations
 
 from ..errors import PromotionError, RegistryError
-from .activation import model_rollback, model_version_promote, store_bookkeeping_wait
+from .activation import model_rollback, model_version_promote, model_version_reload, store_bookkeeping_wait
 from .feedback import Answer, FeedbackRefused, prediction_feedback_submit, prediction_records_save
 from .loading import (
     TRANSIENT_ERRORS,
@@ -53,6 +54,7 @@ __all__ = [
     "model_version_promote",
     "model_version_register",
     "model_version_register_stored",
+    "model_version_reload",
     "model_version_retire",
     "model_version_sign",
     "model_version_trust",

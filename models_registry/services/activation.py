@@ -47,6 +47,32 @@ def model_version_promote(
     )
 
 
+def model_version_reload(
+    *,
+    version: ModelVersion,
+    actor: str,
+    reason: str = "",
+    force_download: bool = False,
+    details: dict[str, Any] | None = None,
+) -> ActivationEvent:
+    """Fetch, verify, trial-load and warm up the active `version` again (`force_download`: a fresh copy from
+    the store, not the verified cache's) and reload it in this process. The pointer never moves: when
+    another version became active meanwhile (a rollback), PromotionError and nothing changes."""
+    if not RegisteredModel.objects.filter(pk=version.model_id, active_version_id=version.pk).exists():
+        raise PromotionError(f"{version} is no longer the active version; nothing was reloaded.")
+    predictor = model_version_prepare(version=version, force_download=force_download, actor=actor)
+    return _move_pointer(
+        version=version,
+        actor=actor,
+        reason=reason,
+        action=ActivationEvent.Action.RELOAD,
+        predictor=predictor,
+        force_download=force_download,
+        expected_from=version.pk,
+        details=details,
+    )
+
+
 def model_rollback(*, model: RegisteredModel, actor: str, reason: str = "") -> ActivationEvent:
     """Move the pointer back to the version that was active before the current one."""
     expected = model.active_version_id

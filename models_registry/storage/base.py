@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -61,6 +61,11 @@ class ArtifactStore(Protocol):
         self, *, model: str, metadata: dict[str, Any], latest: StoredArtifact | None = None
     ) -> None:
         """Write models/{model}/metadata.json (and, where the store keeps one, the `latest/` copy)."""
+
+    def latest(self, *, model: str, aliases: Sequence[str] = ()) -> StoredArtifact:
+        """The file now at models/{model}/latest/ or at an alias's models/{alias}/latest/ (the newest one, if
+        uploads left several), pinned to its revision: what the old service's `"version": "latest"` meant.
+        ArtifactNotFound when there is none; StorageError from a store that keeps no latest/ (local, hf)."""
 
     def check(self) -> None:
         """Raise StorageError when the store cannot be reached."""

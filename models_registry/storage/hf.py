@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -166,6 +167,9 @@ class HubStore:
             )
         except Exception as exc:
             raise self._error(exc, action="write", path=path_in_repo) from exc
+
+    def latest(self, *, model: str, aliases: Sequence[str] = ()) -> StoredArtifact:
+        raise StorageError("the Hub store keeps no latest/ copy (each version is pinned to a commit sha)")
 
     def check(self) -> None:
         repo_id = self._require_repo()

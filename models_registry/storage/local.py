@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,9 @@ class LocalStore:
         part = path.with_name("metadata.json.part")
         part.write_text(json.dumps(metadata, indent=2, sort_keys=True))
         os.replace(part, path)
+
+    def latest(self, *, model: str, aliases: Sequence[str] = ()) -> StoredArtifact:
+        raise StorageError("the local store keeps no latest/ copy")
 
     def check(self) -> None:
         try:

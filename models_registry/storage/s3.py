@@ -17,6 +17,7 @@ ETag in its quoted HTTP form (`"9b2c…"`): a quoted revision is an ETag, anythi
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +148,25 @@ class S3Store:
             raise self._error(exc, action="write", bucket=bucket, key=key) from exc
         if latest is not None:
             self._copy_to_latest(model=model, artifact=latest)
+
+    def latest(self, *, model: str, aliases: Sequence[str] = ()) -> StoredArtifact:
+        bucket = self._require_bucket()
+        files: list[dict[str, Any]] = []
+        for name in (model, *aliases):  # an alias: the old stem, where the old guide uploads (yolov8m)
+            prefix = f"models/{name}/latest/"
+            try:
+                listing = self.client.list_objects_v2(Bucket=bucket, Prefix=prefix)
+            except (ClientError, BotoCoreError, Boto3Error) as exc:
+                raise self._error(exc, action="list", bucket=bucket, key=prefix) from exc
+            files += [item for item in listing.get("Contents", []) if "/" not in item["Key"][len(prefix) :]]
+        if not files:
+            raise ArtifactNotFound(f"s3://{bucket}/models/{model}/latest/ holds no file.")
+        # An upload beside the active version's copy (another name, or the alias's folder): the newest wins.
+        files.sort(key=lambda item: item["LastModified"], reverse=True)
+        if len(files) > 1 and files[0]["LastModified"] == files[1]["LastModified"]:
+            names = ", ".join(item["Key"] for item in files if item["LastModified"] == files[0]["LastModified"])
+            raise StorageError(f"s3://{bucket}: {names} were written at the same time; which is latest is unclear.")
+        return self.pin(StoredArtifact(storage=self.kind, location=files[0]["Key"], bucket=bucket))
 
     def check(self) -> None:
         bucket = self._require_bucket()

@@ -11,6 +11,7 @@ import requests
 from django.core.management import call_command
 from django.db import connection
 from huggingface_hub import CommitOperationAdd
+from rest_framework.test import APIClient
 
 from models_registry import bootstrap, services
 from models_registry.models import ModelVersion, RegisteredModel
@@ -66,6 +67,27 @@ def test_a_later_default_model_change_does_not_override_a_promotion_and_says_why
     assert "DEFAULT_MODEL=mnist-64-64 is not applied: digit_classifier@mnist-100 stays active" in outcome["detail"]
     assert RegisteredModel.objects.get(name="digit_classifier").active_version.version == "mnist-100"
     assert ModelVersion.objects.count() == 2
+
+
+def test_healthz_default_model_says_what_is_true_after_a_later_promotion(
+    hippo_repo, django_capture_on_commit_callbacks
+):
+    # Given the start's adoption (DEFAULT_MODEL=mnist-64-64 active), then a promotion in the admin
+    bootstrap.adopt_hub_models()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.model_version_promote(version=ModelVersion.objects.get(version="mnist-100"), actor="admin")
+
+    health = APIClient().get("/healthz").json()
+
+    # Then health tells the registry as it is now, not the start's "DEFAULT_MODEL=mnist-64-64 is active"
+    assert health["default_model"] == {
+        "outcome": "active_wins",
+        "active": "mnist-100",
+        "default_model": "mnist-64-64",
+        "detail": "DEFAULT_MODEL=mnist-64-64 is not applied: digit_classifier@mnist-100 stays active because the "
+        "registry decides once it has versions (a promotion made in the admin is never overridden at start); "
+        "promote mnist-64-64 in the admin to serve it.",
+    }
 
 
 def test_adopt_hf_command_does_the_same(hippo_repo):

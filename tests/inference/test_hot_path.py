@@ -73,6 +73,18 @@ def test_a_bad_body_is_answered_by_drf_as_before(digits, django_requests):
     assert len(django_requests) == 3  # handed to Django, with the body already read
 
 
+def test_no_active_version_is_the_views_503_with_detail(django_requests):
+    hot = HotPredict(django_application)
+    expected = call(django_application)
+
+    status, _, payload = call(hot)
+
+    assert (status, payload) == (expected[0], expected[2])
+    assert status == "503 Service Unavailable"
+    body = json.loads(payload)
+    assert (body["model"], body["detail"]) == ("digit_classifier", f"No model loaded. {body['error']}")
+
+
 def test_a_host_outside_allowed_hosts_is_refused_as_django_refuses_it(digits, django_requests):
     hot = HotPredict(django_application)
     call(hot)

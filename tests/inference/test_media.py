@@ -152,3 +152,14 @@ def test_analyze_health_is_degraded_until_every_media_model_has_an_active_versio
 
     assert (body["status"], body["models_loaded"]) == ("degraded", False)
     assert body["supported_formats"]["audio"] == ["wav"]
+
+
+def test_analyze_health_lists_video_among_the_old_formats_and_supports_none():
+    body = APIClient().get("/api/v1/analyze/health").json()
+
+    # the old service's three keys; video uploads are refused with 415 (test_video_is_refused_with_415)
+    assert body["supported_formats"] == {
+        "photo": ["jpg", "jpeg", "png", "webp", "bmp"],
+        "video": [],
+        "audio": ["wav"],
+    }

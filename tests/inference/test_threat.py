@@ -341,13 +341,30 @@ def test_a_body_that_is_not_json_is_400():
     assert response.json()["error"] == "invalid_json"
 
 
-def test_a_body_without_data_is_400():
+def test_a_body_without_data_is_fastapis_422_naming_the_field():
     response = APIClient().post("/api/v1/classify/threat", {"type": "text"}, format="json")
 
-    assert response.status_code == 400
+    # The old service's pydantic model (type: str, data: str, both required), as FastAPI answered it
+    assert response.status_code == 422
     assert response.json() == {
+        "detail": [{"loc": ["body", "data"], "msg": "Field required", "type": "missing"}],
         "error": "invalid_request",
-        "detail": 'The body must be a JSON object with "type" and "data".',
+    }
+
+
+def test_a_body_that_is_not_an_object_is_fastapis_422_at_the_body():
+    response = APIClient().post("/api/v1/classify/threat", ["text", "a fight"], format="json")
+
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": [
+            {
+                "loc": ["body"],
+                "msg": "Input should be a valid dictionary or object to extract fields from",
+                "type": "model_attributes_type",
+            }
+        ],
+        "error": "invalid_request",
     }
 
 
@@ -357,7 +374,7 @@ def test_the_demo_builds_the_old_taxonomy_active_and_the_extended_one_beside_it(
     assert (artifact.model_name, artifact.runtime, artifact.version) == (
         "threat_classifier",
         "threat_rules",
-        "2.0.0",
+        "2.1.0",
     )
     assert json.loads(artifact.path.read_text()) == threat_rules.default_taxonomy()
     assert [(a.version, json.loads(a.path.read_text())) for a in artifact.also] == [

@@ -2,13 +2,16 @@
 
 It lets the registry's tests exercise fetch, verify, load and warm-up without the heavier runtimes.
 A file whose JSON has "fail_warm_up": true loads but fails its warm-up; one with "raise": "MemoryError"
-(or "OSError") fails its load the way a machine out of memory (or disk) does.
+(or "OSError") fails its load the way a machine out of memory (or disk) does. One with "wait_for": <path>
+creates <path>.loading and then loads only once <path> exists: a test holds a promotion mid-load with it.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+
+from tests.waiting import wait_until
 
 
 class AnswerPredictor:
@@ -26,6 +29,10 @@ class AnswerPredictor:
 
 def load(path: Path, *, metadata: dict) -> AnswerPredictor:
     payload = json.loads(Path(path).read_text())
+    if "wait_for" in payload:
+        release = Path(payload["wait_for"])
+        Path(f"{release}.loading").touch()
+        wait_until(release.exists, timeout=600, interval=0.05, what=f"{release} (the test releases the load)")
     if payload.get("raise") == "MemoryError":
         raise MemoryError()
     if payload.get("raise") == "OSError":

@@ -222,7 +222,10 @@ def test_an_admin_upload_runs_outside_any_database_transaction(client, staff, re
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_promote_action_moves_a_large_version_to_a_background_job(client, staff, register, settings):
+def test_the_promote_action_moves_a_large_version_to_a_background_job(
+    client, staff, register, settings, start_task_worker
+):
+    start_task_worker()
     grant(staff, "promote_modelversion")
     settings.ATLAS_ADMIN_SYNC_PROMOTE_MB = 0  # every artifact counts as large
     version = register("1.0.0")

@@ -61,15 +61,13 @@ def test_an_unset_token_disables_the_api_with_503(settings, api):
     assert "ADMIN_TOKEN is not set" in response.json()["detail"]
 
 
-def test_reload_latest_promotes_the_highest_version_and_serves_it_here(
-    api, register, django_capture_on_commit_callbacks
-):
+def test_reload_of_a_named_version_promotes_it_and_serves_it_here(api, register, django_capture_on_commit_callbacks):
     register("v2.9.0", answer="old")
     register("v2.10.0", answer="new")
 
     with django_capture_on_commit_callbacks(execute=True):
         response = api.post(
-            "/api/v1/admin/reload-models", {"model_type": "answers", "version": "latest"}, format="json"
+            "/api/v1/admin/reload-models", {"model_type": "answers", "version": "v2.10.0"}, format="json"
         )
 
     body = response.json()
@@ -87,11 +85,11 @@ def test_reload_of_all_tries_every_model_and_reports_each_outcome(api, register,
     register("1.0.0", answer="c1", model="gamma")
     (settings.MODEL_STORE_DIR / bad.location).write_text('{"answer": "tampered"}')
 
-    response = api.post("/api/v1/admin/reload-models", {"model_type": "all", "version": "latest"}, format="json")
+    response = api.post("/api/v1/admin/reload-models", {"model_type": "all", "version": "1.0.0"}, format="json")
 
     body = response.json()
     assert response.status_code == 422
-    assert (body["success"], body["model_type"], body["version"]) == (False, "all", "latest")
+    assert (body["success"], body["model_type"], body["version"]) == (False, "all", "1.0.0")
     assert {name: outcome["success"] for name, outcome in body["results"].items()} == {
         "alpha": True,
         "beta": False,

@@ -273,7 +273,10 @@ def test_the_list_actions_write_the_admin_log_too(client, operator, two_versions
 
 
 @pytest.mark.django_db(transaction=True)
-def test_confirming_a_large_version_promotes_it_in_the_background(client, operator, two_versions, settings):
+def test_confirming_a_large_version_promotes_it_in_the_background(
+    client, operator, two_versions, settings, start_task_worker
+):
+    start_task_worker()
     first, second = two_versions
     settings.ATLAS_ADMIN_SYNC_PROMOTE_MB = 0  # every artifact counts as large
 

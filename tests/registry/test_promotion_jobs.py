@@ -1,5 +1,6 @@
 """Promotion off the request: `Prefer: respond-async` answers 202 with a job polled to its end (issue 9,
-case 6)."""
+case 6), run by a real task worker (`manage.py db_worker`, tests/servers/task_worker.py); a job whose worker
+stops heartbeating for a lease is failed with the reason, whatever its process id (issue 24, item 4)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,13 @@ import os
 import socket
 import subprocess
 import sys
+from datetime import timedelta
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 from rest_framework.test import APIClient
 
 from models_registry.models import ModelVersion, PromotionJob, RegisteredModel
@@ -36,7 +41,8 @@ def _finished(client, url: str) -> dict:
     return wait_until(poll, timeout=30, what=f"promotion job {url} to finish")
 
 
-def test_an_async_promotion_answers_202_and_its_job_ends_with_the_version_active(client, register):
+def test_an_async_promotion_answers_202_and_its_job_ends_with_the_version_active(client, register, start_task_worker):
+    start_task_worker()
     version = register("1.0.0")
 
     response = client.post(f"/api/v1/registry/versions/{version.pk}/promote/", {"reason": "r"}, format="json", **ASYNC)
@@ -60,7 +66,8 @@ def test_an_async_promotion_answers_202_and_its_job_ends_with_the_version_active
     assert RegisteredModel.objects.get(name="answers").active_version_id == version.pk
 
 
-def test_an_async_promotion_that_is_refused_ends_failed_and_moves_nothing(client, register):
+def test_an_async_promotion_that_is_refused_ends_failed_and_moves_nothing(client, register, start_task_worker):
+    start_task_worker()
     good = register("1.0.0")
     client.post(f"/api/v1/registry/versions/{good.pk}/promote/", {}, format="json")
     bad = register("2.0.0", fail_warm_up=True)
@@ -74,26 +81,10 @@ def test_an_async_promotion_that_is_refused_ends_failed_and_moves_nothing(client
     assert ModelVersion.objects.get(pk=bad.pk).status == ModelVersion.Status.FAILED
 
 
-def test_a_job_whose_process_is_gone_from_this_host_reads_as_failed(client, register):
+def test_the_admin_action_promotes_in_the_background_and_lists_the_job(admin_client, register, start_task_worker):
+    # Given a superuser in the admin, a registered version and a task worker
     version = register("1.0.0")
-    gone = subprocess.Popen([sys.executable, "-c", "pass"])
-    gone.wait()
-    job = PromotionJob.objects.create(
-        version=version, actor="a", state=PromotionJob.State.RUNNING, host=socket.gethostname(), pid=gone.pid
-    )
-
-    answer = client.get(f"/api/v1/registry/jobs/{job.pk}/").json()
-
-    assert (answer["state"], answer["detail"]) == (
-        "failed",
-        "The process running this promotion ended before it recorded an outcome; the model's history says whether "
-        "it moved the pointer.",
-    )
-
-
-def test_the_admin_action_promotes_in_the_background_and_lists_the_job(admin_client, register):
-    # Given a superuser in the admin and a registered version
-    version = register("1.0.0")
+    start_task_worker()
 
     # When they choose "Promote in the background"
     response = admin_client.post(
@@ -115,8 +106,9 @@ def test_the_admin_action_promotes_in_the_background_and_lists_the_job(admin_cli
     assert (listed.status_code, list(listed.context["cl"].result_list)) == (200, [job])
 
 
-def test_reload_models_all_in_the_background_answers_202_with_a_job_per_model(client, register):
-    # Given two models with a version 2.0.0 each, and one without
+def test_reload_models_all_in_the_background_answers_202_with_a_job_per_model(client, register, start_task_worker):
+    # Given two models with a version 2.0.0 each, and one without, and a task worker
+    start_task_worker()
     first, second = register("2.0.0", model="first"), register("2.0.0", model="second")
     register("1.0.0", model="third")
 
@@ -142,7 +134,7 @@ def test_reload_models_all_in_the_background_answers_202_with_a_job_per_model(cl
             "message": f"promotion started: {jobs['second']}",
             "job": jobs["second"],
         },
-        "third": {"success": False, "version": None, "message": "no version '2.0.0'"},
+        "third": {"success": False, "version": None, "message": "third has no version '2.0.0'."},
     }
     assert [_finished(client, jobs[name])["state"] for name in ("first", "second")] == ["succeeded", "succeeded"]
     assert {m.name: m.active_version_id for m in RegisteredModel.objects.all()} == {
@@ -152,32 +144,212 @@ def test_reload_models_all_in_the_background_answers_202_with_a_job_per_model(cl
     }
 
 
-def test_a_second_async_promotion_of_a_version_whose_job_is_unfinished_answers_that_job(client, register):
-    # Given a job of this version still running in a live process of this host (this one)
-    version = register("1.0.0")
-    running = PromotionJob.objects.create(
-        version=version, actor="first", state=PromotionJob.State.RUNNING, host=socket.gethostname(), pid=os.getpid()
+def _job_with_heartbeat(version, *, worker: str, seconds_ago: float) -> PromotionJob:
+    """A job running since long ago whose worker last beat `seconds_ago`."""
+    beat = timezone.now() - timedelta(seconds=seconds_ago)
+    return PromotionJob.objects.create(
+        version=version, actor="first", state=PromotionJob.State.RUNNING, worker=worker, heartbeat_at=beat
     )
+
+
+def _gone_pid() -> int:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    return gone.pid
+
+
+def test_a_job_whose_heartbeat_expired_is_lost_though_its_worker_pid_is_alive(client, register, settings):
+    # Given a job whose recorded worker is this very process (a new process that reused the dead worker's pid),
+    # and whose heartbeat is one second older than the lease
+    settings.ATLAS_JOB_LEASE_SECONDS = 60
+    job = _job_with_heartbeat(register("1.0.0"), worker=f"{socket.gethostname()}:{os.getpid()}", seconds_ago=61)
+    beat = PromotionJob.objects.get(pk=job.pk).heartbeat_at
+
+    # When it is read
+    answer = client.get(f"/api/v1/registry/jobs/{job.pk}/").json()
+
+    # Then it is failed with the reason, the live pid notwithstanding
+    assert (answer["state"], answer["detail"]) == (
+        "failed",
+        f"Worker lost: no heartbeat since {beat.isoformat(timespec='seconds')} (the lease is 60 s); "
+        "the model's history says whether it moved the pointer.",
+    )
+    assert PromotionJob.objects.get(pk=job.pk).state == PromotionJob.State.FAILED
+
+
+def test_a_job_that_beat_within_the_lease_is_alive_though_its_worker_pid_is_gone(client, register, settings):
+    # Given a job whose recorded pid is gone, but whose heartbeat is within the lease
+    settings.ATLAS_JOB_LEASE_SECONDS = 60
+    version = register("1.0.0")
+    job = _job_with_heartbeat(version, worker=f"{socket.gethostname()}:{_gone_pid()}", seconds_ago=30)
+
+    # When the operator asks again for the version
+    response = client.post(reverse("registry-version-promote", args=[version.pk]), {}, format="json", **ASYNC)
+
+    # Then the answer is that job, still running
+    assert (response.status_code, response.json()["id"], response.json()["state"]) == (202, job.pk, "running")
+    assert PromotionJob.objects.count() == 1
+
+
+def test_a_second_async_promotion_of_a_version_whose_job_is_queued_answers_that_job(client, register, settings):
+    # Given a job queued for a worker that has not come yet, for longer than a lease
+    settings.ATLAS_JOB_LEASE_SECONDS = 1
+    version = register("1.0.0")
+    first = client.post(reverse("registry-version-promote", args=[version.pk]), {}, format="json", **ASYNC).json()
+    PromotionJob.objects.filter(pk=first["id"]).update(created_at=timezone.now() - timedelta(hours=1))
 
     # When the operator asks again (a double click, a retry after a timeout)
     response = client.post(reverse("registry-version-promote", args=[version.pk]), {}, format="json", **ASYNC)
 
-    # Then the answer is the running job, and no second fetch and trial load starts
-    assert response.status_code == 202
-    assert response.json()["id"] == running.pk
-    assert PromotionJob.objects.count() == 1
+    # Then the answer is the queued job (waiting is not lost), and no second task is enqueued
+    assert (response.status_code, response.json()["id"], response.json()["state"]) == (202, first["id"], "queued")
+    assert (PromotionJob.objects.count(), DBTaskResult.objects.count()) == (1, 1)
 
 
-def test_a_lost_job_does_not_hold_back_a_new_promotion_of_its_version(client, register):
+def test_a_lost_job_does_not_hold_back_a_new_promotion_of_its_version(client, register, start_task_worker):
     version = register("1.0.0")
-    gone = subprocess.Popen([sys.executable, "-c", "pass"])
-    gone.wait()
-    PromotionJob.objects.create(
-        version=version, actor="first", state=PromotionJob.State.RUNNING, host=socket.gethostname(), pid=gone.pid
-    )
+    lost = _job_with_heartbeat(version, worker=f"{socket.gethostname()}:{os.getpid()}", seconds_ago=3600)
+    start_task_worker()
 
     response = client.post(reverse("registry-version-promote", args=[version.pk]), {}, format="json", **ASYNC)
 
     assert response.status_code == 202
+    assert response.json()["id"] != lost.pk
     assert _finished(client, response["Location"])["state"] == "succeeded"
-    assert PromotionJob.objects.count() == 2
+    assert PromotionJob.objects.get(pk=lost.pk).state == PromotionJob.State.FAILED
+
+
+def test_a_worker_killed_mid_promotion_leaves_its_job_failed_with_the_reason(
+    client, register, start_task_worker, settings, tmp_path
+):
+    # Given a worker with a 2 s lease promoting a version whose load waits for a file this test controls
+    settings.ATLAS_JOB_LEASE_SECONDS = 2
+    worker = start_task_worker(env={"ATLAS_JOB_LEASE_SECONDS": "2"})
+    first = register("1.0.0")
+    client.post(reverse("registry-version-promote", args=[first.pk]), {}, format="json")
+    release = tmp_path / "release-the-load"
+    version = register("2.0.0", wait_for=str(release))
+    response = client.post(reverse("registry-version-promote", args=[version.pk]), {}, format="json", **ASYNC)
+    loading = tmp_path / "release-the-load.loading"
+    wait_until(loading.exists, timeout=60, what=f"the worker to start loading the version\n{worker.log()}")
+
+    # When the worker is killed mid-load, and the lease passes
+    worker.kill()
+    beat = PromotionJob.objects.get(pk=response.json()["id"]).heartbeat_at
+    job = _finished(client, response["Location"])
+
+    # Then the job is failed with the reason, its task too, and the pointer never moved
+    assert (job["state"], job["event"], job["detail"]) == (
+        "failed",
+        None,
+        f"Worker lost: no heartbeat since {beat.isoformat(timespec='seconds')} (the lease is 2 s); "
+        "the model's history says whether it moved the pointer.",
+    )
+    task = DBTaskResult.objects.get(id=PromotionJob.objects.get(pk=job["id"]).task_id)
+    assert (task.status, task.exception_class_path) == ("FAILED", "models_registry.promotion_jobs.WorkerLost")
+    assert RegisteredModel.objects.get(name="answers").active_version_id == first.pk
+
+
+def test_a_queued_job_whose_task_was_claimed_and_never_beat_is_lost(client, register, settings):
+    # Given a job whose task a worker claimed a lease and a second ago, and which never wrote (the worker died
+    # between claiming the task and starting the job)
+    settings.ATLAS_JOB_LEASE_SECONDS = 60
+    version = register("1.0.0")
+    job_id = client.post(reverse("registry-version-promote", args=[version.pk]), {}, format="json", **ASYNC).json()[
+        "id"
+    ]
+    claimed = timezone.now() - timedelta(seconds=61)
+    task_id = PromotionJob.objects.get(pk=job_id).task_id
+    DBTaskResult.objects.filter(id=task_id).update(status="RUNNING", started_at=claimed, worker_ids=["w"])
+
+    # When it is read
+    answer = client.get(f"/api/v1/registry/jobs/{job_id}/").json()
+
+    # Then it is failed with the time of the claim
+    assert (answer["state"], answer["detail"]) == (
+        "failed",
+        f"Worker lost: no heartbeat since {claimed.isoformat(timespec='seconds')} (the lease is 60 s); "
+        "the model's history says whether it moved the pointer.",
+    )
+    assert DBTaskResult.objects.get(id=task_id).status == "FAILED"
+
+
+def test_a_queued_job_whose_task_failed_before_it_started_is_failed_with_the_task_error(client, register, settings):
+    # Given a job whose task the worker could not run (its code failed to import there), a lease ago
+    settings.ATLAS_JOB_LEASE_SECONDS = 60
+    version = register("1.0.0")
+    job_id = client.post(reverse("registry-version-promote", args=[version.pk]), {}, format="json", **ASYNC).json()[
+        "id"
+    ]
+    DBTaskResult.objects.filter(id=PromotionJob.objects.get(pk=job_id).task_id).update(
+        status="FAILED", started_at=timezone.now() - timedelta(seconds=61), exception_class_path="builtins.ImportError"
+    )
+
+    # When it is read
+    answer = client.get(f"/api/v1/registry/jobs/{job_id}/").json()
+
+    # Then it is failed with the task's error
+    assert (answer["state"], answer["detail"]) == (
+        "failed",
+        "Its task failed before the promotion started (builtins.ImportError).",
+    )
+
+
+def test_an_upload_with_activate_in_the_background_answers_202_and_its_job_activates_it(client, start_task_worker):
+    # Given a task worker
+    start_task_worker()
+
+    # When a file is uploaded with activate and Prefer: respond-async
+    response = client.post(
+        "/api/v1/registry/versions/",
+        {
+            "model": "answers",
+            "version": "1.0.0",
+            "runtime": "json_answer",
+            "file": SimpleUploadedFile("five.json", b'{"answer": 5}'),
+            "activate": "true",
+        },
+        format="multipart",
+        **ASYNC,
+    )
+
+    # Then the file is stored and registered, the answer is 202 with its job, and the job activates it
+    version = ModelVersion.objects.get(model__name="answers", version="1.0.0")
+    assert (response.status_code, response.json()["version"], response["Preference-Applied"]) == (
+        202,
+        "1.0.0",
+        "respond-async",
+    )
+    job = _finished(client, response["Location"])
+    assert (job["state"], job["reason"], job["event"]["to_version"]) == ("succeeded", "upload --activate", "1.0.0")
+    assert RegisteredModel.objects.get(name="answers").active_version_id == version.pk
+
+
+def test_a_load_longer_than_the_lease_stays_alive_on_its_heartbeats(
+    client, register, start_task_worker, settings, tmp_path
+):
+    # Given a worker with a 2 s lease promoting a version whose load waits for a file this test controls
+    settings.ATLAS_JOB_LEASE_SECONDS = 2
+    start_task_worker(env={"ATLAS_JOB_LEASE_SECONDS": "2"})
+    release = tmp_path / "release-the-load"
+    version = register("1.0.0", wait_for=str(release))
+    response = client.post(reverse("registry-version-promote", args=[version.pk]), {}, format="json", **ASYNC)
+    job_id = response.json()["id"]
+    started = wait_until(
+        lambda: PromotionJob.objects.filter(pk=job_id, state="running").values_list("heartbeat_at", flat=True).first(),
+        timeout=60,
+        what="the job to start",
+    )
+
+    # When the load has lasted two leases (its heartbeat moved on past them)
+    wait_until(
+        lambda: PromotionJob.objects.get(pk=job_id).heartbeat_at >= started + timedelta(seconds=4),
+        timeout=30,
+        what="heartbeats for two leases",
+    )
+
+    # Then a read still finds it running, and once released it succeeds
+    assert client.get(response["Location"]).json()["state"] == "running"
+    release.touch()
+    assert _finished(client, response["Location"])["state"] == "succeeded"
+    assert RegisteredModel.objects.get(name="answers").active_version_id == version.pk

@@ -1,5 +1,6 @@
-"""Rate limits counted in Redis are shared by every worker: two gunicorn workers together let 60
-GET /health a minute through from one client, not 60 each."""
+"""Rate limits are shared by every worker: two workers together let 60 GET /health a minute through from one
+client, not 60 each, whether they count in Redis (REDIS_URL) or, by default, in the database (Django's
+database cache, whose `incr` Atlas makes atomic: atlas/cache.py)."""
 
 from __future__ import annotations
 
@@ -28,11 +29,12 @@ def key_prefix():
         client.delete(key)
 
 
-def test_two_workers_share_one_limit_through_redis(start_replica, key_prefix):
+@pytest.mark.parametrize("counted_in", ["redis", "database"])
+def test_two_workers_share_one_limit(start_replica, key_prefix, counted_in):
     replica = start_replica(
         workers=2,
         env={
-            "REDIS_URL": REDIS_URL,
+            "REDIS_URL": REDIS_URL if counted_in == "redis" else "",
             "CACHE_KEY_PREFIX": key_prefix,
             "ACCESS_LOG": "1",
         },

@@ -77,7 +77,7 @@ def test_a_promotion_through_the_admin_api_reaches_every_worker_of_both_replicas
     started = time.monotonic()
     response = requests.post(
         f"{first.url}/api/v1/admin/reload-models",
-        json={"model_type": "digit_classifier", "version": "latest"},
+        json={"model_type": "digit_classifier", "version": "1.1.0"},
         headers={"Authorization": f"Bearer {TOKEN}"},
         timeout=60,
     )

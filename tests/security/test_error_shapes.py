@@ -74,7 +74,9 @@ def test_a_load_failure_names_the_file_but_no_folder(token_client, settings, tmp
         model_name="visual_detector", version="1.0.0", source=broken, runtime="yolo", actor="t"
     )
 
-    response = token_client.post("/api/v1/admin/reload-models", {"model_type": "visual_detector"}, format="json")
+    response = token_client.post(
+        "/api/v1/admin/reload-models", {"model_type": "visual_detector", "version": "1.0.0"}, format="json"
+    )
     listed = token_client.get("/api/v1/registry/versions/")
 
     assert response.status_code == 422

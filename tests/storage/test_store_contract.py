@@ -68,6 +68,8 @@ class Case:
     make_dead: Callable[[Any, Path], None]  # settings under which the store cannot be reached
     dead_message: Callable[[Any], str]  # how check()'s StorageError starts then
     missing_message: Callable[[StoredArtifact, Any], str]  # ArtifactNotFound's message for a missing file
+    # `latest()`: "" where the store keeps the latest/ copy, else the StorageError's message
+    latest_refusal: str = ""
 
 
 CASES = [
@@ -83,6 +85,7 @@ CASES = [
         missing_message=lambda artifact, settings: (
             f"{Path(settings.MODEL_STORE_DIR).resolve() / artifact.location} does not exist in the local store."
         ),
+        latest_refusal="the local store keeps no latest/ copy",
     ),
     Case(
         kind="s3",
@@ -111,6 +114,7 @@ CASES = [
             f"hf://{artifact.bucket}/{artifact.location} does not exist at revision {artifact.revision} "
             f"on {settings.HF_ENDPOINT}."
         ),
+        latest_refusal="the Hub store keeps no latest/ copy (each version is pinned to a commit sha)",
     ),
 ]
 
@@ -201,6 +205,31 @@ def test_write_model_metadata_is_read_back_at_the_models_metadata_json(case, set
 
     # Then it holds exactly that JSON
     assert json.loads((tmp_path / "metadata.json").read_text()) == metadata
+
+
+def test_latest_is_the_file_written_as_latest_or_a_clear_refusal(case, settings, make_file, tmp_path):
+    # Given a version put and written as the model's latest
+    store = get_store(case.kind)
+    source = make_file(FILENAME, size=2048)
+    stored = store.put(model=MODEL, version=VERSION, filename=FILENAME, source=source)
+    store.write_model_metadata(model=MODEL, metadata={"version": VERSION}, latest=stored)
+
+    # When the store is asked for what latest/ holds
+    try:
+        latest = store.latest(model=MODEL)
+    except StorageError as exc:
+        # Then a store without latest/ says so
+        assert (type(exc), str(exc)) == (StorageError, case.latest_refusal)
+        return
+
+    # Then it is the copy at latest/, pinned, with the version's bytes
+    assert (case.latest_refusal, latest.location, latest.revision != "") == (
+        "",
+        f"models/{MODEL}/latest/{FILENAME}",
+        True,
+    )
+    store.fetch(latest, tmp_path / "latest")
+    assert (tmp_path / "latest").read_bytes() == source.read_bytes()
 
 
 def test_check_passes_on_a_live_store(case):
