@@ -126,6 +126,7 @@ def test_rate_limit_per_minute_scales_every_limit(settings):
         "classify": "3/min",
         "analyze": "2/min",
         "sait": "10/min",
+        "feedback": "10/min",
         "admin_reload": "1/min",
         "health": "6/min",
         "info": "10/min",
