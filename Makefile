@@ -12,7 +12,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/atlas
 PYTEST_ARGS ?=
 MYPY_PATHS ?= atlas models_registry inference vocabulary
 
-.PHONY: venv lock run migrate test test-postgres test-sqlite lint typecheck clean
+.PHONY: venv lock run split migrate test test-postgres test-sqlite lint typecheck clean
 
 # Dependencies are declared once, with exact pins and a word of why: what production imports in
 # requirements.in, what only tests and tools use in requirements-dev.in. pip-tools compiles them into the
@@ -47,11 +47,13 @@ run: migrate
 	$(PY) manage.py ensure_admin
 	$(PY) manage.py seed_demo
 	@echo "Atlas on http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /docs)"
-	ATLAS_ENV=$${ATLAS_ENV:-development} WEB_CONCURRENCY=$(WEB_CONCURRENCY) HOST=$(HOST) PORT=$(PORT) PATH="$(abspath $(VENV))/bin:$$PATH" honcho -f Procfile start web worker
+	ATLAS_ENV=$${ATLAS_ENV:-development} WEB_CONCURRENCY=$(WEB_CONCURRENCY) HOST=$(HOST) PORT=$(PORT) PATH="$(abspath $(VENV))/bin:$$PATH" \
+		$(VENV)/bin/honcho -f Procfile start web worker
 
 test: venv
 	scripts/ensure_postgres.sh
 	scripts/ensure_chromium.sh
+	scripts/ensure_caddy.sh
 	$(MAKE) --no-print-directory test-postgres test-sqlite
 
 test-postgres: venv
@@ -72,6 +74,23 @@ lint: venv
 # mypy alone (mypy.ini: strict for models_registry/ and inference/), as `lint` runs it.
 typecheck: venv
 	ATLAS_ENV=development $(VENV)/bin/mypy $(MYPY_PATHS)
+
+# The split deployment on this machine (docs/DEPLOY.md): Caddy on PORT routes the torch models' paths to the
+# torch service (TORCH_PORT) and the rest to the web service (WEB_PORT); honcho runs deploy/Procfile.split,
+# and one Ctrl-C stops it all.
+WEB_PORT ?= $(shell echo $$(( $(PORT) + 1 )))
+TORCH_PORT ?= $(shell echo $$(( $(PORT) + 2 )))
+
+split: migrate
+	scripts/ensure_caddy.sh
+	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) manage.py ensure_admin
+	$(PY) manage.py seed_demo
+	@echo "Atlas (split) on http://$(HOST):$(PORT)/  (web service :$(WEB_PORT), torch service :$(TORCH_PORT))"
+	ATLAS_ENV=$${ATLAS_ENV:-development} ATLAS_NUM_PROXIES=1 WEB_CONCURRENCY=$(WEB_CONCURRENCY) \
+	ATLAS_ROUTER_BIND=$(HOST) ATLAS_ROUTER_PORT=$(PORT) WEB_PORT=$(WEB_PORT) TORCH_PORT=$(TORCH_PORT) \
+	ATLAS_WEB_UPSTREAM=127.0.0.1:$(WEB_PORT) ATLAS_TORCH_UPSTREAM=127.0.0.1:$(TORCH_PORT) \
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/honcho start --no-colour -f deploy/Procfile.split -d .
 
 clean:
 	rm -rf var staticfiles .pytest_cache

@@ -1,5 +1,5 @@
-"""The WSGI application as granian serves it (`scripts/serve`, which the Procfile and `make run` run):
-`granian --interface wsgi atlas.granian_app:application`.
+"""The WSGI application as granian serves it (the Procfile's `web:` line, which `make run` runs through
+honcho): `granian --interface wsgi atlas.granian_app:application`.
 
 granian has no worker hooks like gunicorn's post_worker_init and worker_exit (atlas/gunicorn.conf.py). Each
 granian worker imports this module before it takes a request, so the import does what those hooks do:

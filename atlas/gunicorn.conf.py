@@ -1,4 +1,5 @@
-"""gunicorn settings. Each worker preloads the active model versions and starts its activation
+"""gunicorn settings (`gunicorn -c atlas/gunicorn.conf.py`; the Procfile's server is granian, docs/ARCHITECTURE.md
+says why). Each worker preloads the active model versions and starts its activation
 listener after it has loaded the Django application (post_worker_init), and removes its worker
 reports on exit."""
 
@@ -7,10 +8,8 @@ import os
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", min(4, multiprocessing.cpu_count() * 2)))
-# sync by default; GUNICORN_WORKER_CLASS=gthread with GUNICORN_THREADS=N serves N requests per process
-# (docs/PERFORMANCE.md measures both, bench/mixed_load.py).
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
-threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+# sync workers; any other gunicorn option (e.g. GUNICORN_CMD_ARGS="--worker-class gthread --threads 4", which
+# serves 4 requests per process; docs/PERFORMANCE.md measures both) overrides this file.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 20
 accesslog = None  # Atlas writes its own request line (ACCESS_LOG=1): request id, model and version

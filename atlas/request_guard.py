@@ -2,9 +2,12 @@
 
 - `RefuseNulMiddleware`: a NUL character (`%00`) in the path, the query string or a form body answers
   400 JSON. No field of Atlas accepts one, and PostgreSQL refuses them in text (a DataError, a 500).
-- `ChunkedBodies`: a WSGI wrapper that reads a `Transfer-Encoding: chunked` body (which has no
-  Content-Length, so Django would read it as empty) up to the size limit, spooled to disk past
-  FILE_UPLOAD_MAX_MEMORY_SIZE, and hands Django a body of known length. Over the limit: 413 JSON.
+- `BodyLimits`: a WSGI wrapper, the one place that decides how large a request body may be. Each route's
+  limit is its view's `body_limit_setting` (a setting in MB; ATLAS_MAX_REQUEST_MB where a view names
+  none). A declared Content-Length over it answers 413 JSON before a byte of the body is read; a
+  `Transfer-Encoding: chunked` body (no Content-Length, so Django would read it as empty) is read as it
+  arrives up to that limit, spooled to disk past FILE_UPLOAD_MAX_MEMORY_SIZE, and handed to Django with
+  its length; one byte over: 413 JSON.
 - `SlowBodies`: a WSGI wrapper that gives a request body a deadline under gunicorn: each read waits at
   most ATLAS_BODY_IDLE_SECONDS for data, and the whole body must arrive within that plus its length at
   ATLAS_BODY_MIN_KBPS. A client that declares a body and stops sending (or trickles it) gets a 408 JSON
@@ -26,6 +29,7 @@ from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
+from django.urls import Resolver404, resolve
 
 NUL_DETAIL = "The request holds a NUL character (%00); no path, parameter or field accepts one."
 FORM_TYPES = ("application/x-www-form-urlencoded",)
@@ -58,7 +62,7 @@ WSGIApp = Callable[[dict, StartResponse], Iterable[bytes]]
 
 
 def chunked_body_limit(content_type: str) -> int:
-    """The largest chunked body read: a model upload (multipart) or any other request body."""
+    """The most bytes any route reads of a chunked body: the deadline of a chunked body under gunicorn."""
     limit = max(settings.DATA_UPLOAD_MAX_MEMORY_SIZE, settings.ATLAS_MAX_UPLOAD_MB * 1024 * 1024)
     if content_type.split(";")[0].strip().lower() == "multipart/form-data":
         limit = max(limit, settings.ATLAS_MAX_MODEL_UPLOAD_MB * 1024 * 1024)
@@ -73,15 +77,55 @@ def _json_response(start_response: StartResponse, status: str, body: dict) -> li
     return [payload]
 
 
-class ChunkedBodies:
+DEFAULT_BODY_LIMIT = "ATLAS_MAX_REQUEST_MB"
+
+
+def body_limit_setting(view: Any) -> str:
+    """The setting (in MB) that bounds a request body to `view` (a function, an admin view, a class-based
+    view or a view instance): its `body_limit_setting`, or its class's; ATLAS_MAX_REQUEST_MB by default."""
+    for owner in (view, getattr(view, "cls", None), getattr(view, "view_class", None)):
+        if setting := getattr(owner, "body_limit_setting", None):
+            return str(setting)
+    return DEFAULT_BODY_LIMIT
+
+
+def route_body_limit(path: str) -> tuple[int, str]:
+    """(bytes, setting name) of the largest body the view at `path` takes."""
+    try:
+        view = resolve(path).func
+    except Resolver404:
+        setting = DEFAULT_BODY_LIMIT
+    else:
+        setting = body_limit_setting(view)
+    return int(getattr(settings, setting) * 1024 * 1024), setting
+
+
+def _too_large(environ: dict, start_response: StartResponse, detail: str) -> list[bytes]:
+    if environ.get("SERVER_SOFTWARE", "").startswith("WSGIServer/"):
+        # runserver (wsgiref) refuses hop-by-hop headers such as Connection; it reads the unread body itself
+        payload = json.dumps({"detail": detail, "error": "too_large"}).encode()
+        start_response("413 Request Entity Too Large", [("Content-Type", "application/json")])
+        return [payload]
+    return _json_response(start_response, "413 Request Entity Too Large", {"detail": detail, "error": "too_large"})
+
+
+class BodyLimits:
     def __init__(self, app: WSGIApp) -> None:
         self.app = app
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
-        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
-        if not chunked or environ.get("CONTENT_LENGTH"):
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower() and not environ.get("CONTENT_LENGTH")
+        raw = environ.get("CONTENT_LENGTH") or "0"
+        length = int(raw) if raw.isascii() and raw.isdigit() else 0  # Django answers a malformed one
+        if not chunked and length == 0:
             return self.app(environ, start_response)
-        limit = chunked_body_limit(environ.get("CONTENT_TYPE", ""))
+        limit, setting = route_body_limit(environ.get("PATH_INFO") or "/")
+        megabytes = f"{getattr(settings, setting)} MB ({setting})"
+        if length > limit:  # from the headers: not a byte of the body is read
+            detail = f"The request body is {length:,} bytes; the limit is {megabytes}."
+            return _too_large(environ, start_response, detail)
+        if not chunked:
+            return self.app(environ, start_response)
         # Not a `with`: the file outlives this call, as the body Django reads.
         body = tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE)  # noqa: SIM115
         stream, size = environ["wsgi.input"], 0
@@ -89,9 +133,7 @@ class ChunkedBodies:
             size += len(block)
             if size > limit:
                 body.close()
-                detail = f"The chunked request body is over {limit} bytes."
-                error = {"detail": detail, "error": "too_large"}
-                return _json_response(start_response, "413 Request Entity Too Large", error)
+                return _too_large(environ, start_response, f"The chunked request body is over {megabytes}.")
             body.write(block)
         body.seek(0)  # an unnamed temporary file: freed with the request's environ
         environ["wsgi.input"], environ["CONTENT_LENGTH"] = body, str(size)

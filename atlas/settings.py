@@ -147,11 +147,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
     # A dropped connection is replaced before the next query instead of costing one 500 per worker;
-    # an unreachable database fails in seconds, not in the kernel's minutes.
+    # an unreachable database fails in seconds (5; DATABASE_URL's ?connect_timeout=N says otherwise), not in
+    # the kernel's minutes.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
-        "connect_timeout", int(os.environ.get("DB_CONNECT_TIMEOUT", "5"))
-    )
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -174,8 +173,11 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
+# Largest request body of a route whose view names no limit of its own (`body_limit_setting`), checked from
+# the headers before a byte is read (atlas.request_guard.BodyLimits); Django's own bound on what it reads.
 # Uploads of model files go to disk, not memory, past 2.5 MB (Django's default).
-DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("ATLAS_MAX_REQUEST_MB", "25")) * 1024 * 1024
+ATLAS_MAX_REQUEST_MB = int(os.environ.get("ATLAS_MAX_REQUEST_MB", "25"))
+DATA_UPLOAD_MAX_MEMORY_SIZE = ATLAS_MAX_REQUEST_MB * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 
@@ -290,7 +292,7 @@ MODEL_CACHE_DIR = _env_path("MODEL_CACHE_DIR", VAR_DIR / "cache")
 MODEL_CACHE_MAX_MB = int(os.environ.get("MODEL_CACHE_MAX_MB") or os.environ.get("MODEL_CACHE_SIZE_MB") or "4096")
 # A `.part` download or lock file older than this, whose lock no live process holds, is a leftover (of a
 # worker killed mid-download, of an evicted file): swept at worker start, by cache/clear and before eviction.
-MODEL_CACHE_LEFTOVER_SECONDS = float(os.environ.get("MODEL_CACHE_LEFTOVER_SECONDS", "3600"))
+MODEL_CACHE_LEFTOVER_SECONDS = 3600.0
 
 # Production never runs, unknowingly, on a SQLite file or a local store: both vanish on redeploy.
 ATLAS_ALLOW_EPHEMERAL = _env_bool("ATLAS_ALLOW_EPHEMERAL", False)
@@ -312,7 +314,7 @@ HUGGINGFACE_TOKEN = os.environ.get("HUGGINGFACE_TOKEN") or os.environ.get("HF_TO
 HF_CACHE_DIR = _env_path("HF_CACHE_DIR", VAR_DIR / "hf-cache")
 HF_ENDPOINT = os.environ.get("HF_ENDPOINT") or None
 # Admin health waits this long for the default store to answer; past it the store counts as unreachable.
-ATLAS_STORAGE_CHECK_SECONDS = float(os.environ.get("ATLAS_STORAGE_CHECK_SECONDS", "3"))
+ATLAS_STORAGE_CHECK_SECONDS = 3.0
 
 # Bearer token of the admin API kept from the threat-intelligence service. Unset: the API answers 503
 # (open only in DEBUG, for local work).
@@ -331,36 +333,12 @@ ATLAS_RUNTIMES = {
     "threat_rules": "inference.runtimes.threat_rules.load",
 }
 
-# The slow lane (inference/slow_lane.py): threads per worker for long predictions (detection, audio) and
-# their nice value, so that under gthread workers the fast models keep the CPU.
-ATLAS_SLOW_LANE_THREADS = int(os.environ.get("ATLAS_SLOW_LANE_THREADS", "1"))
-ATLAS_SLOW_LANE_NICE = int(os.environ.get("ATLAS_SLOW_LANE_NICE", "10"))
-# Linux's SCHED_IDLE class for the lane's threads: off by default, since a lane thread preempted while it holds
-# the GIL on a saturated machine would stall the worker's fast requests (docs/PERFORMANCE.md, mixed load).
-ATLAS_SLOW_LANE_IDLE = _env_bool("ATLAS_SLOW_LANE_IDLE", False)
-# ...and how often (ms) a process with a slow lane hands the GIL between threads (Python's default: 5; 0 keeps it).
-ATLAS_GIL_SWITCH_MS = float(os.environ.get("ATLAS_GIL_SWITCH_MS", "1"))
-
-# The slow pool (inference/slow_pool.py): scripts/serve starts it and hands its web workers the socket; its
-# members are told so. Unset: every worker answers every request itself (gunicorn, runserver).
-ATLAS_SLOW_POOL_SOCKET = os.environ.get("ATLAS_SLOW_POOL_SOCKET", "")
-ATLAS_SLOW_POOL_MEMBER = _env_bool("ATLAS_SLOW_POOL_MEMBER", False)
-# The nice value of a member's request threads, and whether they run in Linux's SCHED_IDLE class (the CPU no
-# other thread wants). The pool has its own GIL: a preempted pool thread never holds up a web worker.
-ATLAS_SLOW_POOL_NICE = int(os.environ.get("ATLAS_SLOW_POOL_NICE", "19"))
-ATLAS_SLOW_POOL_IDLE = _env_bool("ATLAS_SLOW_POOL_IDLE", True)
-# ...and how long (s) a web worker waits for the pool's answer before a 504.
-ATLAS_SLOW_POOL_TIMEOUT = float(os.environ.get("ATLAS_SLOW_POOL_TIMEOUT", "60"))
-# ...and how long (s) a web worker waits for a pool that does not listen (starting, restarting after a crash)
-# before it answers a slow request itself, which loads the model (and torch) into the web worker.
-ATLAS_SLOW_POOL_WAIT = float(os.environ.get("ATLAS_SLOW_POOL_WAIT", "30"))
-
 # Which models this replica loads and serves (comma-separated names); unset or empty: every model. The others
 # answer 503 here and are left out of this replica's readiness.
 ATLAS_SERVE_MODELS = _env_list("ATLAS_SERVE_MODELS")
 
 # Shadow rollouts: copies waiting for the candidate per worker; a full queue drops (and counts) the copy.
-ATLAS_SHADOW_QUEUE = int(os.environ.get("ATLAS_SHADOW_QUEUE", "64"))
+ATLAS_SHADOW_QUEUE = 64
 
 # What each runtime answers to a request body, for golden sets (models_registry.golden).
 ATLAS_GOLDEN_ANSWERS = {
@@ -387,15 +365,15 @@ ATLAS_RELOAD_POLL_SECONDS = float(os.environ.get("ATLAS_RELOAD_POLL_SECONDS", "0
 # LISTEN/NOTIFY on PostgreSQL (off behind a transaction-pooling pgbouncer, which cannot LISTEN: the poll
 # then carries every promotion).
 ATLAS_LISTEN_NOTIFY = _env_bool("ATLAS_LISTEN_NOTIFY", True)
-ATLAS_WORKER_HEARTBEAT_SECONDS = float(os.environ.get("ATLAS_WORKER_HEARTBEAT_SECONDS", "5"))
+ATLAS_WORKER_HEARTBEAT_SECONDS = 5.0
 # A worker that has not reported for this long no longer counts in health.
-ATLAS_WORKER_STALE_SECONDS = float(os.environ.get("ATLAS_WORKER_STALE_SECONDS", "30"))
+ATLAS_WORKER_STALE_SECONDS = 30.0
 # Worker reports are deleted (at each worker's start, and by each listener every few minutes) when their
 # process is gone from this host, or when nothing was heard from them for this long (any host).
-ATLAS_WORKER_REPORT_EXPIRE_SECONDS = float(os.environ.get("ATLAS_WORKER_REPORT_EXPIRE_SECONDS", "3600"))
+ATLAS_WORKER_REPORT_EXPIRE_SECONDS = 3600.0
 # The first request of a process starts serving (listener + loading) when no gunicorn hook did; the
 # test settings turn it off so the test process itself does not become a serving worker.
-ATLAS_SERVING_AUTOSTART = _env_bool("ATLAS_SERVING_AUTOSTART", True)
+ATLAS_SERVING_AUTOSTART = True
 
 # Largest model file the admin form and the registry API accept (larger ones: upload to the store,
 # then `manage.py register_model`).
@@ -450,6 +428,9 @@ _BASE_RATES_PER_MINUTE = {
     "analyze": 20,
     "sait": 100,
     "feedback": 100,
+    # Atlas's own: the old service limited neither (its detect and audio classify ran a model unlimited)
+    "detect": 30,
+    "audio": 30,
     "admin_reload": 10,
     "health": 60,
     "info": 100,
@@ -459,6 +440,22 @@ ATLAS_THROTTLE_RATES: dict[str, str | None] = {
     scope: (f"{max(1, round(n * RATE_LIMIT_PER_MINUTE / 100))}/min" if RATE_LIMIT_PER_MINUTE > 0 else None)
     for scope, n in _BASE_RATES_PER_MINUTE.items()
 }
+# One scope's own rate, over the scaled one: "detect=10/min,audio=120/hour" (DRF's rate syntax; "off": none).
+for _item in _env_list("ATLAS_THROTTLE_RATES"):
+    _scope, _, _rate = (part.strip() for part in _item.partition("="))
+    if _scope not in ATLAS_THROTTLE_RATES or not re.fullmatch(r"off|\d+/[smhd][a-z]*", _rate):
+        raise ImproperlyConfigured(
+            f"ATLAS_THROTTLE_RATES: {_item!r} is not scope=N/period (or scope=off) of the scopes "
+            f"{', '.join(sorted(ATLAS_THROTTLE_RATES))}."
+        )
+    ATLAS_THROTTLE_RATES[_scope] = None if _rate == "off" else _rate
+
+# Back-pressure (atlas/admission.py): at most this many slow predictions (detection, audio) run at once in
+# each worker process; a request that finds no slot free within ATLAS_SLOW_WAIT_SECONDS gets a 503 with
+# Retry-After at once, before its model runs, instead of queueing.
+_CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+ATLAS_SLOW_CONCURRENCY = int(os.environ.get("ATLAS_SLOW_CONCURRENCY") or _CPUS)
+ATLAS_SLOW_WAIT_SECONDS = float(os.environ.get("ATLAS_SLOW_WAIT_SECONDS", "1"))
 
 # The counters live in Django's cache, shared by every worker and replica: Redis when REDIS_URL is set, else
 # the database (Django's database cache with an atomic incr, atlas/cache.py; its table `atlas_cache` is made by
@@ -484,15 +481,11 @@ CACHES = {
 }
 
 # Other names of registered models, accepted wherever the admin API takes a model name: the old service's
-# S3 stems by default. ATLAS_MODEL_ALIASES="stem=model,stem=model" replaces the list.
-ATLAS_MODEL_ALIASES = dict(
-    item.split("=", 1)
-    for item in _env_list("ATLAS_MODEL_ALIASES", "yolov8m=visual_detector,sait_audio_classifier=audio_classifier")
-    if "=" in item
-)
+# S3 stems.
+ATLAS_MODEL_ALIASES = {"yolov8m": "visual_detector", "sait_audio_classifier": "audio_classifier"}
 
 # The registered model SAIT edge devices run: GET /api/v1/sait/models/latest serves its active version.
-ATLAS_EDGE_MODEL = os.environ.get("ATLAS_EDGE_MODEL", "audio_classifier")
+ATLAS_EDGE_MODEL = "audio_classifier"
 
 # Feedback by request id: how many (request id -> version, answer) records of the answers feedback applies to
 # are kept, newest first (inference/prediction_log.py); feedback on an older answer must name model_version.
@@ -512,11 +505,7 @@ ATLAS_INFERENCE_DEVICE = "cpu"
 
 def _server_instance() -> str:
     """`<pid>-<start time>` of this process's parent: gunicorn's or granian's master, runserver's
-    reloader; the same for every worker of one server, different after a restart. scripts/serve names
-    itself in ATLAS_SERVER_INSTANCE, so that the web workers and the slow pool's count in one folder."""
-    given = os.environ.get("ATLAS_SERVER_INSTANCE", "")
-    if re.fullmatch(r"\d+-\d+", given):
-        return given
+    reloader; the same for every worker of one server, different after a restart."""
     parent = os.getppid()
     try:
         started = Path(f"/proc/{parent}/stat").read_text().rsplit(")", 1)[1].split()[19]

@@ -3,11 +3,9 @@
     .venv/bin/python bench/mixed_load.py [--duration 10] [--splits 4] [--detect-clients 2] [--no-wait]
 
 One world (fresh PostgreSQL database, local store) seeded by `manage.py seed_demo` (the digit network and
-the demo YOLOv8n detector, whose forward pass takes 30-300 ms of CPU). For each server setting (
-granian as scripts/serve starts it (the default: 2 web workers and the slow pool's 1 worker, pinned to the
-last CPU, whose request threads run at nice 19 in SCHED_IDLE and answer the detections), the pool on every
-CPU, the pool at nice 19 only, granian without the pool, gunicorn sync, and gthread (2 worker processes with
-4 threads each)), in one run:
+the demo YOLOv8n detector, whose forward pass takes 30-300 ms of CPU). For each server setting (granian as
+the Procfile's `web:` line starts it: 2 workers, every model in one process; gunicorn sync; and gthread (2
+worker processes with 4 threads each)), in one run:
   alone   wrk drives POST /predict (2 connections) for --duration seconds, as --splits runs on new
           connections (their median p99 is the phase's: see `phase`)
   mixed   the same, while --detect-clients threads each POST a real photo (sklearn's china.jpg) to
@@ -34,14 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.digits import sample_digit_body  # noqa: E402
 from bench.world import World, setup_django, wait_for_quiet, write_result  # noqa: E402
 
-SETTINGS = {  # name -> (started through scripts/serve as the Procfile does?, environment)
-    # with its slow pool (inference/slow_pool.py): request threads at nice 19 in SCHED_IDLE, on the last CPU
+SETTINGS = {  # name -> (started with the Procfile's `web:` command?, environment)
     "granian": (True, {}),
-    "granian, ATLAS_SLOW_POOL_CPUS=none": (True, {"ATLAS_SLOW_POOL_CPUS": "none"}),  # the pool on every CPU
-    "granian, ATLAS_SLOW_POOL_IDLE=0": (True, {"ATLAS_SLOW_POOL_IDLE": "0"}),  # the pool at nice 19 only
-    "granian, no slow pool": (True, {"ATLAS_SLOW_POOL_WORKERS": "0"}),
     "sync": (False, {}),
-    "gthread": (False, {"GUNICORN_WORKER_CLASS": "gthread", "GUNICORN_THREADS": "4"}),
+    "gthread": (False, {"GUNICORN_CMD_ARGS": "--worker-class gthread --threads 4"}),
 }
 
 
@@ -128,7 +122,7 @@ def main() -> int:
             "wrk_runs_per_phase": args.splits,
             "rounds": args.rounds,
             "servers": {
-                name: "scripts/serve (the Procfile's server)" if serve else env or "atlas/gunicorn.conf.py defaults"
+                name: "the Procfile's web: command" if serve else env or "atlas/gunicorn.conf.py defaults"
                 for name, (serve, env) in SETTINGS.items()
             },
         },

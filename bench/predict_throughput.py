@@ -14,7 +14,7 @@ One world (fresh PostgreSQL database, local artifact store), one digit_classifie
             when the server does nothing (far above the figures below, or the generator is the bottleneck)
   bare      bench/bare_wsgi.py under gunicorn's sync workers with Atlas's gunicorn settings
             (bench/bare_gunicorn.conf.py)
-  atlas     Atlas as the Procfile and `make run` start it (scripts/serve: granian)
+  atlas     Atlas as the Procfile and `make run` start it (its `web:` command: granian)
   atlas-gunicorn  Atlas under atlas/gunicorn.conf.py (sync workers), the server before issue 13
 bare, atlas and atlas-gunicorn alternate for --rounds rounds of --duration seconds at --concurrency
 connections (closed loop, wrk in its own process); the ratio Atlas/bare is taken per round and its median
@@ -240,7 +240,7 @@ def main() -> int:
     result = {
         "settings": {
             "workers": args.workers,
-            "atlas_server": "scripts/serve (granian, WSGI, --runtime-threads 1, --blocking-threads 32)",
+            "atlas_server": "the Procfile's web: command (granian, WSGI, --runtime-threads 1, --blocking-threads 32)",
             "bare_server": "gunicorn sync workers (bench/bare_gunicorn.conf.py: atlas/gunicorn.conf.py's settings)",
             "bind": "127.0.0.1",
             "concurrency": args.concurrency,

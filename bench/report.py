@@ -54,7 +54,7 @@ def rows() -> list[tuple[str, str, str, str]]:
                 c1,
             ),
             (
-                "POST /predict, Atlas under gunicorn sync (ATLAS_SERVER=gunicorn), same rounds",
+                "POST /predict, Atlas under gunicorn sync (gunicorn -c atlas/gunicorn.conf.py), same rounds",
                 f"ratio to the bare app **{s['ratio_atlas_gunicorn_sync_over_bare_median']:.2f}**",
                 "the hot path (inference/hot_path.py) under the old default server",
                 c1,
@@ -322,33 +322,12 @@ def rows() -> list[tuple[str, str, str, str]]:
                     c,
                 )
             )
-    r = load("cpu_neighbour")
-    if r:
-        c = r.get("command") or cmd.format("cpu_neighbour")
-        alone = r["results"]["alone"]
-        for name, figures in r["results"].items():
-            if name == "alone":
-                continue
-            ratios = figures["p99_over_alone_rounds"]
-            i = ratios.index(sorted(ratios)[len(ratios) // 2])  # the round with the median ratio
-            out.append(
-                (
-                    f"POST /predict p99 alone / next to a busy loop at nice 19 in SCHED_IDLE, {name} "
-                    "(granian, 2 web workers, no slow pool)",
-                    f"{alone['p99_ms_rounds'][i]:.1f} / {figures['p99_ms_rounds'][i]:.1f} ms "
-                    f"(**x{ratios[i]:.2f}**; rounds " + ", ".join(f"x{x:.2f}" for x in ratios) + ")",
-                    "why the slow pool is pinned to the last CPU (inference/pool_cpus.py)",
-                    c,
-                )
-            )
     return out
 
 
 def server_label(name: str) -> str:
     """A mixed_load setting as the table names it."""
-    if name == "granian":
-        return "granian with its slow pool (the default)"
-    return name if name.startswith("granian") else f"gunicorn {name}"
+    return "granian (the Procfile's server)" if name == "granian" else f"gunicorn {name}"
 
 
 def table() -> str:
@@ -368,7 +347,6 @@ def table() -> str:
         "rollouts",
         "coherence",
         "mixed_load",
-        "cpu_neighbour",
         "serve_models_memory",
     ):
         r = load(name)

@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/swaps_under_load.py [--steady 10] [--promotions 10] [--spacing 2] [--concurrency 4]
 
-Atlas as the Procfile starts it (scripts/serve: 2 granian workers and the slow pool's worker, each with its
-LISTEN/NOTIFY listener; --server gunicorn: atlas/gunicorn.conf.py's 2 sync workers) on a fresh
+Atlas as the Procfile starts it (its `web:` command: 2 granian workers, each with its LISTEN/NOTIFY listener;
+--server gunicorn: atlas/gunicorn.conf.py's 2 sync workers) on a fresh
 PostgreSQL database, local artifact store, two digit_classifier versions (numpy_mlp 784-100-10, different
 weights) with 1.0.0 active. bench/loadgen.py drives /predict (as in benchmark 1) and records every answer's
 send time, status and "version". After --steady seconds of steady state, the promotions alternate
@@ -28,7 +28,7 @@ from bench.digits import sample_digit_body, write_digit_npz  # noqa: E402
 from bench.mixed_load import detect_loop, photo  # noqa: E402
 from bench.world import World, setup_django, wait_for_quiet, write_result  # noqa: E402
 
-SERVERS = {"serve": "scripts/serve: granian, and its slow pool's worker", "gunicorn": "gunicorn sync"}
+SERVERS = {"serve": "the Procfile's web: command (granian)", "gunicorn": "gunicorn sync"}
 
 
 def register_two(world: World, *, storage: str) -> list:
@@ -62,7 +62,7 @@ def main() -> int:
         "--server",
         choices=("serve", "gunicorn"),
         default="serve",
-        help="serve: scripts/serve as the Procfile starts it (granian and its slow pool); gunicorn: sync workers",
+        help="serve: the Procfile's web: command (granian); gunicorn: sync workers",
     )
     parser.add_argument(
         "--detect-clients",
@@ -101,7 +101,7 @@ def main() -> int:
             atlas = world.serve("atlas", workers=args.workers, env=server_env)
         else:
             atlas = world.gunicorn("atlas", workers=args.workers, env=server_env)
-        pids = atlas.worker_pids()  # the slow pool's worker too: every worker must switch
+        pids = atlas.worker_pids()  # every worker must switch
         url = atlas.url + "/predict"
         run_loadgen(
             world,

@@ -47,6 +47,7 @@ PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:543
 
 # --- waiting, with a deadline: the tests' own helper (tests/waiting.py) --------------------------------
 
+from tests.servers.gunicorn import procfile_command  # noqa: E402  (the Procfile's web: line, as the tests run it)
 from tests.waiting import wait_until  # noqa: E402,F401  (re-exported for the bench scripts)
 
 
@@ -192,8 +193,7 @@ class Gunicorn:
     ):
         """config=None: `gunicorn APP -w N` with no -c (run from `cwd`: the repository root reads its
         ./gunicorn.conf.py; a folder without one runs gunicorn with no config file at all).
-        serve=True: `scripts/serve`, as the Procfile and `make run` start Atlas (granian unless the
-        environment sets ATLAS_SERVER)."""
+        serve=True: the Procfile's `web:` command (granian), as `make run` and a Procfile runner start it."""
         self.name = name
         self.cwd = cwd
         self.folder = folder
@@ -211,11 +211,8 @@ class Gunicorn:
         self.command += ["--workers", str(workers)]
         if app:
             self.command.append(app)
-        # scripts/serve's slow pool under granian (inference/slow_pool.py): more workers, at nice 19
-        granian = serve and self.env.get("ATLAS_SERVER", "granian") == "granian"
-        self.pool_workers = int(self.env.get("ATLAS_SLOW_POOL_WORKERS", "1")) if granian else 0
         if serve:
-            self.command = [str(REPO / "scripts" / "serve")]
+            self.command = ["/bin/sh", "-c", f"exec {procfile_command('web')}"]
             path = f"{VENV_BIN}{os.pathsep}{self.env.get('PATH', os.defpath)}"  # granian is the venv's
             self.env |= {"HOST": "127.0.0.1", "PORT": str(self.port), "PATH": path}
         self.process: subprocess.Popen | None = None
@@ -229,7 +226,7 @@ class Gunicorn:
         def up() -> bool:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn {self.name} exited with {self.process.returncode}:\n{self.log_tail()}")
-            if len(self.worker_pids()) != self.workers + self.pool_workers:
+            if len(self.worker_pids()) != self.workers:
                 return False
             try:
                 if probe is None:  # only the socket: leaves the workers' first request untouched
@@ -244,16 +241,13 @@ class Gunicorn:
         return self
 
     def worker_pids(self) -> list[int]:
-        """Every worker: the web workers and, under scripts/serve with a slow pool, the pool's."""
+        """Every worker (the children of the server's master)."""
         import psutil
 
         if self.process is None:
             return []
         try:
-            root = psutil.Process(self.process.pid)
-            # scripts/serve with a slow pool stays up as the supervisor (bash) of two granian masters
-            masters = root.children() if root.name() == "bash" else [root]
-            return sorted(worker.pid for master in masters for worker in master.children())
+            return sorted(worker.pid for worker in psutil.Process(self.process.pid).children())
         except psutil.NoSuchProcess:
             return []
 
@@ -313,6 +307,8 @@ class World:
             "ADMIN_TOKEN": ADMIN_TOKEN,
             "LOG_LEVEL": "WARNING",
             "PYTHONPATH": str(REPO),
+            # the benches keep detections busy from one address: they measure the service, not its rate limit
+            "ATLAS_THROTTLE_RATES": "detect=off,audio=off",
         }
         env.pop("ACCESS_LOG", None)
         if self.seaweed is not None:
@@ -370,7 +366,7 @@ class World:
     def serve(
         self, name: str, *, workers: int = 2, env: dict | None = None, probe: str | None = "/healthz"
     ) -> Gunicorn:
-        """Atlas as the Procfile and `make run` start it: `scripts/serve` (granian by default)."""
+        """Atlas as the Procfile and `make run` start it: its `web:` command (granian)."""
         server = Gunicorn(
             name=name, folder=self.folder, env=self.env(**(env or {})), workers=workers, config=None, serve=True
         )

@@ -13,8 +13,6 @@ import binascii
 import json
 from typing import Any
 
-import numpy as np
-
 
 def _decoded(body: dict[str, Any], key: str) -> bytes:
     try:
@@ -24,19 +22,13 @@ def _decoded(body: dict[str, Any], key: str) -> bytes:
 
 
 def digits(predictor: Any, body: dict[str, Any]) -> dict[str, Any]:
-    from inference.api.digits import PixelsError, parse_pixels
+    from inference.api.digits import PixelsError, digit_prediction, parse_pixels
 
     try:
         pixels = parse_pixels(json.dumps(body).encode())
     except PixelsError as exc:
         raise ValueError(exc.detail) from None
-    probabilities = predictor.predict(pixels.astype(np.float32))
-    digit = int(probabilities.argmax())
-    return {
-        "predicted_digit": digit,
-        "confidence": float(probabilities[digit]),
-        "probabilities": probabilities.tolist(),
-    }
+    return digit_prediction(predictor, pixels)
 
 
 def threat(predictor: Any, body: dict[str, Any]) -> dict[str, Any]:

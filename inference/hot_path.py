@@ -7,9 +7,10 @@ was about 300 us of Python a request (docs/PERFORMANCE.md). `HotPredict` wraps t
 - serving starts first (`inference.middleware.ServingMiddleware`), and the request gets its X-Request-ID,
   its metrics and its log line (`atlas.http.request_context.RequestScope`, as RequestContextMiddleware);
 - the Host header is checked against ALLOWED_HOSTS (Django's own `HttpRequest.get_host()`, cached per host);
-- the answer carries the same headers as Django's: they are learned from the first successful /predict of
-  each kind (plain or secure) that this process answers through Django, so what the middleware adds
-  (SecurityMiddleware, X-Frame-Options, Vary, ...) is copied, not restated here;
+- the answer carries the same headers as Django's: `static_headers`, computed from the settings when the
+  worker builds this wrapper (atlas/wsgi.py), states what the reviewed middleware (REVIEWED_MIDDLEWARE) adds
+  to a /predict answer; tests/inference/test_hot_path.py checks them against Django's own answer, and fails
+  when settings.MIDDLEWARE changes, so that a new middleware is reviewed for the hot path first;
 - the body is the same: `inference.api.digits.predict_answer`, which PredictView also uses.
 
 Anything else goes to Django unchanged: another path or method, a query string, an Origin header (CORS),
@@ -50,16 +51,54 @@ WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 
 PATH = "/predict"
 STATUS_LINES = {200: "200 OK", 408: "408 Request Timeout", 500: "500 Internal Server Error"}
-NOT_LEARNED = ("content-length", "x-request-id", "set-cookie")  # per answer, or never to be replayed
+# The middleware this module was reviewed against: what each does to a plain POST /predict is done here or
+# stated in static_headers. A change to settings.MIDDLEWARE fails tests/inference/test_hot_path.py until the
+# hot path is reviewed again and this list updated.
+REVIEWED_MIDDLEWARE = (
+    "inference.middleware.ServingMiddleware",  # serving.ensure_started()
+    "atlas.http.request_context.RequestContextMiddleware",  # RequestScope: X-Request-ID, metrics, log line
+    "django.middleware.security.SecurityMiddleware",  # static_headers; SECURE_SSL_REDIRECT goes to Django
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files only
+    "atlas.http.middleware.LargeResponseGZipMiddleware",  # a /predict answer is under its 1,000 bytes
+    "corsheaders.middleware.CorsMiddleware",  # Vary: origin; a request with an Origin goes to Django
+    "atlas.request_guard.RefuseNulMiddleware",  # form bodies go to Django; JSON NULs fail the parse (400)
+    "django.contrib.sessions.middleware.SessionMiddleware",  # the view never touches the session
+    "django.middleware.common.CommonMiddleware",  # Content-Length; DISALLOWED_USER_AGENTS goes to Django
+    "django.middleware.csrf.CsrfViewMiddleware",  # the view is csrf-exempt (DRF)
+    "django.contrib.auth.middleware.AuthenticationMiddleware",  # lazy user, never read
+    "django.contrib.messages.middleware.MessageMiddleware",  # no messages
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",  # static_headers
+)
 MAX_HOSTS = 64
 MAX_HOST_KEY = 512
 HOST_KEYS = ("HTTP_X_FORWARDED_HOST", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT")
 
 
+def static_headers(*, secure: bool) -> list[tuple[str, str]]:
+    """The headers Django's response and REVIEWED_MIDDLEWARE give a successful /predict, but Content-Length
+    and X-Request-ID (per answer), from the settings."""
+    headers = [("Content-Type", "application/json"), ("Vary", "origin")]
+    if secure and settings.SECURE_HSTS_SECONDS:
+        hsts = f"max-age={settings.SECURE_HSTS_SECONDS}"
+        hsts += "; includeSubDomains" if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS else ""
+        hsts += "; preload" if settings.SECURE_HSTS_PRELOAD else ""
+        headers.append(("Strict-Transport-Security", hsts))
+    if settings.SECURE_CONTENT_TYPE_NOSNIFF:
+        headers.append(("X-Content-Type-Options", "nosniff"))
+    if policy := settings.SECURE_REFERRER_POLICY:
+        values = [v.strip() for v in policy.split(",")] if isinstance(policy, str) else policy
+        headers.append(("Referrer-Policy", ",".join(values)))
+    if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
+        headers.append(("Cross-Origin-Opener-Policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY))
+    headers.append(("X-Frame-Options", getattr(settings, "X_FRAME_OPTIONS", "DENY").upper()))
+    return headers
+
+
 class HotPredict:
     def __init__(self, app: WSGIApp) -> None:
         self.app = app
-        self.headers: dict[bool, list[tuple[str, str]]] = {}  # secure? -> the headers Django gave a 200
+        # secure? -> the headers of a 200, computed once when the worker builds the application
+        self.headers = {secure: static_headers(secure=secure) for secure in (False, True)}
         self.hosts: set[str] = set()  # the Host header values Django allowed
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
@@ -69,9 +108,7 @@ class HotPredict:
         length = self._length(environ, secure)
         if length is None:
             return as_list(self.app(environ, start_response))
-        headers = self.headers.get(secure)
-        if headers is None:
-            return self._through_django(environ, start_response, secure)
+        headers = self.headers[secure]
         if settings.ATLAS_SERVING_AUTOSTART:
             serving.ensure_started()
         scope = RequestScope(environ)
@@ -139,18 +176,6 @@ class HotPredict:
                 self.hosts.clear()
             self.hosts.add(key)
         return True
-
-    def _through_django(self, environ: Environ, start_response: StartResponse, secure: bool) -> Iterable[bytes]:
-        """Django answers; a 200 teaches this wrapper the headers Django gives /predict (plain or secure)."""
-
-        def learning_start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            if status.startswith("200 ") and secure not in self.headers:
-                names = {name.lower() for name, _ in headers}
-                if "set-cookie" not in names and "content-type" in names:
-                    self.headers[secure] = [(n, v) for n, v in headers if n.lower() not in NOT_LEARNED]
-            return start_response(status, headers, exc_info)
-
-        return as_list(self.app(environ, learning_start_response))
 
 
 def is_secure(environ: Environ) -> bool:

@@ -46,10 +46,6 @@ PREDICTION_SECONDS = Histogram(
     ["model", "version"],
     buckets=LATENCY_BUCKETS,
 )
-SLOW_POOL_FALLBACKS = Counter(
-    "atlas_slow_pool_fallbacks_total",
-    "Slow-model requests a web worker answered itself because the slow pool could not (inference/slow_pool.py).",
-)
 
 
 def note_served(model: str, version: str, rollout: tuple[int, str] | None = None) -> None:

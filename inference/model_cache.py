@@ -26,7 +26,7 @@ from models_registry.metrics import MODEL_LOAD_FAILURES
 from models_registry.models import ModelVersion
 from models_registry.runtimes import load_and_warm
 
-from . import metrics, rollouts, served_models, slow_lane
+from . import metrics, rollouts, served_models
 
 logger = logging.getLogger(__name__)
 
@@ -158,8 +158,7 @@ def apply_rollouts(running: dict[str, Any]) -> None:
             version=candidate_version.version,
             version_id=candidate_version.pk,
             sha256=candidate_version.sha256,
-            # a canary's slow methods on the slow lane, as the stable's; a shadow copy runs on its own thread
-            predictor=slow_lane.wrap(candidate_version.model.runtime, predictor),
+            predictor=predictor,
             metadata=dict(candidate_version.metadata),
             loaded_at=timezone.now(),
         )
@@ -181,9 +180,14 @@ def apply_rollouts(running: dict[str, Any]) -> None:
         logger.info("rollout %s: serving %s@%s as a %s candidate", rollout.pk, name, candidate.version, rollout.mode)
 
 
-def _load_active(name: str) -> LoadedModel:
+def require_served(name: str) -> None:
+    """Raise ModelNotServed unless this process serves `name` (ATLAS_SERVE_MODELS): no database, no load."""
     if not served_models.serves(name):
         raise ModelNotServed(name, served_models.not_served_reason(name))
+
+
+def _load_active(name: str) -> LoadedModel:
+    require_served(name)
     mark_serving()
     with _lock_for(name):
         loaded = _models.get(name)
@@ -218,7 +222,7 @@ def _install(version: ModelVersion, predictor: Any) -> LoadedModel:
         version=version.version,
         version_id=version.pk,
         sha256=version.sha256,
-        predictor=slow_lane.wrap(version.model.runtime, predictor),  # slow methods on the low-priority lane
+        predictor=predictor,
         metadata=dict(version.metadata),
         loaded_at=timezone.now(),
     )
@@ -255,8 +259,6 @@ def activate(*, version: ModelVersion, predictor: Any = None, force_download: bo
     name = version.model.name
     if not served_models.serves(name):
         return None  # another replica serves it (ATLAS_SERVE_MODELS)
-    if name not in _models and served_models.left_to_pool(name, version.model.runtime):
-        return None  # the slow pool serves it; this worker loads it only for a request it must answer itself
     with _lock_for(name):
         current = _models.get(name)
         if current is not None and current.version_id == version.pk and predictor is None and not force_download:
@@ -297,7 +299,6 @@ def clear() -> None:
     """Forget every loaded model (tests; a process that must reload from scratch)."""
     global _serving
     _models.clear()
-    served_models.forget_runtimes()
     _failures.clear()
     _rollouts.clear()
     _candidate_failures.clear()
@@ -310,7 +311,7 @@ def preload() -> dict[str, str]:
     results = {}
     for version in selectors.all_active_versions():
         name = version.model.name
-        if not served_models.serves(name) or served_models.left_to_pool(name, version.model.runtime):
+        if not served_models.serves(name):
             continue
         loaded = activate(version=version)
         if loaded is not None:

@@ -2,10 +2,6 @@
 
 A replica that does not serve a model never loads it (no preload, no reload on a promotion, no load on a
 request), answers its endpoints 503 saying so, and leaves it out of its readiness. Other replicas serve it.
-
-Under scripts/serve's slow pool (inference/slow_pool.py), a web worker leaves the models whose runtime has slow
-methods to the pool (`left_to_pool`): it neither preloads them nor follows their promotions, and loads one
-only when a request it had to answer itself needs it (the pool could not); from then on it keeps it current.
 """
 
 from __future__ import annotations
@@ -14,29 +10,10 @@ from django.conf import settings
 
 from models_registry import selectors
 
-from . import slow_lane
-
-_runtimes: dict[str, str] = {}  # name -> runtime: a model's runtime never changes once registered
-
 
 def serves(name: str) -> bool:
     chosen = settings.ATLAS_SERVE_MODELS
     return not chosen or name in chosen or any(settings.ATLAS_MODEL_ALIASES.get(alias) == name for alias in chosen)
-
-
-def left_to_pool(name: str, runtime: str | None = None) -> bool:
-    """Whether this web worker leaves `name` to the slow pool (it has slow methods, and there is a pool)."""
-    if not settings.ATLAS_SLOW_POOL_SOCKET or settings.ATLAS_SLOW_POOL_MEMBER:
-        return False
-    if runtime is None:
-        runtime = _runtimes.get(name) or selectors.runtime_of(name)
-        if runtime:
-            _runtimes[name] = runtime
-    return bool(runtime and slow_lane.slow_methods(runtime))
-
-
-def forget_runtimes() -> None:
-    _runtimes.clear()
 
 
 def not_served_reason(name: str) -> str:

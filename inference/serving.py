@@ -82,11 +82,10 @@ def _start(*, preload: bool) -> None:
     except Exception:
         logger.exception("could not import the views at worker start")
     _clean_up_after_the_dead()
-    if not settings.ATLAS_SLOW_POOL_MEMBER:  # the web workers adopt; the slow pool follows the promotion
-        try:
-            bootstrap.adopt_at_start()  # HF_MODEL_REPO + DEFAULT_MODEL on an empty registry; never raises
-        except Exception:
-            logger.exception("the Hub bootstrap failed")
+    try:
+        bootstrap.adopt_at_start()  # HF_MODEL_REPO + DEFAULT_MODEL on an empty registry; never raises
+    except Exception:
+        logger.exception("the Hub bootstrap failed")
     try:
         if unknown := served_models.unknown_names():
             logger.warning("ATLAS_SERVE_MODELS names no registered model: %s", ", ".join(unknown))
@@ -99,7 +98,9 @@ def _start(*, preload: bool) -> None:
         except Exception:  # e.g. the database is unreachable: the listener keeps trying
             logger.exception("preloading the active versions failed; serving what loaded, retrying in the background")
     try:
-        _listener = ActivationListener(loaded=model_cache.loaded_version_ids, serves=_follows, on_tick=_tick)
+        _listener = ActivationListener(
+            loaded=model_cache.loaded_version_ids, serves=served_models.serves, on_tick=_tick
+        )
         _listener.start()
     except Exception:
         logger.exception("could not start the activation listener")
@@ -110,14 +111,6 @@ def _tick() -> None:
     """The listener's work after each sync: this worker's answers for feedback, then its rollouts."""
     prediction_log.flush()
     rollout_sync.tick()
-
-
-def _follows(name: str) -> bool:
-    """Whether the listener loads `name`'s new active versions here: a model this replica serves, unless
-    the slow pool serves it and this worker has not loaded it."""
-    if not served_models.serves(name):
-        return False
-    return name in model_cache.loaded_version_ids() or not served_models.left_to_pool(name)
 
 
 def _clean_up_after_the_dead() -> None:

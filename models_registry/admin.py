@@ -315,6 +315,15 @@ class ModelVersionAdmin(VersionControlMixin, admin.ModelAdmin[ModelVersion]):
             return response
         return super().changeform_view(request, object_id, form_url, extra_context)
 
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        return super().add_view(request, form_url, extra_context)
+
+    # The upload form takes bodies up to the model upload limit, checked from the headers before Django reads
+    # a byte (atlas.request_guard.BodyLimits); every other admin page keeps ATLAS_MAX_REQUEST_MB.
+    add_view.body_limit_setting = "ATLAS_MAX_MODEL_UPLOAD_MB"  # type: ignore[attr-defined]
+
     def save_model(self, request: HttpRequest, obj: ModelVersion, form: Any, change: bool) -> None:
         if change:
             super().save_model(request, obj, form, change)

@@ -129,11 +129,6 @@ def last_gate_event(*, version: ModelVersion) -> ActivationEvent | None:
     return ActivationEvent.objects.filter(to_version=version, action__in=gated).order_by("-id").first()
 
 
-def runtime_of(name: str) -> str | None:
-    """The runtime of the model registered as `name`, or None."""
-    return RegisteredModel.objects.filter(name=name).values_list("runtime", flat=True).first()
-
-
 def registered_names() -> set[str]:
     return set(RegisteredModel.objects.values_list("name", flat=True))
 

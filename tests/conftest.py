@@ -56,13 +56,13 @@ def digits(tmp_path):
 @pytest.fixture
 def start_replica(tmp_path):
     """Start Atlas as the Procfile does, or under gunicorn by name (stopped after the test):
-    start_replica(workers=3, env={...}, server="serve" | "gunicorn" | "plain-gunicorn")."""
+    start_replica(workers=3, env={...}, server="procfile" | "gunicorn" | "plain-gunicorn")."""
     from tests.servers.gunicorn import Replica
 
     started: list[Replica] = []
 
     def start(
-        *, workers: int = 3, env: dict[str, str] | None = None, name: str | None = None, server: str = "serve"
+        *, workers: int = 3, env: dict[str, str] | None = None, name: str | None = None, server: str = "procfile"
     ) -> Replica:
         folder = tmp_path / (name or f"replica-{len(started)}")
         replica = Replica(folder=folder, workers=workers, env=env or {}, server=server)

@@ -40,10 +40,10 @@ def test_a_postgresql_connection_is_health_checked_and_times_out_in_five_seconds
     assert (health_checks, options["connect_timeout"]) == (True, 5)
 
 
-def test_db_connect_timeout_sets_the_connect_timeout():
-    _, options = settings_for("postgres://u:p@db.example:5432/atlas", DB_CONNECT_TIMEOUT="2")
+def test_the_database_urls_connect_timeout_wins():
+    _, options = settings_for("postgres://u:p@db.example:5432/atlas?connect_timeout=2")
 
-    assert options["connect_timeout"] == 2
+    assert int(options["connect_timeout"]) == 2
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="LISTEN needs PostgreSQL")

@@ -35,7 +35,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(unreadable_body(exc), status=status.HTTP_408_REQUEST_TIMEOUT)
     if isinstance(exc, RequestDataTooBig):
         return Response(
-            {"error": "too_large", "detail": f"The request body is over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."},
+            {
+                "error": "too_large",
+                "detail": f"The request body is over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes "
+                "(ATLAS_MAX_REQUEST_MB).",
+            },
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
     if isinstance(exc, SuspiciousOperation):

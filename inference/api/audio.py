@@ -25,8 +25,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from atlas import admission
+from atlas.http.throttling import SharedScopedRateThrottle
 from inference import model_cache, prediction_log
-from inference.api.common import UnavailableResponse, unavailable_response
+from inference.api.common import SLOW_ERRORS, unavailable_response
 from inference.api.uploads import UPLOAD_ERRORS, UploadError, read_upload
 from inference.runtimes.audio_features import MIN_SECONDS
 
@@ -119,10 +121,12 @@ AudioResponse = inline_serializer(
 
 
 class AudioClassifyView(APIView):
-    slow_pool = True  # runs a slow model: answered by the slow pool where there is one (inference/slow_pool.py)
     authentication_classes = ()
     permission_classes = (AllowAny,)
     parser_classes = (MultiPartParser,)
+    throttle_classes = (SharedScopedRateThrottle,)
+    throttle_scope = "audio"
+    body_limit_setting = "ATLAS_MAX_UPLOAD_MB"  # checked from the headers (atlas.request_guard.BodyLimits)
 
     @extend_schema(
         tags=["audio"],
@@ -131,23 +135,27 @@ class AudioClassifyView(APIView):
             "Multipart field `file`, or a raw WAV body (audio/wav): uncompressed PCM or float WAV only "
             f"(other formats: 415). {MIN_RATE} to {MAX_RATE} Hz, mono or stereo; at least {MIN_SECONDS:.3f} s, "
             "at most ATLAS_MAX_AUDIO_SECONDS (default 60 s; longer: 413), checked from the header before "
-            "decoding. The body is at most ATLAS_MAX_UPLOAD_MB (413)."
+            "decoding. The body is at most ATLAS_MAX_UPLOAD_MB (413). Rate-limited per client (scope `audio`: "
+            "429); a worker busy with ATLAS_SLOW_CONCURRENCY slow predictions answers 503 `overloaded` with "
+            "Retry-After after at most ATLAS_SLOW_WAIT_SECONDS."
         ),
         request={
             "multipart/form-data": inline_serializer("AudioUpload", {"file": serializers.FileField()}),
             "audio/wav": OpenApiRequest(OpenApiTypes.BINARY),
         },
-        responses={200: AudioResponse, **UPLOAD_ERRORS, 503: UnavailableResponse},
+        responses={200: AudioResponse, **UPLOAD_ERRORS, **SLOW_ERRORS},
     )
     def post(self, request: Request) -> Response:
         try:
+            model_cache.require_served(AUDIO_MODEL)  # before the body: another service serves it
             samples, rate = decode_wav(read_upload(request, accepted=AUDIO_TYPES, what="a WAV file"))
             loaded = model_cache.get(AUDIO_MODEL)
         except UploadError as exc:
             return exc.response()
         except model_cache.ModelUnavailable as exc:
             return unavailable_response(exc)
-        result = loaded.predictor.classify(samples, rate)
+        with admission.slot(AUDIO_MODEL):
+            result = loaded.predictor.classify(samples, rate)
         prediction_log.remember(loaded, result["class_name"], result["confidence"])
         return Response(
             {

@@ -266,27 +266,31 @@ class _PublicView(APIView):
     content_negotiation_class = JSONOnly
 
 
+def digit_prediction(predictor: Any, pixels: np.ndarray) -> dict[str, Any]:
+    """The prediction of /predict (and /v1/predict, the golden gate): the one place it is computed."""
+    probabilities = predictor.predict(pixels.astype(np.float32))
+    digit = int(probabilities.argmax())
+    return {
+        "predicted_digit": digit,
+        "confidence": float(probabilities[digit]),
+        "probabilities": probabilities.tolist(),
+    }
+
+
 def predict_answer(content_type: str, body: bytes) -> tuple[int, bytes] | None:
     """(status, JSON body) of a POST /predict that succeeds (or whose model raised: 500), computed without
-    DRF's request cycle; None for a body or model DRF must answer (400, 503), through PredictView."""
+    DRF's request cycle (inference/hot_path.py, PredictView); None for a body or model DRF must answer (400,
+    503), through PredictView.post."""
     try:
         pixels = parse_body(content_type, body)
         loaded = model_cache.get(DIGIT_MODEL)
     except (PixelsError, model_cache.ModelUnavailable):
         return None
     try:
-        probabilities = loaded.predictor.predict(pixels.astype(np.float32))
+        answer = digit_prediction(loaded.predictor, pixels)
     except Exception as exc:  # noqa: BLE001 -- answered as DRF's handler answers it (atlas.http.exceptions)
         return 500, orjson.dumps(internal_error(exc, where="PredictView"))
-    digit = int(probabilities.argmax())
-    answer = {
-        "predicted_digit": digit,
-        "confidence": float(probabilities[digit]),
-        "probabilities": probabilities.tolist(),
-        "model": DIGIT_MODEL,
-        "version": loaded.version,
-    }
-    return 200, orjson.dumps(answer)
+    return 200, orjson.dumps({**answer, "model": DIGIT_MODEL, "version": loaded.version})
 
 
 def fast_predict(request: HttpRequest) -> HttpResponse | None:
@@ -335,17 +339,7 @@ class PredictView(_PublicView):
         if isinstance(parsed, Response):
             return parsed
         pixels, loaded = parsed
-        probabilities = loaded.predictor.predict(pixels.astype(np.float32))
-        digit = int(probabilities.argmax())
-        return Response(
-            {
-                "predicted_digit": digit,
-                "confidence": float(probabilities[digit]),
-                "probabilities": probabilities.tolist(),
-                "model": DIGIT_MODEL,
-                "version": loaded.version,
-            }
-        )
+        return Response({**digit_prediction(loaded.predictor, pixels), "model": DIGIT_MODEL, "version": loaded.version})
 
 
 class ActivationsView(_PublicView):

@@ -21,11 +21,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from atlas import admission
 from atlas.http.throttling import SharedScopedRateThrottle
-from inference import model_cache, slow_lane
+from inference import model_cache
 from inference.api import threat_shape
 from inference.api.audio import AUDIO_MODEL, AUDIO_TYPES, decode_wav
-from inference.api.common import UnavailableResponse, unavailable_response
+from inference.api.common import SLOW_ERRORS, unavailable_response
 from inference.api.threat import THREAT_MODEL
 from inference.api.uploads import UPLOAD_ERRORS, UploadError, read_upload
 from inference.api.vision import IMAGE_TYPES, VISUAL_MODEL, decode_image
@@ -36,10 +37,11 @@ OLD_AUDIO_TYPES = (*AUDIO_TYPES, "audio/mpeg", "audio/mp4")  # read only where t
 
 
 def _photo(data: bytes) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    image = slow_lane.run(decode_image, data)  # on the slow lane, as the detection
+    image = decode_image(data)
     visual = model_cache.get(VISUAL_MODEL)
     threat = model_cache.get(THREAT_MODEL)
-    detections = visual.predictor.detect(image)
+    with admission.slot(VISUAL_MODEL):
+        detections = visual.predictor.detect(image)
     analysis = visual.predictor.threat_analysis(detections)
     found, mappings = threat_shape.classification(threat.predictor, threat.predictor.classify_visual(detections))
     return (
@@ -69,7 +71,8 @@ def _audio(data: bytes) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]
     samples, rate = decode_wav(data)
     audio = model_cache.get(AUDIO_MODEL)
     threat = model_cache.get(THREAT_MODEL)
-    sound = audio.predictor.classify(samples, rate)
+    with admission.slot(AUDIO_MODEL):
+        sound = audio.predictor.classify(samples, rate)
     found, _ = threat_shape.classification(threat.predictor, threat.predictor.classify_audio(sound))
     threatening = found["threat_category"] in ("weapons", "violence")
     return (
@@ -101,12 +104,12 @@ def _audio(data: bytes) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]
 
 
 class AnalyzeMediaView(APIView):
-    slow_pool = True  # runs a slow model: answered by the slow pool where there is one (inference/slow_pool.py)
     authentication_classes = ()
     permission_classes = (AllowAny,)
     parser_classes = (MultiPartParser,)
     throttle_classes = (SharedScopedRateThrottle,)
     throttle_scope = "analyze"
+    body_limit_setting = "MAX_MEDIA_SIZE_MB"  # checked from the headers (atlas.request_guard.BodyLimits)
 
     @extend_schema(
         tags=["threat"],
@@ -135,7 +138,7 @@ class AnalyzeMediaView(APIView):
                 },
             ),
             **UPLOAD_ERRORS,
-            503: UnavailableResponse,
+            **SLOW_ERRORS,
         },
     )
     def post(self, request: Request) -> Response:
@@ -157,7 +160,6 @@ class AnalyzeMediaView(APIView):
                 request,
                 accepted=IMAGE_TYPES if photo else OLD_AUDIO_TYPES,
                 what="a JPEG or PNG image" if photo else "a WAV file",
-                limit_setting="MAX_MEDIA_SIZE_MB",
             )
             extra, classification, sources = (_photo if photo else _audio)(data)
         except UploadError as exc:

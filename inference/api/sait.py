@@ -26,6 +26,7 @@ from django.conf import settings
 from django.http import StreamingHttpResponse
 from django.urls import path
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -33,11 +34,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from atlas import admission
 from atlas.http.throttling import SharedScopedRateThrottle
 from inference import model_cache, prediction_log
 from inference.api import threat_shape
 from inference.api.audio import AUDIO_MODEL, decode_wav
-from inference.api.common import unavailable_response
+from inference.api.common import SLOW_ERRORS, unavailable_response
 from inference.api.threat import THREAT_MODEL
 from inference.api.uploads import UploadError
 from inference.runtimes.audio_features import MIN_SECONDS
@@ -109,9 +111,11 @@ def _recommendations(class_name: str, confidence: float) -> list[str]:
 
 
 class VerifyView(SaitView):
-    slow_pool = True  # runs a slow model: answered by the slow pool where there is one (inference/slow_pool.py)
-
-    @extend_schema(tags=["sait"], summary="Verify an edge detection with the cloud audio classifier")
+    @extend_schema(
+        tags=["sait"],
+        summary="Verify an edge detection with the cloud audio classifier",
+        responses={200: OpenApiTypes.OBJECT, **SLOW_ERRORS},
+    )
     def post(self, request: Request) -> Response:
         started = time.perf_counter()
         body = _json_object(request)
@@ -144,7 +148,8 @@ class VerifyView(SaitView):
                 return exc.response()
             except model_cache.ModelUnavailable as exc:
                 return unavailable_response(exc)
-            cloud = audio.predictor.classify(samples, rate)
+            with admission.slot(AUDIO_MODEL):
+                cloud = audio.predictor.classify(samples, rate)
             prediction_log.remember(audio, cloud["class_name"], cloud["confidence"])
             agrees = cloud["class_name"] == edge["edge_class_name"]
             final = cloud["class_name"] if agrees or cloud["confidence"] >= edge["edge_confidence"] else "unknown"

@@ -1,5 +1,6 @@
-"""Uploaded files (images, audio) for the prediction endpoints: a size limit checked before the body is
-read (settings.ATLAS_MAX_UPLOAD_MB), the media type, and errors as `{"error", "detail"}`."""
+"""Uploaded files (images, audio) for the prediction endpoints: the size limit the view declares
+(`body_limit_setting`, which atlas.request_guard.BodyLimits already held the body to, from its headers),
+the media type, and errors as `{"error", "detail"}`."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
+
+from atlas.request_guard import body_limit_setting
 
 GENERIC_TYPES = ("", "application/octet-stream")
 
@@ -37,10 +40,10 @@ def read_upload(
     accepted: tuple[str, ...],
     what: str,
     field: str = "file",
-    limit_setting: str = "ATLAS_MAX_UPLOAD_MB",
 ) -> bytes:
     """The uploaded bytes: multipart field `field`, or the whole body when its Content-Type is accepted.
-    At most `limit_setting` MB (a setting's name)."""
+    At most the view's `body_limit_setting` MB."""
+    limit_setting = body_limit_setting(request.parser_context["view"])
     limit = getattr(settings, limit_setting) * 1024 * 1024
     length = int(request.META.get("CONTENT_LENGTH") or 0)
     if length > limit:

@@ -20,8 +20,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from inference import model_cache, prediction_log, slow_lane
-from inference.api.common import UnavailableResponse, unavailable_response
+from atlas import admission
+from atlas.http.throttling import SharedScopedRateThrottle
+from inference import model_cache, prediction_log
+from inference.api.common import SLOW_ERRORS, unavailable_response
 from inference.api.uploads import UPLOAD_ERRORS, UploadError, read_upload
 
 VISUAL_MODEL = "visual_detector"
@@ -96,11 +98,13 @@ DetectResponse = inline_serializer(
 
 
 class DetectView(APIView):
-    slow_pool = True  # runs a slow model: answered by the slow pool where there is one (inference/slow_pool.py)
     # Public and stateless: no session, no token, so no CSRF and no database on the request path.
     authentication_classes = ()
     permission_classes = (AllowAny,)
     parser_classes = (MultiPartParser,)
+    throttle_classes = (SharedScopedRateThrottle,)
+    throttle_scope = "detect"
+    body_limit_setting = "ATLAS_MAX_UPLOAD_MB"  # checked from the headers (atlas.request_guard.BodyLimits)
 
     @extend_schema(
         tags=["vision"],
@@ -109,26 +113,30 @@ class DetectView(APIView):
             f"Multipart field `file`, or a raw body of type {', '.join(IMAGE_TYPES)}. "
             "Boxes are [x1, y1, x2, y2] in the image's pixels; each class has its own confidence threshold "
             "(the version's metadata). At most ATLAS_MAX_IMAGE_PIXELS pixels (default 25,000,000; more: 413, "
-            "read from the header before decoding) and ATLAS_MAX_UPLOAD_MB (413)."
+            "read from the header before decoding) and ATLAS_MAX_UPLOAD_MB (413). Rate-limited per client "
+            "(scope `detect`: 429); a worker busy with ATLAS_SLOW_CONCURRENCY detections answers 503 "
+            "`overloaded` with Retry-After after at most ATLAS_SLOW_WAIT_SECONDS."
         ),
         request={
             "multipart/form-data": inline_serializer("ImageUpload", {"file": serializers.FileField()}),
             **{t: OpenApiRequest(OpenApiTypes.BINARY) for t in ("image/jpeg", "image/png")},
         },
-        responses={200: DetectResponse, **UPLOAD_ERRORS, 503: UnavailableResponse},
+        responses={200: DetectResponse, **UPLOAD_ERRORS, **SLOW_ERRORS},
     )
     def post(self, request: Request) -> Response:
         try:
+            model_cache.require_served(VISUAL_MODEL)  # before the body: another service serves it
             data = read_upload(request, accepted=IMAGE_TYPES, what="a JPEG or PNG image")
-            image = slow_lane.run(decode_image, data)  # decoding is slow work too (ms of CPU, partly under the GIL)
+            image = decode_image(data)
             loaded = model_cache.get(VISUAL_MODEL)
         except UploadError as exc:
             return exc.response()
         except model_cache.ModelUnavailable as exc:
             return unavailable_response(exc)
-        started = time.perf_counter()
-        detections = loaded.predictor.detect(image)
-        elapsed_ms = (time.perf_counter() - started) * 1000
+        with admission.slot(VISUAL_MODEL):
+            started = time.perf_counter()
+            detections = loaded.predictor.detect(image)
+            elapsed_ms = (time.perf_counter() - started) * 1000
         top = max(detections, key=lambda d: d["confidence"], default=None)  # the answer feedback judges
         prediction_log.remember(loaded, top["class"] if top else "none", top["confidence"] if top else None)
         return Response(

@@ -95,9 +95,6 @@ class AudioPredictor:
         }
 
 
-SLOW_METHODS = ("classify",)  # log-mel features and a torch forward pass: on the slow lane
-
-
 def load(path: Path, *, metadata: dict[str, Any]) -> AudioPredictor:
     path = Path(path)
     if path.suffix.lower() not in {".pt", ".pth", ".safetensors"}:

@@ -359,9 +359,6 @@ class VisualPredictor:
         }
 
 
-SLOW_METHODS = ("detect",)  # 30-300 ms of CPU: on the slow lane (inference/slow_lane.py)
-
-
 def load(path: Path, *, metadata: dict[str, Any]) -> VisualPredictor:
     path = Path(path)
     suffix = path.suffix.lower()

@@ -146,6 +146,7 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regi
     serializer_class = ModelVersionSerializer
     read_models = (ModelVersion,)
     parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
+    body_limit_setting = "ATLAS_MAX_MODEL_UPLOAD_MB"  # an upload (create); checked from the headers (BodyLimits)
 
     queryset = ModelVersion.objects.select_related("model").order_by("model__name", "-created_at")
     filter_backends = [DjangoFilterBackend]

@@ -97,7 +97,7 @@ def test_promoting_through_the_confirmation_page(control_room, browser_page, scr
     pids = replica.worker_pids()
     wait_until(lambda: worker_versions(MODEL, pids) == dict.fromkeys(pids, "1.3.0"), timeout=30, what="1.3.0")
     page.goto(f"{replica.url}/admin/models_registry/registeredmodel/")
-    assert page.locator("td.field-serving").text_content() == f"{len(pids)}/{len(pids)} on 1.3.0"  # the slow pool's too
+    assert page.locator("td.field-serving").text_content() == f"{len(pids)}/{len(pids)} on 1.3.0"
     page.screenshot(path=str(screenshot_dir / "admin-serving.png"), full_page=True)
 
 

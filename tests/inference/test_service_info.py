@@ -131,6 +131,8 @@ def test_rate_limit_per_minute_scales_every_limit(settings):
         "health": "6/min",
         "info": "10/min",
         "models": "5/min",
+        "detect": "3/min",
+        "audio": "3/min",
     }
 
 

@@ -87,15 +87,3 @@ def test_a_web_worker_runs_the_hub_bootstrap_at_start():
         assert bootstrap.last_outcome()["outcome"] == "not_configured"  # no HF_MODEL_REPO in the tests
     finally:
         serving.stop()
-
-
-def test_a_member_of_the_slow_pool_leaves_the_hub_bootstrap_to_the_web_workers(settings):
-    """Both starting at once, the pool's worker could adopt first, and the web worker's /healthz would then
-    say `registry_kept` for a replica that had just adopted the repo."""
-    settings.ATLAS_SLOW_POOL_MEMBER = True
-    bootstrap.forget_outcome()
-    serving.ensure_started()
-    try:
-        assert bootstrap.last_outcome() is None
-    finally:
-        serving.stop()

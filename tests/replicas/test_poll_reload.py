@@ -45,7 +45,7 @@ def test_a_promotion_in_another_process_reaches_every_worker_by_polling(settings
     # When this process (not a worker of the replica) promotes 2.0.0
     services.model_version_promote(version=v2, actor="test")
 
-    # Then every worker switches (the slow pool's too), and the replica answers with the new version
+    # Then every worker switches, and the replica answers with the new version
     wait_until(
         lambda: set(worker_versions(MODEL, pids).values()) == {"2.0.0"},
         timeout=15,

@@ -8,7 +8,6 @@ import json
 import pytest
 import requests
 
-from inference import pool_cpus
 from inference.runtimes import threat_rules
 from models_registry import services
 from models_registry.models import WorkerReport
@@ -70,10 +69,6 @@ def test_a_model_the_replica_does_not_serve_answers_503_saying_so(digits_only_re
     assert (response.status_code, response.json()) == (503, NOT_SERVED)
 
 
-# the CPUs scripts/serve pins the pool to by default (every CPU on a machine of one)
-POOL_CPUS = pool_cpus.choose("auto", pool_cpus.allowed()) or sorted(pool_cpus.allowed())
-
-
 def test_the_served_model_answers(digits_only_replica):
     response = requests.post(f"{digits_only_replica.url}/predict", json={"pixels": [0.5] * 784}, timeout=10)
 
@@ -89,8 +84,6 @@ def test_readiness_counts_only_the_served_models(digits_only_replica):
             "status": "ready",
             "database_connected": True,
             "models": {DIGITS: {"serving": "1.0.0", "on_active": True, "error": None}},
-            # scripts/serve's, which does not change the status
-            "slow_pool": {"reachable": True, "error": None, "awaited": False, "cpus": POOL_CPUS},
         },
     )
 

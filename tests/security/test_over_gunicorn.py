@@ -81,7 +81,7 @@ def test_a_chunked_body_over_the_limit_is_413_json(server):
 
     assert (status, answer) == (
         413,
-        {"detail": f"The chunked request body is over {limit} bytes.", "error": "too_large"},
+        {"detail": f"The chunked request body is over {LIMIT_MB} MB (ATLAS_MAX_REQUEST_MB).", "error": "too_large"},
     )
 
 

@@ -1,6 +1,7 @@
 """Atlas itself on 127.0.0.1, as a replica: its own port, cache folder and workers, sharing the test
-database (and the S3 server) with the test process. The server is the one the Procfile starts
-(`scripts/serve`: granian) unless a test asks for gunicorn by name."""
+database (and the S3 server) with the test process. The server is the one the Procfile starts (its `web:`
+line, read from the Procfile and run by a shell as a Procfile runner does: granian) unless a test asks for
+gunicorn by name."""
 
 from __future__ import annotations
 
@@ -32,12 +33,21 @@ def database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-SERVERS = ("serve", "gunicorn", "plain-gunicorn")
+SERVERS = ("procfile", "gunicorn", "plain-gunicorn")
+
+
+def procfile_command(process: str = "web") -> str:
+    """The command of the Procfile's `process:` line."""
+    for line in (REPO / "Procfile").read_text().splitlines():
+        name, sep, command = line.partition(":")
+        if sep and name.strip() == process:
+            return command.strip()
+    raise LookupError(f"the Procfile has no {process}: line")
 
 
 class Replica:
-    def __init__(self, *, folder: Path, workers: int, env: dict[str, str], server: str = "serve") -> None:
-        """server: "serve" runs `scripts/serve` as the Procfile does (granian unless env sets ATLAS_SERVER);
+    def __init__(self, *, folder: Path, workers: int, env: dict[str, str], server: str = "procfile") -> None:
+        """server: "procfile" runs the Procfile's `web:` command (granian) as a Procfile runner does;
         "gunicorn" runs `gunicorn -c atlas/gunicorn.conf.py`; "plain-gunicorn" runs plain
         `gunicorn atlas.wsgi -w N` from a folder without any gunicorn.conf.py (no hooks: the first request
         of each worker starts serving)."""
@@ -70,17 +80,14 @@ class Replica:
         }
         if not self.config:
             self.env["PYTHONPATH"] = str(REPO)
-        granian = server == "serve" and self.env.get("ATLAS_SERVER", "granian") == "granian"
-        # scripts/serve's slow pool (inference/slow_pool.py): its workers are this replica's workers too
-        self.pool_workers = int(self.env.get("ATLAS_SLOW_POOL_WORKERS", "1")) if granian else 0
         self.process: subprocess.Popen | None = None
 
     def start(self, *, timeout: float = 90) -> Replica:
         gunicorn = Path(sys.executable).parent / "gunicorn"
         self._log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
         with open(self.log_path, "ab") as log:
-            if self.server == "serve":
-                command = [str(REPO / "scripts" / "serve")]
+            if self.server == "procfile":
+                command = ["/bin/sh", "-c", f"exec {procfile_command('web')}"]
             elif self.server == "gunicorn":
                 command = [str(gunicorn), "-c", "atlas/gunicorn.conf.py", "--bind", f"127.0.0.1:{self.port}"]
             else:
@@ -94,12 +101,12 @@ class Replica:
                 start_new_session=True,
             )
         wait_until(self._answers, timeout=timeout, interval=0.1, what=f"{self.server} on {self.url}\n{self.log_tail()}")
-        every = self.workers + self.pool_workers
+        every = self.workers
         wait_until(lambda: len(self.worker_pids()) == every, timeout=timeout, what=f"{every} workers")
-        if self.server == "serve" and self.env.get("ATLAS_SERVER", "granian") == "granian":
-            # granian starts each worker's import (the preload) on its own: wait for all of them (the slow
-            # pool's too), so that a test neither races a worker still loading nor stops one mid-import
-            # (granian then waits its kill timeout, 20 s, before it kills that worker)
+        if self.server == "procfile":
+            # granian starts each worker's import (the preload) on its own: wait for all of them, so that a
+            # test neither races a worker still loading nor stops one mid-import (granian then waits its
+            # kill timeout, 20 s, before it kills that worker)
             wait_until(
                 lambda: self._log_since_start().count("Started worker-") >= every,
                 timeout=timeout,
@@ -134,25 +141,11 @@ class Replica:
         wait_until(burst, timeout=timeout, interval=0.2, what=f"every worker of {self.url} serving")
 
     def worker_pids(self) -> set[int]:
-        """Every worker process: the web workers and, under scripts/serve, the slow pool's."""
-        return self._workers(lambda master: True)
-
-    def web_pids(self) -> set[int]:
-        """The workers that take connections on the replica's port."""
-        return self._workers(lambda master: "--uds" not in master.cmdline())
-
-    def pool_pids(self) -> set[int]:
-        """The slow pool's workers (scripts/serve under granian)."""
-        return self._workers(lambda master: "--uds" in master.cmdline())
-
-    def _workers(self, chosen: Callable[[psutil.Process], bool]) -> set[int]:
+        """Every worker process (the children of the server's master)."""
         if self.process is None:
             return set()
         try:
-            root = psutil.Process(self.process.pid)
-            # scripts/serve with a slow pool stays up as their supervisor (bash) above two granian masters
-            masters = root.children() if root.name() == "bash" else [root]
-            return {worker.pid for master in masters if chosen(master) for worker in master.children()}
+            return {worker.pid for worker in psutil.Process(self.process.pid).children()}
         except psutil.NoSuchProcess:
             return set()
 
