@@ -315,6 +315,11 @@ HF_CACHE_DIR = _env_path("HF_CACHE_DIR", VAR_DIR / "hf-cache")
 HF_ENDPOINT = os.environ.get("HF_ENDPOINT") or None
 # Admin health waits this long for the default store to answer; past it the store counts as unreachable.
 ATLAS_STORAGE_CHECK_SECONDS = 3.0
+# Every store call is bounded: connect and read timeouts of each request (S3; the Hub's metadata request), and
+# a deadline for a whole fetch into the artifact cache, past which a promotion fails with a timeout (504).
+ATLAS_STORE_CONNECT_SECONDS = float(os.environ.get("ATLAS_STORE_CONNECT_SECONDS", "5"))
+ATLAS_STORE_READ_SECONDS = float(os.environ.get("ATLAS_STORE_READ_SECONDS", "30"))
+ATLAS_FETCH_DEADLINE_SECONDS = float(os.environ.get("ATLAS_FETCH_DEADLINE_SECONDS", "300"))
 
 # Bearer token of the admin API kept from the threat-intelligence service. Unset: the API answers 503
 # (open only in DEBUG, for local work).
@@ -331,7 +336,11 @@ ATLAS_RUNTIMES = {
     "yolo": "inference.runtimes.yolo.load",
     "audio_mlp": "inference.runtimes.audio_mlp.load",
     "threat_rules": "inference.runtimes.threat_rules.load",
+    "onnx": "inference.runtimes.onnx.load",
+    "sklearn": "inference.runtimes.sklearn.load",
 }
+# Intra-op threads of each ONNX session (one per loaded version, per worker): 1 lets the workers share the cores.
+ATLAS_ONNX_THREADS = int(os.environ.get("ATLAS_ONNX_THREADS", "1"))
 
 # Which models this replica loads and serves (comma-separated names); unset or empty: every model. The others
 # answer 503 here and are left out of this replica's readiness.
@@ -346,11 +355,13 @@ ATLAS_GOLDEN_ANSWERS = {
     "yolo": "inference.golden.vision",
     "audio_mlp": "inference.golden.audio",
     "threat_rules": "inference.golden.threat",
+    "onnx": "inference.golden.tensors",
+    "sklearn": "inference.golden.tensors",
 }
 # Formats that run code when loaded, per runtime: a version in one of them loads only when it is trusted
 # (marked by a user with the `trust_artifact` permission) or signed by a key of ATLAS_TRUSTED_KEYS.
 # An ultralytics .pt is a pickle; the audio runtime's .pt is read with torch.load(weights_only=True).
-ATLAS_CODE_EXECUTING_FORMATS = {"yolo": ("pt",)}
+ATLAS_CODE_EXECUTING_FORMATS = {"yolo": ("pt",), "sklearn": ("pkl", "pickle", "joblib")}
 
 # Public ed25519 keys whose signatures of a version's sha256 make it trusted: "name:base64key,..."
 # (`manage.py sign_model --generate-key` makes a pair and prints the entry).

@@ -91,8 +91,10 @@ def run_wrk(
     duration_s: int,
     threads: int = 1,
     content_type: str = "application/json",
+    infer_header: int | None = None,
 ) -> dict:
-    """One wrk run (keep-alive attempted; gunicorn's sync workers close each connection, wrk reconnects)."""
+    """One wrk run (keep-alive attempted; gunicorn's sync workers close each connection, wrk reconnects).
+    infer_header: the Open Inference Protocol's Inference-Header-Content-Length of a binary body."""
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration_s}s", "--latency", "--timeout", "30s"]
     env = None
     if body_file is not None:
@@ -100,6 +102,8 @@ def run_wrk(
 
         command += ["-s", str(WRK_LUA)]
         env = {**os.environ, "BENCH_BODY": str(body_file), "BENCH_CONTENT_TYPE": content_type}
+        if infer_header is not None:
+            env["BENCH_INFER_HEADER"] = str(infer_header)
     output = subprocess.run(
         command + [url], capture_output=True, text=True, timeout=duration_s + 60, env=env, check=True
     ).stdout

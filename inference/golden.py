@@ -13,6 +13,8 @@ import binascii
 import json
 from typing import Any
 
+import numpy as np
+
 
 def _decoded(body: dict[str, Any], key: str) -> bytes:
     try:
@@ -68,3 +70,16 @@ def vision(predictor: Any, body: dict[str, Any]) -> dict[str, Any]:
         "count": len(detections),
         "threat_analysis": predictor.threat_analysis(detections),
     }
+
+
+def tensors(predictor: Any, body: dict[str, Any]) -> dict[str, Any]:
+    """onnx, sklearn: a golden input is an Open Inference Protocol infer request (JSON), checked against the
+    predictor's own signature; the answer is each output's values, flattened row-major, by name."""
+    from inference.v2_codec import V2Error, parse_infer
+
+    try:
+        parsed = parse_infer(json.dumps(body).encode(), None, predictor.signature)
+    except V2Error as exc:
+        raise ValueError(str(exc)) from None
+    results = predictor.infer(parsed.inputs, [name for name, _ in parsed.outputs])
+    return {name: np.asarray(values).reshape(-1).tolist() for name, values in results.items()}

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db import DatabaseError
 from django.utils import timezone
 
-from models_registry import selectors, services, trust, worker_reports
+from models_registry import last_known, selectors, services, trust, worker_reports
 from models_registry.metrics import MODEL_LOAD_FAILURES
 from models_registry.models import ModelVersion
 from models_registry.runtimes import load_and_warm
@@ -50,6 +51,7 @@ class LoadedModel:
     predictor: Any
     metadata: dict[str, Any]
     loaded_at: datetime
+    from_last_known: bool = False  # loaded while the registry was unreachable (models_registry.last_known)
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,14 @@ def get(name: str) -> LoadedModel:
     return chosen
 
 
+def served_entries(name: str) -> list[LoadedModel]:
+    """What this worker serves of `name`: its active entry, then a running rollout's candidate (for a request
+    that names its version)."""
+    entries = [entry] if (entry := _models.get(name)) is not None else []
+    route = _rollouts.get(name)
+    return entries + [route.candidate] if route is not None else entries
+
+
 def rollout_state() -> dict[str, tuple[int, float]]:
     """Model name -> (rollout id, percent) of the rollouts this worker serves."""
     return {name: (route.rollout_id, route.percent) for name, route in _rollouts.items()}
@@ -193,7 +203,11 @@ def _load_active(name: str) -> LoadedModel:
         loaded = _models.get(name)
         if loaded is not None:
             return loaded
-        version = selectors.active_version_of(name=name)
+        from_pointer = False
+        try:
+            version = selectors.active_version_of(name=name)
+        except DatabaseError:
+            version, from_pointer = _last_known(name), True
         if version is None:
             raise ModelUnavailable(
                 name, f"No active version of {name!r}: register one and promote it (admin, API or manage.py)."
@@ -203,10 +217,18 @@ def _load_active(name: str) -> LoadedModel:
             # A request must not fetch and hash a broken file again and again: wait out the back-off.
             raise ModelUnavailable(name, f"{version} could not be loaded: {failure.error}")
         try:
-            return _install(version, _load(version, force_download=False))
+            return _install(version, _load(version, force_download=False), from_last_known=from_pointer)
         except Exception as exc:
             _record_failure(version, exc)
             raise ModelUnavailable(name, f"{version} could not be loaded: {exc}") from exc
+
+
+def _last_known(name: str) -> ModelVersion:
+    """The registry is unreachable: the version this replica last served as active (ModelUnavailable if none)."""
+    for version in last_known.versions():
+        if version.model.name == name:
+            return version
+    raise ModelUnavailable(name, f"The registry is unreachable and this replica never served {name!r}; retry later.")
 
 
 def _load(version: ModelVersion, *, force_download: bool) -> Any:
@@ -215,7 +237,7 @@ def _load(version: ModelVersion, *, force_download: bool) -> Any:
         return load_and_warm(version.model.runtime, path, metadata=version.metadata)
 
 
-def _install(version: ModelVersion, predictor: Any) -> LoadedModel:
+def _install(version: ModelVersion, predictor: Any, *, from_last_known: bool = False) -> LoadedModel:
     name = version.model.name
     loaded = LoadedModel(
         name=name,
@@ -225,9 +247,11 @@ def _install(version: ModelVersion, predictor: Any) -> LoadedModel:
         predictor=predictor,
         metadata=dict(version.metadata),
         loaded_at=timezone.now(),
+        from_last_known=from_last_known,
     )
     _models[name] = loaded  # the swap: one reference
     _failures.pop(name, None)
+    last_known.remember(version)
     _report(name=name, version_id=version.pk, loaded_at=loaded.loaded_at, error="")
     logger.info("serving %s@%s", name, version.version)
     return loaded
@@ -253,27 +277,36 @@ def _record_failure(version: ModelVersion, exc: BaseException) -> None:
     logger.error("could not load %s@%s, still serving %s: %s", name, version.version, serving, error)
 
 
-def activate(*, version: ModelVersion, predictor: Any = None, force_download: bool = False) -> LoadedModel | None:
+def activate(
+    *, version: ModelVersion, predictor: Any = None, force_download: bool = False, from_last_known: bool = False
+) -> LoadedModel | None:
     """Serve `version` in this process. Returns the new entry, or None when loading failed (the old
-    version keeps serving) or is being retried too soon."""
+    version keeps serving) or is being retried too soon. `from_last_known`: the registry is unreachable and
+    `version` is the last known active one (an entry loaded so is loaded again once the registry answers)."""
     name = version.model.name
     if not served_models.serves(name):
         return None  # another replica serves it (ATLAS_SERVE_MODELS)
     with _lock_for(name):
         current = _models.get(name)
-        if current is not None and current.version_id == version.pk and predictor is None and not force_download:
+        if (
+            current is not None
+            and current.version_id == version.pk
+            and (from_last_known or not current.from_last_known)  # the registry's row replaces a pointer's
+            and predictor is None
+            and not force_download
+        ):
             return current
         failure = _failures.get(name)
         if predictor is None and not force_download and failure is not None and failure.waiting(version.pk):
             return None
-        if predictor is None and not _still_active(version):
+        if predictor is None and not from_last_known and not _still_active(version):
             # Another promotion committed while this reload waited for the lock (and may already be
             # installed): never go back to an older version; the next sync brings the active one.
             return current
         try:
             if predictor is None:
                 predictor = _load(version, force_download=force_download)
-            return _install(version, predictor)
+            return _install(version, predictor, from_last_known=from_last_known)
         except Exception as exc:
             _record_failure(version, exc)
             return None
@@ -284,7 +317,9 @@ def _still_active(version: ModelVersion) -> bool:
 
 
 def loaded_version_ids() -> dict[str, int | None]:
-    return {name: entry.version_id for name, entry in _models.items()}
+    """What the listener compares with the registry: an entry loaded from the last known pointer is None, so
+    the first sync after the registry answers again loads that version from the registry's row."""
+    return {name: None if entry.from_last_known else entry.version_id for name, entry in _models.items()}
 
 
 def snapshot() -> dict[str, LoadedModel]:
@@ -309,11 +344,16 @@ def clear() -> None:
 def preload() -> dict[str, str]:
     """Load every active version (the serving process's start-up). Returns name -> version or error."""
     results = {}
-    for version in selectors.all_active_versions():
+    try:
+        versions, unreachable = selectors.all_active_versions(), False
+    except DatabaseError as exc:  # serve the last known versions from the verified cache meanwhile
+        versions, unreachable = last_known.versions(), True
+        logger.warning("the registry is unreachable (%s): serving the last known versions", exc)
+    for version in versions:
         name = version.model.name
         if not served_models.serves(name):
             continue
-        loaded = activate(version=version)
+        loaded = activate(version=version, from_last_known=unreachable)
         if loaded is not None:
             results[name] = loaded.version
         else:  # failed, or another promotion committed meanwhile (the listener brings the new one)

@@ -45,6 +45,22 @@ def model_states() -> dict[str, dict[str, Any]]:
     return states
 
 
+def outage_states() -> dict[str, dict[str, Any]]:
+    """While the registry is unreachable: what this process serves, and from where: `"registry"` (loaded
+    before the outage) or `"last_known_pointer"` (models_registry.last_known, loaded during it)."""
+    failures = model_cache.failures()
+    states: dict[str, dict[str, Any]] = {}
+    for name, entry in model_cache.snapshot().items():
+        failure = failures.get(name)
+        states[name] = {
+            "serving": entry.version,
+            "on_active": None,  # unknown until the registry answers
+            "error": failure.error if failure else None,
+            "source": "last_known_pointer" if entry.from_last_known else "registry",
+        }
+    return states
+
+
 @require_GET
 def livez(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "alive"})
@@ -61,9 +77,14 @@ def readyz(request: HttpRequest) -> JsonResponse:
             database = False
     ready = database and all(state["on_active"] for state in models.values())
     status = "ready" if ready else "not_ready"
-    return JsonResponse(
-        {"status": status, "database_connected": database, "models": models}, status=200 if ready else 503
-    )
+    if not database:  # the registry cannot say what is active: serve what is loaded (docs/OPERATIONS.md)
+        models = outage_states()
+        ready = bool(models) and all(state["error"] is None for state in models.values())
+        status = "serving_last_known" if ready else "not_ready"
+    body: dict[str, Any] = {"status": status, "database_connected": database, "models": models}
+    if not database:
+        body["registry"] = "unreachable"
+    return JsonResponse(body, status=200 if ready else 503)
 
 
 urlpatterns = [

@@ -1,6 +1,6 @@
 """Prediction endpoints, at the paths the two replaced services used."""
 
-from inference.api import audio, digits, feedback, hippo, media, sait, service, threat, vision
+from inference.api import audio, digits, feedback, hippo, media, sait, service, threat, v2, vision
 
 urlpatterns = [
     *digits.urlpatterns,
@@ -12,4 +12,5 @@ urlpatterns = [
     *sait.urlpatterns,
     *feedback.urlpatterns,
     *service.urlpatterns,
+    *v2.urlpatterns,
 ]

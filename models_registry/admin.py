@@ -20,7 +20,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from . import promotion_jobs, runtimes, selectors, services, trust
+from . import promotion_jobs, runtimes, selectors, services, signatures, trust
 from .admin_control import ModelControlMixin, VersionControlMixin, active_delete_refusal
 from .admin_control import _count as count_reports
 from .admin_jobs import promote_in_background
@@ -138,6 +138,10 @@ class RegisteredModelAdmin(ModelControlMixin, admin.ModelAdmin[RegisteredModel])
                 self.message_user(request, f"{model.name}: rolled back from {before} to {after}.", messages.SUCCESS)
 
 
+def _runtime_choices() -> list[tuple[str, str]]:
+    return [("", "---------"), *((r, r) for r in sorted(settings.ATLAS_RUNTIMES))]
+
+
 class ModelVersionUploadForm(forms.ModelForm[ModelVersion]):
     """Adding a version in the admin means uploading its file; sha256 and size come from the bytes."""
 
@@ -146,6 +150,14 @@ class ModelVersionUploadForm(forms.ModelForm[ModelVersion]):
     storage = forms.ChoiceField(choices=[(kind, kind) for kind in STORAGE_KINDS])
     metadata = forms.JSONField(required=False, initial=dict)
     metrics = forms.JSONField(required=False, initial=dict, help_text='A JSON object, e.g. {"accuracy": 0.97}.')
+    io_signature = forms.JSONField(
+        required=False,
+        label="Signature",
+        help_text='Inputs and outputs, {"inputs": [{"name", "datatype", "shape"}], "outputs": [...]}, for a format '
+        "that does not carry them (a pickled estimator); read from the file where it does (ONNX, skops).",
+    )
+    new_model = forms.SlugField(required=False, help_text="Or create a new model by this name...")
+    runtime = forms.ChoiceField(required=False, choices=_runtime_choices, help_text="...served by this runtime.")
 
     class Meta:
         model = ModelVersion
@@ -154,7 +166,22 @@ class ModelVersionUploadForm(forms.ModelForm[ModelVersion]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["storage"].initial = settings.MODEL_STORAGE_TYPE
+        self.fields["model"].required = False
         self.registered: ModelVersion | None = None
+
+    def clean(self) -> dict[str, Any]:
+        """An existing model, or a new one with its runtime (created here, in one step with its first version)."""
+        data: dict[str, Any] = super().clean() or {}
+        new_model, runtime = data.get("new_model"), data.get("runtime")
+        if data.get("model") is None and not self.has_error("model"):
+            if not (new_model and runtime):
+                raise forms.ValidationError("Choose a model, or name a new model and its runtime.")
+            try:
+                data["model"] = services.registered_model_get_or_create(name=new_model, runtime=runtime)
+            except services.RegistryError as exc:
+                raise forms.ValidationError(str(exc)) from None
+            self.instance.model = data["model"]
+        return data
 
     def clean_version(self) -> str:
         version: str = self.cleaned_data["version"]
@@ -208,9 +235,24 @@ def _register_upload(upload: UploadedFile[bytes], data: dict[str, Any], *, actor
             storage=data["storage"],
             metadata=data.get("metadata") or {},
             metrics=data.get("metrics") or {},
+            io_signature=data.get("io_signature") or None,
             notes=data.get("notes", ""),
             actor=actor,
         )
+
+
+UPLOAD_FIELDS = [
+    "model",
+    "new_model",
+    "runtime",
+    "version",
+    "upload",
+    "storage",
+    "io_signature",
+    "metadata",
+    "metrics",
+    "notes",
+]
 
 
 @admin.register(ModelVersion)
@@ -243,6 +285,7 @@ class ModelVersionAdmin(VersionControlMixin, admin.ModelAdmin[ModelVersion]):
         "status_detail",
         "metrics",
         "metadata_pretty",
+        "signature_pretty",
         "created_at",
         "created_by",
         "trust_status",
@@ -277,22 +320,14 @@ class ModelVersionAdmin(VersionControlMixin, admin.ModelAdmin[ModelVersion]):
                 (ModelVersionUploadForm,),
                 {"actor": _actor(request)},
             )
-            kwargs["fields"] = [
-                "model",
-                "version",
-                "upload",
-                "storage",
-                "metadata",
-                "metrics",
-                "notes",
-            ]
+            kwargs["fields"] = UPLOAD_FIELDS
         return super().get_form(request, obj, change, **kwargs)
 
     def get_fields(
         self, request: HttpRequest, obj: ModelVersion | None = None
     ) -> list[str | list[str] | tuple[str, ...] | tuple[()]]:
         if obj is None:
-            return ["model", "version", "upload", "storage", "metadata", "metrics", "notes"]
+            return list(UPLOAD_FIELDS)
         return [*self.readonly_fields, "notes"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: ModelVersion | None = None) -> list[str]:
@@ -377,6 +412,13 @@ class ModelVersionAdmin(VersionControlMixin, admin.ModelAdmin[ModelVersion]):
     @admin.display(description="Metadata")
     def metadata_pretty(self, obj: ModelVersion) -> str:
         return format_html("<pre>{}</pre>", json.dumps(obj.metadata, indent=2, sort_keys=True))
+
+    @admin.display(description="Signature")
+    def signature_pretty(self, obj: ModelVersion) -> str:
+        if not obj.io_signature:
+            return "— (none recorded: a runtime without tensors, or registered before signatures)"
+        lines = [f"{part}: {signatures.describe(t)}" for part in ("inputs", "outputs") for t in obj.io_signature[part]]
+        return format_html("<pre>{}</pre>", "\n".join(lines))
 
     @admin.action(
         description="Promote (make active; fetch, verify sha256, load and warm up first)",

@@ -22,7 +22,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
-from . import promotion_jobs, selectors, services, trust
+from . import promotion_jobs, selectors, services, signatures, trust
 from .models import ActivationEvent, DeviceReport, ModelVersion, RegisteredModel, WorkerReport
 
 CONFIRM_TEMPLATE = "admin/models_registry/confirm_activation.html"
@@ -74,6 +74,18 @@ def golden_gate(target: ModelVersion) -> dict[str, Any]:
     return {"cases": cases, "last": {"refused": refused, "at": last.created_at, "reason": last.reason}}
 
 
+def signature_change(current: ModelVersion | None, target: ModelVersion) -> dict[str, Any]:
+    """Both versions' inputs and outputs, and why clients of the active one would break on the target."""
+
+    def listed(version: ModelVersion | None, part: str) -> list[str]:
+        return [signatures.describe(t) for t in (version.io_signature.get(part, []) if version else [])]
+
+    return {
+        "rows": [(part, listed(current, part), listed(target, part)) for part in ("inputs", "outputs")],
+        "problems": signatures.incompatibilities(current.io_signature, target.io_signature) if current else [],
+    }
+
+
 def _confirm(
     admin: Any,
     request: HttpRequest,
@@ -96,6 +108,7 @@ def _confirm(
         "target": target,
         "rows": side_by_side(current, target),
         "golden": golden_gate(target),
+        "signature": signature_change(current, target),
         "changed": changed,
         "cancel_url": reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk]),
     }
@@ -163,7 +176,12 @@ class VersionControlMixin(admin.ModelAdmin[ModelVersion]):
             )
             return HttpResponseRedirect(reverse("admin:models_registry_promotionjob_change", args=[job.pk]))
         try:
-            event = services.model_version_promote(version=version, actor=_actor(request), reason=reason)
+            event = services.model_version_promote(
+                version=version,
+                actor=_actor(request),
+                reason=reason,
+                force_signature=request.POST.get("force_signature") == "on",
+            )
         except services.RegistryError as exc:
             self.message_user(request, f"{version} was not promoted: {exc}", messages.ERROR)
             return HttpResponseRedirect(change_url)

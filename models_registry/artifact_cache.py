@@ -10,17 +10,21 @@
 - The folder is bounded (MODEL_CACHE_MAX_MB) by least-recently-used eviction; a use refreshes the
   file's access time, which is the LRU clock. A file being fetched or loaded is locked and never evicted.
   Downloads in progress (`.part`) count against the bound too.
-- Leftovers (a `.part` of a worker killed mid-download, a lock file whose cached file is gone) are swept
-  when they are older than MODEL_CACHE_LEFTOVER_SECONDS and no live process holds their lock: at worker
-  start, by `clear()` (cache/clear) and before each eviction.
+- Leftovers: a `.part` of a worker killed mid-download is swept when it is older than
+  MODEL_CACHE_LEFTOVER_SECONDS and no live process holds its lock; a lock file whose file is gone, when its
+  lock is free (at any age). At worker start, by `clear()` (cache/clear) and before each eviction; an evicted
+  or dropped file takes its lock file with it. Every store writes only names ending in `.part` here.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import os
+import secrets
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,10 +33,11 @@ from pathlib import Path
 from typing import TextIO
 
 from django.conf import settings
+from django.db import connections
 from prometheus_client import Counter
 
 from .storage import StoredArtifact, get_store
-from .storage.base import Progress, sha256_of_file
+from .storage.base import Progress, StoreTimeout, sha256_of_file
 
 logger = logging.getLogger(__name__)
 
@@ -172,9 +177,9 @@ def _usable(target: Path, *, sha256: str, size: int | None) -> bool:
 
 
 def _download(artifact: StoredArtifact, *, sha256: str, target: Path, progress: Progress) -> None:
-    part = target.with_name(f"{target.name}.{os.getpid()}.part")
+    part = target.with_name(f"{target.name}.{os.getpid()}-{secrets.token_hex(4)}.part")
     try:
-        get_store(artifact.storage).fetch(artifact, part, progress=progress)
+        _fetch_within_deadline(artifact, part, progress=progress)
         actual, actual_size = sha256_of_file(part)
         if actual != sha256:
             raise ChecksumMismatch(expected=sha256, actual=actual, size=actual_size, source=_describe(artifact))
@@ -184,6 +189,38 @@ def _download(artifact: StoredArtifact, *, sha256: str, target: Path, progress: 
     stat = target.stat()
     _verified[str(target)] = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
     logger.info("cached %s (%s)", _describe(artifact), sha256[:12])
+
+
+def _fetch_within_deadline(artifact: StoredArtifact, part: Path, *, progress: Progress) -> None:
+    """The store's fetch, given up after ATLAS_FETCH_DEADLINE_SECONDS (StoreTimeout). Each request of a
+    store has its own connect and read timeouts, but retries and a trickling store add up: this bounds the
+    whole. A fetch given up on ends by its store's read timeout, on its thread, and deletes what it wrote."""
+    deadline = settings.ATLAS_FETCH_DEADLINE_SECONDS
+    failure: list[BaseException] = []
+    given_up = threading.Event()
+
+    def fetch() -> None:
+        try:
+            get_store(artifact.storage).fetch(artifact, part, progress=progress)
+        except BaseException as exc:  # handed to the waiting caller
+            failure.append(exc)
+        finally:
+            connections.close_all()  # this thread's own, if `progress` wrote to the database (promotion jobs)
+            if given_up.is_set():
+                _remove(part)
+
+    thread = threading.Thread(target=fetch, name=f"fetch {part.name}", daemon=True)
+    thread.start()
+    thread.join(deadline)
+    if thread.is_alive():
+        given_up.set()
+        raise StoreTimeout(
+            f"Fetching {_describe(artifact)} did not finish within {deadline:g} s (ATLAS_FETCH_DEADLINE_SECONDS): "
+            "the store is not answering or too slow. Nothing was loaded; retry later, or raise the deadline "
+            "for a file this large."
+        )
+    if failure:
+        raise failure[0]
 
 
 def _touch(path: Path) -> None:
@@ -220,6 +257,7 @@ def _delete_unless_in_use(path: Path) -> bool:
         with _lock_file(sha256, fcntl.LOCK_EX | fcntl.LOCK_NB):
             path.unlink(missing_ok=True)
             _verified.pop(str(path), None)
+            _lock_path(sha256).unlink(missing_ok=True)  # ours: whoever waits on it sees it gone, and retries
             return True
     except BlockingIOError:
         return False
@@ -250,8 +288,30 @@ def clear() -> list[str]:
     return sorted(cleared + sweep_leftovers())
 
 
+@contextmanager
+def scratch(name: str) -> Iterator[Path]:
+    """A `.part` path in the cache folder for a one-off download (registration hashing a stored file),
+    locked while the block runs so the sweep passes it by, and deleted after."""
+    key = "scratch-" + hashlib.sha256(name.encode()).hexdigest()[:32]
+    path = cache_dir() / f"{key}.part"
+    with _lock_file(key, fcntl.LOCK_EX):
+        try:
+            yield path
+        finally:
+            _remove(path)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
 def _parts() -> list[Path]:
-    return list(cache_dir().glob("??/*.part"))
+    """Every download in progress (or left by a dead worker): each is named `<lock key>.….part`."""
+    root = cache_dir()
+    return [*root.glob("??/*.part"), *root.glob("scratch-*.part")]
 
 
 def _size(path: Path) -> int:
@@ -277,9 +337,10 @@ def _older_than(path: Path, seconds: float) -> bool:
 
 
 def sweep_leftovers(*, max_age: float | None = None) -> list[str]:
-    """Delete `.part` downloads and lock files older than `max_age` seconds (MODEL_CACHE_LEFTOVER_SECONDS)
-    whose lock no live process holds: what a worker killed mid-download, or an evicted file, left behind.
-    A lock is released by the kernel when its process dies, so a held lock means a live download."""
+    """Delete `.part` downloads older than `max_age` seconds (MODEL_CACHE_LEFTOVER_SECONDS) whose lock no
+    live process holds (what a worker killed mid-download left), and the lock files of files no longer here
+    whose lock is free, at any age (`_lock_file` retakes a lock file deleted under it). A lock is released by
+    the kernel when its process dies, so a held lock means a live download."""
     max_age = settings.MODEL_CACHE_LEFTOVER_SECONDS if max_age is None else max_age
     removed = []
     for part in _parts():
@@ -287,19 +348,16 @@ def sweep_leftovers(*, max_age: float | None = None) -> list[str]:
             continue
         try:
             with _lock_file(part.name.split(".", 1)[0], fcntl.LOCK_EX | fcntl.LOCK_NB):
-                if part.is_dir():
-                    shutil.rmtree(part, ignore_errors=True)
-                else:
-                    part.unlink(missing_ok=True)
+                _remove(part)
         except BlockingIOError:
             continue  # being downloaded right now
         removed.append(part.name)
         logger.info("swept the leftover download %s from the artifact cache", part.name)
     lock_dir = cache_dir() / ".locks"
-    cached = {path.name.split(".", 1)[0] for path in cache_dir().glob("??/*")}
+    cached = {path.name.split(".", 1)[0] for path in [*cache_dir().glob("??/*"), *_parts()]}
     for lock in lock_dir.glob("*.lock"):
         sha256 = lock.name.removesuffix(".lock")
-        if sha256 in cached or not _older_than(lock, max_age):
+        if sha256 in cached:
             continue
         try:
             with open(lock, "a+") as handle:
@@ -319,4 +377,5 @@ def drop(*, sha256: str, fmt: str) -> bool:
         existed = path.is_file()
         path.unlink(missing_ok=True)
         _verified.pop(str(path), None)
+        _lock_path(sha256).unlink(missing_ok=True)
     return existed

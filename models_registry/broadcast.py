@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 import psycopg
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import DatabaseError, close_old_connections, connection
 
 from . import selectors, worker_reports
 from .models import RegisteredModel
@@ -81,6 +81,7 @@ class ActivationListener(threading.Thread):
         self.host = socket.gethostname()
         self.pid = os.getpid()
         self.use_listen = settings.ATLAS_LISTEN_NOTIFY and connection.vendor == "postgresql"
+        self.registry_unreachable = False  # logged once per outage, not at every poll
 
     def stop(self, *, wait: float | None = None) -> None:
         """Ask the thread to end; with `wait`, give it that many seconds to finish its current sync.
@@ -128,6 +129,9 @@ class ActivationListener(threading.Thread):
         try:
             close_old_connections()
             active = selectors.active_version_ids()
+            if self.registry_unreachable:
+                self.registry_unreachable = False
+                logger.warning("the registry answers again: resyncing")
             loaded = self._loaded()
             for name, version_id in active.items():
                 if version_id is not None and loaded.get(name) != version_id and self._serves(name):
@@ -149,6 +153,10 @@ class ActivationListener(threading.Thread):
             if now - self._last_prune >= PRUNE_REPORTS_SECONDS:
                 self._last_prune = now
                 worker_reports.worker_reports_prune(host=self.host)
+        except DatabaseError as exc:  # an outage: what is loaded keeps serving; the next tick tries again
+            if not self.registry_unreachable:
+                logger.warning("the registry is unreachable (%s): serving what is loaded, retrying", exc)
+            self.registry_unreachable = True
         except Exception:  # the listener must outlive any one failure; the next tick tries again
             logger.exception("activation sync failed")
         finally:

@@ -17,3 +17,10 @@ class RegistryError(Refused):
 
 class PromotionError(RegistryError):
     pass
+
+
+class PromotionTimeout(PromotionError):
+    """A version's bytes could not be fetched within the deadline (a hung or very slow store): a 504."""
+
+    status_code = 504
+    error = "store_timeout"

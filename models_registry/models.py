@@ -91,6 +91,12 @@ class ModelVersion(models.Model):
         help_text='Inputs with the answers they must give: [{"input": {request body}, "expected": {fields}, '
         '"tolerance": 1e-6}]. Promotions and rollouts refuse the version when one is not met.',
     )
+    io_signature = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Inputs and outputs: {"inputs": [{"name", "datatype", "shape"}], "outputs": [...]} (Open '
+        "Inference Protocol datatypes, -1 for a free size); read from the artifact where its format carries it.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.CharField(max_length=150, blank=True)
     # Trust (formats that run code when loaded, e.g. an ultralytics .pt, load only when one holds):

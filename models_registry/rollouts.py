@@ -86,6 +86,7 @@ def rollout_start(
         raise RegistryError(
             f"{model.name} already has a running rollout of {running.candidate.version}; abort it first."
         )
+    services.model_version_signature_gate(version=candidate, actor=actor, force=False)  # its clients keep working
     services.model_version_prepare(version=candidate, actor=actor)  # verified, trusted, loaded, golden set met
     try:
         with transaction.atomic():

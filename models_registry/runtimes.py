@@ -6,7 +6,9 @@ The registry never imports `inference`; settings.ATLAS_RUNTIMES maps a runtime n
     predictor.warm_up() -> None   # one real forward pass on a small made-up input
 
 A runtime module may also define `check(path)`, which raises ValueError for a file it cannot serve;
-registration calls it, so such a file is refused before it is ever recorded.
+registration calls it, so such a file is refused before it is ever recorded. It may also define
+`signature(path, *, metadata, declared) -> Signature | None`: the version's inputs and outputs as the file
+carries or implies them, checked against the `declared` one (ValueError when they contradict).
 
 A loader raises any exception for a file it cannot serve; the registry reports it and keeps the
 previous version serving.
@@ -70,3 +72,15 @@ def check_file(runtime: str, path: Path) -> None:
     except ImportError:
         return
     checker(path)
+
+
+def read_signature(runtime: str, path: Path, *, metadata: dict[str, Any], declared: Any) -> Any:
+    """The signature to record: the runtime's `signature(...)` when its module has one, else `declared`."""
+    dotted = settings.ATLAS_RUNTIMES.get(runtime)
+    if not dotted:
+        return declared
+    try:
+        reader = import_string(dotted.rsplit(".", 1)[0] + ".signature")
+    except ImportError:
+        return declared
+    return reader(path, metadata=metadata, declared=declared)

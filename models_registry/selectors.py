@@ -404,3 +404,11 @@ def similar_feedback_count(*, feedback: PredictionFeedback, same_answer: bool) -
     if not same_answer:
         rows = rows.filter(correct=False, actual__iexact=feedback.actual)
     return rows.exclude(pk=feedback.pk).count()
+
+
+def version_io_signature(*, version_id: int) -> dict[str, Any]:
+    """A version's recorded signature ({} when none was recorded)."""
+    found: dict[str, Any] | None = (
+        ModelVersion.objects.filter(pk=version_id).values_list("io_signature", flat=True).first()
+    )
+    return found or {}

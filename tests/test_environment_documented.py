@@ -27,7 +27,8 @@ def variables_in_code() -> set[str]:
     files = []
     for entry in CODE:
         path = REPO / entry
-        files += sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        # bench/.work holds the benchmarks' own virtualenvs (MLServer's), not code of the service
+        files += sorted(f for f in path.rglob("*.py") if ".work" not in f.parts) if path.is_dir() else [path]
     shell = {name for entry in SHELL for name in SHELL_READ.findall((REPO / entry).read_text())}
     return shell | {name for file in files for name in READ.findall(file.read_text())}
 

@@ -7,8 +7,12 @@ unknown path, a request Django refuses before routing, an error outside DRF. The
 
 from __future__ import annotations
 
+import sys
+
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
+
+from .exceptions import DATABASE_RETRY_AFTER_SECONDS, DATABASE_UNAVAILABLE, database_unavailable
 
 BROWSER_PREFIXES = ("/admin/",)
 
@@ -36,6 +40,11 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    exc = sys.exc_info()[1]  # Django calls this view while handling the exception
+    if isinstance(exc, DATABASE_UNAVAILABLE):  # the admin's too: not the request's fault, and it passes
+        response = JsonResponse(database_unavailable(exc), status=503)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
     if _browser(request):
         return defaults.server_error(request)
     return JsonResponse({"detail": "Internal error; it has been logged.", "error": "internal_error"}, status=500)

@@ -219,6 +219,8 @@ HealthResponse = inline_serializer(
         "version": serializers.CharField(allow_null=True),
         "default_model": serializers.DictField(required=False),
         "detail": serializers.CharField(required=False),
+        "registry": serializers.ChoiceField(choices=["unreachable"], required=False),
+        "source": serializers.ChoiceField(choices=["registry", "last_known_pointer"], allow_null=True, required=False),
     },
 )
 SamplesResponse = inline_serializer(
@@ -428,7 +430,11 @@ class HealthView(_PublicView):
             "model": DIGIT_MODEL,
             "version": version,
         }
-        if (adopted := bootstrap.current_outcome()) is not None:  # which of DEFAULT_MODEL and the registry wins
+        if not database:  # what this worker serves meanwhile, and from where (issue 29 §2)
+            entry = model_cache.snapshot().get(DIGIT_MODEL)
+            body["registry"] = "unreachable"
+            body["source"] = None if entry is None else "last_known_pointer" if entry.from_last_known else "registry"
+        if database and (adopted := bootstrap.current_outcome()) is not None:  # DEFAULT_MODEL or the registry
             body["default_model"] = {k: v for k, v in adopted.items() if k != "warning"}
         return Response(
             body,

@@ -30,6 +30,10 @@ from typing import Any
 
 import numpy as np
 
+from models_registry.signatures import Signature
+
+from .tensors import TensorInputError
+
 INPUT_SIZE = 784
 OUTPUT_SIZE = 10
 
@@ -131,6 +135,29 @@ class DigitPredictor:
         layers.append(softmax(self._logits(x, keep=layers)))
         return layers
 
+    @property
+    def signature(self) -> Signature:
+        """Its face on the Open Inference Protocol: rows of pixels in, probabilities and the digit out."""
+        return {
+            "inputs": [{"name": "pixels", "datatype": "FP32", "shape": [-1, self.sizes[0]]}],
+            "outputs": [
+                {"name": "probabilities", "datatype": "FP64", "shape": [-1, self.sizes[-1]]},
+                {"name": "digit", "datatype": "INT64", "shape": [-1]},
+            ],
+        }
+
+    def infer(self, inputs: dict[str, np.ndarray], outputs: list[str]) -> dict[str, np.ndarray]:
+        """The V2 call: pixels (n, 784) in 0..1 -> the outputs asked for. TensorInputError names a pixel that
+        is not finite or not in 0..1, as /predict does."""
+        pixels = inputs["pixels"]
+        bad = ~(np.isfinite(pixels) & (pixels >= 0) & (pixels <= 1))
+        if bad.any():
+            row, column = (int(i) for i in np.argwhere(bad)[0])
+            raise TensorInputError(f"pixels[{row}][{column}] is {pixels[row, column]:g}; values must be in 0..1.")
+        probabilities = self.predict_batch(pixels)
+        answers = {"probabilities": probabilities, "digit": probabilities.argmax(axis=-1)}
+        return {name: answers[name] for name in outputs}
+
     def warm_up(self) -> None:
         probabilities = self.predict(np.full(self.input_size, 0.5, dtype=np.float32))
         if not np.isfinite(probabilities).all():
@@ -226,6 +253,14 @@ def write_npz(
 def check(path: Path) -> None:
     """Refuse, with the reason, a file this runtime cannot serve (the registry calls it at registration)."""
     read_npz(Path(path))
+
+
+def signature(path: Path, *, metadata: dict[str, Any], declared: Signature | None) -> Signature:
+    """The network's V2 signature, from its sizes; a declared one must be the same."""
+    found = read_npz(Path(path)).signature
+    if declared is not None and declared != found:
+        raise ValueError(f"this runtime's signature is {found}; the declared one differs.")
+    return found
 
 
 def load(path: Path, *, metadata: dict[str, Any]) -> DigitPredictor:

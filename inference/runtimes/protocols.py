@@ -6,13 +6,14 @@ runtime serves, so code holding a loaded model can say which kind it needs witho
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
 from models_registry.runtimes import Predictor
+from models_registry.signatures import Signature
 
 FloatArray = npt.NDArray[np.floating[Any]]
 
@@ -44,6 +45,17 @@ class AudioClassifier(Predictor, Protocol):
     def classify(self, samples: FloatArray, sample_rate: int, *, top_k: int = ...) -> dict[str, Any]: ...
 
 
+@runtime_checkable
+class TensorModel(Predictor, Protocol):
+    """onnx, sklearn, numpy_mlp: named arrays in, named arrays out (the Open Inference Protocol's face).
+    `signature` is what the artifact says or implies; a version's recorded signature takes precedence."""
+
+    @property
+    def signature(self) -> Signature: ...
+
+    def infer(self, inputs: dict[str, np.ndarray], outputs: list[str]) -> dict[str, np.ndarray]: ...
+
+
 class ThreatRules(Predictor, Protocol):
     """threat_rules: text, visual or audio observations -> category, severity."""
 
@@ -55,6 +67,8 @@ class ThreatRules(Predictor, Protocol):
 if TYPE_CHECKING:  # mypy checks that each implementation satisfies its Protocol
     from .audio_mlp import AudioPredictor
     from .numpy_mlp import DigitPredictor
+    from .onnx import OnnxPredictor
+    from .sklearn import SklearnPredictor
     from .threat_rules import ThreatClassifier
     from .yolo import VisualPredictor
 
@@ -68,4 +82,13 @@ if TYPE_CHECKING:  # mypy checks that each implementation satisfies its Protocol
         return p
 
     def _threat(p: ThreatClassifier) -> ThreatRules:
+        return p
+
+    def _digit_tensors(p: DigitPredictor) -> TensorModel:
+        return p
+
+    def _onnx(p: OnnxPredictor) -> TensorModel:
+        return p
+
+    def _sklearn(p: SklearnPredictor) -> TensorModel:
         return p

@@ -37,6 +37,7 @@ from .serializers import (
     RolloutStepSerializer,
     SignSerializer,
     TrustSerializer,
+    VersionPromoteSerializer,
     VersionUploadSerializer,
 )
 
@@ -199,6 +200,7 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regi
                 runtime=data.get("runtime") or settings.ATLAS_KNOWN_MODELS.get(data["model"]),
                 metrics=data.get("metrics"),
                 metadata=data.get("metadata"),
+                io_signature=data.get("io_signature"),
                 notes=data["notes"],
                 actor=_actor(request),
             )
@@ -213,7 +215,7 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regi
         return Response(ModelVersionSerializer(version).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        request=PromoteSerializer,
+        request=VersionPromoteSerializer,
         parameters=[
             OpenApiParameter(
                 "Prefer",
@@ -223,16 +225,24 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regi
                 "of fetching, verifying and trial-loading within the request",
             )
         ],
-        responses={200: ActivationEventSerializer, 202: PromotionJobSerializer, 422: ErrorResponse},
+        responses={200: ActivationEventSerializer, 202: PromotionJobSerializer, 400: ErrorResponse, 422: ErrorResponse},
     )
     @action(detail=True, methods=["post"])
     def promote(self, request: Request, pk: str) -> Response:
-        params = _params(request, PromoteSerializer, perm="models_registry.promote_modelversion")
+        params = _params(request, VersionPromoteSerializer, perm="models_registry.promote_modelversion")
+        force_signature = params.pop("force_signature")
         if prefers_async(request):
+            if force_signature:
+                return Response(
+                    {"detail": "force_signature needs a synchronous promotion (without Prefer: respond-async)."},
+                    status=status.HTTP_400_BAD_REQUEST,
+                )
             return _accepted(
                 promotion_jobs.promotion_job_start(version=self.get_object(), actor=_actor(request), **params)
             )
-        event = services.model_version_promote(version=self.get_object(), actor=_actor(request), **params)
+        event = services.model_version_promote(
+            version=self.get_object(), actor=_actor(request), force_signature=force_signature, **params
+        )
         return Response(ActivationEventSerializer(event).data)
 
     @extend_schema(

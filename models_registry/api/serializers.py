@@ -31,6 +31,7 @@ class ModelVersionSerializer(serializers.ModelSerializer[ModelVersion]):
             "format",
             "metrics",
             "metadata",
+            "io_signature",
             "status",
             "status_detail",
             "is_active",
@@ -116,6 +117,11 @@ class VersionUploadSerializer(serializers.Serializer[Any]):
     metadata = JSONObjectField(required=False)
     notes = serializers.CharField(required=False, allow_blank=True, default="")
     activate = serializers.BooleanField(required=False, default=False)
+    io_signature = JSONObjectField(
+        required=False,
+        help_text='Inputs and outputs, {"inputs": [{"name", "datatype", "shape"}], "outputs": [...]}, for a format '
+        "that does not carry them (a pickled estimator); checked against the file where it does.",
+    )
     signature = serializers.CharField(
         required=False,
         allow_blank=True,
@@ -128,6 +134,14 @@ class VersionUploadSerializer(serializers.Serializer[Any]):
 class PromoteSerializer(serializers.Serializer[Any]):
     reason = serializers.CharField(required=False, allow_blank=True, default="")
     force_download = serializers.BooleanField(required=False, default=False)
+
+
+class VersionPromoteSerializer(PromoteSerializer):
+    force_signature = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Promote even when the version's signature is incompatible with the active version's.",
+    )
 
 
 class PromotionJobSerializer(serializers.ModelSerializer[PromotionJob]):

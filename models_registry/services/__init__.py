@@ -20,7 +20,13 @@ Rollouts (canary, shadow) have their own module, models_registry/rollouts.py, bu
 from __future__ import annotations
 
 from ..errors import PromotionError, RegistryError
-from .activation import model_rollback, model_version_promote, model_version_reload, store_bookkeeping_wait
+from .activation import (
+    model_rollback,
+    model_version_promote,
+    model_version_reload,
+    model_version_signature_gate,
+    store_bookkeeping_wait,
+)
 from .feedback import Answer, FeedbackRefused, prediction_feedback_submit, prediction_records_save
 from .loading import (
     TRANSIENT_ERRORS,
@@ -57,6 +63,7 @@ __all__ = [
     "model_version_reload",
     "model_version_retire",
     "model_version_sign",
+    "model_version_signature_gate",
     "model_version_trust",
     "prediction_feedback_submit",
     "prediction_records_save",

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db import transaction
 
-from .. import bookkeeping, broadcast, selectors
+from .. import bookkeeping, broadcast, selectors, signatures
 from ..errors import PromotionError, RegistryError
 from ..models import ActivationEvent, ModelVersion, RegisteredModel
 from ..signals import model_activated
@@ -32,9 +32,12 @@ def model_version_promote(
     force_download: bool = False,
     details: dict[str, Any] | None = None,
     progress: Progress = None,
+    force_signature: bool = False,
 ) -> ActivationEvent:
     """Make `version` the active version of its model. Promoting the active version reloads it.
-    `progress` counts the bytes fetched (promotion_jobs reports them)."""
+    `progress` counts the bytes fetched (promotion_jobs reports them). A version whose signature is
+    incompatible with the active one's is refused (audited) unless `force_signature`."""
+    model_version_signature_gate(version=version, actor=actor, force=force_signature)
     predictor = model_version_prepare(version=version, force_download=force_download, actor=actor, progress=progress)
     return _move_pointer(
         version=version,
@@ -70,6 +73,31 @@ def model_version_reload(
         force_download=force_download,
         expected_from=version.pk,
         details=details,
+    )
+
+
+def model_version_signature_gate(*, version: ModelVersion, actor: str, force: bool) -> None:
+    """Refuse a version whose inputs or outputs would break the active version's clients (audited)."""
+    active = selectors.active_version_of(name=version.model.name)
+    if active is None or active.pk == version.pk:
+        return
+    problems = signatures.incompatibilities(active.io_signature, version.io_signature)
+    if not problems or force:
+        if problems:
+            logger.warning("%s: signature change forced by %s: %s", version, actor, "; ".join(problems))
+        return
+    ActivationEvent.objects.create(
+        model_id=version.model_id,
+        from_version=active,
+        to_version=version,
+        action=ActivationEvent.Action.GATE_REFUSED,
+        actor="atlas",
+        reason=f"signature gate, for {actor or 'unknown'}: {'; '.join(problems)}",
+        details={"gate": "signature", "differences": problems},
+    )
+    raise PromotionError(
+        f"{version}'s signature is incompatible with the active {active.version}: {'; '.join(problems)} "
+        "(force the promotion to accept it)."
     )
 
 

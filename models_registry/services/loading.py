@@ -14,12 +14,12 @@ from typing import Any
 
 from .. import artifact_cache, golden, trust
 from ..artifact_cache import ChecksumMismatch
-from ..errors import PromotionError, RegistryError
+from ..errors import PromotionError, PromotionTimeout, RegistryError
 from ..models import ActivationEvent, ModelVersion
 from ..redaction import without_paths
 from ..runtimes import load_and_warm
 from ..storage import StorageError, StoredArtifact
-from ..storage.base import Progress
+from ..storage.base import Progress, StoreTimeout
 
 logger = logging.getLogger("models_registry.services")
 
@@ -89,6 +89,8 @@ def model_version_load(*, version: ModelVersion, force_download: bool = False, p
     except ChecksumMismatch as exc:
         _mark_failed(version, str(exc))
         raise PromotionError(f"Refused to promote {version}: {exc}") from exc
+    except StoreTimeout as exc:
+        raise PromotionTimeout(f"Could not fetch {version} from {version.storage} in time: {exc}") from exc
     except StorageError as exc:
         raise PromotionError(f"Could not fetch {version} from {version.storage}: {exc}") from exc
     except (OSError, MemoryError) as exc:

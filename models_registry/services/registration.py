@@ -13,11 +13,11 @@ from typing import Any, TypedDict, Unpack
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from .. import artifact_cache
+from .. import artifact_cache, signatures
 from ..errors import RegistryError
 from ..models import ModelVersion, RegisteredModel
 from ..registration_lock import RegistrationInProgress, registration_lock
-from ..runtimes import check_file
+from ..runtimes import check_file, read_signature
 from ..storage import STORAGE_KINDS, StorageError, StoredArtifact, get_store
 from ..storage.base import Progress, sha256_of_file
 from ..storage.uris import pin_revision
@@ -29,6 +29,7 @@ class VersionDetails(TypedDict, total=False):
 
     metrics: dict[str, Any] | None
     metadata: dict[str, Any] | None
+    io_signature: Any  # declared inputs and outputs; the runtime reads or checks them
     notes: str
     actor: str
 
@@ -92,10 +93,17 @@ def _file_format(filename: str, fmt: str | None) -> str:
     return value
 
 
-def _check_runtime_file(model: RegisteredModel, path: Path) -> None:
-    """A file the model's runtime cannot serve (e.g. weights contradicting their sizes) is never recorded."""
+def _check_runtime_file(model: RegisteredModel, path: Path, details: VersionDetails) -> None:
+    """A file the model's runtime cannot serve (e.g. weights contradicting their sizes) is never recorded;
+    the signature the file carries or implies (checked against a declared one) goes into `details`."""
+    raw = details.get("io_signature") or None
     try:
+        declared = signatures.validate(raw) if raw is not None else None
         check_file(model.runtime, path)
+        found = read_signature(model.runtime, path, metadata=details.get("metadata") or {}, declared=declared)
+        details["io_signature"] = signatures.validate(found) if found else {}
+    except signatures.SignatureError as exc:
+        raise RegistryError(f"The signature is not valid: {exc}") from exc
     except ValueError as exc:
         raise RegistryError(f"The file cannot be served by runtime {model.runtime}: {exc}") from exc
 
@@ -123,7 +131,7 @@ def model_version_register(
     _check_new_version(model, version)
     filename = _check_filename(filename or source.name)
     fmt = _file_format(filename, fmt)
-    _check_runtime_file(model, source)
+    _check_runtime_file(model, source, details)
     try:
         with registration_lock(model_name=model.name, version=version):
             _check_new_version(model, version)  # the other registration may have finished meanwhile
@@ -168,15 +176,13 @@ def model_version_register_stored(
             artifact = pin_revision(artifact)
         except StorageError as exc:
             raise RegistryError(f"Could not pin {artifact.location} in {artifact.storage}: {exc}") from exc
-    scratch = artifact_cache.cache_dir() / f".register-{model.name}-{version}.part"
-    try:
-        get_store(artifact.storage).fetch(artifact, scratch, progress=progress)
-        _check_runtime_file(model, scratch)
-        sha256, size = sha256_of_file(scratch)
-    except StorageError as exc:
-        raise RegistryError(f"Could not read {artifact.location} from {artifact.storage}: {exc}") from exc
-    finally:
-        scratch.unlink(missing_ok=True)
+    with artifact_cache.scratch(f"register-{model.name}-{version}") as scratch:
+        try:
+            get_store(artifact.storage).fetch(artifact, scratch, progress=progress)
+            _check_runtime_file(model, scratch, details)
+            sha256, size = sha256_of_file(scratch)
+        except StorageError as exc:
+            raise RegistryError(f"Could not read {artifact.location} from {artifact.storage}: {exc}") from exc
     if expected_sha256 and sha256 != expected_sha256.strip().lower():
         raise RegistryError(f"{artifact.location} hashes to {sha256}, not the recorded sha256 {expected_sha256}.")
     return _record_version(model=model, version=version, stored=artifact, sha256=sha256, size=size, fmt=fmt, **details)
@@ -231,6 +237,7 @@ def _record_version(
                 format=fmt,
                 metrics=details.get("metrics") or {},
                 metadata=details.get("metadata") or {},
+                io_signature=details.get("io_signature") or {},
                 notes=details.get("notes", ""),
                 created_by=details.get("actor", ""),
             )

@@ -22,6 +22,10 @@ class ArtifactNotFound(StorageError):
     pass
 
 
+class StoreTimeout(StorageError):
+    """A fetch did not finish within ATLAS_FETCH_DEADLINE_SECONDS (the store hung or is too slow)."""
+
+
 @dataclass(frozen=True)
 class StoredArtifact:
     """Where a version's bytes live, as recorded on ModelVersion."""

@@ -132,6 +132,8 @@ class HubStore:
                     local_dir=folder,
                     endpoint=self.endpoint,
                     token=self.token,
+                    # Each read of the body is bounded by huggingface_hub's HF_HUB_DOWNLOAD_TIMEOUT (10 s).
+                    etag_timeout=settings.ATLAS_STORE_READ_SECONDS,
                 )
             except Exception as exc:
                 raise self._error(
@@ -174,7 +176,7 @@ class HubStore:
     def check(self) -> None:
         repo_id = self._require_repo()
         try:
-            self.api.repo_info(repo_id, repo_type="model")
+            self.api.repo_info(repo_id, repo_type="model", timeout=settings.ATLAS_STORE_READ_SECONDS)
         except RepositoryNotFoundError:
             return  # `put` creates it; reaching the Hub with an accepted token is what counts here.
         except Exception as exc:
@@ -187,7 +189,9 @@ class HubStore:
         revision = artifact.revision
         try:
             if not COMMIT_SHA.match(revision):
-                resolved = self.api.repo_info(repo_id, repo_type="model", revision=revision or "main").sha
+                resolved = self.api.repo_info(
+                    repo_id, repo_type="model", revision=revision or "main", timeout=settings.ATLAS_STORE_READ_SECONDS
+                ).sha
                 if not resolved:
                     raise StorageError(f"The Hub at {self.endpoint} named no commit for {revision or 'main'!r}.")
                 revision = resolved

@@ -119,14 +119,17 @@ class S3Store:
                         f"the registry recorded {artifact.revision}. The bucket is not versioned, so the "
                         "registered bytes are gone; register the object again as a new version."
                     )
-            self.client.download_file(
-                bucket,
-                key,
-                str(dest),
-                ExtraArgs=extra or None,
-                Config=self._transfer_config(),
-                Callback=progress,
-            )
+            # Into `dest` itself (download_file would write `<dest>.<random>` first, a name the artifact
+            # cache's leftover sweep does not know); ranged parts are written at their offsets.
+            with open(dest, "wb") as handle:
+                self.client.download_fileobj(
+                    bucket,
+                    key,
+                    handle,
+                    ExtraArgs=extra or None,
+                    Config=self._transfer_config(),
+                    Callback=progress,
+                )
         except (ClientError, BotoCoreError, Boto3Error) as exc:
             raise self._error(
                 exc,
@@ -228,8 +231,8 @@ class S3Store:
             config = Config(
                 signature_version="s3v4",
                 retries={"max_attempts": 3, "mode": "standard"},
-                connect_timeout=10,
-                read_timeout=60,
+                connect_timeout=settings.ATLAS_STORE_CONNECT_SECONDS,
+                read_timeout=settings.ATLAS_STORE_READ_SECONDS,
                 # S3-compatible servers reached by URL (MinIO, SeaweedFS, IPs) need path-style addressing;
                 # Spaces and R2 accept it too. AWS proper (no endpoint) keeps virtual-host style.
                 s3={"addressing_style": "path" if self.endpoint_url else "auto"},

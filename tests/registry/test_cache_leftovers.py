@@ -158,3 +158,88 @@ def test_reports_not_heard_from_for_longer_than_the_expiry_are_deleted(settings)
     deleted = worker_reports.worker_reports_prune(host="this-host")
 
     assert (deleted, list(WorkerReport.objects.values_list("host", flat=True))) == (1, ["slow-replica"])
+
+
+@pytest.mark.servers
+def test_every_file_an_s3_download_writes_is_one_the_sweep_knows(s3_settings, tmp_path):
+    # Given a version in S3 (issue 29 §6: boto3's download_file wrote `<part>.<8 random characters>`)
+    from models_registry.storage.s3 import MULTIPART_THRESHOLD
+
+    source = tmp_path / "big.json"
+    source.write_bytes(b" " * (MULTIPART_THRESHOLD + 1024) + b'{"answer": 1}')
+    version = services.model_version_register(
+        model_name="answers", version="1.0.0", source=source, runtime="json_answer", actor="tester", storage="s3"
+    )
+    seen: list[tuple[set[str], set[str]]] = []
+
+    # When it is fetched into the cache
+    with services.model_version_file(version=version, progress=lambda _bytes: seen.append(_written_and_swept())):
+        pass
+
+    # Then every file written mid-download is one the sweep would find
+    assert (any(written for written, _ in seen), [written - swept for written, swept in seen if written - swept]) == (
+        True,
+        [],
+    )
+
+
+@pytest.mark.servers
+def test_every_file_registering_a_stored_file_writes_is_one_the_sweep_knows(s3_settings, tmp_path):
+    # Given a file put in S3 directly (registration fetches it once into the cache folder to hash it)
+    from models_registry.storage import StoredArtifact, get_store
+
+    source = tmp_path / "model.json"
+    source.write_text('{"answer": 1}')
+    stored = get_store("s3").put(model="answers", version="1.0.0", filename="model.json", source=source)
+    seen: list[tuple[set[str], set[str]]] = []
+
+    # When it is registered
+    services.model_version_register_stored(
+        model_name="answers",
+        version="1.0.0",
+        artifact=StoredArtifact(storage="s3", location=stored.location, bucket=stored.bucket),
+        runtime="json_answer",
+        actor="tester",
+        progress=lambda _bytes: seen.append(_written_and_swept()),
+    )
+
+    # Then the file it wrote is one the sweep would find (it wrote `.register-….part.<random>` at the root)
+    assert (any(written for written, _ in seen), [written - swept for written, swept in seen if written - swept]) == (
+        True,
+        [],
+    )
+
+
+def _written_and_swept() -> tuple[set[str], set[str]]:
+    """Names of the files in the cache folder now (locks aside), and those the leftover sweep would consider."""
+    root = artifact_cache.cache_dir()
+    written = {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and p.parent.name != ".locks"}
+    return written, {str(p.relative_to(root)) for p in artifact_cache._parts()}
+
+
+def test_cache_clear_leaves_no_lock_file_behind(register):
+    # Given a cached file, and the lock file of a file evicted a moment ago
+    version = register("1.0.0")
+    with services.model_version_file(version=version):
+        pass
+    artifact_cache._lock_path(SHA).touch()
+
+    # When the cache is cleared, then `.locks/` is empty: a free lock whose file is gone goes at any age
+    artifact_cache.clear()
+    assert list((artifact_cache.cache_dir() / ".locks").iterdir()) == []
+
+
+def test_an_evicted_file_takes_its_lock_file_with_it(register, settings):
+    # Given a 1 MiB bound, and a cached file
+    settings.MODEL_CACHE_MAX_MB = 1
+    first = register("1.0.0", padding="x" * 700_000)
+    with services.model_version_file(version=first):
+        pass
+
+    # When a second file evicts it
+    second = register("2.0.0", padding="y" * 700_000)
+    with services.model_version_file(version=second):
+        pass
+
+    # Then only the cached file's lock file is left
+    assert sorted(p.name for p in (artifact_cache.cache_dir() / ".locks").iterdir()) == [f"{second.sha256}.lock"]

@@ -74,13 +74,11 @@ def test_a_model_this_process_does_not_serve_is_a_fast_json_503_and_never_loads_
         "application/json",
         "5",
     )
-    assert response.json() == {
-        "error": (
-            f"This replica does not serve {model!r} (ATLAS_SERVE_MODELS={SERVED}); "
-            "send the request to a replica that serves it."
-        ),
-        "model": model,
-    }
+    why = (
+        f"This replica does not serve {model!r} (ATLAS_SERVE_MODELS={SERVED}); "
+        "send the request to a replica that serves it."
+    )
+    assert response.json() == {"error": why, "model": model, "detail": f"No model loaded. {why}"}
     assert elapsed < 0.5
     assert {pid: torch_mapped(pid) for pid in web_service.worker_pids()} == dict.fromkeys(
         web_service.worker_pids(), False

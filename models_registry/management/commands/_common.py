@@ -72,6 +72,20 @@ def read_metadata(path: str | None) -> dict[str, Any]:
     return data
 
 
+def read_io_signature(path: str | None) -> dict[str, Any] | None:
+    """A declared signature file ({"inputs": [...], "outputs": [...]}), checked for shape."""
+    from models_registry import signatures
+
+    if not path:
+        return None
+    try:
+        return dict(signatures.validate(json.loads(Path(path).read_text())))
+    except FileNotFoundError:
+        raise CommandError(f"--io-signature {path}: no such file.") from None
+    except (json.JSONDecodeError, signatures.SignatureError) as exc:
+        raise CommandError(f"--io-signature {path}: {exc}") from None
+
+
 def read_golden(path: str) -> list[dict[str, Any]]:
     from models_registry import golden
 

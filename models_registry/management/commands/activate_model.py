@@ -19,6 +19,11 @@ class Command(ModelVersionCommand):
         parser.add_argument("--version", dest="version_option", default=None, help="Same as the positional VERSION")
         parser.add_argument("--reason", default="")
         parser.add_argument("--force-download", action="store_true", help="Fetch again even if cached")
+        parser.add_argument(
+            "--force-signature",
+            action="store_true",
+            help="Promote even when its inputs or outputs are incompatible with the active version's",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         positional, option = options["version"], options["version_option"]
@@ -33,6 +38,7 @@ class Command(ModelVersionCommand):
                 actor=cli_actor(),
                 reason=options["reason"],
                 force_download=options["force_download"],
+                force_signature=options["force_signature"],
             )
         except services.RegistryError as exc:
             raise CommandError(str(exc)) from exc

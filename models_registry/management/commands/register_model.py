@@ -12,7 +12,7 @@ from models_registry.management.base import ModelVersionCommand
 from models_registry.storage import StorageError
 from models_registry.storage.uris import is_external_path, parse_artifact_uri
 
-from ._common import check_new_version, cli_actor, parse_metrics, read_metadata, with_sidecar
+from ._common import check_new_version, cli_actor, parse_metrics, read_io_signature, read_metadata, with_sidecar
 
 
 class Command(ModelVersionCommand):
@@ -30,6 +30,12 @@ class Command(ModelVersionCommand):
         parser.add_argument("--metric", action="append", default=[], metavar="NAME=NUMBER")
         parser.add_argument("--metadata", help="JSON file with class names, thresholds, ...")
         parser.add_argument("--notes", default="")
+        parser.add_argument(
+            "--io-signature",
+            metavar="FILE.json",
+            help='Inputs and outputs, {"inputs": [{"name", "datatype", "shape"}], "outputs": [...]}, for a format '
+            "that does not carry them (checked against the file where it does)",
+        )
         parser.add_argument("--activate", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -47,6 +53,7 @@ class Command(ModelVersionCommand):
             "runtime": options["runtime"] or settings.ATLAS_KNOWN_MODELS.get(options["model"]),
             "metrics": parse_metrics(options["metric"]),
             "metadata": read_metadata(options["metadata"]),
+            "io_signature": read_io_signature(options["io_signature"]),
             "notes": options["notes"],
             "actor": cli_actor(),
         }

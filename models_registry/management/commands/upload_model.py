@@ -14,7 +14,15 @@ from models_registry.management.base import ModelVersionCommand
 from models_registry.models import ModelVersion
 from models_registry.storage import STORAGE_KINDS
 
-from ._common import check_new_version, cli_actor, parse_metrics, read_golden, read_metadata, with_sidecar
+from ._common import (
+    check_new_version,
+    cli_actor,
+    parse_metrics,
+    read_golden,
+    read_io_signature,
+    read_metadata,
+    with_sidecar,
+)
 
 
 class Command(ModelVersionCommand):
@@ -36,6 +44,12 @@ class Command(ModelVersionCommand):
             help="Runtime of a new model (known model names have a default)",
         )
         parser.add_argument("--notes", default="")
+        parser.add_argument(
+            "--io-signature",
+            metavar="FILE.json",
+            help='Inputs and outputs, {"inputs": [{"name", "datatype", "shape"}], "outputs": [...]}, for a format '
+            "that does not carry them (checked against the file where it does)",
+        )
         parser.add_argument(
             "--onnx",
             action="store_true",
@@ -63,6 +77,7 @@ class Command(ModelVersionCommand):
         check_new_version(options["model"], options["version"])
         metrics = parse_metrics(options["metric"])
         metadata = read_metadata(options["metadata"])
+        io_signature = read_io_signature(options["io_signature"])
         with tqdm(
             total=source.stat().st_size,
             unit="B",
@@ -79,6 +94,7 @@ class Command(ModelVersionCommand):
                     storage=storage,
                     runtime=runtime,
                     **with_sidecar(source, metrics, metadata),
+                    io_signature=io_signature,
                     notes=options["notes"],
                     actor=cli_actor(),
                     progress=bar.update,
