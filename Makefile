@@ -12,15 +12,32 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/atlas
 PYTEST_ARGS ?=
 MYPY_PATHS ?= atlas models_registry inference vocabulary
 
-.PHONY: venv run split migrate test test-postgres test-sqlite lint typecheck clean
+.PHONY: venv lock run split migrate test test-postgres test-sqlite lint typecheck clean
 
-$(VENV)/.installed: requirements.txt
+# Dependencies are declared once, with exact pins and a word of why: what production imports in
+# requirements.in, what only tests and tools use in requirements-dev.in. pip-tools compiles them into the
+# locks requirements.txt (all production installs) and requirements-dev.txt (with it, for development and CI).
+# To add a dependency: add `name==X.Y.Z` to the .in file, run `make lock`, commit the .in and both .txt files.
+# torch pins its own CUDA wheels (Linux only): the locks leave them to it, so that they install on macOS too.
+TORCH_OWN := cuda-bindings cuda-pathfinder cuda-toolkit nvidia-cublas nvidia-cuda-cupti nvidia-cuda-nvrtc \
+	nvidia-cuda-runtime nvidia-cudnn-cu13 nvidia-cufft nvidia-cufile nvidia-curand nvidia-cusolver nvidia-cusparse \
+	nvidia-cusparselt-cu13 nvidia-nccl-cu13 nvidia-nvjitlink nvidia-nvshmem-cu13 nvidia-nvtx triton setuptools pip
+PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links \
+	$(addprefix --unsafe-package ,$(TORCH_OWN))
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
 	touch $@
 
 venv: $(VENV)/.installed
+
+# Recompile both locks after an edit of requirements.in or requirements-dev.in; a pin already in a lock is
+# kept unless its .in says otherwise (`make lock PIP_COMPILE_ARGS=--upgrade` moves everything to the newest).
+lock: venv
+	$(PIP_COMPILE) $(PIP_COMPILE_ARGS) -o requirements.txt requirements.in
+	$(PIP_COMPILE) $(PIP_COMPILE_ARGS) -o requirements-dev.txt requirements-dev.in
 
 migrate: venv
 	$(PY) manage.py migrate --noinput -v0
@@ -51,6 +68,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	ATLAS_ENV=development $(VENV)/bin/mypy $(MYPY_PATHS)
+	$(VENV)/bin/lint-imports --no-cache --no-logo  # .importlinter: the layers run one way, no cycles
 	$(PY) manage.py makemigrations --check --dry-run
 
 # mypy alone (mypy.ini: strict for models_registry/ and inference/), as `lint` runs it.

@@ -7,13 +7,13 @@ import json
 import logging
 from datetime import UTC, datetime
 
-# Attributes the request line adds (atlas.request_context); copied into the JSON object when present.
+# Attributes the request line adds (atlas.http.request_context); copied into the JSON object when present.
 EXTRA_FIELDS = ("method", "path", "status", "duration_ms", "model", "version")
 
 
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        from atlas.request_context import request_id  # the filter is built before apps are loaded
+        from atlas.http.request_context import request_id  # the filter is built before apps are loaded
 
         record.request_id = request_id.get() or "-"
         return True

@@ -144,7 +144,7 @@ class BodyLimits:
 
 
 class BodyTimeout(UnreadablePostError):
-    """The body stopped arriving (or arrived too slowly); atlas.exceptions answers it 408."""
+    """The body stopped arriving (or arrived too slowly); atlas.http.exceptions answers it 408."""
 
 
 class DeadlineInput:

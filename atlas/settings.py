@@ -93,10 +93,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "inference.middleware.ServingMiddleware",
-    "atlas.request_context.RequestContextMiddleware",
+    "atlas.http.request_context.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "atlas.middleware.LargeResponseGZipMiddleware",
+    "atlas.http.middleware.LargeResponseGZipMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "atlas.request_guard.RefuseNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -208,16 +208,18 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
         "models_registry.api.authentication.AdminTokenAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    # DRF's JSON parser plus a depth bound and a NUL refusal (atlas/parsers.py): 400, never a 500.
+    # Deny by default: each view says who may call it (public ones `permission_classes = (AllowAny,)`);
+    # tests/security/test_deny_by_default.py lists any view that relies on this default.
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # DRF's JSON parser plus a depth bound and a NUL refusal (atlas/http/parsers.py): 400, never a 500.
     "DEFAULT_PARSER_CLASSES": [
-        "atlas.parsers.SafeJSONParser",
+        "atlas.http.parsers.SafeJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
-    "EXCEPTION_HANDLER": "atlas.exceptions.exception_handler",
+    "EXCEPTION_HANDLER": "atlas.http.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # How many proxies in front append to X-Forwarded-For: the rate limits' client IP. 0: REMOTE_ADDR, so a
     # client cannot pick its own; behind one load balancer (Railway, a PaaS router) set 1.
@@ -231,6 +233,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Model versions managed in the Django admin, served hot.",
     "VERSION": ATLAS_VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],  # the schema and its docs pages are public
     "ENUM_NAME_OVERRIDES": {"RolloutModeEnum": "models_registry.models.Rollout.Mode"},
     # Swagger UI and ReDoc from local static files (drf-spectacular-sidecar): /docs works offline.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -240,7 +243,7 @@ SPECTACULAR_SETTINGS = {
     # a real MNIST digit as /predict's example.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "atlas.schema_hooks.document_common_errors",
+        "atlas.http.schema_hooks.document_common_errors",
         "inference.schema_examples.mnist_digit_example",
     ],
 }

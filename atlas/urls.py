@@ -33,8 +33,8 @@ urlpatterns = [
     path("vocabulary/", include(vocabulary_urls.legacy_urlpatterns)),
 ]
 
-# Errors outside the API's views answer JSON (the admin keeps its HTML pages): atlas/error_views.py.
-handler400 = "atlas.error_views.bad_request"
-handler403 = "atlas.error_views.permission_denied"
-handler404 = "atlas.error_views.page_not_found"
-handler500 = "atlas.error_views.server_error"
+# Errors outside the API's views answer JSON (the admin keeps its HTML pages): atlas/http/error_views.py.
+handler400 = "atlas.http.error_views.bad_request"
+handler403 = "atlas.http.error_views.permission_denied"
+handler404 = "atlas.http.error_views.page_not_found"
+handler500 = "atlas.http.error_views.server_error"

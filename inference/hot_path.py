@@ -5,7 +5,7 @@ was about 300 us of Python a request (docs/PERFORMANCE.md). `HotPredict` wraps t
 (atlas/wsgi.py) and answers a plain `POST /predict` itself, with what the request cycle would have given it:
 
 - serving starts first (`inference.middleware.ServingMiddleware`), and the request gets its X-Request-ID,
-  its metrics and its log line (`atlas.request_context.RequestScope`, as RequestContextMiddleware);
+  its metrics and its log line (`atlas.http.request_context.RequestScope`, as RequestContextMiddleware);
 - the Host header is checked against ALLOWED_HOSTS (Django's own `HttpRequest.get_host()`, cached per host);
 - the answer carries the same headers as Django's: `static_headers`, computed from the settings when the
   worker builds this wrapper (atlas/wsgi.py), states what the reviewed middleware (REVIEWED_MIDDLEWARE) adds
@@ -36,8 +36,8 @@ from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponseBase
 
-from atlas.exceptions import unreadable_body
-from atlas.request_context import RequestScope
+from atlas.http.exceptions import unreadable_body
+from atlas.http.request_context import RequestScope
 from atlas.request_guard import BodyTimeout
 
 from . import serving
@@ -56,10 +56,10 @@ STATUS_LINES = {200: "200 OK", 408: "408 Request Timeout", 500: "500 Internal Se
 # hot path is reviewed again and this list updated.
 REVIEWED_MIDDLEWARE = (
     "inference.middleware.ServingMiddleware",  # serving.ensure_started()
-    "atlas.request_context.RequestContextMiddleware",  # RequestScope: X-Request-ID, metrics, log line
+    "atlas.http.request_context.RequestContextMiddleware",  # RequestScope: X-Request-ID, metrics, log line
     "django.middleware.security.SecurityMiddleware",  # static_headers; SECURE_SSL_REDIRECT goes to Django
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files only
-    "atlas.middleware.LargeResponseGZipMiddleware",  # a /predict answer is under its 1,000 bytes
+    "atlas.http.middleware.LargeResponseGZipMiddleware",  # a /predict answer is under its 1,000 bytes
     "corsheaders.middleware.CorsMiddleware",  # Vary: origin; a request with an Origin goes to Django
     "atlas.request_guard.RefuseNulMiddleware",  # form bodies go to Django; JSON NULs fail the parse (400)
     "django.contrib.sessions.middleware.SessionMiddleware",  # the view never touches the session

@@ -6,25 +6,26 @@ imported); `GET /metrics` adds up the files of every worker of this replica and 
 registry knows for the whole deployment (models_registry.metrics.RegistryCollector).
 
 Which model and version answered a request is noted by `model_cache.get` in a context variable that
-RequestContextMiddleware opened for the request, so no view has to report it: a prediction is counted
+RequestContextMiddleware (atlas.http.request_context) opened for the request, which hands it to `observe`
+when the request ends, so no view has to report it: a prediction is counted
 under the version that produced it, and an answer that used two models (media analysis) counts for both.
 """
 
 from __future__ import annotations
 
-import contextvars
 import hmac
 import logging
 import os
 import shutil
 from pathlib import Path
-from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from atlas.http.request_context import Served, served
+from atlas.http.request_context import current_meta as current_meta  # model_cache reads the canary's key here
 from models_registry.metrics import RegistryCollector
 
 from . import rollouts
@@ -45,12 +46,6 @@ PREDICTION_SECONDS = Histogram(
     ["model", "version"],
     buckets=LATENCY_BUCKETS,
 )
-
-# What answered the current request: (model, version, (rollout id, role) or None); None outside a request.
-Served = tuple[str, str, "tuple[int, str] | None"]
-served: contextvars.ContextVar[list[Served] | None] = contextvars.ContextVar("atlas_served", default=None)
-# The current request's META (its headers), for the canary's route key; None outside a request.
-current_meta: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("atlas_meta", default=None)
 
 
 def note_served(model: str, version: str, rollout: tuple[int, str] | None = None) -> None:

@@ -17,7 +17,7 @@ from collections import deque
 
 from django.utils import timezone
 
-from atlas.request_context import request_id
+from atlas.http.request_context import request_id
 from models_registry import services
 
 from .model_cache import LoadedModel

@@ -121,9 +121,6 @@ class RegisteredModelAdmin(ModelControlMixin, admin.ModelAdmin[RegisteredModel])
     def version_count(self, obj: RegisteredModel) -> int:
         return int(getattr(obj, "n_versions", 0))  # get_queryset's annotation
 
-    def has_rollback_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("models_registry.rollback_registeredmodel")
-
     @admin.action(
         description="Roll back to the previously active version",
         permissions=["rollback"],
@@ -422,9 +419,6 @@ class ModelVersionAdmin(VersionControlMixin, admin.ModelAdmin[ModelVersion]):
             return "— (none recorded: a runtime without tensors, or registered before signatures)"
         lines = [f"{part}: {signatures.describe(t)}" for part in ("inputs", "outputs") for t in obj.io_signature[part]]
         return format_html("<pre>{}</pre>", "\n".join(lines))
-
-    def has_promote_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("models_registry.promote_modelversion")
 
     @admin.action(
         description="Promote (make active; fetch, verify sha256, load and warm up first)",

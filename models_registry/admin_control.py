@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -123,15 +123,18 @@ def _id(version: ModelVersion | None) -> str:
     return str(version.pk) if version is not None else ""
 
 
-class VersionControlMixin:
+class VersionControlMixin(admin.ModelAdmin[ModelVersion]):
     """ModelVersionAdmin: the Promote button and its confirmation page; the active version's delete refusal."""
 
+    def has_promote_permission(self, request: HttpRequest) -> bool:  # the Promote action's and page's permission
+        return request.user.has_perm("models_registry.promote_modelversion")
+
     def get_urls(self) -> list[Any]:
-        urls: list[Any] = super().get_urls()  # type: ignore[misc]
+        urls: list[Any] = super().get_urls()
         own = [
             path(
                 "<path:object_id>/promote/",
-                self.admin_site.admin_view(self.promote_view),  # type: ignore[attr-defined]
+                self.admin_site.admin_view(self.promote_view),
                 name="models_registry_modelversion_promote",
             )
         ]
@@ -142,14 +145,14 @@ class VersionControlMixin:
     ) -> HttpResponse:
         version = selectors.version_at(object_id)
         extra = dict(extra_context or {})
-        if version is not None and self.has_promote_permission(request):  # type: ignore[attr-defined]
+        if version is not None and self.has_promote_permission(request):
             extra["promote_url"] = reverse("admin:models_registry_modelversion_promote", args=[version.pk])
             extra["promote_label"] = "Reload…" if version.model.active_version_id == version.pk else "Promote…"
-        response: HttpResponse = super().change_view(request, object_id, form_url, extra)  # type: ignore[misc]
+        response: HttpResponse = super().change_view(request, object_id, form_url, extra)
         return response
 
     def promote_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        if not self.has_promote_permission(request):  # type: ignore[attr-defined]
+        if not self.has_promote_permission(request):
             raise PermissionDenied
         version = selectors.version_at(object_id)
         if version is None:
@@ -164,8 +167,8 @@ class VersionControlMixin:
         if version.size_bytes > settings.ATLAS_ADMIN_SYNC_PROMOTE_MB * 1024 * 1024:
             # A large artifact's fetch, sha256 and trial load would hold this request past the worker timeout.
             job = promotion_jobs.promotion_job_start(version=version, actor=_actor(request), reason=reason)
-            self.log_change(request, version, f"Promotion started in the background: job {job.pk} ({reason})")  # type: ignore[attr-defined]
-            self.message_user(  # type: ignore[attr-defined]
+            self.log_change(request, version, f"Promotion started in the background: job {job.pk} ({reason})")
+            self.message_user(
                 request,
                 f"{version} is {version.size_bytes / 1_048_576:.0f} MB: its promotion runs in the background "
                 f"(job {job.pk}); this page shows its progress.",
@@ -180,26 +183,26 @@ class VersionControlMixin:
                 force_signature=request.POST.get("force_signature") == "on",
             )
         except services.RegistryError as exc:
-            self.message_user(request, f"{version} was not promoted: {exc}", messages.ERROR)  # type: ignore[attr-defined]
+            self.message_user(request, f"{version} was not promoted: {exc}", messages.ERROR)
             return HttpResponseRedirect(change_url)
         moved = f"{event.from_version.version if event.from_version else 'nothing'} → {version.version}"
-        self.log_change(request, version, f"{event.get_action_display()}: {moved} ({reason})")  # type: ignore[attr-defined]
-        self.message_user(request, f"{event.get_action_display()}: {version.model.name} {moved}.", messages.SUCCESS)  # type: ignore[attr-defined]
+        self.log_change(request, version, f"{event.get_action_display()}: {moved} ({reason})")
+        self.message_user(request, f"{event.get_action_display()}: {version.model.name} {moved}.", messages.SUCCESS)
         return HttpResponseRedirect(change_url)
 
     def has_delete_permission(self, request: HttpRequest, obj: ModelVersion | None = None) -> bool:
         # The active version keeps its Delete button: delete_view then says why it is refused.
-        return bool(super().has_delete_permission(request, None))  # type: ignore[misc]
+        return bool(super().has_delete_permission(request, None))
 
     def delete_view(
         self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         version = selectors.version_at(object_id)
         if version is not None and version.model.active_version_id == version.pk:
-            if not super().has_delete_permission(request, version):  # type: ignore[misc]
+            if not super().has_delete_permission(request, version):
                 raise PermissionDenied
             context = {
-                **self.admin_site.each_context(request),  # type: ignore[attr-defined]
+                **self.admin_site.each_context(request),
                 "opts": ModelVersion._meta,
                 "original": version,
                 "title": f"{version} cannot be deleted",
@@ -207,7 +210,7 @@ class VersionControlMixin:
                 "change_url": reverse("admin:models_registry_modelversion_change", args=[version.pk]),
             }
             return TemplateResponse(request, DELETE_REFUSED_TEMPLATE, context, status=403)
-        response: HttpResponse = super().delete_view(request, object_id, extra_context)  # type: ignore[misc]
+        response: HttpResponse = super().delete_view(request, object_id, extra_context)
         return response
 
 
@@ -218,15 +221,18 @@ def active_delete_refusal(version: ModelVersion) -> str:
     )
 
 
-class ModelControlMixin:
+class ModelControlMixin(admin.ModelAdmin[RegisteredModel]):
     """RegisteredModelAdmin: the Roll back button and its confirmation page, and the "serving" column."""
 
+    def has_rollback_permission(self, request: HttpRequest) -> bool:  # the Roll back action's and page's
+        return request.user.has_perm("models_registry.rollback_registeredmodel")
+
     def get_urls(self) -> list[Any]:
-        urls: list[Any] = super().get_urls()  # type: ignore[misc]
+        urls: list[Any] = super().get_urls()
         own = [
             path(
                 "<path:object_id>/rollback/",
-                self.admin_site.admin_view(self.rollback_view),  # type: ignore[attr-defined]
+                self.admin_site.admin_view(self.rollback_view),
                 name="models_registry_registeredmodel_rollback",
             )
         ]
@@ -237,7 +243,7 @@ class ModelControlMixin:
         live = WorkerReport.objects.filter(model=OuterRef("pk"), heartbeat_at__gte=cutoff)
         devices = DeviceReport.objects.filter(model=OuterRef("pk"))
         annotated: QuerySet[RegisteredModel] = (
-            super()  # type: ignore[misc]
+            super()
             .get_queryset(request)
             .annotate(
                 workers_live=_count(live),
@@ -248,6 +254,7 @@ class ModelControlMixin:
         )
         return annotated
 
+    @admin.display(description="Serving")
     def serving(self, obj: RegisteredModel) -> str:
         """'3/3 on 1.3.0': live workers (of every replica) on the active version / live workers serving the model;
         then '; devices 2/3' when edge devices report it (on the active version / all)."""
@@ -259,23 +266,21 @@ class ModelControlMixin:
             serving += f"; devices {getattr(obj, 'devices_on_active', 0)}/{devices}"
         return serving
 
-    serving.short_description = "Serving"  # type: ignore[attr-defined]
-
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         model = selectors.model_at(object_id)
         extra = dict(extra_context or {})
-        if model is not None and self.has_rollback_permission(request):  # type: ignore[attr-defined]
+        if model is not None and self.has_rollback_permission(request):
             target = selectors.rollback_target(model=model)
             if target is not None:
                 extra["rollback_url"] = reverse("admin:models_registry_registeredmodel_rollback", args=[model.pk])
                 extra["rollback_label"] = f"Roll back to {target.version}…"
-        response: HttpResponse = super().change_view(request, object_id, form_url, extra)  # type: ignore[misc]
+        response: HttpResponse = super().change_view(request, object_id, form_url, extra)
         return response
 
     def rollback_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        if not self.has_rollback_permission(request):  # type: ignore[attr-defined]
+        if not self.has_rollback_permission(request):
             raise PermissionDenied
         model = selectors.model_at(object_id)
         if model is None:
@@ -283,7 +288,7 @@ class ModelControlMixin:
         change_url = reverse("admin:models_registry_registeredmodel_change", args=[model.pk])
         target = selectors.rollback_target(model=model)
         if target is None:
-            self.message_user(request, f"{model.name} has no earlier active version to roll back to.", messages.ERROR)  # type: ignore[attr-defined]
+            self.message_user(request, f"{model.name} has no earlier active version to roll back to.", messages.ERROR)
             return HttpResponseRedirect(change_url)
         current = model.active_version
         target = selectors.version_by_id(pk=target.pk)
@@ -295,11 +300,11 @@ class ModelControlMixin:
         try:
             event = services.model_rollback(model=model, actor=_actor(request), reason=reason)
         except services.RegistryError as exc:
-            self.message_user(request, f"{model.name} was not rolled back: {exc}", messages.ERROR)  # type: ignore[attr-defined]
+            self.message_user(request, f"{model.name} was not rolled back: {exc}", messages.ERROR)
             return HttpResponseRedirect(change_url)
         moved = f"{event.from_version.version if event.from_version else 'nothing'} → {target.version}"
-        self.log_change(request, model, f"Roll back: {moved} ({reason})")  # type: ignore[attr-defined]
-        self.message_user(request, f"Roll back: {model.name} {moved}.", messages.SUCCESS)  # type: ignore[attr-defined]
+        self.log_change(request, model, f"Roll back: {moved} ({reason})")
+        self.message_user(request, f"Roll back: {model.name} {moved}.", messages.SUCCESS)
         return HttpResponseRedirect(change_url)
 
 

@@ -34,12 +34,18 @@ from typing import TextIO
 
 from django.conf import settings
 from django.db import connections
+from prometheus_client import Counter
 
-from . import metrics
 from .storage import StoredArtifact, get_store
 from .storage.base import Progress, StoreTimeout, sha256_of_file
 
 logger = logging.getLogger(__name__)
+
+REQUESTS = Counter(
+    "atlas_artifact_cache_requests_total",
+    "Verified opens of an artifact: `hit` when the file was in the cache, `miss` when it was fetched.",
+    ["result"],
+)
 
 
 class ChecksumMismatch(Exception):
@@ -142,7 +148,7 @@ def open_verified(
         if force or not _usable(target, sha256=sha256, size=size):
             _download(artifact, sha256=sha256, target=target, progress=progress)
             fetched = True
-        metrics.ARTIFACT_CACHE_REQUESTS.labels("miss" if fetched else "hit").inc()
+        REQUESTS.labels("miss" if fetched else "hit").inc()
         fcntl.flock(lock, fcntl.LOCK_SH)  # others may read it now; nobody may delete it
         _touch(target)
         yield target

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from atlas.http.exceptions import Refused
+
 from .redaction import without_paths
 
 
-class RegistryError(Exception):
+class RegistryError(Refused):
     """A registry operation was refused; the message says why and what to do (and names no folder of
-    the server: it reaches API clients)."""
+    the server: it reaches API clients, as a 422)."""
 
     def __init__(self, message: str) -> None:
         super().__init__(without_paths(message))
@@ -18,4 +20,7 @@ class PromotionError(RegistryError):
 
 
 class PromotionTimeout(PromotionError):
-    """A version's bytes could not be fetched within the deadline (a hung or very slow store)."""
+    """A version's bytes could not be fetched within the deadline (a hung or very slow store): a 504."""
+
+    status_code = 504
+    error = "store_timeout"

@@ -1,6 +1,6 @@
-"""The registry's metrics: counters its code increments in each process (artifact cache hits and misses,
-model loads that failed), and a collector that reads deployment-wide series from the database when
-`/metrics` is scraped.
+"""The registry's metrics: a counter its code increments in each process (model loads that failed; the
+artifact cache counts its own hits and misses), and a collector that reads deployment-wide series from the
+database when `/metrics` is scraped.
 
 The collector's series (`atlas_active_version_info`, `atlas_workers_serving`, `atlas_activations_total`,
 `atlas_feedback_total`, `atlas_live_accuracy`)
@@ -18,11 +18,6 @@ from prometheus_client.registry import Collector
 
 from . import artifact_cache, selectors
 
-ARTIFACT_CACHE_REQUESTS = Counter(
-    "atlas_artifact_cache_requests_total",
-    "Verified opens of an artifact: `hit` when the file was in the cache, `miss` when it was fetched.",
-    ["result"],
-)
 MODEL_LOAD_FAILURES = Counter(
     "atlas_model_load_failures_total",
     "Loads of a model version that failed in a worker (the worker kept its previous version).",

@@ -24,8 +24,8 @@ from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from atlas.fastapi_schema import FastAPIDetail, FastAPIValidationError
-from atlas.parsers import SafeJSONParser
+from atlas.http.fastapi_schema import FastAPIDetail, FastAPIValidationError
+from atlas.http.parsers import SafeJSONParser
 from vocabulary import errors
 from vocabulary.filters import QueryError, QueryParam, parse_int, parse_query
 from vocabulary.pagination import EnvelopePagination

@@ -20,12 +20,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiRequest, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from atlas import admission
-from atlas.throttling import SharedScopedRateThrottle
+from atlas.http.throttling import SharedScopedRateThrottle
 from inference import model_cache, prediction_log
 from inference.api.common import SLOW_ERRORS, unavailable_response
 from inference.api.uploads import UPLOAD_ERRORS, UploadError, read_upload
@@ -121,7 +122,7 @@ AudioResponse = inline_serializer(
 
 class AudioClassifyView(APIView):
     authentication_classes = ()
-    permission_classes = ()
+    permission_classes = (AllowAny,)
     parser_classes = (MultiPartParser,)
     throttle_classes = (SharedScopedRateThrottle,)
     throttle_scope = "audio"

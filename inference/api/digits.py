@@ -27,12 +27,13 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers, status
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import BaseParser, JSONParser
+from rest_framework.permissions import AllowAny
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from atlas.exceptions import internal_error, unreadable_body
+from atlas.http.exceptions import internal_error, unreadable_body
 from inference import model_cache, served_models
 from inference.api.common import UnavailableResponse, unavailable_response
 from inference.digits_data import bundled_split
@@ -261,7 +262,7 @@ class JSONOnly(BaseContentNegotiation):
 class _PublicView(APIView):
     # Public, stateless endpoints: no session, no token, so no CSRF and no database on the request path.
     authentication_classes = ()
-    permission_classes = ()
+    permission_classes = (AllowAny,)
     parser_classes = (JSONParser,)  # documents the media type; the views read request.body themselves
     renderer_classes = (JSONRenderer,)
     content_negotiation_class = JSONOnly
@@ -289,7 +290,7 @@ def predict_answer(content_type: str, body: bytes) -> tuple[int, bytes] | None:
         return None
     try:
         answer = digit_prediction(loaded.predictor, pixels)
-    except Exception as exc:  # noqa: BLE001 -- answered as DRF's handler answers it (atlas.exceptions)
+    except Exception as exc:  # noqa: BLE001 -- answered as DRF's handler answers it (atlas.http.exceptions)
         return 500, orjson.dumps(internal_error(exc, where="PredictView"))
     return 200, orjson.dumps({**answer, "model": DIGIT_MODEL, "version": loaded.version})
 

@@ -25,12 +25,13 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import SessionAuthentication, get_authorization_header
 from rest_framework.parsers import JSONParser
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from atlas.fastapi_schema import FastAPIValidationError
-from atlas.throttling import SharedScopedRateThrottle
+from atlas.http.fastapi_schema import FastAPIValidationError
+from atlas.http.throttling import SharedScopedRateThrottle
 from inference import prediction_log
 from inference.api.threat import THREAT_MODEL
 from models_registry import selectors, services
@@ -126,7 +127,7 @@ def _field_errors(errors: dict[str, Any]) -> list[dict[str, Any]]:
 
 class FeedbackView(APIView):
     authentication_classes = ()  # as the old service: open, rate-limited per client
-    permission_classes = ()
+    permission_classes = (AllowAny,)
     parser_classes = (JSONParser,)  # for the schema: the body is read once, with json.loads
     throttle_classes = (SharedScopedRateThrottle,)
     throttle_scope = "feedback"

@@ -26,7 +26,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from atlas.fastapi_schema import FastAPIDetail, FastAPIValidationError
+from atlas.http.fastapi_schema import FastAPIDetail, FastAPIValidationError
 from inference.api.digits import (
     DIGIT_MODEL,
     TAGS,
@@ -161,7 +161,7 @@ class ModelsView(_PublicView):
         return Response({"models": rows, "active": active_name, "model": DIGIT_MODEL})
 
 
-# The error shapes of these paths, for /docs (fastapi_body makes them): atlas/fastapi_schema.py.
+# The error shapes of these paths, for /docs (fastapi_body makes them): atlas/http/fastapi_schema.py.
 
 
 def _at_old_path(

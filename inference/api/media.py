@@ -16,12 +16,13 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from atlas import admission
-from atlas.throttling import SharedScopedRateThrottle
+from atlas.http.throttling import SharedScopedRateThrottle
 from inference import model_cache
 from inference.api import threat_shape
 from inference.api.audio import AUDIO_MODEL, AUDIO_TYPES, decode_wav
@@ -104,7 +105,7 @@ def _audio(data: bytes) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]
 
 class AnalyzeMediaView(APIView):
     authentication_classes = ()
-    permission_classes = ()
+    permission_classes = (AllowAny,)
     parser_classes = (MultiPartParser,)
     throttle_classes = (SharedScopedRateThrottle,)
     throttle_scope = "analyze"
@@ -179,7 +180,7 @@ class AnalyzeMediaView(APIView):
 
 class AnalyzeHealthView(APIView):
     authentication_classes = ()
-    permission_classes = ()
+    permission_classes = (AllowAny,)
     throttle_classes = (SharedScopedRateThrottle,)
     throttle_scope = "info"
 

@@ -29,12 +29,13 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from atlas import admission
-from atlas.throttling import SharedScopedRateThrottle
+from atlas.http.throttling import SharedScopedRateThrottle
 from inference import model_cache, prediction_log
 from inference.api import threat_shape
 from inference.api.audio import AUDIO_MODEL, decode_wav
@@ -54,7 +55,7 @@ CHUNK = 256 * 1024
 
 class SaitView(APIView):
     authentication_classes = ()
-    permission_classes = ()
+    permission_classes = (AllowAny,)
     throttle_classes = (SharedScopedRateThrottle,)
     throttle_scope = "sait"
 

@@ -14,11 +14,12 @@ from django.urls import path
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from atlas.throttling import SharedScopedRateThrottle
+from atlas.http.throttling import SharedScopedRateThrottle
 from inference import model_cache, playground
 from models_registry import selectors
 
@@ -28,7 +29,7 @@ SERVED_MODELS = ("threat_classifier", "visual_detector", "audio_classifier")
 
 class InfoView(APIView):
     authentication_classes = ()
-    permission_classes = ()
+    permission_classes = (AllowAny,)
     throttle_classes = (SharedScopedRateThrottle,)
 
 

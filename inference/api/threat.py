@@ -18,12 +18,13 @@ from django.urls import path
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import JSONParser
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from atlas.fastapi_schema import FastAPIValidationError
-from atlas.throttling import SharedScopedRateThrottle
+from atlas.http.fastapi_schema import FastAPIValidationError
+from atlas.http.throttling import SharedScopedRateThrottle
 from inference import model_cache, prediction_log
 from inference.api import threat_shape
 from inference.api.common import UnavailableResponse, unavailable_response
@@ -127,7 +128,7 @@ ThreatError = inline_serializer("ThreatError", {"error": serializers.CharField()
 
 class ClassifyThreatView(APIView):
     authentication_classes = ()
-    permission_classes = ()
+    permission_classes = (AllowAny,)
     parser_classes = (JSONParser,)  # for the schema: the body is read once, with json.loads
     throttle_classes = (SharedScopedRateThrottle,)
     throttle_scope = "classify"

@@ -27,6 +27,7 @@ from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
@@ -207,7 +208,7 @@ _BINARY_NOTE = (
 class _V2View(APIView):
     # Public and stateless like /predict: no session, no token, no CSRF.
     authentication_classes = ()
-    permission_classes = ()
+    permission_classes = (AllowAny,)
 
 
 class ServerMetadataView(_V2View):

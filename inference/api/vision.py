@@ -15,12 +15,13 @@ from drf_spectacular.utils import OpenApiRequest, extend_schema, inline_serializ
 from PIL import Image, ImageOps, UnidentifiedImageError
 from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from atlas import admission
-from atlas.throttling import SharedScopedRateThrottle
+from atlas.http.throttling import SharedScopedRateThrottle
 from inference import model_cache, prediction_log
 from inference.api.common import SLOW_ERRORS, unavailable_response
 from inference.api.uploads import UPLOAD_ERRORS, UploadError, read_upload
@@ -99,7 +100,7 @@ DetectResponse = inline_serializer(
 class DetectView(APIView):
     # Public and stateless: no session, no token, so no CSRF and no database on the request path.
     authentication_classes = ()
-    permission_classes = ()
+    permission_classes = (AllowAny,)
     parser_classes = (MultiPartParser,)
     throttle_classes = (SharedScopedRateThrottle,)
     throttle_scope = "detect"

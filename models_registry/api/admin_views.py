@@ -22,7 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from atlas.throttling import SharedScopedRateThrottle
+from atlas.http.throttling import SharedScopedRateThrottle
 from models_registry import artifact_cache, reloads, selectors
 from models_registry.errors import RegistryError
 from models_registry.models import RegisteredModel

@@ -18,7 +18,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from atlas.parsers import SafeJSONParser
+from atlas.http.parsers import SafeJSONParser
 from models_registry import promotion_jobs, rollouts, selectors, services
 from models_registry.models import ActivationEvent, ModelVersion, PromotionJob, RegisteredModel, Rollout
 

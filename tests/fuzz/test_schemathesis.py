@@ -61,7 +61,7 @@ def test_no_operation_answers_a_5xx_or_breaks_its_schema(settings_fixture, tmp_p
     failures: list[str] = []
 
     for operation in operations:
-        # identity: the WSGI client does not undo the gzip large answers get (atlas.middleware)
+        # identity: the WSGI client does not undo the gzip large answers get (atlas.http.middleware)
         for headers in (
             {"Accept-Encoding": "identity"},
             {"Accept-Encoding": "identity", "Authorization": f"Bearer {TOKEN}"},

@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.test import RequestFactory
 from rest_framework.test import APIClient
 
-from atlas.error_views import server_error
+from atlas.http.error_views import server_error
 from models_registry import services
 
 pytestmark = pytest.mark.django_db

@@ -4,14 +4,14 @@ Views document their own specific errors (an upload's 413/415, a model's 503, th
 this adds, where a view did not, the answers that come from layers in front of every view, with the
 shape `{"detail": ..., ...}` they all share:
 - 400 on every operation: a NUL character in the path or query (atlas.request_guard), a body that does
-  not parse or nests too deep (atlas.parsers);
+  not parse or nests too deep (atlas.http.parsers);
 - 408 and 413 on operations with a body: a body that stops arriving under gunicorn (atlas.request_guard);
   over ATLAS_MAX_REQUEST_MB (or a chunked body over its limit);
 - 403 (and 401 for a malformed Authorization header) on operations that need a user or the admin token;
   503 on the admin API while ADMIN_TOKEN is unset;
 - 404 on operations with a path parameter;
 - 422 on the registry's and the admin API's writes (a refused registry operation);
-- 429 on the rate-limited views (those with a `throttle_scope`, atlas.throttling), with Retry-After.
+- 429 on the rate-limited views (those with a `throttle_scope`, atlas.http.throttling), with Retry-After.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Django's error views (handler400/403/404/500): JSON everywhere but the browser-facing admin.
 
-The API's own errors go through atlas.exceptions (DRF); these answer what never reaches a view: an
+The API's own errors go through atlas.http.exceptions (DRF); these answer what never reaches a view: an
 unknown path, a request Django refuses before routing, an error outside DRF. The body of a 404 is
 `{"detail": "Not Found"}`, the shape of FastAPI, which both services Atlas replaces spoke.
 """

@@ -1,8 +1,9 @@
 """One JSON error shape for the API: DRF's `{"detail": ...}` plus field errors, never an HTML 500.
 
-The mappings views would otherwise repeat live here, once: a registry refusal (RegistryError) is a 422, a
-body that stopped arriving a 408, a body over the limit a 413, a database that cannot be reached a 503 with
-`Retry-After` (outside DRF too: atlas.error_views.server_error), anything unknown a logged JSON 500."""
+The mappings views would otherwise repeat live here, once: a refusal (`Refused`, e.g. the registry's
+RegistryError) is a 422 (or its own status), a body that stopped arriving a 408, a body over the limit a 413, a
+database that cannot be reached a 503 with `Retry-After` (outside DRF too: atlas.http.error_views.server_error),
+anything unknown a logged JSON 500."""
 
 from __future__ import annotations
 
@@ -17,8 +18,6 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from models_registry.errors import PromotionTimeout, RegistryError
-
 logger = logging.getLogger("atlas")
 
 # Errors of a database that cannot be reached (down, restarting, refusing connections), not of the request.
@@ -26,14 +25,22 @@ DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 DATABASE_RETRY_AFTER_SECONDS = 5
 
 
+class Refused(Exception):
+    """An operation refused for a reason its message states, to the client: answered `status_code` (422)
+    `{"detail": message}`, plus `"error": error` when set. An app subclasses it
+    (models_registry.errors.RegistryError) so that its views need not catch it."""
+
+    status_code: int = status.HTTP_422_UNPROCESSABLE_ENTITY
+    error: str | None = None
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     response = drf_exception_handler(exc, context)
     if response is not None:
         return response
-    if isinstance(exc, PromotionTimeout):  # the store did not answer within ATLAS_FETCH_DEADLINE_SECONDS
-        return Response({"error": "store_timeout", "detail": str(exc)}, status=status.HTTP_504_GATEWAY_TIMEOUT)
-    if isinstance(exc, RegistryError):  # the registry refused the operation; the view need not catch it
-        return Response({"detail": str(exc)}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
+    if isinstance(exc, Refused):  # e.g. the registry refused the operation; the view need not catch it
+        body = {"detail": str(exc)} if exc.error is None else {"error": exc.error, "detail": str(exc)}
+        return Response(body, status=exc.status_code)
     if isinstance(exc, UnreadablePostError):  # the client stopped sending its body (atlas.request_guard)
         return Response(unreadable_body(exc), status=status.HTTP_408_REQUEST_TIMEOUT)
     if isinstance(exc, RequestDataTooBig):

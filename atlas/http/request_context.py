@@ -1,11 +1,12 @@
-"""Per-request context: the X-Request-ID, the prediction metrics, and the request's log line.
+"""Per-request context: the X-Request-ID, what answered the request, and the request's log line.
 
 RequestContextMiddleware runs first. It takes the client's X-Request-ID when it is a sane token (1-128
 letters, digits, `.`, `_`, `-`; anything else could forge log lines) or makes one, echoes it on the
-answer, and makes it available to every log record of the request (atlas.logging.RequestIdFilter). It
-opens the list in which `model_cache.get` notes which model versions answered, counts the prediction
-under each (inference.metrics), and, when ACCESS_LOG is set, writes one line naming the request id, the
-status, the time taken, and the model and version that answered.
+answer, and makes it available to every log record of the request (atlas.log_format.RequestIdFilter). It
+opens the list in which the app that answers notes which model versions answered (inference's
+`model_cache.get`), hands that list to the `observers` when the request ends (inference counts its metrics
+there), and, when ACCESS_LOG is set, writes one line naming the request id, the status, the time taken, and
+the model and version that answered.
 """
 
 from __future__ import annotations
@@ -16,14 +17,26 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 
-from inference import metrics
-
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("atlas_request_id", default=None)
+# What answered the current request: (model, version, (rollout id, role) or None); None outside a request.
+Served = tuple[str, str, "tuple[int, str] | None"]
+served: contextvars.ContextVar[list[Served] | None] = contextvars.ContextVar("atlas_served", default=None)
+# The current request's META (its headers), for the canary's route key; None outside a request.
+current_meta: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("atlas_meta", default=None)
+
+
+class Observer(Protocol):
+    def __call__(self, served: list[Served], /, *, status: int, seconds: float) -> None: ...
+
+
+# Called when a request that something answered ends. An app adds its own at start-up (inference counts its
+# metrics, in InferenceConfig.ready): this module imports no app.
+observers: list[Observer] = []
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 access_logger = logging.getLogger("atlas.requests")
@@ -43,22 +56,23 @@ class RequestScope:
 
     def __init__(self, meta: dict[str, Any]) -> None:
         self.rid = _request_id(meta)
-        self.served: list[metrics.Served] = []
-        self._tokens = (request_id.set(self.rid), metrics.served.set(self.served), metrics.current_meta.set(meta))
+        self.served: list[Served] = []
+        self._tokens = (request_id.set(self.rid), served.set(self.served), current_meta.set(meta))
         self.started = time.perf_counter()
 
     def finish(self, *, method: str, path: str, status: int) -> None:
-        """Count the prediction under each version that answered, and write the request's log line."""
+        """Tell the observers what answered, and write the request's log line."""
         elapsed = time.perf_counter() - self.started
         if self.served:
-            metrics.observe(self.served, status=status, seconds=elapsed)
+            for observe in observers:
+                observe(self.served, status=status, seconds=elapsed)
         if settings.ATLAS_REQUEST_LOG:
             _log(method, path, status, elapsed, self.rid, self.served)
 
     def close(self) -> None:
         rid_token, served_token, meta_token = self._tokens
-        metrics.current_meta.reset(meta_token)
-        metrics.served.reset(served_token)
+        current_meta.reset(meta_token)
+        served.reset(served_token)
         request_id.reset(rid_token)
 
 
@@ -77,7 +91,7 @@ class RequestContextMiddleware:
             scope.close()
 
 
-def _log(method: str, path: str, status: int, elapsed: float, rid: str, served: list[metrics.Served]) -> None:
+def _log(method: str, path: str, status: int, elapsed: float, rid: str, served: list[Served]) -> None:
     model = ",".join(dict.fromkeys(name for name, _, _ in served)) or "-"
     version = ",".join(dict.fromkeys(version for _, version, _ in served)) or "-"
     access_logger.info(
