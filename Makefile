@@ -11,6 +11,9 @@ WEB_CONCURRENCY ?= 2
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/atlas
 PYTEST_ARGS ?=
 MYPY_PATHS ?= atlas models_registry inference vocabulary
+# KServe's client (tests/oip) in a virtualenv of its own: it needs protobuf 6, the service pins 7.
+KSERVE_VENV ?= $(VENV)-kserve
+KSERVE_PYTHON = $(if $(wildcard $(KSERVE_VENV)/bin/python),$(abspath $(KSERVE_VENV))/bin/python,)
 
 .PHONY: venv lock run split migrate test test-postgres test-sqlite lint typecheck clean
 
@@ -33,6 +36,11 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(VENV)/.installed
 
+$(KSERVE_VENV)/.installed: requirements-kserve.txt
+	test -x $(KSERVE_VENV)/bin/python || $(PYTHON) -m venv $(KSERVE_VENV)
+	$(KSERVE_VENV)/bin/python -m pip install --quiet -r requirements-kserve.txt
+	touch $@
+
 # Recompile both locks after an edit of requirements.in or requirements-dev.in; a pin already in a lock is
 # kept unless its .in says otherwise (`make lock PIP_COMPILE_ARGS=--upgrade` moves everything to the newest).
 lock: venv
@@ -50,7 +58,7 @@ run: migrate
 	ATLAS_ENV=$${ATLAS_ENV:-development} WEB_CONCURRENCY=$(WEB_CONCURRENCY) HOST=$(HOST) PORT=$(PORT) PATH="$(abspath $(VENV))/bin:$$PATH" \
 		$(VENV)/bin/honcho -f Procfile start web worker
 
-test: venv
+test: venv $(KSERVE_VENV)/.installed
 	scripts/ensure_postgres.sh
 	scripts/ensure_chromium.sh
 	scripts/ensure_caddy.sh
@@ -58,11 +66,11 @@ test: venv
 
 test-postgres: venv
 	@echo "== the suite on PostgreSQL"
-	DATABASE_URL=$(TEST_DATABASE_URL) $(VENV)/bin/pytest $(PYTEST_ARGS)
+	DATABASE_URL=$(TEST_DATABASE_URL) ATLAS_TEST_KSERVE_PYTHON=$(KSERVE_PYTHON) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test-sqlite: venv
 	@echo "== the suite on SQLite"
-	env -u DATABASE_URL $(VENV)/bin/pytest $(PYTEST_ARGS)
+	env -u DATABASE_URL ATLAS_TEST_KSERVE_PYTHON=$(KSERVE_PYTHON) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -181,8 +181,7 @@ def test_a_canary_splits_v2_traffic_by_route_key(client, replica, models):
 
 
 # KServe's client lives in its own virtualenv (kserve==0.21.0 would downgrade protobuf in the shared one):
-# ATLAS_TEST_KSERVE_PYTHON names its python, e.g. after `python3.11 -m venv /tmp/kserve && /tmp/kserve/bin/pip
-# install kserve==0.21.0`.
+# ATLAS_TEST_KSERVE_PYTHON names its python: `make test` builds it from requirements-kserve.txt and sets it.
 KSERVE_PYTHON = os.environ.get("ATLAS_TEST_KSERVE_PYTHON", "")
 PROBE = Path(__file__).with_name("kserve_probe.py")
 
