@@ -59,9 +59,16 @@ def _json_part(body: bytes, header_length: str | None) -> tuple[Any, memoryview]
     return payload, memoryview(body)[split:]
 
 
+# The largest size of one dimension (a signed 32-bit count, as Triton takes it): larger ones describe no array
+# a body could carry, and NumPy refuses them with errors of its own.
+MAX_DIMENSION = 2**31 - 1
+
+
 def _shape(value: Any, name: str, expected: Tensor) -> tuple[int, ...]:
-    if not isinstance(value, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in value):
-        raise V2Error(f"input {name}: shape must be a list of sizes (whole numbers, 0 or more).")
+    if not isinstance(value, list) or not all(
+        isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= MAX_DIMENSION for d in value
+    ):
+        raise V2Error(f"input {name}: shape must be a list of sizes (whole numbers, 0 to {MAX_DIMENSION}).")
     wanted = expected["shape"]
     if len(value) != len(wanted) or any(w not in (-1, d) for w, d in zip(wanted, value, strict=True)):
         raise V2Error(f"input {name} has shape {value}; the model takes {wanted} (-1: any size).")
@@ -120,6 +127,11 @@ def _from_json(data: Any, name: str, datatype: str, count: int) -> np.ndarray:
     dtype = NUMPY_TYPES[datatype]
     if count and flat.dtype.kind not in _NUMERIC_KINDS[dtype.kind]:
         raise V2Error(f"input {name}: data must hold {datatype} values only, not {flat.dtype.kind!r}-kind values.")
+    if count and dtype.kind in "iu":  # JSON integers arrive as int64: held to the datatype's range, never wrapped
+        info = np.iinfo(dtype)
+        if flat.min() < info.min or flat.max() > info.max:
+            raise V2Error(f"input {name}: data does not fit {datatype} (from {info.min} to {info.max}).")
+        return flat.astype(dtype, casting="unsafe")
     try:
         return flat.astype(dtype, casting="unsafe" if dtype.kind == "f" else "same_kind")
     except (TypeError, OverflowError) as exc:
@@ -172,7 +184,10 @@ def parse_infer(body: bytes, header_length: str | None, signature: Signature) ->
             array = _from_json(raw["data"], name, tensor["datatype"], count)
         else:
             raise V2Error(f'input {name} has neither "data" nor a binary_data_size parameter.')
-        inputs[name] = array.reshape(shape)
+        try:
+            inputs[name] = array.reshape(shape)
+        except (ValueError, OverflowError) as exc:  # a shape NumPy cannot make, even of no elements
+            raise V2Error(f"input {name}: shape {list(shape)} cannot hold its data ({exc}).") from None
     if offset != len(binary):
         raise V2Error(f"{len(binary) - offset} bytes of binary data follow the inputs that no input claims.")
     missing = [name for name in expected if name not in inputs]
