@@ -16,7 +16,6 @@ nothing loadable. Every answer names the model and the version, and is counted l
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -86,15 +85,20 @@ def _entry(name: str, version: str | None) -> model_cache.LoadedModel:
     return entry
 
 
-_signatures: dict[tuple[int, str, datetime], Signature] = {}
+_signatures: dict[tuple[int, str], Signature] = {}
 
 
 def signature_of(entry: model_cache.LoadedModel) -> Signature:
-    """The version's recorded signature (read once per load of a version), else what its predictor says."""
-    key = (entry.version_id, entry.sha256, entry.loaded_at)
+    """The version's recorded signature (read once per version and bytes), else what its predictor says. While
+    the registry is unreachable (a worker serving its last known pointer) the predictor's own signature
+    answers, uncached, as /predict keeps answering then."""
+    key = (entry.version_id, entry.sha256)
     found = _signatures.get(key)
     if found is None:
-        recorded: Any = selectors.version_io_signature(version_id=entry.version_id)
+        try:
+            recorded: Any = selectors.version_io_signature(version_id=entry.version_id)
+        except DatabaseError:
+            return entry.predictor.signature
         found = recorded or entry.predictor.signature
         _signatures[key] = found
     return found
@@ -244,7 +248,10 @@ class ModelMetadataView(_V2View):
     @_failing
     def get(self, request: Request, name: str, version: str | None = None) -> HttpResponse:
         entry = _entry(name, version)
-        model = selectors.registered_model(name=name)
+        try:
+            model = selectors.registered_model(name=name)
+        except DatabaseError:  # the registry unreachable: the platform is the one thing it alone knows
+            model = None
         runtime = model.runtime if model is not None else ""
         signature = signature_of(entry)
         return _json(

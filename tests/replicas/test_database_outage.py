@@ -61,6 +61,11 @@ def _predict(replica) -> requests.Response:
     return requests.post(f"{replica.url}/predict", json=PIXELS, timeout=15)
 
 
+def _v2_infer(replica) -> requests.Response:
+    body = {"inputs": [{"name": "pixels", "shape": [1, 784], "datatype": "FP32", "data": PIXELS["pixels"]}]}
+    return requests.post(f"{replica.url}/v2/models/digit_classifier/infer", json=body, timeout=15)
+
+
 def test_during_an_outage_registry_and_dictionary_reads_are_503_with_retry_after(
     digits, proxy, through_proxy, tmp_path
 ):
@@ -120,6 +125,8 @@ def test_a_replica_started_during_an_outage_serves_the_last_known_version_from_t
     # Then it answers predictions from the last known version, and health says so
     answer = _predict(second)
     assert (answer.status_code, answer.json()["version"]) == (200, "1.0.0"), answer.text
+    v2 = _v2_infer(second)  # the Open Inference Protocol too: the signature comes from the predictor then
+    assert (v2.status_code, v2.json()["model_version"]) == (200, "1.0.0"), v2.text
     health, ready = _get(second, "/healthz"), _get(second, "/readyz")
     assert (health.status_code, health.json()["registry"], health.json()["source"]) == (
         503,
