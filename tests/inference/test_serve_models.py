@@ -81,6 +81,18 @@ def test_an_alias_names_its_model(settings):
     assert (served_models.serves("visual_detector"), served_models.serves("digit_classifier")) == (True, False)
 
 
+def test_a_leading_minus_leaves_a_model_out_and_serves_every_other_even_one_registered_later(settings):
+    settings.ATLAS_SERVE_MODELS = ["-visual_detector", "-sait_audio_classifier"]
+    settings.ATLAS_MODEL_ALIASES = {"sait_audio_classifier": "audio_classifier"}
+
+    assert [served_models.serves(n) for n in ("visual_detector", "audio_classifier", "digit_classifier", "iris")] == [
+        False,
+        False,
+        True,
+        True,
+    ]
+
+
 def test_names_that_match_no_registered_model_are_reported(settings, both_active):
     settings.ATLAS_SERVE_MODELS = ["digit_classifier", "yolov8m", "digits"]
     settings.ATLAS_MODEL_ALIASES = {"yolov8m": "threat_classifier"}
