@@ -15,10 +15,11 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 from django.conf import settings
+from onnxruntime.capi.onnxruntime_pybind11_state import Fail, InvalidArgument
 
 from models_registry.signatures import Signature, Tensor, incompatibilities
 
-from .tensors import zeros_for
+from .tensors import TensorInputError, zeros_for
 
 # onnxruntime's element types -> the protocol's datatypes
 ONNX_TYPES = {
@@ -69,7 +70,10 @@ class OnnxPredictor:
     def infer(self, inputs: dict[str, np.ndarray], outputs: list[str]) -> dict[str, np.ndarray]:
         # onnxruntime's string tensors take str: BYTES arrive as bytes (UTF-8)
         feed = {k: _as_text(v) if v.dtype == object else v for k, v in inputs.items()}
-        results = self.session.run(outputs, feed)
+        try:
+            results = self.session.run(outputs, feed)
+        except (InvalidArgument, Fail) as exc:  # inputs the signature let through (free sizes) the graph refuses
+            raise TensorInputError(f"The model cannot run on these inputs: {_first_line(exc)}") from None
         return {name: np.asarray(value) for name, value in zip(outputs, results, strict=True)}
 
     def warm_up(self) -> None:
@@ -78,6 +82,11 @@ class OnnxPredictor:
             {t["name"]: zeros_for(t) for t in self._signature["inputs"]},
             [t["name"] for t in self._signature["outputs"]],
         )
+
+
+def _first_line(exc: Exception) -> str:
+    """onnxruntime's message without the log line it repeats after it."""
+    return str(exc).split("\x1b")[0].strip()
 
 
 def _session(path: Path) -> ort.InferenceSession:

@@ -48,3 +48,29 @@ def test_json_integers_reach_an_unsigned_input(datatype):
 def test_an_integer_out_of_its_datatypes_range_is_a_400_not_wrapped(datatype, data):
     with pytest.raises(V2Error, match=f"does not fit {datatype}"):
         parse_infer(request([1], data, datatype), None, signature(datatype, [-1]))
+
+
+def test_inputs_an_onnx_graph_refuses_at_run_time_are_a_tensor_input_error(tmp_path):
+    # Given a graph whose input has free sizes (so the signature lets any width through) but multiplies by a 4x3
+    from onnx import TensorProto, helper, numpy_helper
+
+    from inference.runtimes import onnx as onnx_runtime
+    from inference.runtimes.tensors import TensorInputError
+
+    weights = numpy_helper.from_array(np.ones((4, 3), dtype=np.float32), name="W")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "W"], ["y"])],
+        "matmul",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, None])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 3])],
+        [weights],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    path = tmp_path / "matmul.onnx"
+    path.write_bytes(model.SerializeToString())
+    predictor = onnx_runtime.load(path, metadata={})
+
+    # When it is asked with a width of 5, then the refusal is the client's (a 400), not a 500
+    with pytest.raises(TensorInputError, match="The model cannot run on these inputs: .*MatMul"):
+        predictor.infer({"x": np.ones((1, 5), dtype=np.float32)}, ["y"])
