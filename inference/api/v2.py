@@ -98,7 +98,8 @@ def signature_of(entry: model_cache.LoadedModel) -> Signature:
         try:
             recorded: Any = selectors.version_io_signature(version_id=entry.version_id)
         except DatabaseError:
-            return entry.predictor.signature
+            own: Signature = entry.predictor.signature
+            return own
         found = recorded or entry.predictor.signature
         _signatures[key] = found
     return found
