@@ -66,8 +66,8 @@ def livez(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "alive"})
 
 
-@require_GET
-def readyz(request: HttpRequest) -> JsonResponse:
+def decide() -> tuple[bool, dict[str, Any]]:
+    """Whether this process is ready, and what /readyz says of it (/v2/health/ready answers the same)."""
     database = database_reachable()
     models: dict[str, dict[str, Any]] = {}
     if database:
@@ -84,6 +84,12 @@ def readyz(request: HttpRequest) -> JsonResponse:
     body: dict[str, Any] = {"status": status, "database_connected": database, "models": models}
     if not database:
         body["registry"] = "unreachable"
+    return ready, body
+
+
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    ready, body = decide()
     return JsonResponse(body, status=200 if ready else 503)
 
 

@@ -236,11 +236,7 @@ class ReadyView(_V2View):
         responses={200: Ready, 503: Ready},
     )
     def get(self, request: Request) -> HttpResponse:
-        try:
-            states = readiness.model_states()
-            ready = all(state["on_active"] is not False for state in states.values())
-        except DatabaseError:
-            ready = False
+        ready, _ = readiness.decide()
         return _json({"ready": ready}, 200 if ready else 503)
 
 

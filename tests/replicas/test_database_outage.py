@@ -127,6 +127,8 @@ def test_a_replica_started_during_an_outage_serves_the_last_known_version_from_t
     assert (answer.status_code, answer.json()["version"]) == (200, "1.0.0"), answer.text
     v2 = _v2_infer(second)  # the Open Inference Protocol too: the signature comes from the predictor then
     assert (v2.status_code, v2.json()["model_version"]) == (200, "1.0.0"), v2.text
+    v2_ready = _get(second, "/v2/health/ready")  # and its readiness is /readyz's
+    assert (v2_ready.status_code, v2_ready.json()) == (200, {"ready": True})
     health, ready = _get(second, "/healthz"), _get(second, "/readyz")
     assert (health.status_code, health.json()["registry"], health.json()["source"]) == (
         503,
