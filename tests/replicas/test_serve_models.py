@@ -18,13 +18,11 @@ from tests.waiting import wait_until
 pytestmark = [pytest.mark.servers, pytest.mark.django_db(transaction=True)]
 
 DIGITS, THREAT = "digit_classifier", "threat_classifier"
-NOT_SERVED = {
-    "error": (
-        "This replica does not serve 'threat_classifier' (ATLAS_SERVE_MODELS=digit_classifier); "
-        "send the request to a replica that serves it."
-    ),
-    "model": THREAT,
-}
+WHY = (
+    "This replica does not serve 'threat_classifier' (ATLAS_SERVE_MODELS=digit_classifier); "
+    "send the request to a replica that serves it."
+)
+NOT_SERVED = {"error": WHY, "model": THREAT, "detail": f"No model loaded. {WHY}"}
 
 
 def _threat_version(tmp_path, version: str):
