@@ -62,6 +62,7 @@ test: venv $(KSERVE_VENV)/.installed
 	scripts/ensure_postgres.sh
 	scripts/ensure_chromium.sh
 	scripts/ensure_caddy.sh
+	scripts/ensure_socat.sh
 	$(MAKE) --no-print-directory test-postgres test-sqlite
 
 test-postgres: venv

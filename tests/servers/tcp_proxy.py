@@ -1,15 +1,20 @@
 """A TCP forwarder on 127.0.0.1 that a test can take down and bring back: an outage of the server behind it
 that only the clients pointed at the proxy see (the machine's PostgreSQL stays up for everyone else).
 
-`down()` closes the listening socket and every connection through it (clients see resets, then refused
-connections); `up()` listens again on the same port.
+The forwarder is socat (Debian's package; scripts/ensure_socat.sh installs it), one process per connection
+(`fork`) in a session of its own. `down()` kills that session, so the listening socket and every connection
+through it close at once (clients see their connections cut, then refused); `up()` starts it again on the same
+port.
 """
 
 from __future__ import annotations
 
-import contextlib
+import os
+import signal
 import socket
-import threading
+import subprocess
+
+from tests.waiting import wait_until
 
 from .seaweedfs import HOST, free_ports
 
@@ -18,59 +23,28 @@ class TcpProxy:
     def __init__(self, target_port: int, *, target_host: str = HOST) -> None:
         self.target = (target_host, target_port)
         self.port = free_ports(1)[0]
-        self._listener: socket.socket | None = None
-        self._open: set[socket.socket] = set()
-        self._guard = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
 
     def up(self) -> TcpProxy:
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind((HOST, self.port))
-        listener.listen(64)
-        self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+        self._process = subprocess.Popen(
+            [
+                "socat",
+                f"TCP-LISTEN:{self.port},bind={HOST},reuseaddr,fork",
+                f"TCP:{self.target[0]}:{self.target[1]},connect-timeout=5",
+            ],
+            start_new_session=True,
+        )
+        wait_until(self._listening, timeout=10, what=f"socat listening on {HOST}:{self.port}")
         return self
 
     def down(self) -> None:
-        with self._guard:
-            listener, self._listener = self._listener, None
-            sockets, self._open = self._open, set()
-        for sock in [listener, *sockets] if listener else sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
+        process, self._process = self._process, None
+        if process is None:
+            return
+        os.killpg(process.pid, signal.SIGKILL)  # the listener and every forked connection
+        process.wait()
+        wait_until(lambda: not self._listening(), timeout=10, what=f"{HOST}:{self.port} closed")
 
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:  # closed by down()
-                return
-            try:
-                server = socket.create_connection(self.target, timeout=5)
-            except OSError:
-                client.close()
-                continue
-            server.settimeout(None)
-            with self._guard:
-                if self._listener is not listener:  # went down meanwhile
-                    client.close()
-                    server.close()
-                    return
-                self._open.update((client, server))
-            for source, sink in ((client, server), (server, client)):
-                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
-
-    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for sock in (source, sink):
-                with contextlib.suppress(OSError):  # wakes the other direction's pump
-                    sock.shutdown(socket.SHUT_RDWR)
-            with self._guard:
-                self._open.difference_update((source, sink))
-            source.close()
+    def _listening(self) -> bool:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            return probe.connect_ex((HOST, self.port)) == 0
