@@ -57,9 +57,7 @@ def test_detections_over_the_slots_are_answered_503_at_once_and_predict_keeps_an
     with ThreadPoolExecutor(max_workers=SLOTS + EXTRA) as pool:
         running = [pool.submit(detect, replica.url) for _ in range(SLOTS + EXTRA)]
         wait_until(lambda: sum(future.done() for future in running) >= EXTRA, timeout=30, what="the refusals")
-        started = time.monotonic()
         predicted = requests.post(f"{replica.url}/predict", json={"pixels": [0.5] * 784}, timeout=30)
-        predict_seconds = time.monotonic() - started
         detections_still_running = sum(not future.done() for future in running)
         answers = [future.result() for future in running]
 
@@ -68,7 +66,7 @@ def test_detections_over_the_slots_are_answered_503_at_once_and_predict_keeps_an
     assert {(body["error"], body["model"], retry_after) for _, body, retry_after, _ in refused} == {
         ("overloaded", "visual_detector", "1")
     }
-    assert max(seconds for *_, seconds in refused) < WAIT + 1.5
+    # every refusal came while the admitted detections still ran (an order, not a timing: the machine may be busy)
+    assert max(seconds for *_, seconds in refused) < min(seconds for code, *_, seconds in answers if code == 200)
     assert (predicted.status_code, predicted.json()["model"]) == (200, "digit_classifier")
     assert detections_still_running == SLOTS  # /predict was answered while both slots were busy
-    assert predict_seconds < 2
