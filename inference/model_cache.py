@@ -22,10 +22,11 @@ from typing import Any
 from django.db import DatabaseError
 from django.utils import timezone
 
-from models_registry import last_known, selectors, services, trust, worker_reports
+from models_registry import last_known, selectors, services, trust
 from models_registry.metrics import MODEL_LOAD_FAILURES
 from models_registry.models import ModelVersion
 from models_registry.runtimes import load_and_warm
+from models_registry.services import worker_reports
 
 from . import metrics, rollouts, served_models
 

@@ -1,17 +1,12 @@
-"""Telling every serving process that an active pointer moved.
-
-- `notify_activation` runs inside the promote transaction. On PostgreSQL it is `pg_notify`, which the
-  server delivers only when the transaction commits (never for a rolled-back one), so the broadcast
-  goes out after commit by construction. On SQLite it does nothing: the poll below finds the change.
-- `ActivationListener` is one daemon thread per serving worker. It LISTENs on PostgreSQL and wakes on
-  a notification; everywhere it also polls the registry every ATLAS_RELOAD_POLL_SECONDS, the whole
-  mechanism on SQLite and a safety net for a dropped connection on PostgreSQL. When the registry's
-  active version differs from what the process has loaded, it re-sends `model_activated` locally.
+"""The serving side of the broadcast (models_registry.broadcast sends it): `ActivationListener` is one daemon
+thread per serving worker. It LISTENs on PostgreSQL and wakes on a notification; everywhere it also polls the
+registry every ATLAS_RELOAD_POLL_SECONDS, the whole mechanism on SQLite and a safety net for a dropped connection
+on PostgreSQL. When the registry's active version differs from what the process has loaded, it re-sends
+`model_activated` locally. It also writes the worker's heartbeat and prunes the reports of workers that are gone.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
@@ -23,24 +18,17 @@ import psycopg
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
 
-from . import selectors, worker_reports
+from . import selectors
+from .broadcast import CHANNEL
 from .models import RegisteredModel
+from .services import worker_reports
 from .signals import model_activated
 
 logger = logging.getLogger(__name__)
 
-CHANNEL = "atlas_model_activated"
 LISTEN_RETRY_SECONDS = 30
 # How often each listener deletes the reports of workers that are gone (worker_reports.worker_reports_prune).
 PRUNE_REPORTS_SECONDS = 300
-
-
-def notify_activation(*, model_name: str, version_id: int) -> None:
-    if connection.vendor != "postgresql":
-        return
-    payload = json.dumps({"model": model_name, "version_id": version_id})
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, payload])
 
 
 def _listen_connection() -> psycopg.Connection:

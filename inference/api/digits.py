@@ -37,7 +37,8 @@ from atlas.http.exceptions import internal_error, unreadable_body
 from inference import model_cache, served_models
 from inference.api.common import UnavailableResponse, unavailable_response
 from inference.digits_data import bundled_split
-from models_registry import bootstrap, selectors
+from models_registry import selectors
+from models_registry.compat import bootstrap
 
 DIGIT_MODEL = "digit_classifier"
 PIXELS = 784

@@ -43,8 +43,9 @@ from inference.api.common import SLOW_ERRORS, unavailable_response
 from inference.api.threat import THREAT_MODEL
 from inference.api.uploads import UploadError
 from inference.runtimes.audio_features import MIN_SECONDS
-from models_registry import artifact_cache, device_reports, selectors, services
+from models_registry import artifact_cache, selectors, services
 from models_registry.models import RegisteredModel
+from models_registry.services import device_reports
 from models_registry.storage import StorageError
 
 TRUST_ABOVE = 0.85  # the old service's rule: an edge detection above this needs no cloud check

@@ -22,8 +22,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
-from . import promotion_jobs, selectors, services, signatures, trust
-from .models import ActivationEvent, DeviceReport, ModelVersion, RegisteredModel, WorkerReport
+from .. import selectors, services, signatures, trust
+from ..models import ActivationEvent, DeviceReport, ModelVersion, RegisteredModel, WorkerReport
+from ..services import promotion_jobs
 
 CONFIRM_TEMPLATE = "admin/models_registry/confirm_activation.html"
 DELETE_REFUSED_TEMPLATE = "admin/models_registry/modelversion/delete_refused.html"

@@ -20,13 +20,14 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from . import promotion_jobs, runtimes, selectors, services, signatures, trust
-from .admin_control import ModelControlMixin, VersionControlMixin, active_delete_refusal
-from .admin_control import _count as count_reports
-from .admin_jobs import promote_in_background
-from .models import ActivationEvent, ModelVersion, RegisteredModel, WorkerReport
-from .storage import STORAGE_KINDS
-from .versioning import is_valid_version
+from .. import runtimes, selectors, services, signatures, trust
+from ..models import ActivationEvent, ModelVersion, RegisteredModel, WorkerReport
+from ..services import promotion_jobs
+from ..storage import STORAGE_KINDS
+from ..versioning import is_valid_version
+from .control import ModelControlMixin, VersionControlMixin, active_delete_refusal
+from .control import _count as count_reports
+from .jobs import promote_in_background
 
 
 def _with_seconds(value: datetime) -> str:
@@ -543,7 +544,3 @@ class WorkerReportAdmin(admin.ModelAdmin[WorkerReport]):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-
-
-# Registered beside the workers: the edge devices, and rollouts (start, watch, abort).
-from . import admin_devices, admin_rollouts  # noqa: E402,F401

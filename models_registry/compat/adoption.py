@@ -21,10 +21,10 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
-from . import services
-from .models import ModelVersion, RegisteredModel
-from .storage import StorageError, StoredArtifact, get_store
-from .storage.base import sha256_of_file
+from .. import services
+from ..models import ModelVersion, RegisteredModel
+from ..storage import StorageError, StoredArtifact, get_store
+from ..storage.base import sha256_of_file
 
 PREFIX = "models/"
 
