@@ -19,7 +19,7 @@ import json
 import math
 import time
 from collections.abc import Iterator
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import numpy as np
 from django.conf import settings
@@ -43,6 +43,7 @@ from inference.api.common import SLOW_ERRORS, unavailable_response
 from inference.api.threat import THREAT_MODEL
 from inference.api.uploads import UploadError
 from inference.runtimes.audio_features import MIN_SECONDS
+from inference.runtimes.protocols import AudioClassifier, ThreatRules
 from models_registry import artifact_cache, selectors, services
 from models_registry.models import RegisteredModel
 from models_registry.services import device_reports
@@ -106,8 +107,9 @@ def _recommendations(class_name: str, confidence: float) -> list[str]:
         threat = model_cache.get(THREAT_MODEL)
     except model_cache.ModelUnavailable:
         return []
-    result = threat.predictor.classify_audio({"class_name": class_name, "confidence": confidence})
-    found, _ = threat_shape.classification(threat.predictor, result)
+    rules = cast(ThreatRules, threat.predictor)
+    result = rules.classify_audio({"class_name": class_name, "confidence": confidence})
+    found, _ = threat_shape.classification(rules, result)
     return threat_shape.recommendations(found["severity"])
 
 
@@ -150,7 +152,7 @@ class VerifyView(SaitView):
             except model_cache.ModelUnavailable as exc:
                 return unavailable_response(exc)
             with admission.slot(AUDIO_MODEL):
-                cloud = audio.predictor.classify(samples, rate)
+                cloud = cast(AudioClassifier, audio.predictor).classify(samples, rate)
             prediction_log.remember(audio, cloud["class_name"], cloud["confidence"])
             agrees = cloud["class_name"] == edge["edge_class_name"]
             final = cloud["class_name"] if agrees or cloud["confidence"] >= edge["edge_confidence"] else "unknown"
