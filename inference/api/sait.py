@@ -213,9 +213,19 @@ class LatestModelView(SaitView):
         )
 
 
-def _stream(handle: BinaryIO) -> Iterator[bytes]:
-    while chunk := handle.read(CHUNK):
-        yield chunk
+class _Download:
+    """A file's bytes in chunks. Django calls `close()` when the response ends (streamed or not), which closes
+    the file and releases the cache's lock on it: the file stays locked until then."""
+
+    def __init__(self, handle: BinaryIO, stack: contextlib.ExitStack) -> None:
+        self._handle, self._stack = handle, stack
+
+    def __iter__(self) -> Iterator[bytes]:
+        while chunk := self._handle.read(CHUNK):
+            yield chunk
+
+    def close(self) -> None:
+        self._stack.close()
 
 
 class DownloadModelView(SaitView):
@@ -238,8 +248,7 @@ class DownloadModelView(SaitView):
             return Response(
                 {"detail": f"Version {version} cannot be served: {exc}"}, status=status.HTTP_503_SERVICE_UNAVAILABLE
             )
-        response = StreamingHttpResponse(_stream(handle), content_type="application/octet-stream")
-        response._resource_closers.append(stack.close)  # type: ignore[attr-defined]  # the file stays locked till the end
+        response = StreamingHttpResponse(_Download(handle, stack), content_type="application/octet-stream")
         response["Content-Length"] = str(found.size_bytes)
         response["Content-Disposition"] = f'attachment; filename="{found.filename}"'
         response["X-Model-Version"] = found.version
