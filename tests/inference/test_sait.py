@@ -160,7 +160,9 @@ def test_a_download_holds_its_cached_file_until_the_response_closes(active_audio
 
     assert response.status_code == 200
     assert [name for name in cleared_while_streaming if name.startswith(active_audio.sha256)] == []
-    assert [name for name in cleared_after if name.startswith(active_audio.sha256)] == [f"{active_audio.sha256}.{active_audio.format}"]
+    assert [name for name in cleared_after if name.startswith(active_audio.sha256)] == [
+        f"{active_audio.sha256}.{active_audio.format}"
+    ]
 
 
 def test_download_of_tampered_bytes_is_refused(active_audio, settings):
