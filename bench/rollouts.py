@@ -56,7 +56,7 @@ def cost(stable, candidate, body: bytes) -> dict:
     from bench.measure import time_calls, wsgi_caller
     from inference import metrics, model_cache, rollout_sync
     from inference.rollouts import shadow_runner
-    from models_registry import rollouts
+    from models_registry.services import rollouts
 
     model_cache.mark_serving()
     call = wsgi_caller(get_wsgi_application(), method="POST", path="/predict", body=body)
@@ -96,8 +96,8 @@ def cost(stable, candidate, body: bytes) -> dict:
 
 def bad_canary(world: World, stable, faulty, *, workers: int, concurrency: int, seconds: float) -> dict:
     from bench.measure import finish_loadgen, start_loadgen
-    from models_registry import rollouts
     from models_registry.models import ActivationEvent, Rollout
+    from models_registry.services import rollouts
     from tests.rollouts.networks import digit
 
     body_file = world.folder / "overflow.json"

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from inference.runtimes.protocols import AudioClassifier, Detector, DigitClassifier, TensorModel, ThreatRules
+
 
 def _decoded(body: dict[str, Any], key: str) -> bytes:
     try:
@@ -23,7 +25,7 @@ def _decoded(body: dict[str, Any], key: str) -> bytes:
         raise ValueError(f'a golden input for this model needs "{key}" (base64): {exc}') from None
 
 
-def digits(predictor: Any, body: dict[str, Any]) -> dict[str, Any]:
+def digits(predictor: DigitClassifier, body: dict[str, Any]) -> dict[str, Any]:
     from inference.api.digits import PixelsError, digit_prediction, parse_pixels
 
     try:
@@ -33,7 +35,7 @@ def digits(predictor: Any, body: dict[str, Any]) -> dict[str, Any]:
     return digit_prediction(predictor, pixels)
 
 
-def threat(predictor: Any, body: dict[str, Any]) -> dict[str, Any]:
+def threat(predictor: ThreatRules, body: dict[str, Any]) -> dict[str, Any]:
     from inference.api import threat_shape
     from inference.api.threat import classify_parts
 
@@ -44,7 +46,7 @@ def threat(predictor: Any, body: dict[str, Any]) -> dict[str, Any]:
     return {"classification": found, "product_mappings": mappings, "keywords_matched": result["keywords_matched"]}
 
 
-def audio(predictor: Any, body: dict[str, Any]) -> dict[str, Any]:
+def audio(predictor: AudioClassifier, body: dict[str, Any]) -> dict[str, Any]:
     from inference.api.audio import decode_wav
     from inference.api.uploads import UploadError
 
@@ -56,7 +58,7 @@ def audio(predictor: Any, body: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
-def vision(predictor: Any, body: dict[str, Any]) -> dict[str, Any]:
+def vision(predictor: Detector, body: dict[str, Any]) -> dict[str, Any]:
     from inference.api.uploads import UploadError
     from inference.api.vision import decode_image
 
@@ -72,7 +74,7 @@ def vision(predictor: Any, body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def tensors(predictor: Any, body: dict[str, Any]) -> dict[str, Any]:
+def tensors(predictor: TensorModel, body: dict[str, Any]) -> dict[str, Any]:
     """onnx, sklearn: a golden input is an Open Inference Protocol infer request (JSON), checked against the
     predictor's own signature; the answer is each output's values, flattened row-major, by name."""
     from inference.v2_codec import V2Error, parse_infer

@@ -22,10 +22,11 @@ from typing import Any
 from django.db import DatabaseError
 from django.utils import timezone
 
-from models_registry import last_known, selectors, services, trust, worker_reports
+from models_registry import last_known, selectors, services, trust
 from models_registry.metrics import MODEL_LOAD_FAILURES
 from models_registry.models import ModelVersion
-from models_registry.runtimes import load_and_warm
+from models_registry.runtimes import Predictor, load_and_warm
+from models_registry.services import worker_reports
 
 from . import metrics, rollouts, served_models
 
@@ -48,7 +49,9 @@ class LoadedModel:
     version: str
     version_id: int
     sha256: str
-    predictor: Any
+    # What the runtime's load returned: each view narrows it to its runtime's Protocol
+    # (inference.runtimes.protocols), so mypy checks every call on a served model.
+    predictor: Predictor
     metadata: dict[str, Any]
     loaded_at: datetime
     from_last_known: bool = False  # loaded while the registry was unreachable (models_registry.last_known)

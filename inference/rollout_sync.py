@@ -7,8 +7,8 @@ from __future__ import annotations
 import os
 import socket
 
-from models_registry import rollouts as rollout_services
 from models_registry import selectors
+from models_registry.services import rollouts as rollout_services
 
 from . import model_cache, rollouts
 

@@ -8,7 +8,7 @@
   (ATLAS_SHADOW_QUEUE) and a full queue drops the copy and counts it. `agreement` compares the two
   answers: the same class for classifiers, the same category for the rules, box overlap for the detector.
 - `Counts` keeps this worker's cumulative figures per rollout; the listener flushes them to the
-  registry (models_registry.rollouts.rollout_stats_save), where every worker's are summed.
+  registry (models_registry.services.rollouts.rollout_stats_save), where every worker's are summed.
 """
 
 from __future__ import annotations

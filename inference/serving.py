@@ -24,8 +24,10 @@ import threading
 from django.conf import settings
 from django.urls import get_resolver
 
-from models_registry import artifact_cache, bootstrap, worker_reports
-from models_registry.broadcast import ActivationListener
+from models_registry import artifact_cache
+from models_registry.compat import bootstrap
+from models_registry.listener import ActivationListener
+from models_registry.services import worker_reports
 
 from . import model_cache, prediction_log, rollout_sync, served_models
 

@@ -133,7 +133,7 @@ class ActivationEvent(models.Model):
         ROLLBACK = "rollback", "Roll back"
         RELOAD = "reload", "Reload"
         RETIRE = "retire", "Retire"
-        # Rollouts (models_registry.rollouts) and the gates: every step, and every decision the system
+        # Rollouts (models_registry.services.rollouts) and the gates: every step, and every decision the system
         # took by itself, with the figures it decided on in `details`.
         ROLLOUT_START = "rollout_start", "Rollout started"
         ROLLOUT_STEP = "rollout_step", "Rollout step"
@@ -185,7 +185,7 @@ class PromotionJob(models.Model):
     """A promotion run off the request (REST `Prefer: respond-async`, the admin's background promotion): fetch,
     verify, trial-load and commit in the `worker:` process (the django-tasks task `task_id`), polled at
     /api/v1/registry/jobs/{id}/. Alive while unfinished: queued with its task not yet claimed, or
-    `heartbeat_at` within ATLAS_JOB_LEASE_SECONDS (models_registry/promotion_jobs.py)."""
+    `heartbeat_at` within ATLAS_JOB_LEASE_SECONDS (models_registry/services/promotion_jobs.py)."""
 
     class State(models.TextChoices):
         QUEUED = "queued", "Queued"

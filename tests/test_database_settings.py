@@ -49,7 +49,7 @@ def test_the_database_urls_connect_timeout_wins():
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="LISTEN needs PostgreSQL")
 @pytest.mark.django_db
 def test_the_listen_connection_has_tcp_keepalives():
-    from models_registry.broadcast import _listen_connection
+    from models_registry.listener import _listen_connection
 
     with _listen_connection() as conn:
         parameters = conn.info.get_parameters()

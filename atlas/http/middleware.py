@@ -4,7 +4,7 @@ digit /predict reply, pass through untouched: compressing them saves nothing and
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.middleware.gzip import GZipMiddleware
 
 MIN_GZIP_BYTES = 1000
@@ -12,6 +12,6 @@ MIN_GZIP_BYTES = 1000
 
 class LargeResponseGZipMiddleware(GZipMiddleware):
     def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
-        if not response.streaming and len(response.content) < MIN_GZIP_BYTES:  # type: ignore[attr-defined]
+        if isinstance(response, HttpResponse) and len(response.content) < MIN_GZIP_BYTES:
             return response
         return super().process_response(request, response)

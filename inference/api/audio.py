@@ -11,6 +11,7 @@ than its limit allows.
 from __future__ import annotations
 
 import io
+from typing import cast
 
 import numpy as np
 import soundfile
@@ -31,6 +32,7 @@ from inference import model_cache, prediction_log
 from inference.api.common import SLOW_ERRORS, unavailable_response
 from inference.api.uploads import UPLOAD_ERRORS, UploadError, read_upload
 from inference.runtimes.audio_features import MIN_SECONDS
+from inference.runtimes.protocols import AudioClassifier
 
 AUDIO_MODEL = "audio_classifier"
 AUDIO_TYPES = ("audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave")
@@ -155,7 +157,7 @@ class AudioClassifyView(APIView):
         except model_cache.ModelUnavailable as exc:
             return unavailable_response(exc)
         with admission.slot(AUDIO_MODEL):
-            result = loaded.predictor.classify(samples, rate)
+            result = cast(AudioClassifier, loaded.predictor).classify(samples, rate)
         prediction_log.remember(loaded, result["class_name"], result["confidence"])
         return Response(
             {

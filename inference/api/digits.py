@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import orjson
@@ -37,7 +37,9 @@ from atlas.http.exceptions import internal_error, unreadable_body
 from inference import model_cache, served_models
 from inference.api.common import UnavailableResponse, unavailable_response
 from inference.digits_data import bundled_split
-from models_registry import bootstrap, selectors
+from inference.runtimes.protocols import DigitClassifier
+from models_registry import selectors
+from models_registry.compat import bootstrap
 
 DIGIT_MODEL = "digit_classifier"
 PIXELS = 784
@@ -268,7 +270,7 @@ class _PublicView(APIView):
     content_negotiation_class = JSONOnly
 
 
-def digit_prediction(predictor: Any, pixels: np.ndarray) -> dict[str, Any]:
+def digit_prediction(predictor: DigitClassifier, pixels: np.ndarray) -> dict[str, Any]:
     """The prediction of /predict (and /v1/predict, the golden gate): the one place it is computed."""
     probabilities = predictor.predict(pixels.astype(np.float32))
     digit = int(probabilities.argmax())
@@ -289,7 +291,7 @@ def predict_answer(content_type: str, body: bytes) -> tuple[int, bytes] | None:
     except (PixelsError, model_cache.ModelUnavailable):
         return None
     try:
-        answer = digit_prediction(loaded.predictor, pixels)
+        answer = digit_prediction(cast(DigitClassifier, loaded.predictor), pixels)
     except Exception as exc:  # noqa: BLE001 -- answered as DRF's handler answers it (atlas.http.exceptions)
         return 500, orjson.dumps(internal_error(exc, where="PredictView"))
     return 200, orjson.dumps({**answer, "model": DIGIT_MODEL, "version": loaded.version})
@@ -341,7 +343,13 @@ class PredictView(_PublicView):
         if isinstance(parsed, Response):
             return parsed
         pixels, loaded = parsed
-        return Response({**digit_prediction(loaded.predictor, pixels), "model": DIGIT_MODEL, "version": loaded.version})
+        return Response(
+            {
+                **digit_prediction(cast(DigitClassifier, loaded.predictor), pixels),
+                "model": DIGIT_MODEL,
+                "version": loaded.version,
+            }
+        )
 
 
 class ActivationsView(_PublicView):
@@ -358,11 +366,12 @@ class ActivationsView(_PublicView):
         if isinstance(parsed, Response):
             return parsed
         pixels, loaded = parsed
-        layers = loaded.predictor.activations(pixels.astype(np.float32))
+        network = cast(DigitClassifier, loaded.predictor)
+        layers = network.activations(pixels.astype(np.float32))
         return Response(
             {
                 "activations": [pixels.tolist(), *(layer.tolist() for layer in layers[1:])],
-                "layer_sizes": loaded.predictor.sizes,
+                "layer_sizes": network.sizes,
                 "model": DIGIT_MODEL,
                 "version": loaded.version,
             }

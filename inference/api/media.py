@@ -9,7 +9,7 @@ old service answered a placeholder for it.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
 from django.urls import path
 from django.utils import timezone
@@ -30,6 +30,7 @@ from inference.api.common import SLOW_ERRORS, unavailable_response
 from inference.api.threat import THREAT_MODEL
 from inference.api.uploads import UPLOAD_ERRORS, UploadError, read_upload
 from inference.api.vision import IMAGE_TYPES, VISUAL_MODEL, decode_image
+from inference.runtimes.protocols import AudioClassifier, Detector, ThreatRules
 from models_registry import selectors
 
 MEDIA_TYPES = ("photo", "audio", "video")
@@ -40,10 +41,11 @@ def _photo(data: bytes) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]
     image = decode_image(data)
     visual = model_cache.get(VISUAL_MODEL)
     threat = model_cache.get(THREAT_MODEL)
+    detector, rules = cast(Detector, visual.predictor), cast(ThreatRules, threat.predictor)
     with admission.slot(VISUAL_MODEL):
-        detections = visual.predictor.detect(image)
-    analysis = visual.predictor.threat_analysis(detections)
-    found, mappings = threat_shape.classification(threat.predictor, threat.predictor.classify_visual(detections))
+        detections = detector.detect(image)
+    analysis = detector.threat_analysis(detections)
+    found, mappings = threat_shape.classification(rules, rules.classify_visual(detections))
     return (
         {
             "visual_analysis": {
@@ -71,9 +73,10 @@ def _audio(data: bytes) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]
     samples, rate = decode_wav(data)
     audio = model_cache.get(AUDIO_MODEL)
     threat = model_cache.get(THREAT_MODEL)
+    rules = cast(ThreatRules, threat.predictor)
     with admission.slot(AUDIO_MODEL):
-        sound = audio.predictor.classify(samples, rate)
-    found, _ = threat_shape.classification(threat.predictor, threat.predictor.classify_audio(sound))
+        sound = cast(AudioClassifier, audio.predictor).classify(samples, rate)
+    found, _ = threat_shape.classification(rules, rules.classify_audio(sound))
     threatening = found["threat_category"] in ("weapons", "violence")
     return (
         {

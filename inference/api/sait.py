@@ -19,7 +19,7 @@ import json
 import math
 import time
 from collections.abc import Iterator
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import numpy as np
 from django.conf import settings
@@ -43,8 +43,10 @@ from inference.api.common import SLOW_ERRORS, unavailable_response
 from inference.api.threat import THREAT_MODEL
 from inference.api.uploads import UploadError
 from inference.runtimes.audio_features import MIN_SECONDS
-from models_registry import artifact_cache, device_reports, selectors, services
+from inference.runtimes.protocols import AudioClassifier, ThreatRules
+from models_registry import artifact_cache, selectors, services
 from models_registry.models import RegisteredModel
+from models_registry.services import device_reports
 from models_registry.storage import StorageError
 
 TRUST_ABOVE = 0.85  # the old service's rule: an edge detection above this needs no cloud check
@@ -105,8 +107,9 @@ def _recommendations(class_name: str, confidence: float) -> list[str]:
         threat = model_cache.get(THREAT_MODEL)
     except model_cache.ModelUnavailable:
         return []
-    result = threat.predictor.classify_audio({"class_name": class_name, "confidence": confidence})
-    found, _ = threat_shape.classification(threat.predictor, result)
+    rules = cast(ThreatRules, threat.predictor)
+    result = rules.classify_audio({"class_name": class_name, "confidence": confidence})
+    found, _ = threat_shape.classification(rules, result)
     return threat_shape.recommendations(found["severity"])
 
 
@@ -149,7 +152,7 @@ class VerifyView(SaitView):
             except model_cache.ModelUnavailable as exc:
                 return unavailable_response(exc)
             with admission.slot(AUDIO_MODEL):
-                cloud = audio.predictor.classify(samples, rate)
+                cloud = cast(AudioClassifier, audio.predictor).classify(samples, rate)
             prediction_log.remember(audio, cloud["class_name"], cloud["confidence"])
             agrees = cloud["class_name"] == edge["edge_class_name"]
             final = cloud["class_name"] if agrees or cloud["confidence"] >= edge["edge_confidence"] else "unknown"
@@ -210,9 +213,19 @@ class LatestModelView(SaitView):
         )
 
 
-def _stream(handle: BinaryIO) -> Iterator[bytes]:
-    while chunk := handle.read(CHUNK):
-        yield chunk
+class _Download:
+    """A file's bytes in chunks. Django calls `close()` when the response ends (streamed or not), which closes
+    the file and releases the cache's lock on it: the file stays locked until then."""
+
+    def __init__(self, handle: BinaryIO, stack: contextlib.ExitStack) -> None:
+        self._handle, self._stack = handle, stack
+
+    def __iter__(self) -> Iterator[bytes]:
+        while chunk := self._handle.read(CHUNK):
+            yield chunk
+
+    def close(self) -> None:
+        self._stack.close()
 
 
 class DownloadModelView(SaitView):
@@ -235,8 +248,7 @@ class DownloadModelView(SaitView):
             return Response(
                 {"detail": f"Version {version} cannot be served: {exc}"}, status=status.HTTP_503_SERVICE_UNAVAILABLE
             )
-        response = StreamingHttpResponse(_stream(handle), content_type="application/octet-stream")
-        response._resource_closers.append(stack.close)  # type: ignore[attr-defined]  # the file stays locked till the end
+        response = StreamingHttpResponse(_Download(handle, stack), content_type="application/octet-stream")
         response["Content-Length"] = str(found.size_bytes)
         response["Content-Disposition"] = f'attachment; filename="{found.filename}"'
         response["X-Model-Version"] = found.version

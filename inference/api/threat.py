@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import Any, cast
 
 from django.urls import path
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -28,6 +28,7 @@ from atlas.http.throttling import SharedScopedRateThrottle
 from inference import model_cache, prediction_log
 from inference.api import threat_shape
 from inference.api.common import UnavailableResponse, unavailable_response
+from inference.runtimes.protocols import ThreatRules
 from inference.runtimes.threat_rules import KINDS, ThreatInputError
 
 THREAT_MODEL = "threat_classifier"
@@ -56,7 +57,7 @@ def _looks_like_url(value: str) -> bool:
     return value.strip().lower().startswith(("http://", "https://", "s3://", "ftp://", "file://", "data:"))
 
 
-def classify_parts(predictor: Any, kind: str, data: Any) -> dict[str, Any]:
+def classify_parts(predictor: ThreatRules, kind: str, data: Any) -> dict[str, Any]:
     """The runtime's result for one request; ThreatInputError names what does not fit."""
     if kind in ("visual", "audio") and isinstance(data, str):
         if _looks_like_url(data):
@@ -156,12 +157,13 @@ class ClassifyThreatView(APIView):
                 return _bad_request("invalid_request", f'"{key}" must be an object when given.')
         try:
             loaded = model_cache.get(THREAT_MODEL)
-            result = classify_parts(loaded.predictor, kind, payload["data"])
+            rules = cast(ThreatRules, loaded.predictor)
+            result = classify_parts(rules, kind, payload["data"])
         except ThreatInputError as exc:
             return _bad_request("invalid_data", str(exc))
         except model_cache.ModelUnavailable as exc:
             return unavailable_response(exc)
-        found, mappings = threat_shape.classification(loaded.predictor, result)
+        found, mappings = threat_shape.classification(rules, result)
         prediction_log.remember(loaded, found["threat_category"], found["confidence"])
         return Response(
             {

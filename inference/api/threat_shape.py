@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
+from inference.runtimes.protocols import ThreatRules
+
 NO_POLISEN_TYPE = "Annan händelse"
 
 
@@ -47,7 +49,7 @@ def recommendations(severity: int) -> list[str]:
     return []
 
 
-def classification(predictor: Any, result: dict[str, Any]) -> tuple[Classification, ProductMappings]:
+def classification(predictor: ThreatRules, result: dict[str, Any]) -> tuple[Classification, ProductMappings]:
     """The runtime's result as the old `classification` and `product_mappings` objects."""
     category = result["threat_category"]
     found = predictor.categories.get(category)

@@ -16,7 +16,7 @@ nothing loadable. Every answer names the model and the version, and is counted l
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from django.conf import settings
@@ -85,6 +85,11 @@ def _entry(name: str, version: str | None) -> model_cache.LoadedModel:
     return entry
 
 
+def _tensors(entry: model_cache.LoadedModel) -> TensorModel:
+    """The predictor of an entry `_entry` answered, which it checked is a TensorModel."""
+    return cast(TensorModel, entry.predictor)
+
+
 _signatures: dict[tuple[int, str], Signature] = {}
 
 
@@ -98,9 +103,9 @@ def signature_of(entry: model_cache.LoadedModel) -> Signature:
         try:
             recorded: Any = selectors.version_io_signature(version_id=entry.version_id)
         except DatabaseError:
-            own: Signature = entry.predictor.signature
+            own: Signature = _tensors(entry).signature
             return own
-        found = recorded or entry.predictor.signature
+        found = recorded or _tensors(entry).signature
         _signatures[key] = found
     return found
 
@@ -291,7 +296,7 @@ class InferView(_V2View):
         http: HttpRequest = request._request
         parsed = parse_infer(http.body, http.headers.get(HEADER), signature)
         names = [output for output, _ in parsed.outputs]
-        results = entry.predictor.infer(parsed.inputs, names)
+        results = _tensors(entry).infer(parsed.inputs, names)
         body, head = encode_answer(
             model_name=name,
             model_version=entry.version,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import time
 import warnings
+from typing import cast
 
 from django.conf import settings
 from django.urls import path
@@ -25,6 +26,7 @@ from atlas.http.throttling import SharedScopedRateThrottle
 from inference import model_cache, prediction_log
 from inference.api.common import SLOW_ERRORS, unavailable_response
 from inference.api.uploads import UPLOAD_ERRORS, UploadError, read_upload
+from inference.runtimes.protocols import Detector
 
 VISUAL_MODEL = "visual_detector"
 IMAGE_TYPES = ("image/jpeg", "image/jpg", "image/png", "image/webp", "image/bmp")
@@ -133,16 +135,17 @@ class DetectView(APIView):
             return exc.response()
         except model_cache.ModelUnavailable as exc:
             return unavailable_response(exc)
+        detector = cast(Detector, loaded.predictor)
         with admission.slot(VISUAL_MODEL):
             started = time.perf_counter()
-            detections = loaded.predictor.detect(image)
+            detections = detector.detect(image)
             elapsed_ms = (time.perf_counter() - started) * 1000
         top = max(detections, key=lambda d: d["confidence"], default=None)  # the answer feedback judges
         prediction_log.remember(loaded, top["class"] if top else "none", top["confidence"] if top else None)
         return Response(
             {
                 "detections": detections,
-                "threat_analysis": loaded.predictor.threat_analysis(detections),
+                "threat_analysis": detector.threat_analysis(detections),
                 "image": {"width": image.width, "height": image.height},
                 "model": VISUAL_MODEL,
                 "version": loaded.version,

@@ -6,6 +6,7 @@ runtime serves, so code holding a loaded model can say which kind it needs witho
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -23,6 +24,9 @@ class DigitClassifier(Predictor, Protocol):
 
     @property
     def input_size(self) -> int: ...
+
+    @property
+    def sizes(self) -> list[int]: ...
 
     def predict(self, x: FloatArray) -> FloatArray: ...
 
@@ -59,7 +63,20 @@ class TensorModel(Predictor, Protocol):
 class ThreatRules(Predictor, Protocol):
     """threat_rules: text, visual or audio observations -> category, severity."""
 
+    @property
+    def levels(self) -> list[str]: ...
+
+    @property
+    def no_threat(self) -> str: ...
+
+    @property
+    def categories(self) -> Mapping[str, Category]: ...
+
     def classify(self, *, kind: str, data: Any) -> dict[str, Any]: ...
+
+    def classify_visual(self, data: object) -> dict[str, Any]: ...
+
+    def classify_audio(self, data: object) -> dict[str, Any]: ...
 
     def severity(self, category: str, confidence: float) -> str: ...
 
@@ -69,7 +86,7 @@ if TYPE_CHECKING:  # mypy checks that each implementation satisfies its Protocol
     from .numpy_mlp import DigitPredictor
     from .onnx import OnnxPredictor
     from .sklearn import SklearnPredictor
-    from .threat_rules import ThreatClassifier
+    from .threat_rules import Category, ThreatClassifier
     from .yolo import VisualPredictor
 
     def _digit(p: DigitPredictor) -> DigitClassifier:

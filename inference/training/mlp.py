@@ -128,8 +128,8 @@ def _train(x: np.ndarray, y: np.ndarray, *, config: TrainConfig, progress: bool)
             correct += int((probs.argmax(axis=1) == y[batch]).sum())
             # Backward pass: gradient of the mean cross-entropy.
             delta = (probs - target) / len(batch)
-            grads_w: list[np.ndarray] = [None] * len(weights)  # type: ignore[list-item]
-            grads_b: list[np.ndarray] = [None] * len(biases)  # type: ignore[list-item]
+            grads_w = [np.empty(0) for _ in weights]  # each filled below, last layer first
+            grads_b = [np.empty(0) for _ in biases]
             for layer in range(len(weights) - 1, -1, -1):
                 grads_w[layer] = layers[layer].T @ delta
                 grads_b[layer] = delta.sum(axis=0)

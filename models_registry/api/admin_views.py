@@ -23,10 +23,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from atlas.http.throttling import SharedScopedRateThrottle
-from models_registry import artifact_cache, reloads, selectors
+from models_registry import artifact_cache, selectors
 from models_registry.errors import RegistryError
 from models_registry.models import RegisteredModel
 from models_registry.redaction import without_paths
+from models_registry.services import reloads
 from models_registry.storage_health import storage_reachable
 
 from .authentication import AdminTokenAuthentication

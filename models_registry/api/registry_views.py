@@ -19,8 +19,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from atlas.http.parsers import SafeJSONParser
-from models_registry import promotion_jobs, rollouts, selectors, services
+from models_registry import selectors, services
 from models_registry.models import ActivationEvent, ModelVersion, PromotionJob, RegisteredModel, Rollout
+from models_registry.services import promotion_jobs, rollouts
 
 from .authentication import AdminTokenAuthentication
 from .filters import ActivationEventFilter, ModelVersionFilter

@@ -13,7 +13,8 @@ from django.db import connection
 from huggingface_hub import CommitOperationAdd
 from rest_framework.test import APIClient
 
-from models_registry import bootstrap, services
+from models_registry import services
+from models_registry.compat import bootstrap
 from models_registry.models import ModelVersion, RegisteredModel
 from models_registry.storage.hf import HubStore
 from tests.hippo.test_live_mnist import hippo_network_file

@@ -15,7 +15,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from inference.demo import audio as demo_audio
-from models_registry import selectors
+from models_registry import artifact_cache, selectors
 from models_registry.models import DeviceReport, RegisteredModel
 
 pytestmark = pytest.mark.django_db
@@ -149,6 +149,20 @@ def test_download_streams_the_registered_bytes(active_audio, audio_demo):
     assert data == audio_demo.path.read_bytes()
     assert f"sha256:{hashlib.sha256(data).hexdigest()}" == response["X-Checksum"] == f"sha256:{active_audio.sha256}"
     assert response["X-Model-Version"] == "1.2.0"
+
+
+def test_a_download_holds_its_cached_file_until_the_response_closes(active_audio):
+    response = APIClient().get("/api/v1/sait/models/1.2.0/download")
+
+    cleared_while_streaming = artifact_cache.clear()
+    response.close()
+    cleared_after = artifact_cache.clear()
+
+    assert response.status_code == 200
+    assert [name for name in cleared_while_streaming if name.startswith(active_audio.sha256)] == []
+    assert [name for name in cleared_after if name.startswith(active_audio.sha256)] == [
+        f"{active_audio.sha256}.{active_audio.format}"
+    ]
 
 
 def test_download_of_tampered_bytes_is_refused(active_audio, settings):

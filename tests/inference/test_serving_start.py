@@ -13,7 +13,8 @@ import pytest
 from django.utils import timezone
 
 from inference import serving
-from models_registry import artifact_cache, bootstrap
+from models_registry import artifact_cache
+from models_registry.compat import bootstrap
 from models_registry.models import RegisteredModel, WorkerReport
 
 pytestmark = pytest.mark.django_db(transaction=True)

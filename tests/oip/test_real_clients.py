@@ -17,7 +17,8 @@ import pytest
 import tritonclient.http as triton
 
 from inference.rollouts import choose_candidate
-from models_registry import rollouts, services
+from models_registry import services
+from models_registry.services import rollouts
 from tests.oip.models import ROWS, iris_pipeline, write_onnx, write_skops
 from tests.servers.gunicorn import worker_versions
 from tests.waiting import wait_until

@@ -11,8 +11,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from inference import model_cache
-from models_registry import services, worker_reports
+from models_registry import services
 from models_registry.models import ActivationEvent, RegisteredModel, WorkerReport
+from models_registry.services import worker_reports
 
 pytestmark = pytest.mark.django_db
 

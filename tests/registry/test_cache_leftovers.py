@@ -12,8 +12,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from models_registry import artifact_cache, services, worker_reports
+from models_registry import artifact_cache, services
 from models_registry.models import RegisteredModel, WorkerReport
+from models_registry.services import worker_reports
 
 pytestmark = pytest.mark.django_db
 

@@ -247,7 +247,7 @@ def test_a_worker_killed_mid_promotion_leaves_its_job_failed_with_the_reason(
         "the model's history says whether it moved the pointer.",
     )
     task = DBTaskResult.objects.get(id=PromotionJob.objects.get(pk=job["id"]).task_id)
-    assert (task.status, task.exception_class_path) == ("FAILED", "models_registry.promotion_jobs.WorkerLost")
+    assert (task.status, task.exception_class_path) == ("FAILED", "models_registry.services.promotion_jobs.WorkerLost")
     assert RegisteredModel.objects.get(name="answers").active_version_id == first.pk
 
 

@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from models_registry import rollouts
 from models_registry.models import Rollout
+from models_registry.services import rollouts
 from tests.rollouts.networks import digit
 from tests.waiting import wait_until
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from models_registry import rollouts, services
+from models_registry import services
 from models_registry.models import ActivationEvent, PredictionFeedback, Rollout
+from models_registry.services import rollouts
 from models_registry.services.feedback import Answer
 
 pytestmark = pytest.mark.django_db

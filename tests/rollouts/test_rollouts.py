@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from inference import model_cache, rollout_sync
 from inference.rollouts import choose_candidate, shadow_runner
-from models_registry import rollouts, selectors, services
+from models_registry import selectors, services
 from models_registry.models import ActivationEvent, Rollout
+from models_registry.services import rollouts
 from tests.rollouts.networks import digit
 from tests.waiting import wait_until
 

@@ -9,7 +9,7 @@ from typing import Any, TypedDict
 
 from django.core.management.base import CommandError
 
-from models_registry import sidecar
+from models_registry.compat import sidecar
 from models_registry.models import ModelVersion, RegisteredModel
 from models_registry.versioning import is_valid_version
 

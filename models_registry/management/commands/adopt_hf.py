@@ -1,5 +1,5 @@
 """manage.py adopt_hf: register HF_MODEL_REPO's `{name}.npz` networks into an empty registry and activate
-DEFAULT_MODEL (what a serving worker does at start; see models_registry.bootstrap)."""
+DEFAULT_MODEL (what a serving worker does at start; see models_registry.compat.bootstrap)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from models_registry.bootstrap import adopt_hub_models
+from models_registry.compat.bootstrap import adopt_hub_models
 
 
 class Command(BaseCommand):

@@ -1,5 +1,5 @@
 """manage.py adopt_store s3://bucket [--map stem=model ...]: take over the threat-intelligence service's
-bucket. See models_registry/adoption.py."""
+bucket. See models_registry/compat/adoption.py."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from models_registry.adoption import store_adopt
+from models_registry.compat.adoption import store_adopt
 from models_registry.storage import StorageError
 
 from ._common import cli_actor

@@ -4,8 +4,9 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from models_registry import rollouts, services
+from models_registry import services
 from models_registry.management.base import ModelVersionCommand
+from models_registry.services import rollouts
 
 from ._common import cli_actor, get_model, get_version
 

@@ -4,7 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from models_registry import rollouts, selectors, services
+from models_registry import selectors, services
+from models_registry.services import rollouts
 
 from ._common import cli_actor, get_model
 

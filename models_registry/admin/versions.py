@@ -1,12 +1,12 @@
-"""The Django admin: where operators promote and roll back. Every action calls models_registry.services and is
-written to the admin log (LogEntry); the change pages' Promote and Roll back buttons, their confirmation pages
-and the "serving" column are in admin_control.py."""
+"""The versions in the admin: the upload form (a new version's bytes, registered through
+models_registry.services) and the version pages, their actions and figures. Promote and Roll back are in
+control.py."""
 
 from __future__ import annotations
 
 import json
 import tempfile
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,128 +14,21 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.files.uploadedfile import UploadedFile
-from django.db.models import Count, F, Field, OuterRef, QuerySet
+from django.db.models import F, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from . import promotion_jobs, runtimes, selectors, services, signatures, trust
-from .admin_control import ModelControlMixin, VersionControlMixin, active_delete_refusal
-from .admin_control import _count as count_reports
-from .admin_jobs import promote_in_background
-from .models import ActivationEvent, ModelVersion, RegisteredModel, WorkerReport
-from .storage import STORAGE_KINDS
-from .versioning import is_valid_version
-
-
-def _with_seconds(value: datetime) -> str:
-    """A time as the admin shows it: local time, to the second."""
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _flat_metrics(metrics: dict[str, Any], prefix: str = "") -> dict[str, str]:
-    """{"per_digit_accuracy": {"0": 0.98}} -> {"per_digit_accuracy 0": "0.98"}: one row per leaf value."""
-    flat: dict[str, str] = {}
-    for key, value in metrics.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(_flat_metrics(value, prefix=f"{name} "))
-        elif isinstance(value, float):
-            flat[name] = f"{value:.4g}"
-        elif isinstance(value, (list, tuple)):
-            flat[name] = ", ".join(str(item) for item in value)
-        else:
-            flat[name] = str(value)
-    return flat
-
-
-def _actor(request: HttpRequest) -> str:
-    return request.user.get_username() or "admin"
-
-
-class ActivationEventInline(admin.TabularInline[ActivationEvent, RegisteredModel]):
-    model = ActivationEvent
-    fk_name = "model"
-    fields = ["created_at", "action", "from_version", "to_version", "actor", "reason"]
-    readonly_fields = ["created_at", "action", "from_version", "to_version", "actor", "reason"]
-    ordering = ["-id"]
-    extra = 0
-    max_num = 0
-    can_delete = False
-    verbose_name_plural = "Activation history (newest first)"
-
-    def has_add_permission(self, request: HttpRequest, obj: RegisteredModel | None = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: RegisteredModel | None = None) -> bool:
-        return False
-
-
-@admin.register(RegisteredModel)
-class RegisteredModelAdmin(ModelControlMixin, admin.ModelAdmin[RegisteredModel]):
-    list_display = ["name", "runtime", "active_version_link", "serving", "version_count"]
-    search_fields = ["name", "description"]
-    readonly_fields = ["active_version", "created_at"]
-    fields = ["name", "runtime", "description", "active_version", "created_at"]
-    inlines = [ActivationEventInline]
-    actions = ["roll_back"]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[RegisteredModel]:
-        annotated: QuerySet[RegisteredModel] = (
-            super()
-            .get_queryset(request)
-            .select_related("active_version")
-            .annotate(n_versions=Count("versions", distinct=True))
-        )
-        return annotated
-
-    def formfield_for_dbfield(
-        self, db_field: Field[Any, Any], request: HttpRequest, **kwargs: Any
-    ) -> forms.Field | None:
-        if db_field.name == "runtime":
-            # A choice of the registered runtimes, read when the form is built (settings.ATLAS_RUNTIMES).
-            return forms.ChoiceField(
-                choices=[(name, name) for name in runtimes.runtime_names()],
-                help_text=db_field.help_text,
-            )
-        return super().formfield_for_dbfield(db_field, request, **kwargs)
-
-    def get_readonly_fields(self, request: HttpRequest, obj: RegisteredModel | None = None) -> list[str]:
-        if obj is not None and obj.versions.exists():
-            # Its versions were verified and trial-loaded under this name and runtime.
-            return ["name", "runtime", *self.readonly_fields]
-        return list(self.readonly_fields)
-
-    @admin.display(description="Active version", ordering="active_version__version")
-    def active_version_link(self, obj: RegisteredModel) -> str:
-        if obj.active_version is None:
-            return "—"
-        return format_html(
-            '<a href="../modelversion/{}/change/">{}</a>',
-            obj.active_version.pk,
-            obj.active_version.version,
-        )
-
-    @admin.display(description="Versions", ordering="n_versions")
-    def version_count(self, obj: RegisteredModel) -> int:
-        return int(getattr(obj, "n_versions", 0))  # get_queryset's annotation
-
-    @admin.action(
-        description="Roll back to the previously active version",
-        permissions=["rollback"],
-    )
-    def roll_back(self, request: HttpRequest, queryset: QuerySet[RegisteredModel]) -> None:
-        for model in queryset:
-            try:
-                event = services.model_rollback(model=model, actor=_actor(request), reason="admin: roll back")
-            except services.RegistryError as exc:
-                self.message_user(request, str(exc), messages.ERROR)
-            else:
-                before = event.from_version.version if event.from_version else "nothing"
-                after = event.to_version.version if event.to_version else "nothing"
-                self.log_change(request, model, f"Roll back: {before} → {after} (admin: roll back)")
-                self.message_user(request, f"{model.name}: rolled back from {before} to {after}.", messages.SUCCESS)
+from .. import selectors, services, signatures, trust
+from ..models import ModelVersion, WorkerReport
+from ..services import promotion_jobs
+from ..storage import STORAGE_KINDS
+from ..versioning import is_valid_version
+from .control import VersionControlMixin, active_delete_refusal, request_actor
+from .control import _count as count_reports
+from .jobs import promote_in_background
+from .registry import flat_metrics, with_seconds
 
 
 def _runtime_choices() -> list[tuple[str, str]]:
@@ -318,7 +211,7 @@ class ModelVersionAdmin(VersionControlMixin, admin.ModelAdmin[ModelVersion]):
             kwargs["form"] = type(
                 "ModelVersionUploadForm",
                 (ModelVersionUploadForm,),
-                {"actor": _actor(request)},
+                {"actor": request_actor(request)},
             )
             kwargs["fields"] = UPLOAD_FIELDS
         return super().get_form(request, obj, change, **kwargs)
@@ -383,7 +276,7 @@ class ModelVersionAdmin(VersionControlMixin, admin.ModelAdmin[ModelVersion]):
 
     @admin.display(description="created", ordering="created_at")
     def created(self, obj: ModelVersion) -> str:
-        return _with_seconds(obj.created_at)
+        return with_seconds(obj.created_at)
 
     @admin.display(boolean=True, description="Active")
     def is_active(self, obj: ModelVersion) -> bool:
@@ -438,14 +331,16 @@ class ModelVersionAdmin(VersionControlMixin, admin.ModelAdmin[ModelVersion]):
                 continue
             version = versions[0]
             if version.size_bytes > settings.ATLAS_ADMIN_SYNC_PROMOTE_MB * 1024 * 1024:  # too large for one request
-                actor, reason = _actor(request), "admin: promote"
+                actor, reason = request_actor(request), "admin: promote"
                 job = promotion_jobs.promotion_job_start(version=version, actor=actor, reason=reason)
                 self.log_change(request, version, f"Promotion started in the background: job {job.pk} ({reason})")
                 message = f"{version} is large: its promotion runs in the background (Promotion jobs, job {job.pk})."
                 self.message_user(request, message, messages.INFO)
                 continue
             try:
-                event = services.model_version_promote(version=version, actor=_actor(request), reason="admin: promote")
+                event = services.model_version_promote(
+                    version=version, actor=request_actor(request), reason="admin: promote"
+                )
             except services.RegistryError as exc:
                 self.message_user(request, str(exc), messages.ERROR)
             else:
@@ -471,14 +366,14 @@ class ModelVersionAdmin(VersionControlMixin, admin.ModelAdmin[ModelVersion]):
     @admin.action(description="Mark trusted (its file may run code when loaded)", permissions=["trust"])
     def mark_trusted(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
         for version in queryset.select_related("model"):
-            services.model_version_trust(version=version, actor=_actor(request), reason="admin: mark trusted")
+            services.model_version_trust(version=version, actor=request_actor(request), reason="admin: mark trusted")
             self.log_change(request, version, "Marked trusted (admin: mark trusted)")
-            self.message_user(request, f"{version} is marked trusted by {_actor(request)}.", messages.SUCCESS)
+            self.message_user(request, f"{version} is marked trusted by {request_actor(request)}.", messages.SUCCESS)
 
     @admin.action(description="Compare metrics", permissions=["view"])
     def compare_metrics(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> TemplateResponse:
         versions = list(queryset.select_related("model").order_by("model__name", "created_at"))
-        flat = [_flat_metrics(v.metrics or {}) for v in versions]
+        flat = [flat_metrics(v.metrics or {}) for v in versions]
         names = sorted({name for metrics in flat for name in metrics})
         rows = [(name, [metrics.get(name, "—") for metrics in flat]) for name in names]
         context = {**self.admin_site.each_context(request), "versions": versions, "rows": rows}
@@ -488,62 +383,9 @@ class ModelVersionAdmin(VersionControlMixin, admin.ModelAdmin[ModelVersion]):
     def retire(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
         for version in queryset.select_related("model"):
             try:
-                services.model_version_retire(version=version, actor=_actor(request), reason="admin: retire")
+                services.model_version_retire(version=version, actor=request_actor(request), reason="admin: retire")
             except services.RegistryError as exc:
                 self.message_user(request, str(exc), messages.ERROR)
                 continue
             self.log_change(request, version, "Retired (admin: retire)")
             self.message_user(request, f"{version} is retired.", messages.SUCCESS)
-
-
-@admin.register(ActivationEvent)
-class ActivationEventAdmin(admin.ModelAdmin[ActivationEvent]):
-    list_display = [
-        "created",
-        "model",
-        "action",
-        "from_version",
-        "to_version",
-        "actor",
-        "reason",
-    ]
-    list_filter = ["model", "action"]
-    search_fields = ["actor", "reason"]
-    date_hierarchy = "created_at"
-
-    @admin.display(description="created", ordering="created_at")
-    def created(self, obj: ActivationEvent) -> str:
-        return _with_seconds(obj.created_at)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-@admin.register(WorkerReport)
-class WorkerReportAdmin(admin.ModelAdmin[WorkerReport]):
-    list_display = [
-        "host",
-        "pid",
-        "model",
-        "version",
-        "loaded_at",
-        "heartbeat_at",
-        "last_error",
-    ]
-    list_filter = ["model"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-# Registered beside the workers: the edge devices, and rollouts (start, watch, abort).
-from . import admin_devices, admin_rollouts  # noqa: E402,F401

@@ -1,7 +1,7 @@
 """Promotions off the request in the admin: an action that starts a promotion job per version (a large
 artifact's fetch, sha256 and trial load then never hold the request past gunicorn's timeout), and the
 jobs, read-only, with their progress (read after lost jobs are failed). Jobs are written by
-models_registry.promotion_jobs and run by the `worker:` process."""
+models_registry.services.promotion_jobs and run by the `worker:` process."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
-from . import promotion_jobs
-from .models import ModelVersion, PromotionJob
+from ..models import ModelVersion, PromotionJob
+from ..services import promotion_jobs
 
 
 @admin.action(description="Promote in the background (answers at once; see Promotion jobs)", permissions=["promote"])

@@ -22,14 +22,15 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
-from . import promotion_jobs, selectors, services, signatures, trust
-from .models import ActivationEvent, DeviceReport, ModelVersion, RegisteredModel, WorkerReport
+from .. import selectors, services, signatures, trust
+from ..models import ActivationEvent, DeviceReport, ModelVersion, RegisteredModel, WorkerReport
+from ..services import promotion_jobs
 
 CONFIRM_TEMPLATE = "admin/models_registry/confirm_activation.html"
 DELETE_REFUSED_TEMPLATE = "admin/models_registry/modelversion/delete_refused.html"
 
 
-def _actor(request: HttpRequest) -> str:
+def request_actor(request: HttpRequest) -> str:
     return request.user.get_username() or "admin"
 
 
@@ -166,7 +167,7 @@ class VersionControlMixin(admin.ModelAdmin[ModelVersion]):
         change_url = reverse("admin:models_registry_modelversion_change", args=[version.pk])
         if version.size_bytes > settings.ATLAS_ADMIN_SYNC_PROMOTE_MB * 1024 * 1024:
             # A large artifact's fetch, sha256 and trial load would hold this request past the worker timeout.
-            job = promotion_jobs.promotion_job_start(version=version, actor=_actor(request), reason=reason)
+            job = promotion_jobs.promotion_job_start(version=version, actor=request_actor(request), reason=reason)
             self.log_change(request, version, f"Promotion started in the background: job {job.pk} ({reason})")
             self.message_user(
                 request,
@@ -178,7 +179,7 @@ class VersionControlMixin(admin.ModelAdmin[ModelVersion]):
         try:
             event = services.model_version_promote(
                 version=version,
-                actor=_actor(request),
+                actor=request_actor(request),
                 reason=reason,
                 force_signature=request.POST.get("force_signature") == "on",
             )
@@ -298,7 +299,7 @@ class ModelControlMixin(admin.ModelAdmin[RegisteredModel]):
             return _confirm(self, request, obj=model, action="Roll back", current=current, target=target, changed=True)
         reason = request.POST.get("reason", "").strip() or "admin: roll back"
         try:
-            event = services.model_rollback(model=model, actor=_actor(request), reason=reason)
+            event = services.model_rollback(model=model, actor=request_actor(request), reason=reason)
         except services.RegistryError as exc:
             self.message_user(request, f"{model.name} was not rolled back: {exc}", messages.ERROR)
             return HttpResponseRedirect(change_url)

@@ -23,9 +23,9 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import broadcast, selectors, services
-from .models import ActivationEvent, ModelVersion, RegisteredModel, Rollout, RolloutWorkerStats
-from .services import PromotionError, RegistryError
+from .. import broadcast, selectors, services
+from ..errors import PromotionError, RegistryError
+from ..models import ActivationEvent, ModelVersion, RegisteredModel, Rollout, RolloutWorkerStats
 
 logger = logging.getLogger(__name__)
 

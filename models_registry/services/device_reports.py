@@ -8,7 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from .models import DeviceReport, RegisteredModel
+from ..models import DeviceReport, RegisteredModel
 
 # A device is `online` in its status (GET /api/v1/sait/devices/{id}/status) while its last report is younger.
 ONLINE_SECONDS = 15 * 60

@@ -21,10 +21,11 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
-from . import services
-from .models import ModelVersion, RegisteredModel
-from .storage import StorageError, StoredArtifact, get_store
-from .storage.base import sha256_of_file
+from .. import services
+from ..models import ModelVersion, RegisteredModel
+from ..storage import StorageError, StoredArtifact, get_store
+from ..storage.base import sha256_of_file
+from ..storage.s3 import S3Store
 
 PREFIX = "models/"
 
@@ -59,7 +60,10 @@ def _layout(keys: list[str], report: AdoptionReport) -> dict[str, _Stem]:
 
 
 def _list_keys(bucket: str) -> list[str]:
-    client = get_store("s3").client  # type: ignore[attr-defined]
+    store = get_store("s3")
+    if not isinstance(store, S3Store):
+        raise StorageError(f"Adopting a bucket needs the S3 store; ATLAS_STORES names {type(store).__name__} for s3.")
+    client = store.client
     keys: list[str] = []
     try:
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=PREFIX):

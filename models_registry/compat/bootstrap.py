@@ -24,14 +24,15 @@ from typing import TYPE_CHECKING, Any, cast
 from django.conf import settings
 from django.db import transaction
 
-from . import services, sidecar
-from .models import RegisteredModel
-from .storage import StorageError, get_store
-from .storage.base import ArtifactStore, StoredArtifact
-from .versioning import is_valid_version
+from .. import services
+from ..models import RegisteredModel
+from ..storage import StorageError, get_store
+from ..storage.base import ArtifactStore, StoredArtifact
+from ..versioning import is_valid_version
+from . import sidecar
 
 if TYPE_CHECKING:
-    from .storage.hf import HubStore
+    from ..storage.hf import HubStore
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Rollouts in the admin: start one (a form that calls models_registry.rollouts.rollout_start), watch its
+"""Rollouts in the admin: start one (a form that calls models_registry.services.rollouts.rollout_start), watch its
 figures per version, and abort it. Needs the `manage_rollout` permission to start or abort."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from . import rollouts, selectors
-from .models import ModelVersion, Rollout
-from .services import RegistryError
+from .. import selectors
+from ..models import ModelVersion, Rollout
+from ..services import RegistryError, rollouts
 
 
 class RolloutStartForm(forms.ModelForm[Rollout]):

@@ -31,10 +31,10 @@ from django_tasks import TaskResult, TaskResultStatus, task
 from django_tasks.exceptions import TaskResultDoesNotExist
 from django_tasks_db import DatabaseBackend
 
-from . import services
-from .errors import PromotionError
-from .models import ModelVersion, PromotionJob, RegisteredModel
-from .redaction import without_paths
+from .. import services
+from ..errors import PromotionError
+from ..models import ModelVersion, PromotionJob, RegisteredModel
+from ..redaction import without_paths
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from .models import DeviceReport
+from ..models import DeviceReport
 
 
 @admin.register(DeviceReport)

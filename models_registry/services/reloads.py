@@ -28,10 +28,11 @@ from typing import Any
 from django.conf import settings
 from django.db.models import F
 
-from . import artifact_cache, bookkeeping, promotion_jobs, selectors, services
-from .models import ActivationEvent, ModelVersion, PromotionJob, RegisteredModel
-from .storage import ArtifactNotFound, StorageError, get_store
-from .storage.base import sha256_of_file
+from .. import artifact_cache, bookkeeping, selectors, services
+from ..models import ActivationEvent, ModelVersion, PromotionJob, RegisteredModel
+from ..storage import ArtifactNotFound, StorageError, get_store
+from ..storage.base import sha256_of_file
+from . import promotion_jobs
 
 LATEST = "latest"
 SOURCE = "reload-models"

@@ -12,7 +12,7 @@ import psutil
 from django.conf import settings
 from django.utils import timezone
 
-from .models import RegisteredModel, WorkerReport
+from ..models import RegisteredModel, WorkerReport
 
 
 def worker_report_save(
