@@ -72,6 +72,7 @@ if RAILWAY_PUBLIC_DOMAIN or os.environ.get("RAILWAY_ENVIRONMENT"):
 VAR_DIR = _env_path("ATLAS_VAR_DIR", BASE_DIR / "var")
 
 INSTALLED_APPS = [
+    "atlas.apps.AtlasConfig",  # first: its ready() prepares the process (atlas/startup.py) before the others
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -138,8 +139,6 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
     )
 }
-if not os.environ.get("DATABASE_URL"):
-    VAR_DIR.mkdir(parents=True, exist_ok=True)  # the embedded default keeps its SQLite file here
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several gunicorn workers share one SQLite file: wait for the write lock instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
@@ -509,33 +508,12 @@ ATLAS_INFERENCE_DEVICE = "cpu"
 
 # --- Metrics (GET /metrics, Prometheus) ---------------------------------------------------------------
 
-# prometheus-client's multiprocess mode: every worker writes its counters to files that /metrics adds up.
-# The folder is one per running server (named by the server process's pid and start time, so a restart
-# starts from zero and stopped servers' folders are swept), unless PROMETHEUS_MULTIPROC_DIR names one:
-# then the operator empties it at each start, as prometheus-client asks. Set before prometheus_client is
-# imported, which reads it then.
-
-
-def _server_instance() -> str:
-    """`<pid>-<start time>` of this process's parent: gunicorn's or granian's master, runserver's
-    reloader; the same for every worker of one server, different after a restart."""
-    parent = os.getppid()
-    try:
-        started = Path(f"/proc/{parent}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        started = "0"
-    return f"{parent}-{started}"
-
-
-_given_metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
-# A folder this settings module chose is inherited by child processes (a server started from a test or a
-# script): they choose their own.
-METRICS_DIR_PER_INSTANCE = not _given_metrics_dir or _given_metrics_dir == os.environ.get("ATLAS_METRICS_AUTO_DIR")
-METRICS_DIR = VAR_DIR / "metrics" / _server_instance() if METRICS_DIR_PER_INSTANCE else Path(_given_metrics_dir)
-METRICS_DIR.mkdir(parents=True, exist_ok=True)
-os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(METRICS_DIR)
-if METRICS_DIR_PER_INSTANCE:
-    os.environ["ATLAS_METRICS_AUTO_DIR"] = str(METRICS_DIR)
+# prometheus-client's multiprocess mode: every worker writes its counters to files that /metrics adds up. Set,
+# the operator's folder (emptied by the operator at each start, as prometheus-client asks); unset, one folder
+# per running server under METRICS_ROOT, chosen at start and swept when that server has stopped
+# (atlas/startup.py, which also exports the folder to prometheus-client).
+PROMETHEUS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+METRICS_ROOT = VAR_DIR / "metrics"
 # Bearer token GET /metrics requires; unset: /metrics is open (keep it off the public internet then).
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 
