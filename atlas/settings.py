@@ -392,7 +392,7 @@ ATLAS_SERVING_AUTOSTART = True
 ATLAS_BODY_IDLE_SECONDS = float(os.environ.get("ATLAS_BODY_IDLE_SECONDS", "1"))
 ATLAS_BODY_MIN_KBPS = float(os.environ.get("ATLAS_BODY_MIN_KBPS", "64"))
 # The admin's Promote confirmation promotes a version larger than this in the background (a promotion job),
-# so that its fetch, sha256 and trial load never hold the request past GUNICORN_TIMEOUT.
+# so that its fetch, sha256 and trial load never hold the request past the server's timeout.
 ATLAS_ADMIN_SYNC_PROMOTE_MB = int(os.environ.get("ATLAS_ADMIN_SYNC_PROMOTE_MB", "100"))
 
 # Long work (promotion jobs) runs on django-tasks' database backend, in the Procfile's `worker:` process
