@@ -285,10 +285,10 @@ ATLAS_STORES = {
 }
 # Where new uploads go by default: local | s3 | hf. Versions remember their own backend.
 MODEL_STORAGE_TYPE = os.environ.get("MODEL_STORAGE_TYPE", "local").strip().lower()
-# MODEL_STORAGE_PATH and MODEL_CACHE_SIZE_MB: the threat-intelligence service's names for the same things.
-MODEL_STORE_DIR = _env_path("MODEL_STORE_DIR", _env_path("MODEL_STORAGE_PATH", VAR_DIR / "store"))
+# The local store's folder and the cache's bound, read under the threat-intelligence service's names.
+MODEL_STORE_DIR = _env_path("MODEL_STORAGE_PATH", VAR_DIR / "store")
 MODEL_CACHE_DIR = _env_path("MODEL_CACHE_DIR", VAR_DIR / "cache")
-MODEL_CACHE_MAX_MB = int(os.environ.get("MODEL_CACHE_MAX_MB") or os.environ.get("MODEL_CACHE_SIZE_MB") or "4096")
+MODEL_CACHE_MAX_MB = int(os.environ.get("MODEL_CACHE_SIZE_MB") or "4096")
 # A `.part` download or lock file older than this, whose lock no live process holds, is a leftover (of a
 # worker killed mid-download, of an evicted file): swept at worker start, by cache/clear and before eviction.
 MODEL_CACHE_LEFTOVER_SECONDS = 3600.0
@@ -309,9 +309,10 @@ S3_ACCESS_KEY = os.environ.get("S3_ACCESS_KEY", "")
 S3_SECRET_KEY = os.environ.get("S3_SECRET_KEY", "")
 
 HF_MODEL_REPO = os.environ.get("HF_MODEL_REPO", "")
-HUGGINGFACE_TOKEN = os.environ.get("HUGGINGFACE_TOKEN") or os.environ.get("HF_TOKEN") or None
+HUGGINGFACE_TOKEN = os.environ.get("HUGGINGFACE_TOKEN") or None
 HF_CACHE_DIR = _env_path("HF_CACHE_DIR", VAR_DIR / "hf-cache")
-HF_ENDPOINT = os.environ.get("HF_ENDPOINT") or None
+# The Hub's address; None: huggingface_hub's own (https://huggingface.co, or its HF_ENDPOINT variable).
+HF_ENDPOINT: str | None = None
 # Admin health waits this long for the default store to answer; past it the store counts as unreachable.
 ATLAS_STORAGE_CHECK_SECONDS = 3.0
 # Every store call is bounded: connect and read timeouts of each request (S3; the Hub's metadata request), and

@@ -302,7 +302,7 @@ class World:
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DATABASE_URL": self.database_url,
             "ATLAS_VAR_DIR": str(self.folder / "var"),
-            "MODEL_STORE_DIR": str(self.folder / "store"),
+            "MODEL_STORAGE_PATH": str(self.folder / "store"),
             "MODEL_CACHE_DIR": str(self.folder / "cache"),
             "YOLO_CONFIG_DIR": str(self.folder / "yolo"),
             "ADMIN_TOKEN": ADMIN_TOKEN,

@@ -36,7 +36,7 @@ def replica(settings, start_replica, digits, tmp_path):
     services.model_version_trust(version=version, actor="t")
     services.model_version_promote(version=version, actor="t")
     env = {
-        "MODEL_STORE_DIR": str(settings.MODEL_STORE_DIR),
+        "MODEL_STORAGE_PATH": str(settings.MODEL_STORE_DIR),
         "ATLAS_SLOW_CONCURRENCY": str(SLOTS),
         "ATLAS_SLOW_WAIT_SECONDS": str(WAIT),
         "ATLAS_TORCH_THREADS": "1",

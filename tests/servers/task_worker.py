@@ -29,7 +29,7 @@ class TaskWorker:
             "ATLAS_ENV": "test",
             "DATABASE_URL": database_url(),
             "ATLAS_VAR_DIR": str(folder / "var"),
-            "MODEL_STORE_DIR": str(store),
+            "MODEL_STORAGE_PATH": str(store),
             "MODEL_CACHE_DIR": str(folder / "cache"),
             **env,
         }
