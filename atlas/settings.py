@@ -136,7 +136,7 @@ def _database_url(url: str) -> str:
 DATABASES = {
     "default": dj_database_url.parse(
         _database_url(os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'atlas.sqlite3'}"),
-        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+        conn_max_age=60,  # seconds a worker keeps its connection (PostgreSQL)
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -274,6 +274,10 @@ LOGGING = {
     },
 }
 
+# Tuning settings are Django settings, not environment variables: a deployment that needs another value than
+# the default here uses a settings module of its own (`from atlas.settings import *`, then the new value;
+# DJANGO_SETTINGS_MODULE names it). docs/OPERATIONS.md, "Tuning settings", lists them.
+
 # --- Atlas: the registry, its storage and the artifact cache ---------------------------------------
 
 # The artifact stores by name (models_registry/storage/): a new store is one module and one line here.
@@ -317,9 +321,9 @@ HF_ENDPOINT: str | None = None
 ATLAS_STORAGE_CHECK_SECONDS = 3.0
 # Every store call is bounded: connect and read timeouts of each request (S3; the Hub's metadata request), and
 # a deadline for a whole fetch into the artifact cache, past which a promotion fails with a timeout (504).
-ATLAS_STORE_CONNECT_SECONDS = float(os.environ.get("ATLAS_STORE_CONNECT_SECONDS", "5"))
-ATLAS_STORE_READ_SECONDS = float(os.environ.get("ATLAS_STORE_READ_SECONDS", "30"))
-ATLAS_FETCH_DEADLINE_SECONDS = float(os.environ.get("ATLAS_FETCH_DEADLINE_SECONDS", "300"))
+ATLAS_STORE_CONNECT_SECONDS = 5.0
+ATLAS_STORE_READ_SECONDS = 30.0
+ATLAS_FETCH_DEADLINE_SECONDS = 300.0
 
 # Bearer token of the admin API kept from the threat-intelligence service. Unset: the API answers 503
 # (open only in DEBUG, for local work).
@@ -340,7 +344,7 @@ ATLAS_RUNTIMES = {
     "sklearn": "inference.runtimes.sklearn.load",
 }
 # Intra-op threads of each ONNX session (one per loaded version, per worker): 1 lets the workers share the cores.
-ATLAS_ONNX_THREADS = int(os.environ.get("ATLAS_ONNX_THREADS", "1"))
+ATLAS_ONNX_THREADS = 1
 
 # Which models this replica loads and serves (comma-separated names); unset or empty: every model. The others
 # answer 503 here and are left out of this replica's readiness.
@@ -394,29 +398,29 @@ ATLAS_BODY_IDLE_SECONDS = float(os.environ.get("ATLAS_BODY_IDLE_SECONDS", "1"))
 ATLAS_BODY_MIN_KBPS = float(os.environ.get("ATLAS_BODY_MIN_KBPS", "64"))
 # The admin's Promote confirmation promotes a version larger than this in the background (a promotion job),
 # so that its fetch, sha256 and trial load never hold the request past the server's timeout.
-ATLAS_ADMIN_SYNC_PROMOTE_MB = int(os.environ.get("ATLAS_ADMIN_SYNC_PROMOTE_MB", "100"))
+ATLAS_ADMIN_SYNC_PROMOTE_MB = 100
 
 # Long work (promotion jobs) runs on django-tasks' database backend, in the Procfile's `worker:` process
 # (`manage.py db_worker --queue-name registry`). A running job writes its heartbeat every third of the lease;
 # one whose heartbeat is older than the lease has lost its worker and is failed (models_registry/promotion_jobs.py).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["registry"]}}
-ATLAS_JOB_LEASE_SECONDS = float(os.environ.get("ATLAS_JOB_LEASE_SECONDS", "60"))
+ATLAS_JOB_LEASE_SECONDS = 60.0
 ATLAS_MAX_MODEL_UPLOAD_MB = int(os.environ.get("ATLAS_MAX_MODEL_UPLOAD_MB", "2048"))
 
 # Largest body the prediction endpoints accept (images, audio).
 ATLAS_MAX_UPLOAD_MB = int(os.environ.get("ATLAS_MAX_UPLOAD_MB", "20"))
 # Longest audio clip /api/v1/audio/classify decodes, read from the WAV header before any sample is
 # decoded (a compressed or 8-bit file of an hour would otherwise cost gigabytes).
-ATLAS_MAX_AUDIO_SECONDS = float(os.environ.get("ATLAS_MAX_AUDIO_SECONDS", "60"))
+ATLAS_MAX_AUDIO_SECONDS = 60.0
 # Largest image (width x height) /api/v1/detect decodes, read from the image header before decoding.
-ATLAS_MAX_IMAGE_PIXELS = int(os.environ.get("ATLAS_MAX_IMAGE_PIXELS", "25000000"))
+ATLAS_MAX_IMAGE_PIXELS = 25_000_000
 
 # torch's intra-op threads in each worker (0: torch's default, one per physical core). ultralytics would
 # otherwise set it to cores - 1 process-wide on its first prediction.
 ATLAS_TORCH_THREADS = int(os.environ.get("ATLAS_TORCH_THREADS", "0"))
 
 # Ultralytics must never reach the network here (DESIGN.md, "Offline facts").
-YOLO_CONFIG_DIR = _env_path("YOLO_CONFIG_DIR", VAR_DIR / "yolo")
+YOLO_CONFIG_DIR = VAR_DIR / "yolo"
 
 # The runtime a model of a known name gets when it is first registered without one.
 ATLAS_KNOWN_MODELS = {
@@ -466,7 +470,7 @@ for _item in _env_list("ATLAS_THROTTLE_RATES"):
 # Retry-After at once, before its model runs, instead of queueing.
 _CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 ATLAS_SLOW_CONCURRENCY = int(os.environ.get("ATLAS_SLOW_CONCURRENCY") or _CPUS)
-ATLAS_SLOW_WAIT_SECONDS = float(os.environ.get("ATLAS_SLOW_WAIT_SECONDS", "1"))
+ATLAS_SLOW_WAIT_SECONDS = 1.0
 
 # The counters live in Django's cache, shared by every worker and replica: Redis when REDIS_URL is set, else
 # the database (Django's database cache with an atomic incr, atlas/cache.py; its table `atlas_cache` is made by
@@ -502,7 +506,7 @@ ATLAS_EDGE_MODEL = "audio_classifier"
 
 # Feedback by request id: how many (request id -> version, answer) records of the answers feedback applies to
 # are kept, newest first (inference/prediction_log.py); feedback on an older answer must name model_version.
-ATLAS_PREDICTION_RECORDS = int(os.environ.get("ATLAS_PREDICTION_RECORDS", "1000000"))
+ATLAS_PREDICTION_RECORDS = 1_000_000
 
 # Where the runtimes run their models; every runtime loads on the CPU (admin health's `device`).
 ATLAS_INFERENCE_DEVICE = "cpu"

@@ -304,7 +304,6 @@ class World:
             "ATLAS_VAR_DIR": str(self.folder / "var"),
             "MODEL_STORAGE_PATH": str(self.folder / "store"),
             "MODEL_CACHE_DIR": str(self.folder / "cache"),
-            "YOLO_CONFIG_DIR": str(self.folder / "yolo"),
             "ADMIN_TOKEN": ADMIN_TOKEN,
             "LOG_LEVEL": "WARNING",
             "PYTHONPATH": str(REPO),
