@@ -139,3 +139,8 @@ def test_every_variable_read_by_the_code_is_documented_in_operations_md():
     documented = (REPO / "docs" / "OPERATIONS.md").read_text()
 
     assert sorted(name for name in variables_in_code() if f"`{name}`" not in documented) == []
+
+
+def test_the_code_reads_at_most_60_variables():
+    # issue 24: a new one needs a strong reason; a tuning knob is a Django setting (docs/OPERATIONS.md)
+    assert len(variables_in_code()) <= 60
