@@ -13,13 +13,9 @@ import re
 from pathlib import Path
 
 import dj_database_url
-import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from atlas.production_guards import refuse_ephemeral_in_production
-
-# Django's generic classes (ModelAdmin[M], ModelForm[M], ...) subscriptable at run time, as mypy reads them.
-django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 

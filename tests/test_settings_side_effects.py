@@ -1,5 +1,6 @@
 """atlas/settings.py computes values and touches nothing: importing it creates no folder, writes no
-environment variable and opens no /proc file. What a start needs (the SQLite folder, prometheus-client's
+environment variable, opens no /proc file and patches no Django class (django-stubs-ext's patch is applied by
+atlas/apps.py). What a start needs (the SQLite folder, prometheus-client's
 folder and its variable) happens in AtlasConfig.ready (atlas/startup.py), on every django.setup()."""
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ sys.addaudithook(audit)
 before = dict(os.environ)
 import atlas.settings
 after = dict(os.environ)
+from django.core.paginator import Paginator
 print(json.dumps({"changed": sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k)),
-                  "proc": sorted(p for p in opened if p.startswith("/proc/"))}))
+                  "proc": sorted(p for p in opened if p.startswith("/proc/")),
+                  "patched": hasattr(Paginator, "__class_getitem__")}))
 """
 
 SETUP_DJANGO = """
@@ -57,7 +60,7 @@ def test_importing_the_settings_creates_no_folder_writes_no_variable_and_reads_n
 
     seen = _run(IMPORT_SETTINGS, var)
 
-    assert (seen, var.exists()) == ({"changed": [], "proc": []}, False)
+    assert (seen, var.exists()) == ({"changed": [], "proc": [], "patched": False}, False)
 
 
 def test_django_setup_creates_the_sqlite_folder_and_exports_a_per_server_metrics_folder(tmp_path):
