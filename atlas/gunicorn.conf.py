@@ -9,8 +9,8 @@ import os
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", min(4, multiprocessing.cpu_count() * 2)))
 # sync workers; any other gunicorn option (e.g. GUNICORN_CMD_ARGS="--worker-class gthread --threads 4", which
-# serves 4 requests per process; docs/PERFORMANCE.md measures both) overrides this file.
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+# serves 4 requests per process; docs/PERFORMANCE.md measures both, or "--timeout 120") overrides this file.
+timeout = 60
 graceful_timeout = 20
 accesslog = None  # Atlas writes its own request line (ACCESS_LOG=1): request id, model and version
 errorlog = "-"

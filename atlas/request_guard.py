@@ -11,7 +11,7 @@
 - `SlowBodies`: a WSGI wrapper that gives a request body a deadline under gunicorn: each read waits at
   most ATLAS_BODY_IDLE_SECONDS for data, and the whole body must arrive within that plus its length at
   ATLAS_BODY_MIN_KBPS. A client that declares a body and stops sending (or trickles it) gets a 408 JSON
-  and frees its worker, instead of holding a sync worker until GUNICORN_TIMEOUT kills it.
+  and frees its worker, instead of holding a sync worker until gunicorn's timeout kills it.
 - `install_gunicorn_json_errors()`: the errors gunicorn answers itself (414 URI too long, 431, 400 on
   a malformed request line) are JSON, not gunicorn's HTML page.
 """

@@ -13,13 +13,9 @@ import re
 from pathlib import Path
 
 import dj_database_url
-import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from atlas.production_guards import refuse_ephemeral_in_production
-
-# Django's generic classes (ModelAdmin[M], ModelForm[M], ...) subscriptable at run time, as mypy reads them.
-django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -72,6 +68,7 @@ if RAILWAY_PUBLIC_DOMAIN or os.environ.get("RAILWAY_ENVIRONMENT"):
 VAR_DIR = _env_path("ATLAS_VAR_DIR", BASE_DIR / "var")
 
 INSTALLED_APPS = [
+    "atlas.apps.AtlasConfig",  # first: its ready() prepares the process (atlas/startup.py) before the others
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -135,11 +132,9 @@ def _database_url(url: str) -> str:
 DATABASES = {
     "default": dj_database_url.parse(
         _database_url(os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'atlas.sqlite3'}"),
-        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+        conn_max_age=60,  # seconds a worker keeps its connection (PostgreSQL)
     )
 }
-if not os.environ.get("DATABASE_URL"):
-    VAR_DIR.mkdir(parents=True, exist_ok=True)  # the embedded default keeps its SQLite file here
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several gunicorn workers share one SQLite file: wait for the write lock instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
@@ -275,6 +270,10 @@ LOGGING = {
     },
 }
 
+# Tuning settings are Django settings, not environment variables: a deployment that needs another value than
+# the default here uses a settings module of its own (`from atlas.settings import *`, then the new value;
+# DJANGO_SETTINGS_MODULE names it). docs/OPERATIONS.md, "Tuning settings", lists them.
+
 # --- Atlas: the registry, its storage and the artifact cache ---------------------------------------
 
 # The artifact stores by name (models_registry/storage/): a new store is one module and one line here.
@@ -286,10 +285,10 @@ ATLAS_STORES = {
 }
 # Where new uploads go by default: local | s3 | hf. Versions remember their own backend.
 MODEL_STORAGE_TYPE = os.environ.get("MODEL_STORAGE_TYPE", "local").strip().lower()
-# MODEL_STORAGE_PATH and MODEL_CACHE_SIZE_MB: the threat-intelligence service's names for the same things.
-MODEL_STORE_DIR = _env_path("MODEL_STORE_DIR", _env_path("MODEL_STORAGE_PATH", VAR_DIR / "store"))
+# The local store's folder and the cache's bound, read under the threat-intelligence service's names.
+MODEL_STORE_DIR = _env_path("MODEL_STORAGE_PATH", VAR_DIR / "store")
 MODEL_CACHE_DIR = _env_path("MODEL_CACHE_DIR", VAR_DIR / "cache")
-MODEL_CACHE_MAX_MB = int(os.environ.get("MODEL_CACHE_MAX_MB") or os.environ.get("MODEL_CACHE_SIZE_MB") or "4096")
+MODEL_CACHE_MAX_MB = int(os.environ.get("MODEL_CACHE_SIZE_MB") or "4096")
 # A `.part` download or lock file older than this, whose lock no live process holds, is a leftover (of a
 # worker killed mid-download, of an evicted file): swept at worker start, by cache/clear and before eviction.
 MODEL_CACHE_LEFTOVER_SECONDS = 3600.0
@@ -310,16 +309,17 @@ S3_ACCESS_KEY = os.environ.get("S3_ACCESS_KEY", "")
 S3_SECRET_KEY = os.environ.get("S3_SECRET_KEY", "")
 
 HF_MODEL_REPO = os.environ.get("HF_MODEL_REPO", "")
-HUGGINGFACE_TOKEN = os.environ.get("HUGGINGFACE_TOKEN") or os.environ.get("HF_TOKEN") or None
+HUGGINGFACE_TOKEN = os.environ.get("HUGGINGFACE_TOKEN") or None
 HF_CACHE_DIR = _env_path("HF_CACHE_DIR", VAR_DIR / "hf-cache")
-HF_ENDPOINT = os.environ.get("HF_ENDPOINT") or None
+# The Hub's address; None: huggingface_hub's own (https://huggingface.co, or its HF_ENDPOINT variable).
+HF_ENDPOINT: str | None = None
 # Admin health waits this long for the default store to answer; past it the store counts as unreachable.
 ATLAS_STORAGE_CHECK_SECONDS = 3.0
 # Every store call is bounded: connect and read timeouts of each request (S3; the Hub's metadata request), and
 # a deadline for a whole fetch into the artifact cache, past which a promotion fails with a timeout (504).
-ATLAS_STORE_CONNECT_SECONDS = float(os.environ.get("ATLAS_STORE_CONNECT_SECONDS", "5"))
-ATLAS_STORE_READ_SECONDS = float(os.environ.get("ATLAS_STORE_READ_SECONDS", "30"))
-ATLAS_FETCH_DEADLINE_SECONDS = float(os.environ.get("ATLAS_FETCH_DEADLINE_SECONDS", "300"))
+ATLAS_STORE_CONNECT_SECONDS = 5.0
+ATLAS_STORE_READ_SECONDS = 30.0
+ATLAS_FETCH_DEADLINE_SECONDS = 300.0
 
 # Bearer token of the admin API kept from the threat-intelligence service. Unset: the API answers 503
 # (open only in DEBUG, for local work).
@@ -340,7 +340,7 @@ ATLAS_RUNTIMES = {
     "sklearn": "inference.runtimes.sklearn.load",
 }
 # Intra-op threads of each ONNX session (one per loaded version, per worker): 1 lets the workers share the cores.
-ATLAS_ONNX_THREADS = int(os.environ.get("ATLAS_ONNX_THREADS", "1"))
+ATLAS_ONNX_THREADS = 1
 
 # Which models this replica loads and serves (comma-separated names); unset or empty: every model. The others
 # answer 503 here and are left out of this replica's readiness.
@@ -393,30 +393,30 @@ ATLAS_SERVING_AUTOSTART = True
 ATLAS_BODY_IDLE_SECONDS = float(os.environ.get("ATLAS_BODY_IDLE_SECONDS", "1"))
 ATLAS_BODY_MIN_KBPS = float(os.environ.get("ATLAS_BODY_MIN_KBPS", "64"))
 # The admin's Promote confirmation promotes a version larger than this in the background (a promotion job),
-# so that its fetch, sha256 and trial load never hold the request past GUNICORN_TIMEOUT.
-ATLAS_ADMIN_SYNC_PROMOTE_MB = int(os.environ.get("ATLAS_ADMIN_SYNC_PROMOTE_MB", "100"))
+# so that its fetch, sha256 and trial load never hold the request past the server's timeout.
+ATLAS_ADMIN_SYNC_PROMOTE_MB = 100
 
 # Long work (promotion jobs) runs on django-tasks' database backend, in the Procfile's `worker:` process
 # (`manage.py db_worker --queue-name registry`). A running job writes its heartbeat every third of the lease;
 # one whose heartbeat is older than the lease has lost its worker and is failed (models_registry/promotion_jobs.py).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["registry"]}}
-ATLAS_JOB_LEASE_SECONDS = float(os.environ.get("ATLAS_JOB_LEASE_SECONDS", "60"))
+ATLAS_JOB_LEASE_SECONDS = 60.0
 ATLAS_MAX_MODEL_UPLOAD_MB = int(os.environ.get("ATLAS_MAX_MODEL_UPLOAD_MB", "2048"))
 
 # Largest body the prediction endpoints accept (images, audio).
 ATLAS_MAX_UPLOAD_MB = int(os.environ.get("ATLAS_MAX_UPLOAD_MB", "20"))
 # Longest audio clip /api/v1/audio/classify decodes, read from the WAV header before any sample is
 # decoded (a compressed or 8-bit file of an hour would otherwise cost gigabytes).
-ATLAS_MAX_AUDIO_SECONDS = float(os.environ.get("ATLAS_MAX_AUDIO_SECONDS", "60"))
+ATLAS_MAX_AUDIO_SECONDS = 60.0
 # Largest image (width x height) /api/v1/detect decodes, read from the image header before decoding.
-ATLAS_MAX_IMAGE_PIXELS = int(os.environ.get("ATLAS_MAX_IMAGE_PIXELS", "25000000"))
+ATLAS_MAX_IMAGE_PIXELS = 25_000_000
 
 # torch's intra-op threads in each worker (0: torch's default, one per physical core). ultralytics would
 # otherwise set it to cores - 1 process-wide on its first prediction.
 ATLAS_TORCH_THREADS = int(os.environ.get("ATLAS_TORCH_THREADS", "0"))
 
 # Ultralytics must never reach the network here (DESIGN.md, "Offline facts").
-YOLO_CONFIG_DIR = _env_path("YOLO_CONFIG_DIR", VAR_DIR / "yolo")
+YOLO_CONFIG_DIR = VAR_DIR / "yolo"
 
 # The runtime a model of a known name gets when it is first registered without one.
 ATLAS_KNOWN_MODELS = {
@@ -466,7 +466,7 @@ for _item in _env_list("ATLAS_THROTTLE_RATES"):
 # Retry-After at once, before its model runs, instead of queueing.
 _CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 ATLAS_SLOW_CONCURRENCY = int(os.environ.get("ATLAS_SLOW_CONCURRENCY") or _CPUS)
-ATLAS_SLOW_WAIT_SECONDS = float(os.environ.get("ATLAS_SLOW_WAIT_SECONDS", "1"))
+ATLAS_SLOW_WAIT_SECONDS = 1.0
 
 # The counters live in Django's cache, shared by every worker and replica: Redis when REDIS_URL is set, else
 # the database (Django's database cache with an atomic incr, atlas/cache.py; its table `atlas_cache` is made by
@@ -502,40 +502,19 @@ ATLAS_EDGE_MODEL = "audio_classifier"
 
 # Feedback by request id: how many (request id -> version, answer) records of the answers feedback applies to
 # are kept, newest first (inference/prediction_log.py); feedback on an older answer must name model_version.
-ATLAS_PREDICTION_RECORDS = int(os.environ.get("ATLAS_PREDICTION_RECORDS", "1000000"))
+ATLAS_PREDICTION_RECORDS = 1_000_000
 
 # Where the runtimes run their models; every runtime loads on the CPU (admin health's `device`).
 ATLAS_INFERENCE_DEVICE = "cpu"
 
 # --- Metrics (GET /metrics, Prometheus) ---------------------------------------------------------------
 
-# prometheus-client's multiprocess mode: every worker writes its counters to files that /metrics adds up.
-# The folder is one per running server (named by the server process's pid and start time, so a restart
-# starts from zero and stopped servers' folders are swept), unless PROMETHEUS_MULTIPROC_DIR names one:
-# then the operator empties it at each start, as prometheus-client asks. Set before prometheus_client is
-# imported, which reads it then.
-
-
-def _server_instance() -> str:
-    """`<pid>-<start time>` of this process's parent: gunicorn's or granian's master, runserver's
-    reloader; the same for every worker of one server, different after a restart."""
-    parent = os.getppid()
-    try:
-        started = Path(f"/proc/{parent}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        started = "0"
-    return f"{parent}-{started}"
-
-
-_given_metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
-# A folder this settings module chose is inherited by child processes (a server started from a test or a
-# script): they choose their own.
-METRICS_DIR_PER_INSTANCE = not _given_metrics_dir or _given_metrics_dir == os.environ.get("ATLAS_METRICS_AUTO_DIR")
-METRICS_DIR = VAR_DIR / "metrics" / _server_instance() if METRICS_DIR_PER_INSTANCE else Path(_given_metrics_dir)
-METRICS_DIR.mkdir(parents=True, exist_ok=True)
-os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(METRICS_DIR)
-if METRICS_DIR_PER_INSTANCE:
-    os.environ["ATLAS_METRICS_AUTO_DIR"] = str(METRICS_DIR)
+# prometheus-client's multiprocess mode: every worker writes its counters to files that /metrics adds up. Set,
+# the operator's folder (emptied by the operator at each start, as prometheus-client asks); unset, one folder
+# per running server under METRICS_ROOT, chosen at start and swept when that server has stopped
+# (atlas/startup.py, which also exports the folder to prometheus-client).
+PROMETHEUS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+METRICS_ROOT = VAR_DIR / "metrics"
 # Bearer token GET /metrics requires; unset: /metrics is open (keep it off the public internet then).
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 

@@ -3,7 +3,7 @@
 
 Every request body is held to its route's limit here, from its headers, before a byte is read (chunked
 bodies as they arrive), for every way the service is served; a body that stops arriving
-is cut off under gunicorn (a 408, instead of a worker held until GUNICORN_TIMEOUT), and gunicorn's own
+is cut off under gunicorn (a 408, instead of a worker held until gunicorn's timeout), and gunicorn's own
 error answers are made JSON (atlas/request_guard.py). A plain POST /predict is answered before Django's
 request cycle, with the same answer and headers (inference/hot_path.py)."""
 

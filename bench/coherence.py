@@ -14,7 +14,7 @@ Phase 2 (slow clients): gunicorn -c atlas/gunicorn.conf.py (sync workers, WEB_CO
 config. Two slow clients each declare a 1000-byte body and send 5 bytes, then hold the connection; once
 both are seen held by the two workers (psutil, the workers' ESTABLISHED sockets), one GET /healthz is
 timed to its answer. Targets: POST /predict (a view that reads its body) and GET /healthz itself (a body
-nobody reads). Each with GUNICORN_TIMEOUT=60 (the default) and 10 (the only mitigation in the config).
+nobody reads). Each with gunicorn's --timeout 60 (the default) and 10 (the only mitigation in the config).
 Writes bench/results/coherence.json.
 """
 
@@ -93,7 +93,7 @@ def _held_by_workers(pids: list[int], ports: set[int]) -> bool:
 
 def slow_clients(world: World, *, timeout_s: int, target: str) -> dict:
     server = world.gunicorn(
-        f"slow-{target.strip('/')}-{timeout_s}", workers=2, env={"GUNICORN_TIMEOUT": str(timeout_s)}
+        f"slow-{target.strip('/')}-{timeout_s}", workers=2, env={"GUNICORN_CMD_ARGS": f"--timeout {timeout_s}"}
     )
     pids = server.worker_pids()
     baseline = []

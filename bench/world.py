@@ -38,11 +38,12 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-# Recorded results; point BENCH_RESULTS_DIR elsewhere for trial runs that must not replace them.
-RESULTS = Path(os.environ.get("BENCH_RESULTS_DIR") or REPO / "bench" / "results")
+# Recorded results (a trial run that must not replace them: `git checkout bench/results` after it).
+RESULTS = REPO / "bench" / "results"
 VENV_BIN = Path(sys.executable).parent
 ADMIN_TOKEN = "bench-admin-token-" + secrets.token_hex(8)
-PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+# The server where each benchmark creates (and drops) its own database (bench/README.md, "Requirements").
+PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 
 
 # --- waiting, with a deadline: the tests' own helper (tests/waiting.py) --------------------------------
@@ -301,9 +302,8 @@ class World:
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DATABASE_URL": self.database_url,
             "ATLAS_VAR_DIR": str(self.folder / "var"),
-            "MODEL_STORE_DIR": str(self.folder / "store"),
+            "MODEL_STORAGE_PATH": str(self.folder / "store"),
             "MODEL_CACHE_DIR": str(self.folder / "cache"),
-            "YOLO_CONFIG_DIR": str(self.folder / "yolo"),
             "ADMIN_TOKEN": ADMIN_TOKEN,
             "LOG_LEVEL": "WARNING",
             "PYTHONPATH": str(REPO),

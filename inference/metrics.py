@@ -1,8 +1,8 @@
 """Prometheus metrics of the serving processes, in prometheus-client's multiprocess mode.
 
 Every gunicorn (or runserver, or granian) worker writes its counters to files in one folder per server
-instance (settings.METRICS_DIR, exported as PROMETHEUS_MULTIPROC_DIR before prometheus_client is
-imported); `GET /metrics` adds up the files of every worker of this replica and appends the series the
+instance (chosen and exported as PROMETHEUS_MULTIPROC_DIR at start, before prometheus_client is imported:
+atlas/startup.py); `GET /metrics` adds up the files of every worker of this replica and appends the series the
 registry knows for the whole deployment (models_registry.metrics.RegistryCollector).
 
 Which model and version answered a request is noted by `model_cache.get` in a context variable that
@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
 import shutil
-from pathlib import Path
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from atlas import startup
 from atlas.http.request_context import Served, served
 from atlas.http.request_context import current_meta as current_meta  # model_cache reads the canary's key here
 from models_registry.metrics import RegistryCollector
@@ -78,29 +77,21 @@ _swept = False
 
 def sweep_dead_instances() -> list[str]:
     """Delete the metric folders of server instances that are no longer running (folders are named
-    `<pid>-<start time>` of the server's parent process; see atlas/settings.py)."""
-    current = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR", ""))
-    parent = Path(settings.METRICS_DIR).parent
-    if not settings.METRICS_DIR_PER_INSTANCE or not parent.is_dir():
+    `<pid>-<start time>` of the server's process; see atlas/startup.py)."""
+    current = startup.metrics_folder()
+    parent = current.path.parent
+    if not current.per_server or not parent.is_dir():
         return []
     removed = []
     for folder in parent.iterdir():
-        if folder == current or not folder.is_dir():
+        if folder == current.path or not folder.is_dir():
             continue
         pid, _, started = folder.name.partition("-")
-        if pid.isdigit() and _process_start(int(pid)) == started:
+        if pid.isdigit() and startup.process_start(int(pid)) == started:
             continue  # that server is still running
         shutil.rmtree(folder, ignore_errors=True)
         removed.append(folder.name)
     return removed
-
-
-def _process_start(pid: int) -> str | None:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return fields[19] if len(fields) > 19 else None  # starttime, field 22 of stat
 
 
 def _authorized(request: HttpRequest) -> JsonResponse | None:

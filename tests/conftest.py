@@ -56,16 +56,21 @@ def digits(tmp_path):
 @pytest.fixture
 def start_replica(tmp_path):
     """Start Atlas as the Procfile does, or under gunicorn by name (stopped after the test):
-    start_replica(workers=3, env={...}, server="procfile" | "gunicorn" | "plain-gunicorn")."""
+    start_replica(workers=3, env={...}, server="procfile" | "gunicorn" | "plain-gunicorn", settings={...})."""
     from tests.servers.gunicorn import Replica
 
     started: list[Replica] = []
 
     def start(
-        *, workers: int = 3, env: dict[str, str] | None = None, name: str | None = None, server: str = "procfile"
+        *,
+        workers: int = 3,
+        env: dict[str, str] | None = None,
+        name: str | None = None,
+        server: str = "procfile",
+        settings: dict[str, object] | None = None,
     ) -> Replica:
         folder = tmp_path / (name or f"replica-{len(started)}")
-        replica = Replica(folder=folder, workers=workers, env=env or {}, server=server)
+        replica = Replica(folder=folder, workers=workers, env=env or {}, server=server, settings=settings)
         started.append(replica)
         return replica.start()
 

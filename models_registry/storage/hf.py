@@ -8,9 +8,9 @@ Layout in the repo:
 
 `put` returns StoredArtifact(storage="hf", bucket=<repo_id>, location=<path in repo>, revision=<sha of
 the commit that added the file>). `fetch` downloads at that sha, never at "main", so a later commit to
-the same path never changes what a registered version serves. The endpoint (HF_ENDPOINT) and token
-(HUGGINGFACE_TOKEN) are passed explicitly on every call: huggingface_hub reads HF_ENDPOINT from the
-environment when it is imported, which settings must override.
+the same path never changes what a registered version serves. The endpoint (settings.HF_ENDPOINT, else
+huggingface_hub's own: its HF_ENDPOINT variable or huggingface.co) and token (HUGGINGFACE_TOKEN) are passed
+explicitly on every call.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx2
 from django.conf import settings
-from huggingface_hub import CommitOperationAdd, HfApi, hf_hub_download
+from huggingface_hub import CommitOperationAdd, HfApi, constants, hf_hub_download
 from huggingface_hub.errors import (
     EntryNotFoundError,
     HfHubHTTPError,
@@ -46,7 +46,6 @@ from .base import (
 )
 
 COMMIT_SHA = re.compile(r"^[0-9a-f]{40}$")
-DEFAULT_ENDPOINT = "https://huggingface.co"
 
 
 class HubStore:
@@ -54,7 +53,7 @@ class HubStore:
 
     def __init__(self) -> None:
         self.repo_id: str = settings.HF_MODEL_REPO
-        self.endpoint: str = (settings.HF_ENDPOINT or DEFAULT_ENDPOINT).rstrip("/")
+        self.endpoint: str = (settings.HF_ENDPOINT or constants.ENDPOINT).rstrip("/")
         # False, not None: never fall back to a token saved on this machine; settings decide.
         self.token: str | bool = settings.HUGGINGFACE_TOKEN or False
         self.api = HfApi(endpoint=self.endpoint, token=self.token)

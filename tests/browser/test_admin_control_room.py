@@ -47,7 +47,7 @@ def control_room(start_replica, collected_static, tmp_path):
     replica = start_replica(
         workers=2,
         env={
-            "MODEL_STORE_DIR": str(settings.MODEL_STORE_DIR),
+            "MODEL_STORAGE_PATH": str(settings.MODEL_STORE_DIR),
             "ATLAS_STATIC_ROOT": str(collected_static),
             "ATLAS_RELOAD_POLL_SECONDS": "0.25",
             "SECURE_COOKIES": "0",  # plain HTTP on loopback

@@ -22,7 +22,7 @@ def test_drawing_a_digit_shows_the_prediction_bars_and_heat_maps(
     )
     services.model_version_promote(version=version, actor="tester")
     replica = start_replica(
-        workers=1, env={"MODEL_STORE_DIR": str(settings.MODEL_STORE_DIR), "ATLAS_STATIC_ROOT": str(collected_static)}
+        workers=1, env={"MODEL_STORAGE_PATH": str(settings.MODEL_STORE_DIR), "ATLAS_STATIC_ROOT": str(collected_static)}
     )
 
     # When a visitor draws a "1" on the canvas

@@ -23,7 +23,7 @@ def test_dropping_a_demo_image_draws_the_detectors_boxes(
     monkeypatch.setattr(seed_demo, "DEMO_BUILDERS", ["inference.demo.shapes.build"])
     call_command("seed_demo", stdout=io.StringIO())
     replica = start_replica(
-        workers=1, env={"MODEL_STORE_DIR": str(settings.MODEL_STORE_DIR), "ATLAS_STATIC_ROOT": str(collected_static)}
+        workers=1, env={"MODEL_STORAGE_PATH": str(settings.MODEL_STORE_DIR), "ATLAS_STATIC_ROOT": str(collected_static)}
     )
 
     # When a visitor drops the first demo image on the playground

@@ -26,7 +26,7 @@ def serve(start_replica, settings):
     """Atlas under gunicorn (one worker) on this test's database and artifact store."""
 
     def start(env: dict[str, str] | None = None):
-        return start_replica(workers=1, env={"MODEL_STORE_DIR": str(settings.MODEL_STORE_DIR), **(env or {})})
+        return start_replica(workers=1, env={"MODEL_STORAGE_PATH": str(settings.MODEL_STORE_DIR), **(env or {})})
 
     return start
 

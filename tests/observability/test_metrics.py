@@ -114,14 +114,15 @@ def test_the_exposition_is_prometheus_text(client):
     assert re.search(r"^# TYPE atlas_predictions_total counter$", response.content.decode(), re.MULTILINE)
 
 
-def test_folders_of_stopped_servers_are_swept_and_running_ones_kept(settings):
+def test_folders_of_stopped_servers_are_swept_and_running_ones_kept():
     import os
-    from pathlib import Path
 
-    from inference.metrics import _process_start, sweep_dead_instances
+    from atlas import startup
+    from inference.metrics import sweep_dead_instances
 
-    parent = Path(settings.METRICS_DIR).parent
-    running = parent / f"{os.getpid()}-{_process_start(os.getpid())}"
+    current = startup.metrics_folder().path
+    parent = current.parent
+    running = parent / f"{os.getpid()}-{startup.process_start(os.getpid())}"
     stopped = parent / "4194303-1"  # above any pid this kernel hands out
     reused = parent / f"{os.getpid()}-1"  # this pid, but a process that started at another time
     for folder in (running, stopped, reused):
@@ -130,4 +131,4 @@ def test_folders_of_stopped_servers_are_swept_and_running_ones_kept(settings):
     removed = sweep_dead_instances()
 
     assert sorted(removed) == sorted([stopped.name, reused.name])
-    assert running.is_dir() and Path(settings.METRICS_DIR).is_dir()
+    assert running.is_dir() and current.is_dir()

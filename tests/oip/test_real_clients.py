@@ -43,7 +43,11 @@ def models(tmp_path):
 def replica(settings, start_replica, models):
     return start_replica(
         workers=2,
-        env={"MODEL_STORE_DIR": str(settings.MODEL_STORE_DIR), "ATLAS_RELOAD_POLL_SECONDS": "0.2", "ACCESS_LOG": "1"},
+        env={
+            "MODEL_STORAGE_PATH": str(settings.MODEL_STORE_DIR),
+            "ATLAS_RELOAD_POLL_SECONDS": "0.2",
+            "ACCESS_LOG": "1",
+        },
     )
 
 

@@ -225,7 +225,7 @@ def test_a_worker_killed_mid_promotion_leaves_its_job_failed_with_the_reason(
 ):
     # Given a worker with a 2 s lease promoting a version whose load waits for a file this test controls
     settings.ATLAS_JOB_LEASE_SECONDS = 2
-    worker = start_task_worker(env={"ATLAS_JOB_LEASE_SECONDS": "2"})
+    worker = start_task_worker(settings={"ATLAS_JOB_LEASE_SECONDS": 2.0})
     first = register("1.0.0")
     client.post(reverse("registry-version-promote", args=[first.pk]), {}, format="json")
     release = tmp_path / "release-the-load"
@@ -331,7 +331,7 @@ def test_a_load_longer_than_the_lease_stays_alive_on_its_heartbeats(
 ):
     # Given a worker with a 2 s lease promoting a version whose load waits for a file this test controls
     settings.ATLAS_JOB_LEASE_SECONDS = 2
-    start_task_worker(env={"ATLAS_JOB_LEASE_SECONDS": "2"})
+    start_task_worker(settings={"ATLAS_JOB_LEASE_SECONDS": 2.0})
     release = tmp_path / "release-the-load"
     version = register("1.0.0", wait_for=str(release))
     response = client.post(reverse("registry-version-promote", args=[version.pk]), {}, format="json", **ASYNC)
@@ -383,7 +383,7 @@ def test_a_job_failed_as_lost_while_its_worker_stalled_never_moves_the_pointer(
 ):
     # Given a worker with a 2 s lease promoting 2.0.0, whose load waits for a file this test controls
     settings.ATLAS_JOB_LEASE_SECONDS = 2
-    worker = start_task_worker(env={"ATLAS_JOB_LEASE_SECONDS": "2"})
+    worker = start_task_worker(settings={"ATLAS_JOB_LEASE_SECONDS": 2.0})
     first = register("1.0.0")
     client.post(reverse("registry-version-promote", args=[first.pk]), {}, format="json")
     release = tmp_path / "release-the-load"

@@ -100,7 +100,10 @@ def test_a_promotion_job_through_a_frozen_store_fails_with_the_timeout(
     # Given a task worker with this store and deadline, the store frozen, and a promotion asked in the background
     names = ("S3_ENDPOINT_URL", "S3_REGION", "S3_ACCESS_KEY", "S3_SECRET_KEY", "S3_BUCKET")
     timeouts = ("ATLAS_STORE_CONNECT_SECONDS", "ATLAS_STORE_READ_SECONDS", "ATLAS_FETCH_DEADLINE_SECONDS")
-    start_task_worker(env={name: str(getattr(settings, name)) for name in names + timeouts})
+    start_task_worker(
+        env={name: str(getattr(settings, name)) for name in names},
+        settings={name: getattr(settings, name) for name in timeouts},
+    )
     with frozen(own_seaweedfs):
         response = _client().post(
             f"/api/v1/registry/versions/{version_in_s3.pk}/promote/", {}, format="json", HTTP_PREFER="respond-async"

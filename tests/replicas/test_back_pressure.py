@@ -36,13 +36,12 @@ def replica(settings, start_replica, digits, tmp_path):
     services.model_version_trust(version=version, actor="t")
     services.model_version_promote(version=version, actor="t")
     env = {
-        "MODEL_STORE_DIR": str(settings.MODEL_STORE_DIR),
+        "MODEL_STORAGE_PATH": str(settings.MODEL_STORE_DIR),
         "ATLAS_SLOW_CONCURRENCY": str(SLOTS),
-        "ATLAS_SLOW_WAIT_SECONDS": str(WAIT),
         "ATLAS_TORCH_THREADS": "1",
         "RATE_LIMIT_PER_MINUTE": "0",
     }
-    started = start_replica(workers=1, env=env)
+    started = start_replica(workers=1, env=env, settings={"ATLAS_SLOW_WAIT_SECONDS": WAIT})
     wait_until(lambda: requests.get(f"{started.url}/readyz", timeout=10).status_code == 200, timeout=120, what="ready")
     return started
 

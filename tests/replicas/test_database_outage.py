@@ -37,7 +37,7 @@ def through_proxy(proxy, settings, tmp_path):
         url = replicas.database_url().replace(f":{connection.settings_dict['PORT'] or 5432}/", f":{proxy.port}/")
         env = {
             "DATABASE_URL": url,
-            "MODEL_STORE_DIR": str(settings.MODEL_STORE_DIR),
+            "MODEL_STORAGE_PATH": str(settings.MODEL_STORE_DIR),
             "MODEL_CACHE_DIR": str(cache),
             "ADMIN_TOKEN": "tok",
             "DB_CONNECT_TIMEOUT": "2",

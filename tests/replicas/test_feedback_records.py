@@ -24,7 +24,7 @@ def test_an_answer_is_recorded_by_its_workers_listener_and_feedback_finds_it(set
     )
     services.model_version_promote(version=version, actor="t")
     replica = start_replica(
-        workers=2, env={"MODEL_STORE_DIR": str(settings.MODEL_STORE_DIR), "ATLAS_RELOAD_POLL_SECONDS": "0.2"}
+        workers=2, env={"MODEL_STORAGE_PATH": str(settings.MODEL_STORE_DIR), "ATLAS_RELOAD_POLL_SECONDS": "0.2"}
     )
     answer = requests.post(
         f"{replica.url}/api/v1/classify/threat", json={"type": "text", "data": "They robbed the shop."}, timeout=30

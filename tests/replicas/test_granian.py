@@ -33,7 +33,7 @@ pytestmark = [
 
 @pytest.fixture
 def replica(settings, start_replica, digits):
-    return start_replica(workers=2, env={"MODEL_STORE_DIR": str(settings.MODEL_STORE_DIR)})
+    return start_replica(workers=2, env={"MODEL_STORAGE_PATH": str(settings.MODEL_STORE_DIR)})
 
 
 def partial_request(port: int, head_only: bool = False) -> socket.socket:

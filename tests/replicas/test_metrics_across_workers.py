@@ -27,7 +27,7 @@ def predictions_counted(url: str) -> float:
 
 
 def test_every_workers_predictions_are_in_one_scrape(settings, start_replica, digits):
-    replica = start_replica(workers=2, env={"MODEL_STORE_DIR": str(settings.MODEL_STORE_DIR), "ACCESS_LOG": "1"})
+    replica = start_replica(workers=2, env={"MODEL_STORAGE_PATH": str(settings.MODEL_STORE_DIR), "ACCESS_LOG": "1"})
     sent = 0
 
     def predict(_):
@@ -50,7 +50,7 @@ def test_every_workers_predictions_are_in_one_scrape(settings, start_replica, di
 def test_json_log_lines_name_the_request_id_model_and_version(settings, start_replica, digits):
     replica = start_replica(
         workers=1,
-        env={"MODEL_STORE_DIR": str(settings.MODEL_STORE_DIR), "LOG_FORMAT": "json", "ACCESS_LOG": "1"},
+        env={"MODEL_STORAGE_PATH": str(settings.MODEL_STORE_DIR), "LOG_FORMAT": "json", "ACCESS_LOG": "1"},
     )
 
     answer = requests.post(

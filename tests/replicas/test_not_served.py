@@ -46,7 +46,7 @@ def web_service(settings, start_replica, tmp_path):
     services.model_version_promote(version=digits, actor="test")
     services.model_version_promote(version=_threat_version(tmp_path, "1.0.0"), actor="test")
     replica = start_replica(
-        workers=2, env={"MODEL_STORE_DIR": str(settings.MODEL_STORE_DIR), "ATLAS_SERVE_MODELS": SERVED}
+        workers=2, env={"MODEL_STORAGE_PATH": str(settings.MODEL_STORE_DIR), "ATLAS_SERVE_MODELS": SERVED}
     )
     pids = replica.worker_pids()
     wait_until(lambda: worker_versions(DIGITS, pids) == dict.fromkeys(pids, "1.0.0"), timeout=60, what="preload")

@@ -30,7 +30,7 @@ def test_a_promotion_in_another_process_reaches_every_worker_by_polling(settings
     replica = start_replica(
         workers=2,
         env={
-            "MODEL_STORE_DIR": str(settings.MODEL_STORE_DIR),
+            "MODEL_STORAGE_PATH": str(settings.MODEL_STORE_DIR),
             "ATLAS_RELOAD_POLL_SECONDS": "0.25",
             "ATLAS_LISTEN_NOTIFY": "0",  # on PostgreSQL too, only the poll may carry it
         },

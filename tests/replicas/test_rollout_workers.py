@@ -33,7 +33,11 @@ def ask(url: str, key: str, *, overflow: bool = False, seed: int = 0) -> tuple[i
 def replica(settings, start_replica, stable):
     return start_replica(
         workers=2,
-        env={"MODEL_STORE_DIR": str(settings.MODEL_STORE_DIR), "ATLAS_RELOAD_POLL_SECONDS": "0.2", "ACCESS_LOG": "1"},
+        env={
+            "MODEL_STORAGE_PATH": str(settings.MODEL_STORE_DIR),
+            "ATLAS_RELOAD_POLL_SECONDS": "0.2",
+            "ACCESS_LOG": "1",
+        },
     )
 
 

@@ -45,7 +45,7 @@ def digits_only_replica(settings, start_replica, tmp_path):
     replica = start_replica(
         workers=2,
         env={
-            "MODEL_STORE_DIR": str(settings.MODEL_STORE_DIR),
+            "MODEL_STORAGE_PATH": str(settings.MODEL_STORE_DIR),
             "ATLAS_SERVE_MODELS": DIGITS,
             "ATLAS_RELOAD_POLL_SECONDS": "0.25",
         },

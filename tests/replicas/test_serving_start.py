@@ -35,7 +35,7 @@ def test_plain_gunicorn_without_a_config_file_follows_a_promotion(settings, star
     replica = start_replica(
         workers=3,
         server="plain-gunicorn",
-        env={"MODEL_STORE_DIR": str(settings.MODEL_STORE_DIR), "ATLAS_RELOAD_POLL_SECONDS": "0.25"},
+        env={"MODEL_STORAGE_PATH": str(settings.MODEL_STORE_DIR), "ATLAS_RELOAD_POLL_SECONDS": "0.25"},
     )
     pids = replica.worker_pids()
     replica.wake_every_worker(
@@ -78,7 +78,7 @@ def test_runserver_serves_the_version_activate_model_promotes(settings, tmp_path
     _two_versions(tmp_path)
     server = Runserver(
         folder=tmp_path / "runserver",
-        env={"MODEL_STORE_DIR": str(settings.MODEL_STORE_DIR), "ATLAS_RELOAD_POLL_SECONDS": "0.25"},
+        env={"MODEL_STORAGE_PATH": str(settings.MODEL_STORE_DIR), "ATLAS_RELOAD_POLL_SECONDS": "0.25"},
     )
     server.start()
     try:

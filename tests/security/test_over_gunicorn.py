@@ -22,13 +22,12 @@ def replica_env():
     return {
         "ATLAS_MAX_REQUEST_MB": str(LIMIT_MB),
         "ATLAS_MAX_UPLOAD_MB": str(LIMIT_MB),
-        "ATLAS_MAX_IMAGE_PIXELS": "100",
     }
 
 
 @pytest.fixture
 def server(start_replica, replica_env):
-    return start_replica(workers=1, env=replica_env, server="gunicorn")
+    return start_replica(workers=1, env=replica_env, server="gunicorn", settings={"ATLAS_MAX_IMAGE_PIXELS": 100})
 
 
 def chunked_post(server, path: str, body: bytes, content_type: str, chunk: int = 1000) -> tuple[int, dict]:

@@ -1,5 +1,5 @@
 """Issue 9, case 10, over a real gunicorn (two sync workers, the default config): a client that declares a
-body and stops sending it is cut off with a 408 instead of holding its worker until GUNICORN_TIMEOUT, so
+body and stops sending it is cut off with a 408 instead of holding its worker until gunicorn's timeout, so
 two such clients do not hold up everyone else; a slow but steady body still arrives."""
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def test_a_body_that_stops_arriving_is_a_408_json(stalled):
 
 
 def test_two_stalled_clients_do_not_hold_up_other_requests(server, stalled):
-    # Both workers took a stalled client; before the fix this waited for GUNICORN_TIMEOUT (60 s).
+    # Both workers took a stalled client; before the fix this waited for gunicorn's timeout (60 s).
     response = requests.get(f"{server.url}/livez", timeout=15)
 
     assert response.status_code == 200

@@ -20,6 +20,7 @@ from django.db import connection
 from tests.waiting import wait_until
 
 from .seaweedfs import free_ports
+from .settings_module import settings_env
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -46,7 +47,15 @@ def procfile_command(process: str = "web") -> str:
 
 
 class Replica:
-    def __init__(self, *, folder: Path, workers: int, env: dict[str, str], server: str = "procfile") -> None:
+    def __init__(
+        self,
+        *,
+        folder: Path,
+        workers: int,
+        env: dict[str, str],
+        server: str = "procfile",
+        settings: dict[str, object] | None = None,
+    ) -> None:
         """server: "procfile" runs the Procfile's `web:` command (granian) as a Procfile runner does;
         "gunicorn" runs `gunicorn -c atlas/gunicorn.conf.py`; "plain-gunicorn" runs plain
         `gunicorn atlas.wsgi -w N` from a folder without any gunicorn.conf.py (no hooks: the first request
@@ -80,6 +89,8 @@ class Replica:
         }
         if not self.config:
             self.env["PYTHONPATH"] = str(REPO)
+        if settings:  # these settings changed, in a settings module of its own (tests/servers/settings_module.py)
+            self.env.update(settings_env(folder / "settings", self.env["DJANGO_SETTINGS_MODULE"], settings))
         self.process: subprocess.Popen | None = None
 
     def start(self, *, timeout: float = 90) -> Replica:

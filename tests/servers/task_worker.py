@@ -15,10 +15,11 @@ import pytest
 from tests.waiting import wait_until
 
 from .gunicorn import REPO, database_url
+from .settings_module import settings_env
 
 
 class TaskWorker:
-    def __init__(self, *, folder: Path, store: Path, env: dict[str, str]) -> None:
+    def __init__(self, *, folder: Path, store: Path, env: dict[str, str], settings: dict[str, object]) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.log_path = folder / "worker.log"
         self.env = {
@@ -29,10 +30,12 @@ class TaskWorker:
             "ATLAS_ENV": "test",
             "DATABASE_URL": database_url(),
             "ATLAS_VAR_DIR": str(folder / "var"),
-            "MODEL_STORE_DIR": str(store),
+            "MODEL_STORAGE_PATH": str(store),
             "MODEL_CACHE_DIR": str(folder / "cache"),
             **env,
         }
+        if settings:
+            self.env.update(settings_env(folder / "settings", "tests.servers.worker_settings", settings))
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, *, timeout: float = 60) -> TaskWorker:
@@ -81,12 +84,14 @@ class TaskWorker:
 
 @pytest.fixture
 def start_task_worker(settings, tmp_path):
-    """start_task_worker(env={...}) -> a started TaskWorker on this test's database and store."""
+    """start_task_worker(env={...}, settings={...}) -> a started TaskWorker on this test's database and store,
+    with these variables and these settings changed."""
+    store = Path(settings.MODEL_STORE_DIR)
     started: list[TaskWorker] = []
 
-    def start(*, env: dict[str, str] | None = None) -> TaskWorker:
+    def start(*, env: dict[str, str] | None = None, settings: dict[str, object] | None = None) -> TaskWorker:
         folder = tmp_path / f"task-worker-{len(started)}"
-        worker = TaskWorker(folder=folder, store=Path(settings.MODEL_STORE_DIR), env=env or {})
+        worker = TaskWorker(folder=folder, store=store, env=env or {}, settings=settings or {})
         started.append(worker)
         return worker.start()
 
