@@ -398,7 +398,8 @@ ATLAS_ADMIN_SYNC_PROMOTE_MB = 100
 
 # Long work (promotion jobs) runs on django-tasks' database backend, in the Procfile's `worker:` process
 # (`manage.py db_worker --queue-name registry`). A running job writes its heartbeat every third of the lease;
-# one whose heartbeat is older than the lease has lost its worker and is failed (models_registry/services/promotion_jobs.py).
+# one whose heartbeat is older than the lease has lost its worker and is failed
+# (models_registry/services/promotion_jobs.py).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["registry"]}}
 ATLAS_JOB_LEASE_SECONDS = 60.0
 ATLAS_MAX_MODEL_UPLOAD_MB = int(os.environ.get("ATLAS_MAX_MODEL_UPLOAD_MB", "2048"))
