@@ -357,7 +357,7 @@ class VisualPredictor:
 
     def detect(self, image: Image.Image) -> list[dict[str, Any]]:
         """Detections in the image's own pixels, best first, each above its class's threshold."""
-        pixels = np.asarray(image.convert("RGB"))
+        pixels = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
         if self.batcher is not None:
             boxes, scores, class_ids = self.batcher.submit(pixels)
         else:
