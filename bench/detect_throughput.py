@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import json
 import os
 import pstats
 import statistics
@@ -116,12 +117,16 @@ def main() -> int:
         seed_demo.DEMO_BUILDERS = ["inference.demo.shapes.build", "inference.demo.audio.build"]
         call_command("seed_demo", stdout=io.StringIO())
         demo = shapes.build(world.folder / "shapes")
-        call_command(
+        metadata_file = world.folder / "metadata.json"
+        metadata_file.write_text(json.dumps(demo.metadata))
+        call_command(  # the same weights and metadata (imgsz 320) as 1.1.0-shapes, with their ONNX form
             "upload_model",
             "visual_detector",
             str(demo.path),
             "--version",
             "1.2.0",
+            "--metadata",
+            str(metadata_file),
             "--onnx",
             stdout=io.StringIO(),
             stderr=io.StringIO(),

@@ -21,10 +21,10 @@ import shutil
 import sys
 import tempfile
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from collections.abc import Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -350,7 +350,8 @@ class VisualPredictor:
         self.weapon_classes = frozenset(metadata.get("weapon_classes", WEAPON_CLASSES))
         self.vehicle_classes = frozenset(metadata.get("vehicle_classes", VEHICLE_CLASSES))
         self.crowd_size = int(metadata.get("crowd_size", DEFAULT_CROWD_SIZE))
-        self.batcher = _batcher_for(backend, min_confidence=float(self.thresholds.min()), iou=self.iou)
+        self.min_confidence = float(self.thresholds.min())
+        self.batcher = _batcher_for(backend, min_confidence=self.min_confidence, iou=self.iou)
 
     def warm_up(self) -> None:
         self.detect(Image.new("RGB", (64, 48), (LETTERBOX_FILL,) * 3))
@@ -361,7 +362,7 @@ class VisualPredictor:
         if self.batcher is not None:
             boxes, scores, class_ids = self.batcher.submit(pixels)
         else:
-            boxes, scores, class_ids = self.backend.raw(pixels, min_confidence=float(self.thresholds.min()), iou=self.iou)
+            boxes, scores, class_ids = self.backend.raw(pixels, min_confidence=self.min_confidence, iou=self.iou)
         keep = scores >= self.thresholds[class_ids]
         return [
             {

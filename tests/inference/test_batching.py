@@ -194,8 +194,7 @@ def test_each_loaded_version_batches_only_its_own_requests(demo_detector, settin
         answers[name].append(predictor.detect(image))
 
     threads = [
-        threading.Thread(target=detect, args=(name, predictor))
-        for name, predictor in [("old", old), ("new", new)] * 3
+        threading.Thread(target=detect, args=(name, predictor)) for name, predictor in [("old", old), ("new", new)] * 3
     ]
     for thread in threads:
         thread.start()
