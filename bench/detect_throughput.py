@@ -49,23 +49,39 @@ def timed(fn, *, seconds: float, warmup: int = 3) -> dict:
     for _ in range(warmup):
         fn()
     times = []
+    cpu_started = time.process_time()
     started = time.perf_counter()
     while time.perf_counter() - started < seconds:
         t0 = time.perf_counter()
         n = fn() or 1
         times.append((time.perf_counter() - t0, n))
+    cpu = time.process_time() - cpu_started
     total = sum(t for t, _ in times)
     items = sum(n for _, n in times)
     return {
         "images_per_s": round(items / total, 2),
+        "images_per_cpu_s": round(items / cpu, 2),
         "p50_ms": round(statistics.median(t * 1000 for t, _ in times), 1),
         "calls": len(times),
         "load": loadavg(),
     }
 
 
-def served(world: World, url: str, body: Path, content_type: str, clients: int, duration: float) -> dict:
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes (all their threads) so far."""
+    import psutil
+
+    total = 0.0
+    for pid in pids:
+        times = psutil.Process(pid).cpu_times()
+        total += times.user + times.system
+    return total
+
+
+def served(world: World, server, url: str, body: Path, content_type: str, clients: int, duration: float) -> dict:
     load = loadavg()
+    pids = [server.process.pid, *server.worker_pids()]
+    cpu_before = cpu_seconds(pids)
     records = run_loadgen(
         world,
         urls=[url],
@@ -75,12 +91,14 @@ def served(world: World, url: str, body: Path, content_type: str, clients: int, 
         duration=duration,
         extra=["--content-type", content_type, "--timeout", "60"],
     )
+    cpu = cpu_seconds(pids) - cpu_before
     status = records["status"]
     ok = status == 200
     latency = (records["t_done"] - records["t_send"])[ok] * 1000
     return {
         "clients": clients,
         "images_per_s": round(int(ok.sum()) / float(records["elapsed"]), 2),
+        "images_per_cpu_s": round(int(ok.sum()) / cpu, 2),  # the server's processes' CPU time
         "p50_ms": round(float(np.percentile(latency, 50)), 1) if ok.any() else None,
         "p99_ms": round(float(np.percentile(latency, 99)), 1) if ok.any() else None,
         "ok": int(ok.sum()),
@@ -275,10 +293,12 @@ def main() -> int:
                 }[endpoint]
                 row = {
                     "config": label if endpoint == "detect" else "audio",
-                    **served(world, server.url + path, body, content_type, clients, args.duration),
+                    **served(world, server, server.url + path, body, content_type, clients, args.duration),
                     "floor": floor,
                 }
                 row["ratio"] = round(row["images_per_s"] / floor["images_per_s"], 2)
+                # per CPU-second: what a detection costs, whatever share of the cores neighbours leave us
+                row["cpu_ratio"] = round(row["images_per_cpu_s"] / floor["images_per_cpu_s"], 2)
                 print(row, flush=True)
                 (rows if endpoint == "detect" else audio_rows).append(row)
             server.stop()
