@@ -469,6 +469,14 @@ _CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os
 ATLAS_SLOW_CONCURRENCY = int(os.environ.get("ATLAS_SLOW_CONCURRENCY") or _CPUS)
 ATLAS_SLOW_WAIT_SECONDS = 1.0
 
+# Dynamic batching of detections (inference/batching.py; not environment variables: measured defaults, see
+# docs/PERFORMANCE.md "Detections (issue 28)"): detections of one version waiting at once run as one forward
+# pass of at most ATLAS_DETECT_MAX_BATCH images (1: no batching); the batch's first request waits at most
+# ATLAS_DETECT_BATCH_WINDOW_MS for more (0: only those already waiting while the model was busy).
+# A worker holds at most ATLAS_SLOW_CONCURRENCY detections, so that also bounds a batch.
+ATLAS_DETECT_MAX_BATCH = 4
+ATLAS_DETECT_BATCH_WINDOW_MS = 0.0
+
 # The counters live in Django's cache, shared by every worker and replica: Redis when REDIS_URL is set, else
 # the database (Django's database cache with an atomic incr, atlas/cache.py; its table `atlas_cache` is made by
 # a migration). MAX_ENTRIES bounds the table (two rows per client and scope in a window); past it Django culls.

@@ -9,7 +9,7 @@ loader (`inference.runtimes.yolo.load`: ultralytics for .pt, onnxruntime + NumPy
 .onnx). The image is a real photo, sklearn's china.jpg (427x640). Per format: --warmup calls, then the
 median (and p90, min) of --runs calls of `predictor.detect(image)`, end to end (letterbox, network, NMS,
 boxes back in image pixels). Threads matter: the runtime sets torch's threads to ATLAS_TORCH_THREADS
-after each .pt prediction (ultralytics alone would leave cpu_count - 1), and onnxruntime uses one per core;
+after each .pt prediction (ultralytics alone would leave cpu_count - 1), and the .onnx session ATLAS_ONNX_THREADS;
 so each format is measured both ways (.pt with ATLAS_TORCH_THREADS=1 and =all cores; .onnx by default and
 with 1 intra-op thread) and the ONNX speed-up is given at equal threads. Untrained heads score every class
 far below the 0.25 threshold, so NMS has almost nothing to do: a trained model adds a little
@@ -19,7 +19,6 @@ post-processing. Writes bench/results/detector_latency.json.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import statistics
@@ -50,23 +49,6 @@ def timed_load(yolo, path: Path, metadata: dict):
     predictor = yolo.load(path, metadata=metadata)
     predictor.warm_up()
     return predictor, time.perf_counter() - started
-
-
-@contextlib.contextmanager
-def one_onnx_thread(onnxruntime):
-    """Sessions created inside get intra_op_num_threads=1 (the runtime builds its own SessionOptions)."""
-    original = onnxruntime.SessionOptions
-
-    def single_threaded():
-        options = original()
-        options.intra_op_num_threads = 1
-        return options
-
-    onnxruntime.SessionOptions = single_threaded
-    try:
-        yield
-    finally:
-        onnxruntime.SessionOptions = original
 
 
 def main() -> int:
@@ -137,11 +119,12 @@ def main() -> int:
             settings.ATLAS_TORCH_THREADS = cores
             measure(arch, "pt", cores, predictor, load_s, "ATLAS_TORCH_THREADS=all cores (torch's default)")
             del predictor
+            settings.ATLAS_ONNX_THREADS = cores  # the runtime's session takes ATLAS_ONNX_THREADS intra-op threads
             predictor, load_s = timed_load(yolo, made["onnx"], metadata)
             measure(arch, "onnx", cores, predictor, load_s, "onnxruntime default (one per core)")
             del predictor
-            with one_onnx_thread(onnxruntime):
-                predictor, load_s = timed_load(yolo, made["onnx"], metadata)
+            settings.ATLAS_ONNX_THREADS = 1
+            predictor, load_s = timed_load(yolo, made["onnx"], metadata)
             measure(arch, "onnx", 1, predictor, load_s, "intra_op_num_threads=1")
             del predictor
         by_key = {(r["arch"], r["format"], r["threads"]): r for r in rows}

@@ -31,7 +31,9 @@ import numpy as np
 VERSION = re.compile(rb'"version":\s*"([^"]*)"')
 
 
-def build_request(url: str, body: bytes | None) -> tuple[tuple[str, int], bytes]:
+def build_request(
+    url: str, body: bytes | None, content_type: str = "application/json"
+) -> tuple[tuple[str, int], bytes]:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     path = parts.path or "/"
@@ -40,7 +42,7 @@ def build_request(url: str, body: bytes | None) -> tuple[tuple[str, int], bytes]
     method = "POST" if body is not None else "GET"
     head = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}", "Connection: close", "User-Agent: atlas-bench"]
     if body is not None:
-        head += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+        head += [f"Content-Type: {content_type}", f"Content-Length: {len(body)}"]
     raw = ("\r\n".join(head) + "\r\n\r\n").encode() + (body or b"")
     return (host, port), raw
 
@@ -94,9 +96,10 @@ async def run(
     max_requests: int,
     timeout: float,
     parse_version: bool,
+    content_type: str = "application/json",
 ) -> dict:
     loop = asyncio.get_running_loop()
-    targets = [build_request(url, body) for url in urls]
+    targets = [build_request(url, body, content_type) for url in urls]
     sent, done, statuses, versions = [], [], [], []
     names: dict[bytes, int] = {}
     stop_at = time.time() + duration
@@ -144,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--max-requests", type=int, default=2_000_000)
     parser.add_argument("--timeout", type=float, default=30.0)
+    parser.add_argument("--content-type", default="application/json", help="of the body (image/jpeg, audio/wav)")
     parser.add_argument("--no-version", action="store_true", help="skip the version search")
     parser.add_argument("--out", required=True, help=".npz file for the per-request records")
     args = parser.parse_args(argv)
@@ -157,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
             max_requests=args.max_requests,
             timeout=args.timeout,
             parse_version=not args.no_version,
+            content_type=args.content_type,
         )
     )
     np.savez(args.out, **records)

@@ -50,7 +50,8 @@ def decode_image(data: bytes) -> Image.Image:
                 probe.verify()
             image = Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)
             image.load()
-            return ImageOps.exif_transpose(image).convert("RGB")
+            ImageOps.exif_transpose(image, in_place=True)  # upright without a copy (a copy per step cost ~1 ms)
+            return image if image.mode == "RGB" else image.convert("RGB")
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise UploadError(413, "image_too_large", f"The image has too many pixels: {exc}") from None
     except UploadError:

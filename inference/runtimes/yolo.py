@@ -21,6 +21,7 @@ import shutil
 import sys
 import tempfile
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -29,6 +30,8 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
+
+from inference.batching import DynamicBatcher
 
 DEFAULT_CONFIDENCE = 0.25
 DEFAULT_IOU = 0.45
@@ -211,9 +214,14 @@ class DetectorBackend(Protocol):
 class _OnnxBackend:
     def __init__(self, path: Path):
         import onnxruntime
+        from django.conf import settings
 
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
+        # As the onnx runtime's sessions: onnxruntime's default (a thread per core, in every worker) spins
+        # threads that the other workers' need; on a busy machine that made a detection several times slower.
+        options.intra_op_num_threads = settings.ATLAS_ONNX_THREADS
+        options.inter_op_num_threads = 1
         self.session = onnxruntime.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
         inputs = self.session.get_inputs()
         if len(inputs) != 1 or len(inputs[0].shape) != 4:
@@ -257,9 +265,16 @@ class _UltralyticsBackend:
         self._lock = threading.Lock()  # ultralytics' predictor keeps per-call state
 
     def raw(self, image: npt.NDArray[np.uint8], *, min_confidence: float, iou: float) -> RawDetections:
+        (detections,) = self.raw_batch([image], min_confidence=min_confidence, iou=iou)
+        return detections
+
+    def raw_batch(
+        self, images: Sequence[npt.NDArray[np.uint8]], *, min_confidence: float, iou: float
+    ) -> list[RawDetections]:
+        """One forward pass for all the images (ultralytics letterboxes and stacks a list)."""
         with self._lock:
-            (result,) = self.model.predict(
-                image[:, :, ::-1],  # ultralytics takes arrays as OpenCV's BGR
+            results = self.model.predict(
+                [image[:, :, ::-1] for image in images],  # ultralytics takes arrays as OpenCV's BGR
                 conf=min_confidence,
                 iou=iou,
                 imgsz=self.imgsz,
@@ -268,8 +283,10 @@ class _UltralyticsBackend:
                 verbose=False,
             )
             _restore_torch_threads()
-        boxes = result.boxes
-        return boxes.xyxy.numpy().astype(np.float64), boxes.conf.numpy(), boxes.cls.numpy().astype(np.int64)
+        return [
+            (r.boxes.xyxy.numpy().astype(np.float64), r.boxes.conf.numpy(), r.boxes.cls.numpy().astype(np.int64))
+            for r in results
+        ]
 
 
 def _names_from(raw: str | None) -> list[str] | None:
@@ -285,6 +302,25 @@ def _imgsz_from(raw: str | None) -> int:
         return DEFAULT_IMGSZ
     value = ast.literal_eval(raw)
     return int(value[0] if isinstance(value, list | tuple) else value)
+
+
+def _batcher_for(
+    backend: DetectorBackend, *, min_confidence: float, iou: float
+) -> DynamicBatcher[npt.NDArray[np.uint8], RawDetections] | None:
+    """A dynamic batcher (inference/batching.py) over the backend's batched call, when it has one and
+    settings.ATLAS_DETECT_MAX_BATCH > 1; the ONNX backend's exports take one image (static 1x3xSxS)."""
+    from django.conf import settings
+
+    raw_batch = getattr(backend, "raw_batch", None)
+    if raw_batch is None or settings.ATLAS_DETECT_MAX_BATCH <= 1:
+        return None
+
+    def run(images: Sequence[npt.NDArray[np.uint8]]) -> list[RawDetections]:
+        return list(raw_batch(images, min_confidence=min_confidence, iou=iou))
+
+    return DynamicBatcher(
+        run, max_batch=settings.ATLAS_DETECT_MAX_BATCH, window_s=settings.ATLAS_DETECT_BATCH_WINDOW_MS / 1000
+    )
 
 
 # --- the predictor ---------------------------------------------------------------------------------------
@@ -314,14 +350,19 @@ class VisualPredictor:
         self.weapon_classes = frozenset(metadata.get("weapon_classes", WEAPON_CLASSES))
         self.vehicle_classes = frozenset(metadata.get("vehicle_classes", VEHICLE_CLASSES))
         self.crowd_size = int(metadata.get("crowd_size", DEFAULT_CROWD_SIZE))
+        self.min_confidence = float(self.thresholds.min())
+        self.batcher = _batcher_for(backend, min_confidence=self.min_confidence, iou=self.iou)
 
     def warm_up(self) -> None:
         self.detect(Image.new("RGB", (64, 48), (LETTERBOX_FILL,) * 3))
 
     def detect(self, image: Image.Image) -> list[dict[str, Any]]:
         """Detections in the image's own pixels, best first, each above its class's threshold."""
-        pixels = np.asarray(image.convert("RGB"))
-        boxes, scores, class_ids = self.backend.raw(pixels, min_confidence=float(self.thresholds.min()), iou=self.iou)
+        pixels = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+        if self.batcher is not None:
+            boxes, scores, class_ids = self.batcher.submit(pixels)
+        else:
+            boxes, scores, class_ids = self.backend.raw(pixels, min_confidence=self.min_confidence, iou=self.iou)
         keep = scores >= self.thresholds[class_ids]
         return [
             {

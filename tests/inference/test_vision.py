@@ -237,3 +237,16 @@ def test_a_prediction_leaves_torch_threads_as_atlas_configured(settings, tmp_pat
     predictor.warm_up()  # ultralytics' select_device() runs here and sets torch's threads itself
 
     assert torch.get_num_threads() == ultralytics_choice + 1
+
+
+def test_a_jpeg_with_exif_orientation_decodes_upright():
+    from inference.api.vision import decode_image
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90° clockwise to view
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 20), (200, 10, 10)).save(buffer, format="JPEG", exif=exif)
+
+    image = decode_image(buffer.getvalue())
+
+    assert (image.size, image.mode, image.getexif().get(0x0112)) == ((20, 40), "RGB", None)

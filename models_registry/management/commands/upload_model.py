@@ -119,7 +119,9 @@ class Command(ModelVersionCommand):
         exporter = import_string(settings.ATLAS_EXPORTERS["onnx"])
         with tempfile.TemporaryDirectory(prefix="atlas-onnx-") as scratch:
             try:
-                onnx_path = exporter(source, Path(scratch) / f"{source.stem}.onnx")
+                # at the input size the .pt is served at (its metadata's imgsz), or the ONNX does other work
+                size = {"imgsz": int(version.metadata["imgsz"])} if "imgsz" in version.metadata else {}
+                onnx_path = exporter(source, Path(scratch) / f"{source.stem}.onnx", **size)
             except Exception as exc:  # the exporter's own error, said in words
                 raise CommandError(f"ONNX export of {source} failed: {type(exc).__name__}: {exc}") from exc
             try:
