@@ -11,10 +11,11 @@ mini`), and the artifact cache is emptied. Then, in one run:
            of that file (one pass). `floor_hashlib` is the same download then Python's hashlib over the file
            (OpenSSL: faster than coreutils here), a stricter floor shown beside it.
 - atlas    POST /api/v1/admin/reload-models {model_type, version} to the Procfile's `web:` server (granian,
-           after a few small promotions from S3 so that each worker has built its S3 client, as the floor's
-           process has before its timing starts; `--workers` processes sharing MODEL_CACHE_DIR), timed from
-           the call to the moment the last worker reports serving the version (its WorkerReport.loaded_at): the worker that takes the call fetches,
-           verifies and trial-loads it, the others load it from the verified cache when told.
+           `--workers` processes sharing MODEL_CACHE_DIR), timed from the call to the moment the last worker
+           reports serving the version (its WorkerReport.loaded_at): the worker that takes the call fetches,
+           verifies and trial-loads it, the others load it from the verified cache when told. Small
+           promotions from S3 come first, so that each worker has built its S3 client (as the floor's
+           process has before its timing starts).
 - memory   every worker's peak resident memory (VmHWM) before and after the promotion: flat in the size when
            the download streams.
 Writes bench/results/big_promotions.json. Needs ~3x the largest size free on disk; deletes its files after.
@@ -111,9 +112,7 @@ def one_size(world: World, server, *, size_mb: int) -> dict:
     pids = server.worker_pids()
     rss_before = {pid: peak_rss_mb(pid) for pid in pids}
     load_before = loadavg()
-    promotion = wait_switched(
-        promote(server.url, version=version.version, version_id=version.pk), pids, timeout=900
-    )
+    promotion = wait_switched(promote(server.url, version=version.version, version_id=version.pk), pids, timeout=900)
     rss_after = {pid: peak_rss_mb(pid) for pid in pids}
     atlas_s = promotion.last_switch_s
     artifact_cache.clear()
