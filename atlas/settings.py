@@ -401,6 +401,10 @@ ATLAS_ADMIN_SYNC_PROMOTE_MB = int(os.environ.get("ATLAS_ADMIN_SYNC_PROMOTE_MB", 
 # one whose heartbeat is older than the lease has lost its worker and is failed (models_registry/promotion_jobs.py).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["registry"]}}
 ATLAS_JOB_LEASE_SECONDS = float(os.environ.get("ATLAS_JOB_LEASE_SECONDS", "60"))
+# The longest a promotion job may run, heartbeat or not (a download waiting on a hung one, a load that never
+# returns): past it the job is failed with that reason and moves nothing. Two fetches within their deadline (a
+# load error of cached bytes fetches once more) and five minutes to trial-load. A setting, not a variable.
+ATLAS_JOB_MAX_SECONDS = 2 * ATLAS_FETCH_DEADLINE_SECONDS + 300
 ATLAS_MAX_MODEL_UPLOAD_MB = int(os.environ.get("ATLAS_MAX_MODEL_UPLOAD_MB", "2048"))
 
 # Largest body the prediction endpoints accept (images, audio).
