@@ -12,6 +12,8 @@ worker):
           torch, ultralytics, ...) and load the same cached files with each runtime's `load` (`floor`), then
           also run each predictor's one warm-up forward pass (`floor_with_warm_up`), which Atlas does too
           before it is ready. Timed from spawning to its exit.
+- django  a new interpreter that only sets Django up and imports the WSGI application and the URLconf (every
+          view): the framework's share of Atlas's start, which no bare script pays.
 Median of --repeats, alternating floor and Atlas. Writes bench/results/cold_start.json.
 """
 
@@ -91,6 +93,19 @@ def time_floor(world: World, files: list[dict], *, warm: bool) -> float:
     return time.monotonic() - started
 
 
+def time_django(world: World, serve_models: str) -> float:
+    code = "import django; django.setup(); from atlas.wsgi import application; import atlas.urls"
+    started = time.monotonic()
+    subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        env=world.env(ATLAS_SERVE_MODELS=serve_models),
+        check=True,
+        capture_output=True,
+    )
+    return time.monotonic() - started
+
+
 def time_service(world: World, service: str, *, serve_models: str) -> float:
     port = free_port()
     env = world.env(
@@ -147,12 +162,13 @@ def main() -> int:
             serve_models = split_command(service).split()[0].partition("=")[2]
             files = served_files(serve_models)
             time_service(world, service, serve_models=serve_models)  # fills the artifact cache; not recorded
-            runs: dict[str, list[float]] = {"floor": [], "floor_with_warm_up": [], "atlas": []}
+            runs: dict[str, list[float]] = {"floor": [], "floor_with_warm_up": [], "django": [], "atlas": []}
             loads = []
             for _ in range(args.repeats):
                 loads.append(loadavg())
                 runs["floor"].append(time_floor(world, files, warm=False))
                 runs["floor_with_warm_up"].append(time_floor(world, files, warm=True))
+                runs["django"].append(time_django(world, serve_models))
                 runs["atlas"].append(time_service(world, service, serve_models=serve_models))
             median = {name: round(statistics.median(values), 3) for name, values in runs.items()}
             results[service] = {
