@@ -9,7 +9,7 @@
   host) download a file once: the others wait on the lock and find it in place.
 - Verified once per host: the lock file records the verified file's stamp (inode, size, mtime and ctime, in
   nanoseconds). A process trusts a cached file without reading it while its stamp is the recorded one; any
-  write to the file changes its ctime (which no process can set back), so altered bytes are hashed again
+  write to the file changes its ctime (which no file operation sets back), so altered bytes are hashed again
   before use, and fetched again when they do not match.
 - The folder is bounded (MODEL_CACHE_MAX_MB) by least-recently-used eviction; a use refreshes the
   file's access time, which is the LRU clock. A file being fetched or loaded is locked and never evicted.
