@@ -108,12 +108,8 @@ def time_django(world: World, serve_models: str) -> float:
 
 def time_service(world: World, service: str, *, serve_models: str) -> float:
     port = free_port()
-    env = world.env(
-        WEB_PORT=str(port),
-        TORCH_PORT=str(port),
-        WEB_CONCURRENCY="1",
-        PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', os.defpath)}",
-    )
+    env = world.env(WEB_PORT=str(port), TORCH_PORT=str(port), WEB_CONCURRENCY="1")
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', os.defpath)}"  # granian is the venv's
     log = open(world.folder / f"{service}.log", "ab")  # noqa: SIM115 (closed below)
     started = time.monotonic()
     process = subprocess.Popen(
