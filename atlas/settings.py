@@ -402,6 +402,10 @@ ATLAS_ADMIN_SYNC_PROMOTE_MB = 100
 # (models_registry/services/promotion_jobs.py).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["registry"]}}
 ATLAS_JOB_LEASE_SECONDS = 60.0
+# The longest a promotion job may run, heartbeat or not (a download waiting on a hung one, a load that never
+# returns): past it the job is failed with that reason and moves nothing. Two fetches within their deadline (a
+# load error of cached bytes fetches once more) and five minutes to trial-load. A setting, not a variable.
+ATLAS_JOB_MAX_SECONDS = 2 * ATLAS_FETCH_DEADLINE_SECONDS + 300
 ATLAS_MAX_MODEL_UPLOAD_MB = int(os.environ.get("ATLAS_MAX_MODEL_UPLOAD_MB", "2048"))
 
 # Largest body the prediction endpoints accept (images, audio).

@@ -79,7 +79,7 @@ def _start(*, preload: bool) -> None:
     _started_pid = os.getpid()
     model_cache.mark_serving()
     try:
-        # Import every view now (scipy alone is ~0.6 s), so the first request does not pay for it.
+        # Import every view now, so the first request does not pay for it.
         get_resolver().url_patterns  # noqa: B018 (the access itself imports every view)
     except Exception:
         logger.exception("could not import the views at worker start")

@@ -2,11 +2,15 @@
 
 - A file is named by the sha256 the registry recorded, so two versions with the same bytes share it and
   a version never reads another version's file.
-- Bytes are fetched to `<sha>.<fmt>.<pid>.part`, hashed, and renamed into place only when they match;
-  bytes that do not match are deleted and reported (ChecksumMismatch), never loaded. A file already in
-  the cache is hashed again by each process before its first use, and whenever it changed on disk.
-- An exclusive file lock per sha256 makes concurrent workers (of one replica, sharing MODEL_CACHE_DIR)
-  download a file once: the others wait on the lock and find it in place.
+- Bytes are fetched to `<sha>.<fmt>.<pid>.part`, hashed as they are written (the store's fetch returns the
+  sha256, so the file is not read back), and renamed into place only when they match; bytes that do not match
+  are deleted and reported (ChecksumMismatch), never loaded.
+- An exclusive file lock per sha256 makes concurrent workers and services (sharing MODEL_CACHE_DIR on one
+  host) download a file once: the others wait on the lock and find it in place.
+- Verified once per host: the lock file records the verified file's stamp (inode, size, mtime and ctime, in
+  nanoseconds). A process trusts a cached file without reading it while its stamp is the recorded one; any
+  write to the file changes its ctime (which no file operation sets back), so altered bytes are hashed again
+  before use, and fetched again when they do not match.
 - The folder is bounded (MODEL_CACHE_MAX_MB) by least-recently-used eviction; a use refreshes the
   file's access time, which is the LRU clock. A file being fetched or loaded is locked and never evicted.
   Downloads in progress (`.part`) count against the bound too.
@@ -80,14 +84,31 @@ def _path_for(sha256: str, fmt: str) -> Path:
     return cache_dir() / sha256[:2] / f"{sha256}{suffix}"
 
 
-# Files this process has hashed itself: path -> (inode, mtime_ns, size) at the time. A cached file is
-# trusted without hashing again only while it is the very file this process verified.
-_verified: dict[str, tuple[int, int, int]] = {}
+def _stamp(path: Path) -> str:
+    stat = path.stat()
+    return f"{stat.st_ino} {stat.st_size} {stat.st_mtime_ns} {stat.st_ctime_ns}"
+
+
+def _recorded(lock: TextIO) -> str:
+    lock.seek(0)
+    return lock.read()
+
+
+def _record(lock: TextIO, stamp: str) -> None:
+    lock.truncate(0)  # opened for appending: the write lands at the (new) end, offset 0
+    lock.write(stamp)
+    lock.flush()
 
 
 def forget_verifications() -> None:
-    """Forget which cached files this process has hashed, as a freshly started worker would."""
-    _verified.clear()
+    """Forget every verification recorded on this host: each cached file is hashed again before its next use."""
+    for lock in (cache_dir() / ".locks").glob("*.lock"):
+        try:
+            with open(lock, "r+") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                handle.truncate(0)
+        except FileNotFoundError:  # swept meanwhile
+            continue
 
 
 def _lock_path(sha256: str) -> Path:
@@ -137,26 +158,29 @@ def open_verified(
 ) -> Iterator[Path]:
     """Yield a local path whose bytes hash to `sha256`, fetching from the artifact's store if needed.
 
-    The file is hashed by this process before its first use (and again if it changed on disk), so bytes
-    altered in the cache are never loaded. While the block runs the file holds a shared lock, so
-    eviction and `clear()` in any worker pass it by; load it inside the block.
+    The file is hashed once on this host, as it is fetched; it is hashed again only when it changed on disk
+    since (its stamp is not the one recorded), so bytes altered in the cache are never loaded. While the block
+    runs the file holds a shared lock, so eviction and `clear()` in any worker pass it by; load it inside the
+    block.
     """
     target = _path_for(sha256, fmt)
     target.parent.mkdir(parents=True, exist_ok=True)
     fetched = False
     with _lock_file(sha256, fcntl.LOCK_EX) as lock:
-        if force or not _usable(target, sha256=sha256, size=size):
+        if force or not _usable(target, sha256=sha256, size=size, recorded=_recorded(lock)):
             _download(artifact, sha256=sha256, target=target, progress=progress)
             fetched = True
         REQUESTS.labels("miss" if fetched else "hit").inc()
+        _touch(target)  # changes the ctime: the stamp is recorded after it
+        _record(lock, _stamp(target))
         fcntl.flock(lock, fcntl.LOCK_SH)  # others may read it now; nobody may delete it
-        _touch(target)
         yield target
     if fetched:
         evict(keep=target)
 
 
-def _usable(target: Path, *, sha256: str, size: int | None) -> bool:
+def _usable(target: Path, *, sha256: str, size: int | None, recorded: str) -> bool:
+    """The cached file is there and verified: by its recorded stamp, else by hashing it now."""
     try:
         stat = target.stat()
     except FileNotFoundError:
@@ -164,44 +188,40 @@ def _usable(target: Path, *, sha256: str, size: int | None) -> bool:
     if size is not None and stat.st_size != size:
         target.unlink(missing_ok=True)  # truncated or replaced: fetch again
         return False
-    key = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
-    if _verified.get(str(target)) == key:
+    if recorded == _stamp(target):
         return True
     actual, _ = sha256_of_file(target)
     if actual != sha256:
         logger.warning("cached %s does not hash to its name; deleted, fetching again", target.name)
         target.unlink(missing_ok=True)
         return False
-    _verified[str(target)] = key
     return True
 
 
 def _download(artifact: StoredArtifact, *, sha256: str, target: Path, progress: Progress) -> None:
     part = target.with_name(f"{target.name}.{os.getpid()}-{secrets.token_hex(4)}.part")
     try:
-        _fetch_within_deadline(artifact, part, progress=progress)
-        actual, actual_size = sha256_of_file(part)
+        actual = _fetch_within_deadline(artifact, part, progress=progress)
         if actual != sha256:
-            raise ChecksumMismatch(expected=sha256, actual=actual, size=actual_size, source=_describe(artifact))
+            raise ChecksumMismatch(expected=sha256, actual=actual, size=_size(part), source=_describe(artifact))
         os.replace(part, target)
     finally:
         part.unlink(missing_ok=True)
-    stat = target.stat()
-    _verified[str(target)] = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
     logger.info("cached %s (%s)", _describe(artifact), sha256[:12])
 
 
-def _fetch_within_deadline(artifact: StoredArtifact, part: Path, *, progress: Progress) -> None:
+def _fetch_within_deadline(artifact: StoredArtifact, part: Path, *, progress: Progress) -> str:
     """The store's fetch, given up after ATLAS_FETCH_DEADLINE_SECONDS (StoreTimeout). Each request of a
     store has its own connect and read timeouts, but retries and a trickling store add up: this bounds the
     whole. A fetch given up on ends by its store's read timeout, on its thread, and deletes what it wrote."""
     deadline = settings.ATLAS_FETCH_DEADLINE_SECONDS
     failure: list[BaseException] = []
+    digest: list[str] = []
     given_up = threading.Event()
 
     def fetch() -> None:
         try:
-            get_store(artifact.storage).fetch(artifact, part, progress=progress)
+            digest.append(get_store(artifact.storage).fetch(artifact, part, progress=progress))
         except BaseException as exc:  # handed to the waiting caller
             failure.append(exc)
         finally:
@@ -221,6 +241,7 @@ def _fetch_within_deadline(artifact: StoredArtifact, part: Path, *, progress: Pr
         )
     if failure:
         raise failure[0]
+    return digest[0]
 
 
 def _touch(path: Path) -> None:
@@ -256,7 +277,6 @@ def _delete_unless_in_use(path: Path) -> bool:
     try:
         with _lock_file(sha256, fcntl.LOCK_EX | fcntl.LOCK_NB):
             path.unlink(missing_ok=True)
-            _verified.pop(str(path), None)
             _lock_path(sha256).unlink(missing_ok=True)  # ours: whoever waits on it sees it gone, and retries
             return True
     except BlockingIOError:
@@ -376,6 +396,5 @@ def drop(*, sha256: str, fmt: str) -> bool:
     with _lock_file(sha256, fcntl.LOCK_EX):
         existed = path.is_file()
         path.unlink(missing_ok=True)
-        _verified.pop(str(path), None)
         _lock_path(sha256).unlink(missing_ok=True)
     return existed

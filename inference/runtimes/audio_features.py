@@ -12,7 +12,6 @@ from functools import lru_cache
 from math import gcd
 
 import numpy as np
-from scipy.signal import resample_poly
 
 SAMPLE_RATE = 16_000
 N_FFT = 2048
@@ -90,6 +89,9 @@ def to_mono(samples: np.ndarray) -> np.ndarray:
 def resample(samples: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.ndarray:
     if rate == target:
         return samples
+    from scipy.signal import resample_poly  # here: importing scipy.signal takes seconds, and the web service
+    # (which imports this module for MIN_SECONDS, never serving audio) must not pay them at start
+
     divisor = gcd(int(rate), int(target))
     resampled: np.ndarray = resample_poly(samples, target // divisor, int(rate) // divisor)
     return resampled

@@ -9,7 +9,9 @@ transaction as a request), writing the bytes fetched as they arrive, then `succe
 An unfinished job is lost when its task has been claimed (or its task row is gone) and nothing was heard from
 it for a lease; `promotion_jobs_reap`, which every read of jobs runs first, then fails it with that reason,
 and fails its task row too: django-tasks' database backend has no lease of its own, so the task of a killed
-worker would stay RUNNING for ever, and it never retries a task.
+worker would stay RUNNING for ever, and it never retries a task. A job that beats but runs longer than
+ATLAS_JOB_MAX_SECONDS from its task's start (stuck in a download or a load) is failed the same way, with that
+reason; its pointer move, if it ever comes, is refused by the job's guard.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -195,10 +197,12 @@ def _finish(job_id: int, *, state: str, detail: str = "", **fields: Any) -> str:
 
 
 def promotion_jobs_reap() -> None:
-    """Fail every unfinished job whose worker is lost: its task claimed (or gone) and no heartbeat for a lease.
+    """Fail every unfinished job whose worker is lost: its task claimed (or gone) and no heartbeat for a lease;
+    and every running job that ran longer than ATLAS_JOB_MAX_SECONDS.
 
     A queued job whose task is still waiting for a worker is not lost, however long it waits."""
     lease = timedelta(seconds=settings.ATLAS_JOB_LEASE_SECONDS)
+    max_run = timedelta(seconds=settings.ATLAS_JOB_MAX_SECONDS)
     now = timezone.now()
     for job in PromotionJob.objects.filter(state__in=UNFINISHED):
         result = _task_result(job.task_id)
@@ -211,7 +215,15 @@ def promotion_jobs_reap() -> None:
                 PromotionJob.objects.filter(pk=job.pk, state=PromotionJob.State.QUEUED).update(detail=waiting)
                 job.detail = waiting
             continue
-        last = job.heartbeat_at or (result.started_at if result is not None else None) or job.created_at
+        began = (result.started_at if result is not None else None) or job.created_at
+        if job.state == PromotionJob.State.RUNNING and began < now - max_run:
+            detail = (
+                f"Ran longer than ATLAS_JOB_MAX_SECONDS ({settings.ATLAS_JOB_MAX_SECONDS:g} s) since "
+                f"{began.isoformat(timespec='seconds')}: stuck in a download or a load; nothing was promoted."
+            )
+            _fail(job, detail, now=now)
+            continue
+        last = job.heartbeat_at or began
         if last >= now - lease:
             continue
         if result is not None and result.status == TaskResultStatus.FAILED and job.heartbeat_at is None:
@@ -221,13 +233,18 @@ def promotion_jobs_reap() -> None:
                 f"Worker lost: no heartbeat since {last.isoformat(timespec='seconds')} (the lease is "
                 f"{settings.ATLAS_JOB_LEASE_SECONDS:g} s); the model's history says whether it moved the pointer."
             )
-        # Compare-and-set on the heartbeat read: a beat that lands meanwhile keeps the job alive.
-        lost = PromotionJob.objects.filter(pk=job.pk, state=job.state, heartbeat_at=job.heartbeat_at).update(
-            state=PromotionJob.State.FAILED, detail=detail, updated_at=now
-        )
-        if lost:
-            logger.warning("promotion job %s: %s", job.pk, detail)
-            _fail_task(job.task_id, detail)
+        _fail(job, detail, now=now)
+
+
+def _fail(job: PromotionJob, detail: str, *, now: datetime) -> None:
+    # Compare-and-set on the heartbeat read: a beat that lands meanwhile (the guard's, in the pointer's
+    # transaction, among them) keeps the job alive until the next read.
+    failed = PromotionJob.objects.filter(pk=job.pk, state=job.state, heartbeat_at=job.heartbeat_at).update(
+        state=PromotionJob.State.FAILED, detail=detail, updated_at=now
+    )
+    if failed:
+        logger.warning("promotion job %s: %s", job.pk, detail)
+        _fail_task(job.task_id, detail)
 
 
 def _task_result(task_id: str) -> TaskResult[Any] | None:

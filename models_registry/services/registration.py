@@ -178,9 +178,9 @@ def model_version_register_stored(
             raise RegistryError(f"Could not pin {artifact.location} in {artifact.storage}: {exc}") from exc
     with artifact_cache.scratch(f"register-{model.name}-{version}") as scratch:
         try:
-            get_store(artifact.storage).fetch(artifact, scratch, progress=progress)
+            sha256 = get_store(artifact.storage).fetch(artifact, scratch, progress=progress)
+            size = scratch.stat().st_size
             _check_runtime_file(model, scratch, details)
-            sha256, size = sha256_of_file(scratch)
         except StorageError as exc:
             raise RegistryError(f"Could not read {artifact.location} from {artifact.storage}: {exc}") from exc
     if expected_sha256 and sha256 != expected_sha256.strip().lower():

@@ -31,7 +31,6 @@ from django.db.models import F
 from .. import artifact_cache, bookkeeping, selectors, services
 from ..models import ActivationEvent, ModelVersion, PromotionJob, RegisteredModel
 from ..storage import ArtifactNotFound, StorageError, get_store
-from ..storage.base import sha256_of_file
 from . import promotion_jobs
 
 LATEST = "latest"
@@ -89,7 +88,7 @@ def _latest_target(model: RegisteredModel, *, actor: str) -> Target:
     try:
         try:
             artifact = store.latest(model=model.name, aliases=selectors.aliases_of(name=model.name))
-            store.fetch(artifact, scratch)
+            sha256 = store.fetch(artifact, scratch)
         except ArtifactNotFound as exc:
             raise TargetError(
                 f"{model.name}: 'latest' is the file in models/{model.name}/latest/, and {str(exc).rstrip('.')}: "
@@ -97,7 +96,6 @@ def _latest_target(model: RegisteredModel, *, actor: str) -> Target:
             ) from exc
         except StorageError as exc:  # the store cannot be reached or refuses: not the request's fault
             raise StoreUnavailable(f"{model.name}: latest/ could not be read: {exc}") from exc
-        sha256, _ = sha256_of_file(scratch)
         where = f"{store.kind}://{artifact.bucket}/{artifact.location}" if artifact.bucket else artifact.location
         details = {"source": SOURCE, "latest": where, "sha256": sha256}
         known = selectors.version_with_bytes(model=model, sha256=sha256)

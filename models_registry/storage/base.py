@@ -57,8 +57,9 @@ class ArtifactStore(Protocol):
     ) -> StoredArtifact:
         """Store `source` at models/{model}/{version}/{filename}; return where it went (revision pinned)."""
 
-    def fetch(self, artifact: StoredArtifact, dest: Path, *, progress: Progress = None) -> None:
-        """Write the artifact's bytes to `dest` (the caller verifies them against the recorded sha256).
+    def fetch(self, artifact: StoredArtifact, dest: Path, *, progress: Progress = None) -> str:
+        """Write the artifact's bytes to `dest` and return their sha256, hashed as they were written (the
+        caller verifies it against the recorded one without reading the file again).
         Pinned to its revision: bytes changed since then are never fetched as this artifact (a versioned
         S3 bucket or the Hub serves the pinned bytes, an unversioned bucket refuses with StorageError); a
         store without revisions (local) relies on the caller's sha256 check."""
@@ -92,6 +93,25 @@ def sha256_of_file(path: Path) -> tuple[str, int]:
             digest.update(chunk)
             size += len(chunk)
     return digest.hexdigest(), size
+
+
+class HashingWriter:
+    """A write-only stream that hashes what it passes to `sink`, in one pass. It has no seek or tell, so
+    boto3's transfer manager treats it as non-seekable and writes the ranged parts it downloads in order
+    (holding the few that arrive early in memory, at most `max_in_memory_download_chunks` of them)."""
+
+    def __init__(self, sink: BinaryIO) -> None:
+        self._sink = sink
+        self._digest = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self._digest.update(data)
+        self.size += len(data)
+        return self._sink.write(data)
+
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()
 
 
 def copy_hashing(source: BinaryIO, dest: BinaryIO, *, progress: Progress = None) -> tuple[str, int]:

@@ -108,10 +108,11 @@ class HubStore:
             revision=commit.oid,
         )
 
-    def fetch(self, artifact: StoredArtifact, dest: Path, *, progress: Progress = None) -> None:
+    def fetch(self, artifact: StoredArtifact, dest: Path, *, progress: Progress = None) -> str:
         """Download at the pinned sha straight beside `dest` and move it into place: the one copy on this
         machine is the caller's (the artifact cache's, bounded and cleared by it). Nothing is written to
-        HF_CACHE_DIR. `progress` gets the file's size once it is in place."""
+        HF_CACHE_DIR. `progress` gets the file's size once it is in place. huggingface_hub writes the file
+        itself, so it is hashed after (the one read of it here)."""
         repo_id = artifact.bucket or self._require_repo()
         if not COMMIT_SHA.match(artifact.revision):
             raise StorageError(
@@ -144,8 +145,10 @@ class HubStore:
             os.replace(downloaded, dest)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+        sha256, size = sha256_of_file(dest)
         if progress:
-            progress(dest.stat().st_size)
+            progress(size)
+        return sha256
 
     def write_model_metadata(
         self, *, model: str, metadata: dict[str, Any], latest: StoredArtifact | None = None

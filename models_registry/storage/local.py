@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 
-from .base import ArtifactNotFound, Progress, StorageError, StoredArtifact, artifact_key
+from .base import ArtifactNotFound, Progress, StorageError, StoredArtifact, artifact_key, copy_hashing
 
 
 class LocalStore:
@@ -50,15 +50,13 @@ class LocalStore:
             part.unlink(missing_ok=True)
         return StoredArtifact(storage=self.kind, location=location)
 
-    def fetch(self, artifact: StoredArtifact, dest: Path, *, progress: Progress = None) -> None:
+    def fetch(self, artifact: StoredArtifact, dest: Path, *, progress: Progress = None) -> str:
         path = self._path(artifact.location)
         if not path.is_file():
             raise ArtifactNotFound(f"{path} does not exist in the local store.")
         with open(path, "rb") as src, open(dest, "wb") as out:
-            while chunk := src.read(1024 * 1024):
-                out.write(chunk)
-                if progress:
-                    progress(len(chunk))
+            sha256, _ = copy_hashing(src, out, progress=progress)
+        return sha256
 
     def write_model_metadata(
         self, *, model: str, metadata: dict[str, Any], latest: StoredArtifact | None = None

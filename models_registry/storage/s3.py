@@ -34,7 +34,7 @@ from botocore.exceptions import (
 )
 from django.conf import settings
 
-from .base import ArtifactNotFound, Progress, StorageError, StoredArtifact, artifact_key
+from .base import ArtifactNotFound, HashingWriter, Progress, StorageError, StoredArtifact, artifact_key
 
 MB = 1024 * 1024
 MULTIPART_THRESHOLD = 8 * MB
@@ -105,7 +105,7 @@ class S3Store:
             revision=self._revision_of(head),
         )
 
-    def fetch(self, artifact: StoredArtifact, dest: Path, *, progress: Progress = None) -> None:
+    def fetch(self, artifact: StoredArtifact, dest: Path, *, progress: Progress = None) -> str:
         bucket = artifact.bucket or self._require_bucket()
         key = artifact.location
         extra: dict[str, str] = {}
@@ -121,16 +121,19 @@ class S3Store:
                         "registered bytes are gone; register the object again as a new version."
                     )
             # Into `dest` itself (download_file would write `<dest>.<random>` first, a name the artifact
-            # cache's leftover sweep does not know); ranged parts are written at their offsets.
+            # cache's leftover sweep does not know), through a non-seekable writer: the ranged parts arrive
+            # in order and are hashed as they are written, so the file is never read back to verify it.
             with open(dest, "wb") as handle:
+                writer = HashingWriter(handle)
                 self.client.download_fileobj(
                     bucket,
                     key,
-                    handle,
+                    writer,
                     ExtraArgs=extra or None,
                     Config=self._transfer_config(),
                     Callback=progress,
                 )
+            return writer.hexdigest()
         except (ClientError, BotoCoreError, Boto3Error) as exc:
             raise self._error(
                 exc,

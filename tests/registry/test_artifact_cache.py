@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import os
 
 import pytest
 
@@ -30,6 +31,50 @@ def test_bytes_altered_in_the_cache_are_never_used_they_are_fetched_again(regist
         original = path.read_bytes()
     tampered = original.replace(b"good", b"evil")  # same length: a size check alone would pass it
     path.write_bytes(tampered)
+
+    with _file(version) as again:
+        assert again.read_bytes() == original
+
+
+def _never_read(path):
+    raise AssertionError(f"{path} was read back to hash it")
+
+
+def test_a_fetch_hashes_the_bytes_as_they_are_written_never_reading_the_file_back(register, monkeypatch):
+    version = register("1.0.0")
+    monkeypatch.setattr(artifact_cache, "sha256_of_file", _never_read)
+
+    with _file(version) as path:
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == version.sha256
+
+
+def _open_in_a_child_process(version, queue) -> None:
+    with _file(version) as path:  # a forked worker that has verified nothing itself
+        queue.put(path.name)
+
+
+def test_a_file_another_process_fetched_is_used_without_hashing_it_again(register, monkeypatch):
+    # Given a version fetched and verified by another worker of this host
+    version = register("1.0.0")
+    queue = multiprocessing.get_context("fork").Queue()
+    worker = multiprocessing.get_context("fork").Process(target=_open_in_a_child_process, args=(version, queue))
+    worker.start()
+    fetched = queue.get(timeout=30)
+    worker.join(timeout=30)
+
+    # When this process opens it, then it is not read to hash it again
+    monkeypatch.setattr(artifact_cache, "sha256_of_file", _never_read)
+    with _file(version) as path:
+        assert (path.name, fetched) == (f"{version.sha256}.json", path.name)
+
+
+def test_bytes_altered_in_the_cache_with_their_mtime_put_back_are_fetched_again(register):
+    version = register("1.0.0", answer="good")
+    with _file(version) as path:
+        original = path.read_bytes()
+    stat = path.stat()
+    path.write_bytes(original.replace(b"good", b"evil"))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # same size, same mtime, same inode
 
     with _file(version) as again:
         assert again.read_bytes() == original

@@ -411,6 +411,43 @@ def test_a_job_failed_as_lost_while_its_worker_stalled_never_moves_the_pointer(
     assert RegisteredModel.objects.get(name="answers").active_version_id == first.pk
 
 
+def test_a_job_that_beats_but_runs_past_its_maximum_is_failed_with_the_reason_and_moves_nothing(
+    client, register, start_task_worker, settings, tmp_path
+):
+    # Given 1.0.0 active, and a job promoting 2.0.0 whose load hangs (until this test releases it) while its
+    # worker keeps beating within the 60 s lease
+    settings.ATLAS_JOB_MAX_SECONDS = 2
+    worker = start_task_worker()
+    first = register("1.0.0")
+    client.post(reverse("registry-version-promote", args=[first.pk]), {}, format="json")
+    release = tmp_path / "release-the-load"
+    version = register("2.0.0", wait_for=str(release))
+    response = client.post(reverse("registry-version-promote", args=[version.pk]), {}, format="json", **ASYNC)
+    wait_until((tmp_path / "release-the-load.loading").exists, timeout=60, what=f"the load\n{worker.log()}")
+
+    # When it is read after running longer than its maximum
+    failed = _finished(client, response["Location"])
+
+    # Then it is failed with the reason, its task too, and once the load returns nothing moves
+    started = DBTaskResult.objects.get(id=PromotionJob.objects.get(pk=failed["id"]).task_id).started_at
+    assert (failed["state"], failed["detail"]) == (
+        "failed",
+        f"Ran longer than ATLAS_JOB_MAX_SECONDS (2 s) since {started.isoformat(timespec='seconds')}: stuck in a "
+        "download or a load; nothing was promoted.",
+    )
+    task_id = PromotionJob.objects.get(pk=failed["id"]).task_id
+    assert DBTaskResult.objects.get(id=task_id).status == "FAILED"
+    release.touch()
+    wait_until(
+        lambda: DBTaskResult.objects.get(id=task_id).status == "SUCCESSFUL",
+        timeout=60,
+        what=f"the released task to return\n{worker.log()}",
+    )
+    job = PromotionJob.objects.get(pk=failed["id"])
+    assert (job.state, job.detail, job.event_id) == ("failed", failed["detail"], None)
+    assert RegisteredModel.objects.get(name="answers").active_version_id == first.pk
+
+
 def test_reload_models_of_the_active_version_in_the_background_is_a_reload_job(client, register, start_task_worker):
     # Given 1.0.0 active and a task worker
     version = register("1.0.0")

@@ -269,6 +269,17 @@ def test_a_missing_file_raises_artifact_not_found(case, settings, make_file, tmp
     assert not (tmp_path / "fetched").exists()
 
 
+def test_fetch_returns_the_sha256_of_the_bytes_it_wrote(case, make_file, tmp_path):
+    # Given a file put into the store, in several chunks and (for S3) several ranged parts
+    store = get_store(case.kind)
+    source = make_file(FILENAME, size=17 * 1024 * 1024 + 3)
+    stored = store.put(model=MODEL, version=VERSION, filename=FILENAME, source=source)
+
+    # When it is fetched, then it returns the sha256 of what it wrote, which is the source's
+    dest = tmp_path / "fetched"
+    assert (store.fetch(stored, dest), sha256(dest)) == (sha256(source), sha256(source))
+
+
 def test_fetch_reports_progress_summing_to_the_size(case, make_file, tmp_path):
     # Given a file put into the store, larger than one chunk
     store = get_store(case.kind)
