@@ -39,7 +39,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from bench.measure import run_loadgen  # noqa: E402
-from bench.world import REPO, World, loadavg, setup_django, wait_for_quiet, write_result  # noqa: E402
+from bench.world import (  # noqa: E402
+    REPO,
+    World,
+    loadavg,
+    settings_module,
+    setup_django,
+    wait_for_quiet,
+    write_result,
+)
 
 IMAGE = REPO / "inference" / "data" / "shapes-demo-1.jpg"
 ONNX_VERSION = "1.2.0+onnx"
@@ -244,30 +252,27 @@ def main() -> int:
         print("profile ms/request", profile, flush=True)
 
         # --- Atlas, served as the Procfile starts it ---
-        base_env = {
-            "DJANGO_SETTINGS_MODULE": "bench.detect_settings",
-            "ATLAS_TORCH_THREADS": str(threads),
-            "ATLAS_ONNX_THREADS": str(threads),
-            "ATLAS_SLOW_CONCURRENCY": "16",
-            "ATLAS_SLOW_WAIT_SECONDS": "30",
-        }
+        # the tuning settings are Django settings, not environment variables: each config is a settings module
+        # written over Atlas's (as docs/OPERATIONS.md "Tuning settings" tells a deployment to do)
+        base_env = {"ATLAS_TORCH_THREADS": str(threads), "ATLAS_SLOW_CONCURRENCY": "16"}
+        base_settings = {"ATLAS_ONNX_THREADS": threads, "ATLAS_SLOW_WAIT_SECONDS": 30}
         configs = [
-            ("pt, batching off", {"BENCH_DETECT_MAX_BATCH": "1"}, (1, 4, 16), None),
+            ("pt, batching off", {"ATLAS_DETECT_MAX_BATCH": 1}, (1, 4, 16), None),
             (
                 "pt, max batch 4, window 0",
-                {"BENCH_DETECT_MAX_BATCH": "4", "BENCH_DETECT_BATCH_WINDOW_MS": "0"},
+                {"ATLAS_DETECT_MAX_BATCH": 4, "ATLAS_DETECT_BATCH_WINDOW_MS": 0},
                 (1, 4, 16),
                 None,
             ),
             (
                 "pt, max batch 8, window 0",
-                {"BENCH_DETECT_MAX_BATCH": "8", "BENCH_DETECT_BATCH_WINDOW_MS": "0"},
+                {"ATLAS_DETECT_MAX_BATCH": 8, "ATLAS_DETECT_BATCH_WINDOW_MS": 0},
                 (4, 16),
                 None,
             ),
             (
                 "pt, max batch 4, window 5 ms",
-                {"BENCH_DETECT_MAX_BATCH": "4", "BENCH_DETECT_BATCH_WINDOW_MS": "5"},
+                {"ATLAS_DETECT_MAX_BATCH": 4, "ATLAS_DETECT_BATCH_WINDOW_MS": 5},
                 (1, 4, 16),
                 None,
             ),
@@ -277,10 +282,12 @@ def main() -> int:
         body_jpeg.write_bytes(jpeg)
         body_wav.write_bytes(wav)
         rows, audio_rows = [], []
-        for label, env, client_counts, promote in [c for c in configs if args.only in c[0]]:
+        for label, changed, client_counts, promote in [c for c in configs if args.only in c[0]]:
             if promote:
                 services.model_version_promote(version=ModelVersion.objects.get(version=promote), actor="bench")
-            server = world.serve(f"atlas{len(world.servers)}", env=base_env | env, probe="/readyz")
+            name = f"atlas{len(world.servers)}"
+            env = base_env | settings_module(world.folder, f"bench_{name}_settings", base_settings | changed)
+            server = world.serve(name, env=env, probe="/readyz")
             rounds = [("detect", "pt" if promote is None else "onnx", c) for c in client_counts]
             if label == "pt, batching off":
                 rounds += [("audio", "audio", c) for c in (1, 4)]

@@ -168,6 +168,14 @@ def http(method: str, url: str, *, body: dict | None = None, token: str | None =
         return status, raw.decode(errors="replace")
 
 
+def settings_module(folder: Path, name: str, changed: dict[str, object]) -> dict[str, str]:
+    """The variables that run a server on Atlas's settings with the tuning settings in `changed` (name -> a
+    literal) written over them: a settings module `name` in `folder`, as docs/OPERATIONS.md tells a deployment."""
+    lines = ["from atlas.settings import *  # noqa: F403", *(f"{key} = {value!r}" for key, value in changed.items())]
+    (folder / f"{name}.py").write_text("\n".join(lines) + "\n")
+    return {"DJANGO_SETTINGS_MODULE": name, "PYTHONPATH": os.pathsep.join([str(folder), str(REPO)])}
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
