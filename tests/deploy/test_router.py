@@ -27,7 +27,8 @@ UNAVAILABLE = {
 
 class Service:
     """An HTTP server on 127.0.0.1 answering every request with its name, the path and the request's headers
-    (JSON), once it has read the body it was sent; `posted` lists the paths POSTed to it (the router's probes are GETs)."""
+    (JSON), once it has read the body it was sent; `posted` lists the paths POSTed to it (the router's probes
+    are GETs)."""
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -48,7 +49,8 @@ class Service:
 
             def do_POST(self) -> None:
                 service.posted.append(self.path)
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))  # answered before: the router's write fails
+                # read first: an answer before the body makes the router's write of it fail
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 self._answer()
 
             def log_message(self, *args) -> None:
