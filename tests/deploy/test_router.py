@@ -27,7 +27,8 @@ UNAVAILABLE = {
 
 class Service:
     """An HTTP server on 127.0.0.1 answering every request with its name, the path and the request's headers
-    (JSON), without reading a body; `posted` lists the paths POSTed to it (the router's probes are GETs)."""
+    (JSON), once it has read the body it was sent; `posted` lists the paths POSTed to it (the router's probes
+    are GETs)."""
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -48,6 +49,8 @@ class Service:
 
             def do_POST(self) -> None:
                 service.posted.append(self.path)
+                # read first: an answer before the body makes the router's write of it fail
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 self._answer()
 
             def log_message(self, *args) -> None:
@@ -147,13 +150,59 @@ def test_a_body_over_the_limit_is_refused_from_its_content_length_before_it_is_s
     client.close()
 
 
-def test_a_body_at_the_limit_is_passed_on(router, services):
+def _continue(client: socket.socket) -> bytes:
+    """Read the router's interim answer to `Expect: 100-continue`."""
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        head += client.recv(1)
+    return head
+
+
+def test_a_body_at_the_limit_is_asked_for_and_passed_on(router, services):
     client = _declare_body(router.port, "/api/v1/detect", 20 * 1048576)
 
+    interim = _continue(client)
+    client.sendall(b"\0" * (20 * 1048576))
     answer = http.client.HTTPResponse(client)
     answer.begin()
 
-    assert (answer.status, services["torch"].posted) == (200, ["/api/v1/detect"])
+    assert (interim, answer.status, services["torch"].posted) == (
+        b"HTTP/1.1 100 Continue\r\n\r\n",
+        200,
+        ["/api/v1/detect"],
+    )
+    client.close()
+
+
+@pytest.mark.parametrize(("path", "service"), [("/predict", "web"), ("/api/v1/detect", "torch")])
+def test_a_body_is_read_whole_before_its_request_reaches_the_service(router, services, path, service):
+    # A service's server (granian) gives a request its thread before the body arrives: the router must not
+    # hand on a request whose body is still coming
+    stalled = socket.create_connection(("127.0.0.1", router.port), timeout=10)
+    stalled.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n12345".encode())
+    complete = requests.post(f"{router.url}{path}", data=b"0123456789", timeout=10)  # sent after, arrives first
+    received_before = list(services[service].posted)
+
+    stalled.sendall(b"67890")
+    answer = http.client.HTTPResponse(stalled)
+    answer.begin()
+
+    assert (complete.status_code, received_before, answer.status, services[service].posted) == (
+        200,
+        [path],
+        200,
+        [path, path],
+    )
+    stalled.close()
+
+
+def test_a_client_whose_header_fields_stop_arriving_is_disconnected(router, services):
+    client = socket.create_connection(("127.0.0.1", router.port), timeout=30)
+    client.sendall(b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+
+    closed = client.recv(100)  # the router's read_header (10 s) closes it without an answer
+
+    assert (closed, services["web"].posted) == (b"", [])
     client.close()
 
 
