@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from bench.digits import forget_this_process, sample_digit_body, write_digit_npz  # noqa: E402
-from bench.world import World, http, setup_django, wait_for_quiet, wait_until, write_result  # noqa: E402
+from bench.world import World, http, loadavg, setup_django, wait_for_quiet, wait_until, write_result  # noqa: E402
 
 MODEL = "digit_classifier"
 
@@ -98,7 +98,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--no-wait", action="store_true", help="skip the load-average gate")
     args = parser.parse_args()
-    gate = {"skipped": True} if args.no_wait else wait_for_quiet()
+    gate = {"skipped": True, "load_at_start": loadavg()} if args.no_wait else wait_for_quiet()
 
     from bench.measure import WRK_HINT, run_loadgen, run_wrk, summarize, wrk_available
 
