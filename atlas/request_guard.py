@@ -198,6 +198,8 @@ class SlowBodies:
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         sock = environ.get("gunicorn.socket")
+        if sock is None:  # not gunicorn (granian reads bodies in Rust): no socket to hold to a deadline
+            return self.app(environ, start_response)
         idle = settings.ATLAS_BODY_IDLE_SECONDS
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
         try:

@@ -2,6 +2,10 @@
 
     .venv/bin/python bench/profile_predict.py [--calls 5000] [--py-spy PATH] [--seconds 10]
 
+0. The hot path's parts, in this process: one no-socket call of Atlas's WSGI application (the hot path,
+   inference/hot_path.py) and of bench/bare_wsgi.py, and each piece of the hot call timed alone: the work
+   both do (parse, forward pass, orjson) and what only Atlas does (Host and header checks, the request
+   scope and its id, the registry's active version, metrics). Minimum of 5 medians, microseconds.
 1. What-if, in this process: the same no-socket call with the URL order changed, /predict as a plain
    Django view, or middleware removed (override_settings; nothing in the project is edited).
 2. cProfile (standard library), in this process: --calls no-socket calls of Atlas's WSGI application
@@ -166,6 +170,66 @@ def pyspy_layers(py_spy: str, pid: int, seconds: int, out: Path) -> dict:
     }
 
 
+def hot_path_parts(body: bytes, model_path: Path) -> dict:
+    """Atlas's hot /predict against the bare app, and the hot path's pieces each timed alone (us)."""
+    import orjson
+
+    import atlas.wsgi
+    import bench.bare_wsgi as bare
+    from atlas.http.request_context import RequestScope, new_request_id
+    from bench.measure import time_calls, wsgi_caller
+    from inference import metrics, model_cache, serving
+    from inference.api.digits import JSON, digit_prediction, parse_body, predict_answer
+    from tests.wsgi import environ_for
+
+    os.environ["BARE_MODEL_PATH"] = str(model_path)
+    hot = atlas.wsgi.application.app  # SlowBodies(HotPredict(...)): the HotPredict
+    environ = environ_for(body, path="/predict", method="POST")
+    loaded = model_cache.get("digit_classifier")
+    pixels = parse_body(JSON, body)
+    answer = digit_prediction(loaded.predictor, pixels)
+    served = [("digit_classifier", loaded.version, None)]
+
+    def scope() -> None:
+        RequestScope(environ).close()
+
+    def headers() -> list:
+        return [*hot.headers[False], ("Content-Length", "330"), ("X-Request-ID", "x")]
+
+    def best(fn) -> float:
+        return round(min(time_calls(fn, min_seconds=0.5)["median_us"] for _ in range(5)), 2)
+
+    shared = {
+        "parse_body (orjson + NumPy checks)": lambda: parse_body(JSON, body),
+        "digit_prediction (forward pass, answer fields)": lambda: digit_prediction(loaded.predictor, pixels),
+        "orjson.dumps of the answer": lambda: orjson.dumps({**answer, "model": "digit_classifier", "version": "1"}),
+    }
+    atlas_only = {
+        "the WSGI wrappers' request checks (is_secure, _length with the Host check)": lambda: hot._length(
+            environ, False
+        ),
+        "serving.ensure_started": serving.ensure_started,
+        "RequestScope open + close (request id, context variables)": scope,
+        "new_request_id alone": new_request_id,
+        "model_cache.get (the active version, noted for metrics)": lambda: model_cache.get("digit_classifier"),
+        "metrics.observe (a counter and a histogram)": lambda: metrics.observe(served, status=200, seconds=0.001),
+        "the answer's headers list": headers,
+    }
+    calls = {
+        "atlas hot path, whole call": wsgi_caller(atlas.wsgi.application, method="POST", path="/predict", body=body),
+        "bare app, whole call": wsgi_caller(bare.application, method="POST", path="/predict", body=body),
+        "predict_answer (parse, active version, forward pass, orjson)": lambda: predict_answer(JSON, body),
+    }
+    result = {
+        "calls_us": {k: best(f) for k, f in calls.items()},
+        "shared_work_us": {k: best(f) for k, f in shared.items()},
+        "atlas_only_us": {k: best(f) for k, f in atlas_only.items()},
+    }
+    whole = result["calls_us"]
+    result["atlas_minus_bare_us"] = round(whole["atlas hot path, whole call"] - whole["bare app, whole call"], 2)
+    return result
+
+
 def what_if_in_process(body: bytes, model_path: Path) -> dict:
     """No-socket WSGI calls of /predict (best of 5 medians, microseconds) under variations of the project,
     made here with override_settings and throwaway URL modules, nothing edited: what each would save."""
@@ -273,9 +337,11 @@ def main() -> int:
         for _ in range(200):
             call()
         result = {
+            "hot_path_parts_in_process": hot_path_parts(body, path),
             "cprofile_in_process": cprofile_layers(call, args.calls),
             "what_if_in_process": what_if_in_process(body, path),
         }
+        print(json.dumps(result["hot_path_parts_in_process"], indent=1), flush=True)
         print(json.dumps(result["what_if_in_process"], indent=1), flush=True)
         print(json.dumps(result["cprofile_in_process"], indent=1), flush=True)
         forget_this_process()

@@ -47,7 +47,7 @@ def rows() -> list[tuple[str, str, str, str]]:
             (
                 "POST /predict, Atlas as the Procfile starts it (granian, 2 workers), 4 connections",
                 f"**{s['atlas_rps_median']:.0f} req/s**; p50/p99/max {lat(s['atlas_latency_ms'])}",
-                f"bare WSGI app under gunicorn sync {s['bare_rps_median']:.0f} req/s; ratio "
+                f"bare WSGI app on the same granian {s['bare_rps_median']:.0f} req/s; ratio "
                 f"**{s['ratio_atlas_over_bare_median']:.2f}** "
                 f"(rounds {', '.join(f'{x:.2f}' for x in s['ratio_atlas_over_bare_rounds'])}; target >= "
                 f"{s['ratio_target']:g}); binary body {s['ratio_atlas_binary_over_bare_median']:.2f}",
@@ -55,7 +55,8 @@ def rows() -> list[tuple[str, str, str, str]]:
             ),
             (
                 "POST /predict, Atlas under gunicorn sync (gunicorn -c atlas/gunicorn.conf.py), same rounds",
-                f"ratio to the bare app **{s['ratio_atlas_gunicorn_sync_over_bare_median']:.2f}**",
+                "ratio to the bare app under the same gunicorn settings "
+                f"**{s['ratio_atlas_gunicorn_sync_over_bare_gunicorn_sync_median']:.2f}**",
                 "the hot path (inference/hot_path.py) under the old default server",
                 c1,
             ),
@@ -85,14 +86,13 @@ def rows() -> list[tuple[str, str, str, str]]:
                     if "django_path_call_no_socket" in f
                     else ""
                 ),
-                f"bare {f['bare_wsgi_call_no_socket']['median_us']:.0f} us (parse+forward+dumps "
+                f"bare {f['bare_wsgi_call_no_socket']['median_us']:.0f} us (parse+forward+orjson "
                 f"{f['parse_forward_dumps']['median_us']:.0f} us)",
                 c1,
             ),
             (
-                f"load generator on a constant endpoint under gunicorn sync ({gen})",
-                f"{next(iter(c.values()))['rps']:.0f} req/s = {s['ceiling_over_atlas']:.1f}x Atlas (a ceiling for "
-                "gunicorn sync only: a connection per request costs wrk more than granian's keep-alive)",
+                f"load generator on a constant endpoint of the bare app under granian ({gen})",
+                f"{next(iter(c.values()))['rps']:.0f} req/s = {s['ceiling_over_atlas']:.1f}x Atlas",
                 f"loadgen.py {c['loadgen']['rps']:.0f} req/s; under loadgen.py Atlas/bare = "
                 f"{r['loadgen_py']['ratio_atlas_over_bare']:.2f} (capped bare)",
                 c1,

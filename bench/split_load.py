@@ -38,7 +38,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.digits import sample_digit_body  # noqa: E402
 from bench.mixed_load import detect_loop, phase, photo, wait_until_idle  # noqa: E402
-from bench.world import REPO, VENV_BIN, World, free_port, http, wait_for_quiet, wait_until, write_result  # noqa: E402
+from bench.world import (  # noqa: E402
+    REPO,
+    VENV_BIN,
+    World,
+    free_port,
+    http,
+    loadavg,
+    wait_for_quiet,
+    wait_until,
+    write_result,
+)
 
 GRANIAN = [  # deploy/Procfile.split's options
     str(VENV_BIN / "granian"),
@@ -213,7 +223,7 @@ def main() -> int:
     parser.add_argument("--detect-clients", type=int, default=2)
     parser.add_argument("--no-wait", action="store_true", help="skip the load-average gate")
     args = parser.parse_args()
-    gate = {"skipped": True} if args.no_wait else wait_for_quiet()
+    gate = {"skipped": True, "load_at_start": loadavg()} if args.no_wait else wait_for_quiet()
 
     from bench.measure import WRK_HINT, wrk_available
 

@@ -199,10 +199,12 @@ class Gunicorn:
         app: str | None = None,
         cwd: Path = REPO,
         serve: bool = False,
+        serve_app: str = "atlas.granian_app:application",
     ):
         """config=None: `gunicorn APP -w N` with no -c (run from `cwd`: the repository root reads its
         ./gunicorn.conf.py; a folder without one runs gunicorn with no config file at all).
-        serve=True: the Procfile's `web:` command (granian), as `make run` and a Procfile runner start it."""
+        serve=True: the Procfile's `web:` command (granian), as `make run` and a Procfile runner start it,
+        serving `serve_app` (the same server and options for another WSGI app)."""
         self.name = name
         self.cwd = cwd
         self.folder = folder
@@ -221,7 +223,11 @@ class Gunicorn:
         if app:
             self.command.append(app)
         if serve:
-            self.command = ["/bin/sh", "-c", f"exec {procfile_command('web')}"]
+            web = procfile_command("web")
+            atlas_app = "atlas.granian_app:application"
+            if atlas_app not in web:
+                raise ValueError(f"the Procfile's web: line does not serve {atlas_app}: {web}")
+            self.command = ["/bin/sh", "-c", f"exec {web.replace(atlas_app, serve_app)}"]
             path = f"{VENV_BIN}{os.pathsep}{self.env.get('PATH', os.defpath)}"  # granian is the venv's
             self.env |= {"HOST": "127.0.0.1", "PORT": str(self.port), "PATH": path}
         self.process: subprocess.Popen | None = None
@@ -372,11 +378,24 @@ class World:
         return server.start(probe=probe)
 
     def serve(
-        self, name: str, *, workers: int = 2, env: dict | None = None, probe: str | None = "/healthz"
+        self,
+        name: str,
+        *,
+        workers: int = 2,
+        env: dict | None = None,
+        probe: str | None = "/healthz",
+        app: str = "atlas.granian_app:application",
     ) -> Gunicorn:
-        """Atlas as the Procfile and `make run` start it: its `web:` command (granian)."""
+        """Atlas as the Procfile and `make run` start it: its `web:` command (granian); `app` serves another WSGI
+        application under the same command (bench/bare_wsgi.py)."""
         server = Gunicorn(
-            name=name, folder=self.folder, env=self.env(**(env or {})), workers=workers, config=None, serve=True
+            name=name,
+            folder=self.folder,
+            env=self.env(**(env or {})),
+            workers=workers,
+            config=None,
+            serve=True,
+            serve_app=app,
         )
         self.servers.append(server)
         return server.start(probe=probe)

@@ -34,6 +34,7 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
+from django.core.signals import setting_changed
 from django.http import HttpRequest, HttpResponseBase
 
 from atlas.http.exceptions import unreadable_body
@@ -97,19 +98,34 @@ def static_headers(*, secure: bool) -> list[tuple[str, str]]:
 class HotPredict:
     def __init__(self, app: WSGIApp) -> None:
         self.app = app
-        # secure? -> the headers of a 200, computed once when the worker builds the application
+        self.configure()
+        # override_settings (tests) sends setting_changed: the values read here follow it
+        setting_changed.connect(self.configure)
+
+    def configure(self, **_: object) -> None:
+        """Read the settings the hot path needs once, when the worker builds the application: reading
+        `settings.X` costs about half a microsecond each (LazySettings' __getattribute__), several a request."""
+        # secure? -> the headers of a 200
         self.headers = {secure: static_headers(secure=secure) for secure in (False, True)}
         self.hosts: set[str] = set()  # the Host header values Django allowed
+        self.autostart: bool = settings.ATLAS_SERVING_AUTOSTART
+        self.request_log: bool = settings.ATLAS_REQUEST_LOG
+        self.proxy_ssl_header: tuple[str, str] | None = settings.SECURE_PROXY_SSL_HEADER
+        # SECURE_SSL_REDIRECT and DISALLOWED_USER_AGENTS: Django answers (a redirect or a refusal may be due)
+        self.to_django_unless_secure: bool = settings.SECURE_SSL_REDIRECT
+        self.to_django: bool = bool(settings.DISALLOWED_USER_AGENTS)
+        self.body_limit: int | None = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        self.host_keys = HOST_KEYS if settings.USE_X_FORWARDED_HOST else HOST_KEYS[1:]
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") != "POST":
             return as_list(self.app(environ, start_response))
-        secure = is_secure(environ)
+        secure = is_secure(environ, self.proxy_ssl_header)
         length = self._length(environ, secure)
         if length is None:
             return as_list(self.app(environ, start_response))
         headers = self.headers[secure]
-        if settings.ATLAS_SERVING_AUTOSTART:
+        if self.autostart:
             serving.ensure_started()
         scope = RequestScope(environ)
         handed_on = False
@@ -132,7 +148,7 @@ class HotPredict:
                     handed_on = True
                     return as_list(self.app(environ, start_response))
                 status, payload = answer
-            scope.finish(method="POST", path=PATH, status=status)
+            scope.finish(method="POST", path=PATH, status=status, log=self.request_log)
             start_response(
                 STATUS_LINES[status],
                 [*headers, ("Content-Length", str(len(payload))), ("X-Request-ID", scope.rid)],
@@ -146,7 +162,7 @@ class HotPredict:
         """The body's length when this request may be answered here; None when Django must answer it."""
         if environ.get("QUERY_STRING") or "HTTP_ORIGIN" in environ or "HTTP_TRANSFER_ENCODING" in environ:
             return None
-        if settings.SECURE_SSL_REDIRECT and not secure or settings.DISALLOWED_USER_AGENTS:
+        if self.to_django or self.to_django_unless_secure and not secure:
             return None
         if environ.get("CONTENT_TYPE", "").lower().startswith("application/x-www-form-urlencoded"):
             return None
@@ -154,14 +170,14 @@ class HotPredict:
         if not (raw.isascii() and raw.isdigit()):
             return None
         length = int(raw)
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        limit = self.body_limit
         if length == 0 or (limit is not None and length > limit):
             return None
         return length if self._host_allowed(environ) else None
 
     def _host_allowed(self, environ: Environ) -> bool:
         """Django's own check (HttpRequest.get_host()); allowed hosts are remembered, refused ones are not."""
-        keys = HOST_KEYS if settings.USE_X_FORWARDED_HOST else HOST_KEYS[1:]
+        keys = self.host_keys
         key = "\0".join(environ.get(k, "") for k in keys)
         if key in self.hosts:
             return True
@@ -178,10 +194,10 @@ class HotPredict:
         return True
 
 
-def is_secure(environ: Environ) -> bool:
+def is_secure(environ: Environ, proxy_ssl_header: tuple[str, str] | None) -> bool:
     """HttpRequest.is_secure() on a WSGI environ (SECURE_PROXY_SSL_HEADER first, then the URL scheme)."""
-    if settings.SECURE_PROXY_SSL_HEADER:
-        header, secure_value = settings.SECURE_PROXY_SSL_HEADER
+    if proxy_ssl_header:
+        header, secure_value = proxy_ssl_header
         value = environ.get(header)
         if value is not None:
             return bool(value.split(",", 1)[0].strip() == secure_value)

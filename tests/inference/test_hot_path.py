@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 
 import pytest
 from django.conf import settings
@@ -113,6 +114,16 @@ def test_a_host_outside_allowed_hosts_is_refused_as_django_refuses_it(digits, dj
     status, _, payload = call(hot, HTTP_HOST="evil.example")
     assert status == "400 Bad Request"
     assert len(django_requests) == 1
+
+
+def test_a_setting_changed_after_the_hot_path_was_built_is_followed(digits, django_requests, settings):
+    hot = HotPredict(django_application)  # reads its settings once, here
+    settings.DISALLOWED_USER_AGENTS = [re.compile("crawler")]
+
+    status, _, _ = call(hot, HTTP_USER_AGENT="crawler/1.0")
+
+    assert len(django_requests) == 1  # handed to Django, whose CommonMiddleware refuses it
+    assert status == "403 Forbidden"
 
 
 def test_a_cors_request_goes_through_django_and_changes_nothing(digits, django_requests, settings):

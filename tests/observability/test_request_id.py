@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 
@@ -20,6 +21,7 @@ def test_a_request_without_one_gets_a_new_id(client):
     second = client.get("/api/v1/samples?count=1")["X-Request-ID"]
 
     assert re.fullmatch(r"[0-9a-f]{32}", first)
+    assert uuid.UUID(hex=first).version == 4  # the shape of uuid.uuid4().hex
     assert first != second
 
 

@@ -5,7 +5,6 @@ figures."""
 from __future__ import annotations
 
 import re
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -71,10 +70,8 @@ def test_a_canary_is_sticky_on_every_worker_and_an_abort_reaches_them_all(replic
     workers = set(re.findall(r"\[(\d+)\] atlas.requests: POST /predict 200 ", replica.log_path.read_text()))
     assert len(workers) == 2
 
-    aborted_at = time.monotonic()
     rollouts.rollout_abort(rollout=rollout, actor="t", reason="test")
     wait_until(lambda: every_worker_serves(replica.url, sorted(chosen), "1.0.0"), timeout=5, what="stable everywhere")
-    assert time.monotonic() - aborted_at < 5
 
 
 def test_a_failing_candidate_is_rolled_back_by_the_workers(replica, stable, faulty):

@@ -1,8 +1,9 @@
 """Issue 24, finding 1: every body limit is checked from the headers before a byte of the body is read, on
 every path that takes one, under granian (the Procfile's server), gunicorn and runserver, with no router in
 front. The client declares a body over the route's limit, sends a few bytes of it, and reads the answer:
-a 413 JSON naming the limit, at once. A chunked body (no Content-Length) is cut off at its route's limit
-as it arrives."""
+a 413 JSON naming the limit, which can only come from the headers (the rest of the body is never sent; a
+server that waited for it would leave the read to time out). A chunked body (no Content-Length) is cut off
+at its route's limit as it arrives."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import contextlib
 import http.client
 import json
 import socket
-import time
 
 import psutil
 import pytest
@@ -55,21 +55,17 @@ def answer(sock: socket.socket) -> tuple[int, dict]:
     return response.status, json.loads(response.read())
 
 
-def declare_and_stall(port: int, path: str, content_type: str) -> tuple[int, dict, float]:
-    """Declare a 300 MB body, send 10 bytes of it, and read the answer: (status, body, seconds)."""
+def declare_and_stall(port: int, path: str, content_type: str) -> tuple[int, dict]:
+    """Declare a 300 MB body, send 10 bytes of it, and read the answer (status, body): the rest is never sent."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        started = time.monotonic()
         sock.sendall(head(path, content_type, f"Content-Length: {DECLARED}") + b"--b0undary")
-        status, body = answer(sock)
-        return status, body, time.monotonic() - started
+        return answer(sock)
 
 
 def refused_from_the_headers(port: int) -> dict[tuple[str, str], tuple[int, dict]]:
     found = {}
     for path, content_type, _ in ROUTES:
-        status, body, seconds = declare_and_stall(port, path, content_type)
-        assert seconds < 3, f"{path}: {seconds:.1f} s"
-        found[(path, content_type)] = (status, body)
+        found[(path, content_type)] = declare_and_stall(port, path, content_type)
     return found
 
 
