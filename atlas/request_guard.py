@@ -89,10 +89,12 @@ class BodyPermissionMiddleware:
         if user.is_active and user.has_perm(permission):
             return None
         detail = (
-            f"Only a logged-in user with the permission {permission} may send this body; log in at /admin/login/ first."
+            f"Only a logged-in user with the permission {permission} may send this body; "
+            "log in at /admin/login/ first."
         )
         response = JsonResponse({"detail": detail, "error": "not_allowed"}, status=403)
-        response["Connection"] = "close"  # the body is never read
+        if not request.META.get("SERVER_SOFTWARE", "").startswith("WSGIServer/"):  # runserver refuses hop-by-hop
+            response["Connection"] = "close"  # the body is never read: the server need not drain it
         return response
 
 
