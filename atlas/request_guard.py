@@ -88,10 +88,7 @@ class BodyPermissionMiddleware:
         user = get_user(request)
         if user.is_active and user.has_perm(permission):
             return None
-        detail = (
-            f"Only a logged-in user with the permission {permission} may send this body; "
-            "log in at /admin/login/ first."
-        )
+        detail = f"Only a logged-in user with the permission {permission} may send this body; log in first."
         response = JsonResponse({"detail": detail, "error": "not_allowed"}, status=403)
         if not request.META.get("SERVER_SOFTWARE", "").startswith("WSGIServer/"):  # runserver refuses hop-by-hop
             response["Connection"] = "close"  # the body is never read: the server need not drain it

@@ -78,7 +78,7 @@ def test_an_anonymous_upload_is_refused_before_its_body_is_read():
     assert (status, read) == ("403 Forbidden", 0)
     assert json.loads(payload) == {
         "detail": "Only a logged-in user with the permission models_registry.add_modelversion may send this "
-        "body; log in at /admin/login/ first.",
+        "body; log in first.",
         "error": "not_allowed",
     }
 
