@@ -9,11 +9,9 @@ import json
 
 import pytest
 from django.contrib.auth.models import Permission, User
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
 from django.test import Client
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("keep_the_test_connection")]
 
 ADD_VERSION = "/admin/models_registry/modelversion/add/"
 CSRF = "a" * 32  # any well-formed csrftoken cookie: Django then reads the body for the form's token
@@ -33,16 +31,6 @@ class CountedInput:
 
     def readline(self, size: int = -1) -> bytes:
         return self.read(size)
-
-
-@pytest.fixture(autouse=True)
-def connections_kept_open():
-    """As Django's test client does: a request must not close the test's database connection."""
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
 
 
 def post_upload(cookies: str) -> tuple[str, bytes, int]:
