@@ -238,7 +238,8 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regi
                 "of fetching, verifying and trial-loading within the request",
             )
         ],
-        responses={200: ActivationEventSerializer, 202: PromotionJobSerializer, 400: ErrorResponse, 422: ErrorResponse},
+        # 400: `detail`, or each field's messages (atlas.http.schema_hooks' BadRequest)
+        responses={200: ActivationEventSerializer, 202: PromotionJobSerializer, 422: ErrorResponse},
     )
     @action(detail=True, methods=["post"])
     def promote(self, request: Request, pk: str) -> Response:
