@@ -8,6 +8,9 @@
   `Transfer-Encoding: chunked` body (no Content-Length, so Django would read it as empty) is read as it
   arrives up to that limit, spooled to disk past FILE_UPLOAD_MAX_MEMORY_SIZE, and handed to Django with
   its length; one byte over: 413 JSON.
+- `BodyPermissionMiddleware`: a view that takes bodies larger than the default limit from a logged-in user
+  only (the admin's add-version form) names the permission as `body_permission`; a request from anyone
+  without it is refused 403 JSON from its headers and session, before Django's CSRF check reads the body.
 - `SlowBodies`: a WSGI wrapper that gives a request body a deadline under gunicorn: each read waits at
   most ATLAS_BODY_IDLE_SECONDS for data, and the whole body must arrive within that plus its length at
   ATLAS_BODY_MIN_KBPS. A client that declares a body and stops sending (or trickles it) gets a 408 JSON
@@ -52,6 +55,44 @@ class RefuseNulMiddleware:
         if _has_nul(request):
             return JsonResponse({"detail": NUL_DETAIL, "error": "nul_character"}, status=400)
         return self.get_response(request)
+
+
+# --- who may send a large body ---------------------------------------------------------------------------
+
+
+def body_permission(view: Any) -> str | None:
+    """The permission a user needs to send `view` a body (its `body_permission`, or its class's), if any."""
+    for owner in (view, getattr(view, "cls", None), getattr(view, "view_class", None)):
+        if permission := getattr(owner, "body_permission", None):
+            return str(permission)
+    return None
+
+
+class BodyPermissionMiddleware:
+    """Between SessionMiddleware and CsrfViewMiddleware: the CSRF check reads a form's body (for its token)
+    before the view checks who is logged in, so a view's `body_permission` is checked here first."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view: Any, args: Any, kwargs: Any) -> HttpResponse | None:
+        permission = body_permission(view)
+        declared = request.META.get("CONTENT_LENGTH") not in (None, "", "0")
+        if permission is None or not (declared or "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "")):
+            return None
+        from django.contrib.auth import get_user  # auth's models need the app registry; this runs per request
+
+        user = get_user(request)
+        if user.is_active and user.has_perm(permission):
+            return None
+        detail = f"Only a logged-in user with the permission {permission} may send this body; log in first."
+        response = JsonResponse({"detail": detail, "error": "not_allowed"}, status=403)
+        if not request.META.get("SERVER_SOFTWARE", "").startswith("WSGIServer/"):  # runserver refuses hop-by-hop
+            response["Connection"] = "close"  # the body is never read: the server need not drain it
+        return response
 
 
 # --- chunked request bodies --------------------------------------------------------------------------

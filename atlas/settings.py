@@ -97,6 +97,7 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "atlas.request_guard.RefuseNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "atlas.request_guard.BodyPermissionMiddleware",  # before the CSRF check reads a form's body
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -230,6 +231,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],  # the schema and its docs pages are public
     "ENUM_NAME_OVERRIDES": {"RolloutModeEnum": "models_registry.models.Rollout.Mode"},
+    # The dictionary's ids: any segment in the URL (the view answers Hippo's 422), integers in the schema.
+    "PATH_CONVERTER_OVERRIDES": {"id": int},
+    # Request and response shapes apart: a request's required text is non-blank (minLength 1), as the
+    # serializers check, while an answer's may be empty; read-only fields are left out of requests.
+    "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI and ReDoc from local static files (drf-spectacular-sidecar): /docs works offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -239,6 +245,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "atlas.http.schema_hooks.document_common_errors",
+        "atlas.http.schema_hooks.no_nul_in_strings",
         "inference.schema_examples.mnist_digit_example",
     ],
 }

@@ -13,8 +13,10 @@ def mnist_digit_example(result: dict[str, Any], generator: Any, request: Any, pu
 
     x, y = bundled_digits()
     pixels = [round(float(value), 3) for value in x[EXAMPLE_INDEX]]
-    schema = result.get("components", {}).get("schemas", {}).get("DigitPixels")
-    if schema is not None:
-        schema["example"] = {"pixels": pixels}
-        schema["description"] = f"A 28x28 digit, row by row, values 0..1. The example is a real MNIST {int(y[0])}."
+    schemas = result.get("components", {}).get("schemas", {})
+    for name in ("DigitPixels", "DigitPixelsRequest"):  # the request's shape, when requests have their own
+        schema = schemas.get(name)
+        if schema is not None:
+            schema["example"] = {"pixels": pixels}
+            schema["description"] = f"A 28x28 digit, row by row, values 0..1. The example is a real MNIST {int(y[0])}."
     return result

@@ -20,7 +20,19 @@ from vocabulary.models import LANGUAGE_CODE_VALIDATOR, PartOfSpeech, RelationTyp
 MAX_WORDS_PER_REQUEST = 1000
 
 
-class NullableText(serializers.CharField):
+class Text(serializers.CharField):
+    """Text that must be a JSON string, as Hippo's pydantic models took it: a number is refused (DRF's CharField
+    would store 0 as "0", which the API schema, type string, does not allow)."""
+
+    default_error_messages = {"invalid": "Input should be a valid string"}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class NullableText(Text):
     """Text that may be null on the wire and is "" in the row."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -63,7 +75,7 @@ class Strict(serializers.Serializer):
 class ExampleOut(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     definition_id = serializers.IntegerField(read_only=True)
-    example_text = serializers.CharField(source="text", read_only=True)
+    example_text = Text(source="text", read_only=True)
     # A field named `source`: DRF's metaclass takes it out of the class, the stubs see Field.source.
     source = NullableText(read_only=True)  # type: ignore[assignment]
 
@@ -71,7 +83,7 @@ class ExampleOut(serializers.Serializer):
 class DefinitionOut(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     word_id = serializers.IntegerField(read_only=True)
-    definition_text = serializers.CharField(source="text", read_only=True)
+    definition_text = Text(source="text", read_only=True)
     part_of_speech = serializers.ChoiceField(choices=PartOfSpeech.choices, read_only=True)
     order = serializers.IntegerField(read_only=True)
     examples = ExampleOut(many=True, read_only=True)
@@ -80,13 +92,13 @@ class DefinitionOut(serializers.Serializer):
 class WordFormOut(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     word_id = serializers.IntegerField(read_only=True)
-    form_text = serializers.CharField(source="form", read_only=True)
+    form_text = Text(source="form", read_only=True)
     form_type = NullableText(read_only=True)
 
 
 class TagOut(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
-    name = serializers.CharField(read_only=True)
+    name = Text(read_only=True)
     description = NullableText(read_only=True)
 
 
@@ -94,8 +106,8 @@ class WordCore(serializers.Serializer):
     """A word without its parts, as Hippo's first dictionary API (/vocabulary/) answered it."""
 
     id = serializers.IntegerField(read_only=True)
-    word_text = serializers.CharField(source="text", read_only=True)
-    language_code = serializers.CharField(source="language", read_only=True)
+    word_text = Text(source="text", read_only=True)
+    language_code = Text(source="language", read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
 
 
@@ -135,7 +147,7 @@ def _require(attrs: dict[str, Any], fields: dict[str, str]) -> None:
 
 
 class ExampleIn(Strict):
-    example_text = serializers.CharField(source="text", min_length=1, max_length=5000, trim_whitespace=False)
+    example_text = Text(source="text", min_length=1, max_length=5000, trim_whitespace=False)
     # A field named `source`: DRF's metaclass takes it out of the class, the stubs see Field.source.
     source = NullableText(max_length=255)  # type: ignore[assignment]
 
@@ -155,7 +167,7 @@ class ExamplePatch(ExampleIn):
 class DefinitionFields(Strict):
     """A definition's own fields (without its examples)."""
 
-    definition_text = serializers.CharField(source="text", min_length=1, max_length=10000, trim_whitespace=False)
+    definition_text = Text(source="text", min_length=1, max_length=10000, trim_whitespace=False)
     part_of_speech = serializers.ChoiceField(choices=PartOfSpeech.choices)
     order = serializers.IntegerField(
         min_value=0, max_value=2**31 - 1, required=False, help_text="Unique per word; the next free one when omitted."
@@ -176,7 +188,7 @@ class DefinitionIn(DefinitionFields):
 
 
 class WordFormIn(Strict):
-    form_text = serializers.CharField(source="form", min_length=1, max_length=255)
+    form_text = Text(source="form", min_length=1, max_length=255)
     form_type = NullableText(max_length=50)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -187,10 +199,8 @@ class WordFormIn(Strict):
 class WordFields(Strict):
     """A word's own fields (without its parts): Hippo's first `WordCreate`."""
 
-    word_text = serializers.CharField(source="text", min_length=1, max_length=255)
-    language_code = serializers.CharField(
-        source="language", min_length=2, max_length=10, validators=[LANGUAGE_CODE_VALIDATOR]
-    )
+    word_text = Text(source="text", min_length=1, max_length=255)
+    language_code = Text(source="language", min_length=2, max_length=10, validators=[LANGUAGE_CODE_VALIDATOR])
 
 
 class WordIn(WordFields):
@@ -198,7 +208,7 @@ class WordIn(WordFields):
 
     definitions = DefinitionIn(many=True, required=False)
     tags = serializers.ListField(
-        child=serializers.CharField(min_length=1, max_length=100),
+        child=Text(min_length=1, max_length=100),
         required=False,
         help_text="Tag names, created when missing.",
     )
@@ -231,7 +241,7 @@ class DefinitionPatch(DefinitionIn):
 
 
 class TagIn(Strict):
-    name = serializers.CharField(min_length=1, max_length=100)
+    name = Text(min_length=1, max_length=100)
     description = NullableText(max_length=1000)
 
 

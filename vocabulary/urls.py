@@ -10,28 +10,37 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, register_converter
+from django.urls.converters import StringConverter
 
 from vocabulary import legacy_views, views
 
+
+class IdConverter(StringConverter):
+    """Any path segment, as Hippo took it (a non-integer id is its FastAPI 422, answered by the view), and an
+    integer in the API schema (SPECTACULAR_SETTINGS' PATH_CONVERTER_OVERRIDES), as Hippo's schema said."""
+
+
+register_converter(IdConverter, "id")
+
 ROUTES = [
     ("words", views.WordsView),
-    ("words/<str:word_id>", views.WordView),
+    ("words/<id:word_id>", views.WordView),
     ("words/<str:word_id>/definitions", views.WordDefinitionsView),
     ("words/<str:language_code>/<str:word_text>", views.WordByTextView),
     ("definitions", views.DefinitionsView),
-    ("definitions/<str:definition_id>", views.DefinitionView),
-    ("definitions/<str:definition_id>/examples", views.DefinitionExamplesView),
+    ("definitions/<id:definition_id>", views.DefinitionView),
+    ("definitions/<id:definition_id>/examples", views.DefinitionExamplesView),
     ("examples", views.ExamplesView),
-    ("examples/<str:example_id>", views.ExampleView),
+    ("examples/<id:example_id>", views.ExampleView),
     ("tags", views.TagsView),
-    ("tags/<str:tag_id>", views.TagView),
+    ("tags/<id:tag_id>", views.TagView),
     ("relations", views.RelationsView),
-    ("relations/<str:word_id_1>/<str:word_id_2>/<str:relation_type>", views.RelationView),
+    ("relations/<id:word_id_1>/<id:word_id_2>/<str:relation_type>", views.RelationView),
 ]
 OLDER_NAMES = [
     ("word-relations", views.RelationsView),
-    ("word-relations/<str:word_id_1>/<str:word_id_2>/<str:relation_type>", views.RelationView),
+    ("word-relations/<id:word_id_1>/<id:word_id_2>/<str:relation_type>", views.RelationView),
 ]
 
 

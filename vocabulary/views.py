@@ -190,13 +190,22 @@ class WordDefinitionsView(WordByTextView):
     """POST /words/{id}/definitions. A GET of that path is the word named "definitions" in the language
     `word_id` (the old service matched /words/{language_code}/{word_text} first, and so does this)."""
 
-    @extend_schema(exclude=True)
+    @extend_schema(
+        operation_id="dictionary_words_by_text_definitions",
+        summary='The word "definitions" in the language `word_id` (as words/{language_code}/{word_text})',
+        parameters=[
+            OpenApiParameter("word_id", str, OpenApiParameter.PATH, description="Here a language code, e.g. 'en'."),
+            *openapi_parameters(WORD_BY_TEXT_FILTERS),
+        ],
+        responses={200: WordAnswer},
+    )
     def get(self, request: Request, word_id: str) -> Response:  # type: ignore[override]  # its path's kwargs
         return super().get(request, language_code=word_id, word_text="definitions")
 
     @extend_schema(
         operation_id="dictionary_word_definitions_create",
         summary="Add a definition (with its examples) to a word",
+        parameters=[OpenApiParameter("word_id", int, OpenApiParameter.PATH)],
         request=DefinitionIn,
         responses={201: DefinitionOut},
     )

@@ -12,6 +12,9 @@ shape `{"detail": ..., ...}` they all share:
 - 404 on operations with a path parameter;
 - 422 on the registry's and the admin API's writes (a refused registry operation);
 - 429 on the rate-limited views (those with a `throttle_scope`, atlas.http.throttling), with Retry-After.
+
+`no_nul_in_strings` states atlas.request_guard's rule in the schema: no text anywhere (path, query, body) may
+hold a NUL character; every plain string gets the pattern `^[^\x00]*$`.
 """
 
 from __future__ import annotations
@@ -83,4 +86,30 @@ def document_common_errors(result: dict[str, Any], generator: Any, request: Any,
                 responses.setdefault(
                     code, {"description": DESCRIPTIONS[code], "content": {"application/json": {"schema": schema}}}
                 )
+    return result
+
+
+NO_NUL = "^[^\u0000]*$"
+
+
+def _no_nul(node: Any) -> None:
+    if isinstance(node, dict):
+        plain = node.get("type") == "string" and not {"format", "pattern", "enum"} & node.keys()
+        if plain:
+            node["pattern"] = NO_NUL
+        for value in node.values():
+            _no_nul(value)
+    elif isinstance(node, list):
+        for value in node:
+            _no_nul(value)
+
+
+def no_nul_in_strings(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """Every plain string of every request (components, parameters, bodies) refuses NUL, as the service does."""
+    _no_nul(result.get("components", {}).get("schemas", {}))
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict):
+                _no_nul(operation.get("parameters", []))
+                _no_nul(operation.get("requestBody", {}))
     return result

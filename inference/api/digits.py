@@ -462,7 +462,12 @@ class SamplesView(_PublicView):
             "same held-out digits. Pixels in 0..1, 4 decimals."
         ),
         parameters=[
-            OpenApiParameter("count", int, description=f"1..{SAMPLES_MAX}", default=10),
+            OpenApiParameter(
+                "count",
+                {"type": "integer", "minimum": 1, "maximum": SAMPLES_MAX},
+                description=f"1..{SAMPLES_MAX}",
+                default=10,
+            ),
             OpenApiParameter("dataset", str, enum=["test", "train", "validation"], default="test"),
             OpenApiParameter("seed", int, description="Pick the same digits again.", required=False),
         ],

@@ -35,6 +35,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from atlas import admission
+from atlas.http.parsers import SafeJSONParser
 from atlas.http.throttling import SharedScopedRateThrottle
 from inference import model_cache, prediction_log
 from inference.api import threat_shape
@@ -58,6 +59,7 @@ CHUNK = 256 * 1024
 class SaitView(APIView):
     authentication_classes = ()
     permission_classes = (AllowAny,)
+    parser_classes = (SafeJSONParser,)  # the bodies are JSON objects, read as such (`_json_object`)
     throttle_classes = (SharedScopedRateThrottle,)
     throttle_scope = "sait"
 
@@ -117,6 +119,7 @@ class VerifyView(SaitView):
     @extend_schema(
         tags=["sait"],
         summary="Verify an edge detection with the cloud audio classifier",
+        request=EdgeDetectionSerializer,
         responses={200: OpenApiTypes.OBJECT, **SLOW_ERRORS},
     )
     def post(self, request: Request) -> Response:
@@ -263,7 +266,10 @@ class TelemetryView(SaitView):
         summary="A device's telemetry; records the edge model version it runs",
         request=inline_serializer(
             "SaitTelemetry",
-            {"device_id": serializers.CharField(), "model_version": serializers.CharField(required=False)},
+            {
+                "device_id": serializers.CharField(min_length=1, max_length=200),
+                "model_version": serializers.CharField(required=False, allow_blank=True, max_length=100),
+            },
         ),
     )
     def post(self, request: Request) -> Response:

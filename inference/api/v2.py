@@ -12,6 +12,10 @@ rollout's canary by its route key); with one, only a version this worker serves 
 candidate) answers, else a 404 naming those it serves. Errors are `{"error": "..."}`: 400 for a request
 the signature refuses (inference/v2_codec.py), 404 for an unknown model or version, 503 for a model with
 nothing loadable. Every answer names the model and the version, and is counted like other predictions.
+
+An infer body is held to ATLAS_MAX_UPLOAD_MB from its headers (413 before a byte is read); an ONNX or
+scikit-learn model runs in one of the worker's slow slots (atlas.admission: 503 `overloaded` with Retry-After
+when none frees in time), the digits network, as fast as /predict, in none.
 """
 
 from __future__ import annotations
@@ -24,13 +28,15 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from atlas import admission
 from inference import metrics, model_cache, readiness
+from inference.runtimes.numpy_mlp import DigitPredictor
 from inference.runtimes.protocols import TensorModel
 from inference.runtimes.tensors import TensorInputError
 from inference.v2_codec import HEADER, V2Error, encode_answer, parse_infer
@@ -276,6 +282,10 @@ class ModelReadyView(_V2View):
 
 
 class InferView(_V2View):
+    # A tensor body is a prediction's input, held to the prediction uploads' limit from its headers before a
+    # byte is read (atlas.request_guard.BodyLimits): 413 JSON.
+    body_limit_setting = "ATLAS_MAX_UPLOAD_MB"
+
     @extend_schema(
         operation_id="v2_model_infer",
         tags=TAGS,
@@ -286,7 +296,11 @@ class InferView(_V2View):
             (200, "application/octet-stream"): OpenApiTypes.BINARY,
             400: Error,
             404: Error,
-            503: Error,
+            503: OpenApiResponse(
+                description="Nothing loadable for the model (`error` says why), or every slow slot is busy "
+                "(`overloaded`, with Retry-After).",
+                response=Error,
+            ),
         },
     )
     @_failing
@@ -296,7 +310,12 @@ class InferView(_V2View):
         http: HttpRequest = request._request
         parsed = parse_infer(http.body, http.headers.get(HEADER), signature)
         names = [output for output, _ in parsed.outputs]
-        results = _tensors(entry).infer(parsed.inputs, names)
+        tensors = _tensors(entry)
+        if isinstance(tensors, DigitPredictor):  # /predict's network: microseconds, no slot, as /predict
+            results = tensors.infer(parsed.inputs, names)
+        else:  # any ONNX graph or scikit-learn pipeline may run for seconds: one of the worker's slow slots
+            with admission.slot(name):
+                results = tensors.infer(parsed.inputs, names)
         body, head = encode_answer(
             model_name=name,
             model_version=entry.version,

@@ -251,6 +251,9 @@ class ModelVersionAdmin(VersionControlMixin, admin.ModelAdmin[ModelVersion]):
     # The upload form takes bodies up to the model upload limit, checked from the headers before Django reads
     # a byte (atlas.request_guard.BodyLimits); every other admin page keeps ATLAS_MAX_REQUEST_MB.
     add_view.body_limit_setting = "ATLAS_MAX_MODEL_UPLOAD_MB"  # type: ignore[attr-defined]
+    # ... from a user who may add a version only: anyone else is refused before the body is read
+    # (atlas.request_guard.BodyPermissionMiddleware; Django's CSRF check would read it first).
+    add_view.body_permission = "models_registry.add_modelversion"  # type: ignore[attr-defined]
 
     def save_model(self, request: HttpRequest, obj: ModelVersion, form: Any, change: bool) -> None:
         if change:

@@ -208,7 +208,7 @@ class ModelVersionsView(AdminAPIView):
 
 class ModelMetadataView(AdminAPIView):
     @extend_schema(
-        summary="Metadata of a version (the active one by default)",
+        summary="Metadata of a version (the active one by default, and for `latest`)",
         parameters=[OpenApiParameter("version", str, required=False)],
         responses=inline_serializer(
             "ModelMetadataResponse",
@@ -226,10 +226,10 @@ class ModelMetadataView(AdminAPIView):
     def get(self, request: Request, model_name: str) -> Response:
         model = _model_or_404(model_name)
         wanted = request.query_params.get("version")
-        if not wanted:
+        if not wanted or wanted == "latest":
+            # The old service's `latest` was the copy in models/<name>/latest/ and its metadata.json, written
+            # with the version it served: the active version here (bookkeeping keeps both equal to it).
             version = model.active_version
-        elif wanted == "latest":  # here, as in the versions listing, the highest version
-            version = selectors.latest_version(model=model)
         else:
             version = selectors.version_named(model=model, version=wanted)
         if version is None:

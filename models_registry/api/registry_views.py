@@ -105,7 +105,20 @@ class RegisteredModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, R
         rollout = rollouts.rollout_start(model=model, candidate=candidate, actor=_actor(request), **params)
         return Response(RolloutSerializer(rollout).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=RolloutStepSerializer, responses={200: RolloutSerializer, 409: ErrorResponse})
+    @extend_schema(
+        # PATCH, yet not a partial update: percent is required (drf-spectacular makes every PATCH body partial)
+        request={
+            "application/json": {
+                "type": "object",
+                "properties": {
+                    "percent": {"type": "number", "format": "double", "minimum": 0, "maximum": 100},
+                    "reason": {"type": "string", "maxLength": 2000},
+                },
+                "required": ["percent"],
+            }
+        },
+        responses={200: RolloutSerializer, 409: ErrorResponse},
+    )
     @rollout.mapping.patch
     def rollout_step(self, request: Request, name: str) -> Response:
         """Change the running canary's percent."""
@@ -226,7 +239,8 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Regi
                 "of fetching, verifying and trial-loading within the request",
             )
         ],
-        responses={200: ActivationEventSerializer, 202: PromotionJobSerializer, 400: ErrorResponse, 422: ErrorResponse},
+        # 400: `detail`, or each field's messages (atlas.http.schema_hooks' BadRequest)
+        responses={200: ActivationEventSerializer, 202: PromotionJobSerializer, 422: ErrorResponse},
     )
     @action(detail=True, methods=["post"])
     def promote(self, request: Request, pk: str) -> Response:

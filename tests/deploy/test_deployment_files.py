@@ -80,17 +80,70 @@ def test_every_deployment_requests_whole_cpus_of_its_own():
     assert all(r["limits"] == r["requests"] for r in resources.values())  # Guaranteed QoS: exclusive CPUs
 
 
+def _ingress_rules() -> list[tuple[dict, str]]:
+    """Every path rule of every Ingress, with its Ingress's body limit (ingress-nginx's proxy-body-size)."""
+    return [
+        (rule, ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"])
+        for ingress in _resources("Ingress")
+        for host in ingress["spec"]["rules"]
+        for rule in host["http"]["paths"]
+    ]
+
+
 def test_the_ingress_and_the_caddyfile_send_the_same_paths_to_the_torch_service():
-    ingress = _resources("Ingress")[0]["spec"]["rules"][0]["http"]["paths"]
     to_torch = [
         rule["path"] + ("/*" if rule["pathType"] == "Prefix" else "")
-        for rule in ingress
+        for rule, _ in _ingress_rules()
         if rule["backend"]["service"]["name"] == "atlas-torch"
     ]
     caddy = re.search(r"^\s*@torch path (.+)$", CADDYFILE.read_text(), re.MULTILINE)
 
     assert caddy is not None and caddy.group(1).split() == TORCH_PATHS
-    assert to_torch == TORCH_PATHS
+    assert sorted(to_torch) == sorted(TORCH_PATHS)
+
+
+def _ingress_body_limit(path: str) -> str:
+    """The proxy-body-size of the rule ingress-nginx picks for `path`: an Exact match, else the longest Prefix."""
+    exact = [limit for rule, limit in _ingress_rules() if rule["pathType"] == "Exact" and rule["path"] == path]
+    if exact:
+        return exact[0]
+    prefixes = [
+        (len(rule["path"]), limit)
+        for rule, limit in _ingress_rules()
+        if rule["pathType"] == "Prefix"
+        and (rule["path"] == "/" or path == rule["path"] or path.startswith(rule["path"].rstrip("/") + "/"))
+    ]
+    return max(prefixes)[1]
+
+
+# A path of each view with a body limit of its own, and one of the default's.
+BODY_PATHS = [
+    "/api/v1/detect",
+    "/api/v1/audio/classify",
+    "/api/v1/analyze/media",
+    "/api/v1/sait/verify",
+    "/api/v1/registry/versions/",
+    "/admin/models_registry/modelversion/add/",
+    "/predict",
+    "/v1/dictionary/words",
+]
+
+
+def test_each_paths_ingress_body_limit_is_the_apps_own(settings):
+    from atlas.request_guard import route_body_limit
+
+    found = {path: _ingress_body_limit(path) for path in BODY_PATHS}
+
+    assert found == {path: f"{getattr(settings, route_body_limit(path)[1])}m" for path in BODY_PATHS}
+    assert found["/admin/models_registry/modelversion/add/"] == "2048m"
+
+
+def test_the_v2_infer_limit_is_under_its_ingress_limit_so_the_app_answers_its_413(settings):
+    from atlas.request_guard import route_body_limit
+
+    limit = _ingress_body_limit("/v2/models/m/infer")
+
+    assert int(limit.removesuffix("m")) >= getattr(settings, route_body_limit("/v2/models/m/infer")[1])
 
 
 def test_caddy_accepts_the_caddyfile():

@@ -272,3 +272,70 @@ def test_v2_answers_are_counted_under_the_version_that_answered(client, digits):
     for outcome, count in (("success", 2), ("client_error", 1)):
         counted = value(after, "atlas_predictions_total", outcome=outcome, **labels)
         assert counted - value(before, "atlas_predictions_total", outcome=outcome, **labels) == count
+
+
+class UnreadInput:
+    """A request body that counts what was read of it."""
+
+    def __init__(self) -> None:
+        self.read_bytes = 0
+
+    def read(self, size: int = -1) -> bytes:
+        block = b"x" * (65536 if size is None or size < 0 else min(size, 65536))
+        self.read_bytes += len(block)
+        return block
+
+    def readline(self, size: int = -1) -> bytes:
+        return self.read(size)
+
+
+def test_an_infer_body_over_the_upload_limit_is_a_413_from_its_headers_before_a_byte_is_read(onnx_model, settings):
+    from atlas.wsgi import application
+
+    settings.ATLAS_MAX_UPLOAD_MB, settings.ATLAS_MAX_REQUEST_MB = 1, 25
+    body, answered = UnreadInput(), {}
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/v2/models/iris-onnx/infer",
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": body,
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(2 * 1024 * 1024),
+    }
+
+    payload = b"".join(application(environ, lambda status, headers, *_: answered.update(status=status)))
+
+    assert answered["status"].startswith("413")
+    assert json.loads(payload) == {
+        "detail": "The request body is 2,097,152 bytes; the limit is 1 MB (ATLAS_MAX_UPLOAD_MB).",
+        "error": "too_large",
+    }
+    assert body.read_bytes == 0
+
+
+def test_an_onnx_inference_that_finds_no_slow_slot_is_503_overloaded_and_never_runs(client, onnx_model, settings):
+    from atlas import admission
+
+    settings.ATLAS_SLOW_CONCURRENCY, settings.ATLAS_SLOW_WAIT_SECONDS = 1, 0.1
+
+    with admission.slot("visual_detector"):  # the worker's one slow slot is busy
+        response = infer(client, "iris-onnx", rows_request(ROWS[:2]))
+
+    assert response.status_code == 503
+    assert response.json()["error"] == "overloaded"
+    assert response.json()["model"] == "iris-onnx"
+    assert response["Retry-After"] == "1"
+
+
+def test_the_digits_network_takes_no_slow_slot(client, digits, settings):
+    from atlas import admission
+
+    settings.ATLAS_SLOW_CONCURRENCY, settings.ATLAS_SLOW_WAIT_SECONDS = 1, 0.1
+    body = {"inputs": [{"name": "pixels", "shape": [1, 784], "datatype": "FP32", "data": [0.5] * 784}]}
+
+    with admission.slot("visual_detector"):
+        response = infer(client, "digit_classifier", json.dumps(body))
+
+    assert response.status_code == 200

@@ -179,6 +179,18 @@ def test_metadata_of_a_named_version(api, register):
     assert api.get("/api/v1/admin/models/metadata/answers?version=2.0.0").json()["version"] == "2.0.0"
 
 
+def test_metadata_of_latest_is_the_active_version_as_the_old_latest_copy_and_metadata_json_are(api, register):
+    # The old service's `latest` was the copy in models/<name>/latest/ and its metadata.json, both written with
+    # the version served; Atlas keeps both equal to the active version, which need not be the highest.
+    register("1.10.0")
+    active = register("1.9.0")
+    services.model_version_promote(version=active, actor="a")
+
+    body = api.get("/api/v1/admin/models/metadata/answers?version=latest").json()
+
+    assert (body["version"], body["sha256"]) == ("1.9.0", active.sha256)
+
+
 def test_cache_clear_lists_the_files_and_loaded_models_keep_serving(api, register):
     version = register("1.0.0", answer="still here")
     services.model_version_promote(version=version, actor="a")

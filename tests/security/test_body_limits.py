@@ -34,6 +34,7 @@ ROUTES = [
     ("/api/v1/detect", MULTIPART, "ATLAS_MAX_UPLOAD_MB"),
     ("/api/v1/detect", "image/png", "ATLAS_MAX_UPLOAD_MB"),
     ("/api/v1/audio/classify", MULTIPART, "ATLAS_MAX_UPLOAD_MB"),
+    ("/v2/models/iris/infer", "application/json", "ATLAS_MAX_UPLOAD_MB"),
     ("/api/v1/analyze/media", MULTIPART, "MAX_MEDIA_SIZE_MB"),
     ("/api/v1/sait/verify", "application/json", "ATLAS_MAX_REQUEST_MB"),
     ("/api/v1/registry/versions/", MULTIPART, "ATLAS_MAX_MODEL_UPLOAD_MB"),

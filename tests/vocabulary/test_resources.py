@@ -282,3 +282,12 @@ def test_an_id_of_five_thousand_digits_is_a_404_not_a_crash(anon):  # int() refu
     response = anon.get(f"{API}/words/{'9' * 5000}")
 
     assert response.status_code == 404
+
+
+def test_a_number_for_a_text_field_is_a_422_as_hippos_pydantic_answered(writer):
+    response = writer.post(f"{API}/tags", {"name": "colour", "description": 0}, format="json")
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "description"]
+    assert response.json()["detail"][0]["msg"] == "Input should be a valid string"
+    assert not Tag.objects.exists()
