@@ -39,3 +39,36 @@ def refuse_ephemeral_in_production(
             + ". Both vanish when the container is redeployed. To run like this anyway (a demo, or a folder "
             "on a persistent volume), set ATLAS_ALLOW_EPHEMERAL=1."
         )
+
+
+# Variables earlier Atlas releases read and this one does not (issue 24 cut the variables to at most 60): the
+# name a deployment uses now. Set, one would be ignored in silence, and a deployment that set MODEL_STORE_DIR
+# would serve from an empty folder; Atlas refuses to start instead, in every environment, naming the way.
+RETIRED_VARIABLES = {
+    "MODEL_STORE_DIR": "MODEL_STORAGE_PATH",
+    "MODEL_CACHE_MAX_MB": "MODEL_CACHE_SIZE_MB",
+    "DB_CONN_MAX_AGE": "the Django setting CONN_MAX_AGE in a settings module of your own",
+    "GUNICORN_TIMEOUT": 'GUNICORN_CMD_ARGS="--timeout N"',
+    "ATLAS_METRICS_AUTO_DIR": "nothing (Atlas marks the metrics folder it chose itself)",
+    "ATLAS_STORE_CONNECT_SECONDS": "the Django setting of the same name",
+    "ATLAS_STORE_READ_SECONDS": "the Django setting of the same name",
+    "ATLAS_FETCH_DEADLINE_SECONDS": "the Django setting of the same name",
+    "ATLAS_ONNX_THREADS": "the Django setting of the same name",
+    "ATLAS_ADMIN_SYNC_PROMOTE_MB": "the Django setting of the same name",
+    "ATLAS_JOB_LEASE_SECONDS": "the Django setting of the same name",
+    "ATLAS_MAX_AUDIO_SECONDS": "the Django setting of the same name",
+    "ATLAS_MAX_IMAGE_PIXELS": "the Django setting of the same name",
+    "ATLAS_PREDICTION_RECORDS": "the Django setting of the same name",
+    "ATLAS_SLOW_WAIT_SECONDS": "the Django setting of the same name",
+}
+
+
+def refuse_retired_variables(environment_names: set[str]) -> None:
+    """Raise ImproperlyConfigured when a variable Atlas no longer reads is set, naming what replaced it."""
+    found = sorted(RETIRED_VARIABLES.keys() & environment_names)
+    if found:
+        raise ImproperlyConfigured(
+            "Atlas no longer reads "
+            + "; ".join(f"{name} (use {RETIRED_VARIABLES[name]})" for name in found)
+            + ". Unset it after moving its value (docs/OPERATIONS.md, *Tuning settings*)."
+        )

@@ -15,7 +15,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from atlas.production_guards import refuse_ephemeral_in_production
+from atlas.production_guards import refuse_ephemeral_in_production, refuse_retired_variables
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -46,6 +46,7 @@ def _env_path(name: str, default: Path) -> Path:
 # (when ADMIN_TOKEN is unset) exist only with ATLAS_ENV=development or DEBUG=1. `make run` and
 # manage.py (a developer's tool) default to development; gunicorn (wsgi.py) does not.
 ATLAS_ENV = os.environ.get("ATLAS_ENV", "production").strip().lower()
+refuse_retired_variables(set(os.environ))
 DEBUG = _env_bool("DEBUG", ATLAS_ENV == "development")
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
@@ -316,7 +317,8 @@ S3_ACCESS_KEY = os.environ.get("S3_ACCESS_KEY", "")
 S3_SECRET_KEY = os.environ.get("S3_SECRET_KEY", "")
 
 HF_MODEL_REPO = os.environ.get("HF_MODEL_REPO", "")
-HUGGINGFACE_TOKEN = os.environ.get("HUGGINGFACE_TOKEN") or None
+# HF_TOKEN: huggingface_hub's own name, which the MNIST service honoured through the library (token=None).
+HUGGINGFACE_TOKEN = os.environ.get("HUGGINGFACE_TOKEN") or os.environ.get("HF_TOKEN") or None
 HF_CACHE_DIR = _env_path("HF_CACHE_DIR", VAR_DIR / "hf-cache")
 # The Hub's address; None: huggingface_hub's own (https://huggingface.co, or its HF_ENDPOINT variable).
 HF_ENDPOINT: str | None = None

@@ -81,3 +81,14 @@ def test_development_on_sqlite_and_the_local_store_starts(check):
     result = check(ATLAS_ENV="development")
 
     assert (result.returncode, result.stdout.strip()) == (0, "System check identified no issues (0 silenced).")
+
+
+def test_a_retired_variable_refuses_the_start_naming_its_replacement_in_every_environment(check, tmp_path):
+    result = check(ATLAS_ENV="development", MODEL_STORE_DIR=str(tmp_path / "store"), GUNICORN_TIMEOUT="30")
+
+    assert result.returncode == 1
+    assert (
+        'ImproperlyConfigured: Atlas no longer reads GUNICORN_TIMEOUT (use GUNICORN_CMD_ARGS="--timeout N"); '
+        "MODEL_STORE_DIR (use MODEL_STORAGE_PATH). Unset it after moving its value (docs/OPERATIONS.md, *Tuning "
+        "settings*)."
+    ) in result.stderr
