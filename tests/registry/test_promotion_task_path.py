@@ -41,3 +41,9 @@ def test_the_migration_leaves_other_tasks_alone():
 
     row.refresh_from_db()
     assert row.task_path == "somewhere.else.task"
+
+
+def test_a_job_an_old_web_process_enqueues_after_the_migration_names_the_task():
+    row = queued(move.OLD)  # a web process of the release before, during a rolling deploy
+
+    assert row.task.func is promotion_job_run.func
