@@ -276,7 +276,7 @@ def rows() -> list[tuple[str, str, str, str]]:
             out.append(
                 (
                     f"GET /healthz behind 2 slow clients ({run['slow_target']}, 5 of 1000 bytes), 2 sync workers, "
-                    f"GUNICORN_TIMEOUT={run['gunicorn_timeout_s']}",
+                    f"gunicorn --timeout {run['gunicorn_timeout_s']}",
                     f"**{run['healthz_ms'] / 1000:.1f} s** (status {run['healthz_status']})"
                     if run["healthz_ms"] >= 1000
                     else f"**{run['healthz_ms']:.0f} ms** (status {run['healthz_status']})",

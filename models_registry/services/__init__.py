@@ -14,7 +14,7 @@ through this package's names (`services.model_version_promote`, ...); each conce
 - `feedback`: the serving workers' record of who answered a request id, and the correct answers clients
   send back for earlier predictions (`prediction_feedback_submit`).
 
-Rollouts (canary, shadow) have their own module, models_registry/rollouts.py, built on `activation`.
+Rollouts (canary, shadow) have their own module, models_registry/services/rollouts.py, built on `activation`.
 """
 
 from __future__ import annotations

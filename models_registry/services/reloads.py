@@ -13,7 +13,7 @@ What it reloads (the target) is resolved here, as the old service's deployment g
 - any other string: that version, promoted (as before).
 
 In the background (`Prefer: respond-async`) each model's promotion, or reload in place (a job of kind
-`reload`), is a job (models_registry/promotion_jobs.py) run by the worker, carrying the audit details. The
+`reload`), is a job (models_registry/services/promotion_jobs.py) run by the worker, carrying the audit details. The
 API view (models_registry/api/admin_views.py) only parses the request and shapes the answer.
 """
 
