@@ -18,8 +18,8 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 from rest_framework.test import APIClient
 
-from models_registry.services import promotion_jobs
 from models_registry.models import ModelVersion, PromotionJob, RegisteredModel
+from models_registry.services import promotion_jobs
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
