@@ -414,7 +414,9 @@ ATLAS_JOB_LEASE_SECONDS = 60.0
 # The longest a promotion job may run, heartbeat or not (a download waiting on a hung one, a load that never
 # returns): past it the job is failed with that reason and moves nothing. Two fetches within their deadline (a
 # load error of cached bytes fetches once more) and five minutes to trial-load. A setting, not a variable.
-ATLAS_JOB_MAX_SECONDS = 2 * ATLAS_FETCH_DEADLINE_SECONDS + 300
+# None: 2 x ATLAS_FETCH_DEADLINE_SECONDS + 300, computed when used, so a settings module that raises only the
+# deadline raises this too (models_registry/services/promotion_jobs.py, job_max_seconds).
+ATLAS_JOB_MAX_SECONDS: float | None = None
 ATLAS_MAX_MODEL_UPLOAD_MB = int(os.environ.get("ATLAS_MAX_MODEL_UPLOAD_MB", "2048"))
 
 # Largest body the prediction endpoints accept (images, audio).

@@ -7,10 +7,16 @@
   are deleted and reported (ChecksumMismatch), never loaded.
 - An exclusive file lock per sha256 makes concurrent workers and services (sharing MODEL_CACHE_DIR on one
   host) download a file once: the others wait on the lock and find it in place.
-- Verified once per host: the lock file records the verified file's stamp (inode, size, mtime and ctime, in
-  nanoseconds). A process trusts a cached file without reading it while its stamp is the recorded one; any
-  write to the file changes its ctime (which no file operation sets back), so altered bytes are hashed again
-  before use, and fetched again when they do not match.
+- Verified once per host: the lock file records a seal of the verified file's stamp (inode, size, mtime and
+  ctime, in nanoseconds): an HMAC of the sha256 and the stamp under a key derived from SECRET_KEY. A process
+  trusts a cached file without reading it only while the seal of its stamp now is the recorded one. Anyone who
+  can write the cache folder can also write `.locks/` (made 0o700, but same owner), so the seal is what makes
+  a recorded stamp trustworthy: a stamp written without the secret is ignored and the file hashed. Any write
+  to the file changes its ctime (which no file operation sets back), so altered bytes are hashed again before
+  use, and fetched again when they do not match. Residual risk: where file times come from the kernel's
+  coarse clock (one tick, 1-10 ms), a same-size write landing in the same tick as the stamp keeps the stamp;
+  the stamp is taken last (after the bytes are fsynced, closed, renamed into place and touched), so only a
+  write racing that instant is missed. Processes sharing the folder with another SECRET_KEY hash once more.
 - The folder is bounded (MODEL_CACHE_MAX_MB) by least-recently-used eviction; a use refreshes the
   file's access time, which is the LRU clock. A file being fetched or loaded is locked and never evicted.
   Downloads in progress (`.part`) count against the bound too.
@@ -38,6 +44,7 @@ from typing import TextIO
 
 from django.conf import settings
 from django.db import connections
+from django.utils.crypto import constant_time_compare, salted_hmac
 from prometheus_client import Counter
 
 from .storage import StoredArtifact, get_store
@@ -89,14 +96,19 @@ def _stamp(path: Path) -> str:
     return f"{stat.st_ino} {stat.st_size} {stat.st_mtime_ns} {stat.st_ctime_ns}"
 
 
+def _seal(sha256: str, stamp: str) -> str:
+    """The HMAC (sha256, key derived from SECRET_KEY) of a verified file's sha256 and stamp."""
+    return salted_hmac("models_registry.artifact_cache.stamp", f"{sha256} {stamp}", algorithm="sha256").hexdigest()
+
+
 def _recorded(lock: TextIO) -> str:
     lock.seek(0)
     return lock.read()
 
 
-def _record(lock: TextIO, stamp: str) -> None:
+def _record(lock: TextIO, *, sha256: str, stamp: str) -> None:
     lock.truncate(0)  # opened for appending: the write lands at the (new) end, offset 0
-    lock.write(stamp)
+    lock.write(_seal(sha256, stamp))
     lock.flush()
 
 
@@ -113,7 +125,7 @@ def forget_verifications() -> None:
 
 def _lock_path(sha256: str) -> Path:
     lock_dir = cache_dir() / ".locks"
-    lock_dir.mkdir(exist_ok=True)
+    lock_dir.mkdir(mode=0o700, exist_ok=True)
     return lock_dir / f"{sha256}.lock"
 
 
@@ -158,8 +170,10 @@ def open_verified(
 ) -> Iterator[Path]:
     """Yield a local path whose bytes hash to `sha256`, fetching from the artifact's store if needed.
 
-    The file is hashed once on this host, as it is fetched; it is hashed again only when it changed on disk
-    since (its stamp is not the one recorded), so bytes altered in the cache are never loaded. While the block
+    The file is hashed once on this host, as it is fetched; it is hashed again when it changed on disk since
+    (its stamp is not the one sealed in its lock file) or when the seal was not made with this SECRET_KEY, so
+    bytes altered in the cache are never loaded, even with a stamp written beside them (see the module's
+    docstring for the one residual race). While the block
     runs the file holds a shared lock, so eviction and `clear()` in any worker pass it by; load it inside the
     block.
     """
@@ -172,7 +186,7 @@ def open_verified(
             fetched = True
         REQUESTS.labels("miss" if fetched else "hit").inc()
         _touch(target)  # changes the ctime: the stamp is recorded after it
-        _record(lock, _stamp(target))
+        _record(lock, sha256=sha256, stamp=_stamp(target))
         fcntl.flock(lock, fcntl.LOCK_SH)  # others may read it now; nobody may delete it
         yield target
     if fetched:
@@ -180,7 +194,7 @@ def open_verified(
 
 
 def _usable(target: Path, *, sha256: str, size: int | None, recorded: str) -> bool:
-    """The cached file is there and verified: by its recorded stamp, else by hashing it now."""
+    """The cached file is there and verified: by the recorded seal of its stamp, else by hashing it now."""
     try:
         stat = target.stat()
     except FileNotFoundError:
@@ -188,7 +202,7 @@ def _usable(target: Path, *, sha256: str, size: int | None, recorded: str) -> bo
     if size is not None and stat.st_size != size:
         target.unlink(missing_ok=True)  # truncated or replaced: fetch again
         return False
-    if recorded == _stamp(target):
+    if constant_time_compare(recorded, _seal(sha256, _stamp(target))):
         return True
     actual, _ = sha256_of_file(target)
     if actual != sha256:
@@ -204,6 +218,7 @@ def _download(artifact: StoredArtifact, *, sha256: str, target: Path, progress: 
         actual = _fetch_within_deadline(artifact, part, progress=progress)
         if actual != sha256:
             raise ChecksumMismatch(expected=sha256, actual=actual, size=_size(part), source=_describe(artifact))
+        _fsync(part)  # its writes are done before the stamp is taken
         os.replace(part, target)
     finally:
         part.unlink(missing_ok=True)
@@ -244,8 +259,14 @@ def _fetch_within_deadline(artifact: StoredArtifact, part: Path, *, progress: Pr
     return digest[0]
 
 
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
 def _touch(path: Path) -> None:
-    """Mark a use for LRU: the access time is the clock (the modification time keys verification)."""
+    """Mark a use for LRU: the access time is the clock. It keeps the modification time, but changes the
+    ctime, so the stamp that keys verification is taken after it."""
     stat = path.stat()
     os.utime(path, ns=(time.time_ns(), stat.st_mtime_ns))
 

@@ -196,13 +196,21 @@ def _finish(job_id: int, *, state: str, detail: str = "", **fields: Any) -> str:
     return state
 
 
+def job_max_seconds() -> float:
+    """ATLAS_JOB_MAX_SECONDS, or when it is None (the default) two fetch deadlines and five minutes to load:
+    read when used, so it follows a deployment's ATLAS_FETCH_DEADLINE_SECONDS."""
+    configured: float | None = settings.ATLAS_JOB_MAX_SECONDS
+    return 2 * settings.ATLAS_FETCH_DEADLINE_SECONDS + 300 if configured is None else configured
+
+
 def promotion_jobs_reap() -> None:
     """Fail every unfinished job whose worker is lost: its task claimed (or gone) and no heartbeat for a lease;
     and every running job that ran longer than ATLAS_JOB_MAX_SECONDS.
 
     A queued job whose task is still waiting for a worker is not lost, however long it waits."""
     lease = timedelta(seconds=settings.ATLAS_JOB_LEASE_SECONDS)
-    max_run = timedelta(seconds=settings.ATLAS_JOB_MAX_SECONDS)
+    max_seconds = job_max_seconds()
+    max_run = timedelta(seconds=max_seconds)
     now = timezone.now()
     for job in PromotionJob.objects.filter(state__in=UNFINISHED):
         result = _task_result(job.task_id)
@@ -218,7 +226,7 @@ def promotion_jobs_reap() -> None:
         began = (result.started_at if result is not None else None) or job.created_at
         if job.state == PromotionJob.State.RUNNING and began < now - max_run:
             detail = (
-                f"Ran longer than ATLAS_JOB_MAX_SECONDS ({settings.ATLAS_JOB_MAX_SECONDS:g} s) since "
+                f"Ran longer than ATLAS_JOB_MAX_SECONDS ({max_seconds:g} s) since "
                 f"{began.isoformat(timespec='seconds')}: stuck in a download or a load; nothing was promoted."
             )
             _fail(job, detail, now=now)

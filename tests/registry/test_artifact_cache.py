@@ -80,6 +80,42 @@ def test_bytes_altered_in_the_cache_with_their_mtime_put_back_are_fetched_again(
         assert again.read_bytes() == original
 
 
+def test_a_stamp_forged_in_the_lock_file_is_ignored_the_altered_bytes_are_hashed_and_fetched_again(register):
+    # Given a version verified and cached, then its cached bytes altered and the altered file's stamp
+    # written into its lock file by someone who can write the cache folder but does not hold the secret
+    version = register("1.0.0", answer="good")
+    with _file(version) as path:
+        original = path.read_bytes()
+    path.write_bytes(original.replace(b"good", b"evil"))
+    stat = path.stat()
+    lock = artifact_cache.cache_dir() / ".locks" / f"{version.sha256}.lock"
+    lock.write_text(f"{stat.st_ino} {stat.st_size} {stat.st_mtime_ns} {stat.st_ctime_ns}")
+
+    # When it is opened, then the altered bytes are never used: they are hashed, refused and fetched again
+    with _file(version) as again:
+        assert again.read_bytes() == original
+
+
+def test_a_stamp_recorded_under_another_secret_key_is_not_trusted(register, settings, monkeypatch):
+    version = register("1.0.0")
+    with _file(version):
+        pass
+    settings.SECRET_KEY = "another deployment's secret key, not this one's"
+    hashed = []
+    monkeypatch.setattr(artifact_cache, "sha256_of_file", lambda path: hashed.append(path.name) or (version.sha256, 0))
+
+    with _file(version) as path:
+        assert hashed == [path.name]
+
+
+def test_the_lock_folder_is_private_to_its_owner(register):
+    version = register("1.0.0")
+    with _file(version):
+        pass
+
+    assert (artifact_cache.cache_dir() / ".locks").stat().st_mode & 0o777 == 0o700
+
+
 def test_eviction_keeps_the_cache_under_its_bound_least_recently_used_first(register, settings):
     settings.MODEL_CACHE_MAX_MB = 0  # every file is over the bound once another arrives
     first, second = register("1.0.0"), register("2.0.0")

@@ -19,6 +19,7 @@ from django_tasks_db.models import DBTaskResult
 from rest_framework.test import APIClient
 
 from models_registry.models import ModelVersion, PromotionJob, RegisteredModel
+from models_registry.services import promotion_jobs
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -500,3 +501,32 @@ def test_admin_health_gives_the_oldest_queued_jobs_age(client, register):
     jobs = client.get("/api/v1/admin/health").json()["jobs"]
 
     assert (jobs["queued"], 3600 <= jobs["oldest_queued_seconds"] < 3660) == (2, True)
+
+
+def _running_for(version, seconds: float) -> PromotionJob:
+    """A job whose task row is gone, running for `seconds`, its worker beating now."""
+    job = PromotionJob.objects.create(
+        version=version, actor="first", state=PromotionJob.State.RUNNING, heartbeat_at=timezone.now()
+    )
+    PromotionJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(seconds=seconds))
+    return job
+
+
+def test_a_raised_fetch_deadline_raises_the_jobs_maximum_a_job_within_it_keeps_running(register, settings):
+    # Given a deployment that raises only the fetch deadline (docs/OPERATIONS.md's example): 2 x 900 + 300 s
+    settings.ATLAS_FETCH_DEADLINE_SECONDS = 900.0
+    job = _running_for(register("1.0.0"), 1000)
+
+    promotion_jobs.promotion_jobs_reap()
+
+    assert PromotionJob.objects.get(pk=job.pk).state == PromotionJob.State.RUNNING
+
+
+def test_a_job_past_the_maximum_its_fetch_deadline_gives_is_failed_naming_it(register, settings):
+    settings.ATLAS_FETCH_DEADLINE_SECONDS = 900.0
+    job = _running_for(register("1.0.0"), 2200)
+
+    promotion_jobs.promotion_jobs_reap()
+
+    job.refresh_from_db()
+    assert (job.state, job.detail.split(" since ")[0]) == ("failed", "Ran longer than ATLAS_JOB_MAX_SECONDS (2100 s)")
