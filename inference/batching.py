@@ -12,6 +12,11 @@ Guarantees, each tested in tests/inference/test_batching.py:
 - The batch function answers one result per item, or an exception for an item it could not answer; a call
   that raises for the whole batch is retried item by item, so a bad input fails only its own request and
   a failure of the model answers each request with its own error.
+- With `key`, a batch holds only items of one key (the oldest waiting item's; the others form the next
+  batches): the yolo runtime keys images by shape, since ultralytics letterboxes a batch of mixed shapes to
+  full squares and one image's answer would then depend on the others in its batch.
+- A request whose item left the queue without an answer (an exception between taking and answering it)
+  is answered with an error, never left waiting.
 - The admission slot (atlas.admission) is taken before `submit`, so a worker holds at most
   ATLAS_SLOW_CONCURRENCY requests here and its timeouts and 503s are as without batching.
 """
@@ -21,7 +26,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Generic, TypeVar
 
 In = TypeVar("In")
@@ -32,20 +37,29 @@ BatchFunction = Callable[[Sequence[In]], Sequence[Out | BaseException]]
 
 
 class _Pending(Generic[In, Out]):
-    __slots__ = ("item", "done", "value", "error")
+    __slots__ = ("item", "key", "done", "value", "error")
 
-    def __init__(self, item: In) -> None:
+    def __init__(self, item: In, key: Hashable) -> None:
         self.item = item
+        self.key = key
         self.done = False
         self.value: Out | None = None
         self.error: BaseException | None = None
 
 
 class DynamicBatcher(Generic[In, Out]):
-    def __init__(self, run: BatchFunction[In, Out], *, max_batch: int, window_s: float) -> None:
+    def __init__(
+        self,
+        run: BatchFunction[In, Out],
+        *,
+        max_batch: int,
+        window_s: float,
+        key: Callable[[In], Hashable] = lambda item: None,
+    ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self._run = run
+        self._key = key
         self.max_batch = max_batch
         self.window_s = max(0.0, window_s)
         self._queue: deque[_Pending[In, Out]] = deque()
@@ -55,7 +69,7 @@ class DynamicBatcher(Generic[In, Out]):
 
     def submit(self, item: In) -> Out:
         """Run `item` in the next batch; its answer, or the exception raised for it."""
-        pending: _Pending[In, Out] = _Pending(item)
+        pending: _Pending[In, Out] = _Pending(item, self._key(item))
         with self._cond:
             self._queue.append(pending)
             self._cond.notify_all()  # a leader waiting for a fuller batch counts again
@@ -77,15 +91,24 @@ class DynamicBatcher(Generic[In, Out]):
 
     def _run_one_batch(self) -> None:
         with self._cond:
+            if not self._queue:  # the leader's own item is not done, yet no item waits: it was lost
+                raise RuntimeError("this request left the batch queue unanswered")
             deadline = time.monotonic() + self.window_s
-            while len(self._queue) < self.max_batch and (left := deadline - time.monotonic()) > 0:
+            while len(self._batchable()) < self.max_batch and (left := deadline - time.monotonic()) > 0:
                 self._cond.wait(left)
-            batch = [self._queue.popleft() for _ in range(min(self.max_batch, len(self._queue)))]
+            batch = self._batchable()[: self.max_batch]
+            taken = set(map(id, batch))
+            self._queue = deque(p for p in self._queue if id(p) not in taken)  # one assignment: nothing lost
         self._answer(batch)
         with self._cond:
             self.batch_sizes.append(len(batch))
             del self.batch_sizes[:-1000]
             self._cond.notify_all()  # the requests of this batch are done
+
+    def _batchable(self) -> list[_Pending[In, Out]]:
+        """The waiting items of the oldest's key, oldest first."""
+        key = self._queue[0].key
+        return [p for p in self._queue if p.key == key]
 
     def _answer(self, batch: list[_Pending[In, Out]]) -> None:
         # KeyboardInterrupt or SystemExit out of the model: still, no request of the batch waits forever

@@ -86,11 +86,17 @@ def to_mono(samples: np.ndarray) -> np.ndarray:
     return samples
 
 
+def import_resampler() -> None:
+    """Import scipy.signal (seconds) now: the audio runtime's load() calls this, so resample's import is free."""
+    import scipy.signal  # noqa: F401
+
+
 def resample(samples: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.ndarray:
     if rate == target:
         return samples
-    from scipy.signal import resample_poly  # here: importing scipy.signal takes seconds, and the web service
-    # (which imports this module for MIN_SECONDS, never serving audio) must not pay them at start
+    from scipy.signal import resample_poly  # here, not at the top: the web service imports this module for
+    # MIN_SECONDS and never serves audio, so must not pay scipy.signal's seconds at start. The audio runtime's
+    # load() imports it (import_resampler), so that no request pays them inside its admission slot.
 
     divisor = gcd(int(rate), int(target))
     resampled: np.ndarray = resample_poly(samples, target // divisor, int(rate) // divisor)

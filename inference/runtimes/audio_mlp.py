@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .audio_features import N_MELS, SAMPLE_RATE, log_mel_features
+from .audio_features import N_MELS, SAMPLE_RATE, import_resampler, log_mel_features
 from .sait_taxonomy import default_class_names, threat_map_for
 
 DEFAULT_HIDDEN = (256, 128)
@@ -124,6 +124,7 @@ def load(path: Path, *, metadata: dict[str, Any]) -> AudioPredictor:
             f"{path.name} does not fit an AudioMLP with "
             f"hidden={list(metadata.get('hidden', DEFAULT_HIDDEN))} and {len(class_names)} classes: {exc}"
         ) from None
+    import_resampler()  # a clip not at 16 kHz is resampled: its import paid here, not in a request's slot
     return AudioPredictor(
         network, class_names=class_names, threat_map=threat_map_for(class_names, metadata.get("threat_map"))
     )

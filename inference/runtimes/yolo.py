@@ -318,8 +318,11 @@ def _batcher_for(
     def run(images: Sequence[npt.NDArray[np.uint8]]) -> list[RawDetections]:
         return list(raw_batch(images, min_confidence=min_confidence, iou=iou))
 
-    return DynamicBatcher(
-        run, max_batch=settings.ATLAS_DETECT_MAX_BATCH, window_s=settings.ATLAS_DETECT_BATCH_WINDOW_MS / 1000
+    return DynamicBatcher(  # images of one shape per batch: ultralytics pads mixed shapes to full squares
+        run,
+        max_batch=settings.ATLAS_DETECT_MAX_BATCH,
+        window_s=settings.ATLAS_DETECT_BATCH_WINDOW_MS / 1000,
+        key=lambda image: image.shape,
     )
 
 

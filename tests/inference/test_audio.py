@@ -4,6 +4,10 @@ sounds (the demo builder), registered and promoted through the real registry."""
 from __future__ import annotations
 
 import io
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -59,6 +63,30 @@ def test_the_trained_network_tells_a_siren_from_noise(audio_demo):
 
     assert predictor.classify(clip("siren"), 16_000)["class_name"] == "siren"
     assert predictor.classify(clip("background_noise"), 16_000)["class_name"] == "background_noise"
+
+
+LOAD_IN_A_NEW_INTERPRETER = """
+import json, sys
+from pathlib import Path
+from inference.runtimes import audio_mlp
+before = "scipy.signal" in sys.modules
+audio_mlp.load(Path(sys.argv[1]), metadata=json.loads(sys.argv[2]))
+print(json.dumps([before, "scipy.signal" in sys.modules]))
+"""
+
+
+def test_loading_the_audio_model_imports_scipy_signal_so_no_request_pays_for_it(audio_demo):
+    """A new interpreter: this one has scipy.signal already (the demo builder imports it)."""
+    run = subprocess.run(
+        [sys.executable, "-c", LOAD_IN_A_NEW_INTERPRETER, str(audio_demo.path), json.dumps(audio_demo.metadata)],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+
+    assert json.loads(run.stdout.splitlines()[-1]) == [False, True]  # not by importing the runtime: by load()
 
 
 def test_a_safetensors_artifact_answers_like_the_state_dict(audio_demo, tmp_path):

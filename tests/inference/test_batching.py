@@ -45,7 +45,7 @@ def submit_in_threads(batcher: DynamicBatcher, items: list[int]) -> tuple[list[t
         except Exception as exc:  # noqa: BLE001 -- the test reads each request's own outcome
             answers[item] = exc
 
-    threads = [threading.Thread(target=call, args=(item,)) for item in items]
+    threads = [threading.Thread(target=call, args=(item,), daemon=True) for item in items]
     for thread in threads:
         thread.start()
     return threads, answers
@@ -156,6 +156,37 @@ def test_a_batch_of_max_batch_runs_without_waiting_out_the_window():
     assert (sorted(model.batches[0]), answers) == ([1, 2, 3], {1: 10, 2: 20, 3: 30})
 
 
+def test_a_batch_holds_only_items_of_the_oldest_items_key_and_the_others_form_the_next_batches():
+    model = Model()
+    batcher = DynamicBatcher(model, max_batch=8, window_s=0, key=lambda item: item % 2)
+
+    answers = queue_behind_a_running_batch(model, batcher, [1, 2, 3, 4])
+
+    assert [sorted(batch) for batch in model.batches] == [[0], [1, 3], [2, 4]]
+    assert answers == {i: i * 10 for i in range(5)}
+
+
+def test_requests_whose_items_left_the_queue_unanswered_get_an_error_instead_of_waiting_forever():
+    model = Model()
+    batcher = DynamicBatcher(model, max_batch=8, window_s=0)
+    first, answers = submit_in_threads(batcher, [0])
+    model.running.wait(timeout=30)
+    threads, more = submit_in_threads(batcher, [1, 2])
+    wait_until(lambda: len(batcher._queue) == 2, timeout=30, what="requests queued behind the batch")
+
+    with batcher._cond:
+        batcher._queue.clear()  # as an exception between taking items from the queue and running them would
+    model.release.set()
+    for thread in first + threads:
+        thread.join(timeout=30)
+
+    assert not any(thread.is_alive() for thread in first + threads)
+    assert answers[0] == 0
+    assert {k: (type(v), str(v)) for k, v in more.items()} == {
+        i: (RuntimeError, "this request left the batch queue unanswered") for i in (1, 2)
+    }
+
+
 # --- the yolo runtime's batcher, on the trained demo detector and its demo images ----------------------------
 
 
@@ -206,3 +237,30 @@ def test_each_loaded_version_batches_only_its_own_requests(demo_detector, settin
     assert {d["class"] for a in answers["old"] for d in a} <= {"circle", "square", "triangle"}
     assert {d["class"] for a in answers["new"] for d in a} <= {"a", "b", "c"}
     assert [len(a) for a in answers["old"]] == [len(a) for a in answers["new"]] != [0, 0, 0]
+
+
+def test_images_of_different_sizes_batched_together_get_the_answers_they_get_alone(demo_detector, settings):
+    settings.ATLAS_DETECT_MAX_BATCH = 4
+    predictor = yolo.load(demo_detector.path, metadata=demo_detector.metadata)
+    image = demo_images()[0]
+    images = {"demo": image, "resized": image.resize((300, 400))}
+    alone = {name: predictor.detect(img) for name, img in images.items()}
+    assert predictor.batcher is not None and predictor.batcher.batch_sizes == [1, 1]
+    answers: dict[str, list] = {}
+
+    def detect(name: str, img: Image.Image) -> None:
+        answers[name] = predictor.detect(img)
+
+    with predictor.backend._lock:  # the first request's batch holds the model: the next two queue together
+        threads = [threading.Thread(target=detect, args=("first", image))]
+        threads[0].start()
+        wait_until(lambda: predictor.batcher._leading and not predictor.batcher._queue, timeout=60, what="a batch")
+        threads += [threading.Thread(target=detect, args=item) for item in images.items()]
+        for thread in threads[1:]:
+            thread.start()
+        wait_until(lambda: len(predictor.batcher._queue) == 2, timeout=60, what="two requests queued")
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert (answers["demo"], answers["resized"], answers["first"]) == (alone["demo"], alone["resized"], alone["demo"])
+    assert predictor.batcher.batch_sizes == [1, 1, 1, 1, 1]
