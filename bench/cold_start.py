@@ -12,6 +12,9 @@ worker):
           torch, ultralytics, ...) and load the same cached files with each runtime's `load` (`floor`), then
           also run each predictor's one warm-up forward pass (`floor_with_warm_up`), which Atlas does too
           before it is ready. Timed from spawning to its exit.
+- floor_with_libraries  the floor with its warm-up, after importing every third-party package the service has
+          imported once its models are loaded (Django, DRF, psycopg, numpy, torch, ...: listed in the result):
+          the bare script of a service built on the same libraries, so that the ratio to it is Atlas's own cost.
 - django  a new interpreter that only sets Django up and imports the WSGI application and the URLconf (every
           view): the framework's share of Atlas's start, which no bare script pays.
 Median of --repeats, alternating floor and Atlas. Writes bench/results/cold_start.json.
@@ -40,6 +43,8 @@ import json, sys
 from importlib import import_module
 from pathlib import Path
 models, warm = json.loads(sys.argv[1]), sys.argv[2] == "1"
+for library in json.loads(sys.argv[3]) if len(sys.argv) > 3 else []:
+    import_module(library)
 for model in models:
     predictor = import_module(model["module"]).load(Path(model["path"]), metadata=model["metadata"])
     if warm:
@@ -81,10 +86,38 @@ def served_files(serve_models: str) -> list[dict]:
     return files
 
 
-def time_floor(world: World, files: list[dict], *, warm: bool) -> float:
+# The third-party packages a started service has imported (Django, DRF, psycopg, numpy, torch, ...): what the
+# `floor_with_libraries` script imports before it loads the weights, so that the ratio to it is Atlas's own cost.
+LIBRARIES_SCRIPT = r"""
+import json, sys
+import django
+django.setup()
+from atlas.wsgi import application
+import atlas.urls
+from inference import model_cache
+model_cache.preload()
+own = {"atlas", "inference", "models_registry", "vocabulary", "bench", "manage"}
+names = {name.split(".")[0] for name in sys.modules}
+print(json.dumps(sorted(n for n in names - set(sys.stdlib_module_names) - own if not n.startswith("_"))))
+"""
+
+
+def service_libraries(world: World, serve_models: str) -> list[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", LIBRARIES_SCRIPT],
+        cwd=REPO,
+        env=world.env(ATLAS_SERVE_MODELS=serve_models),
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def time_floor(world: World, files: list[dict], *, warm: bool, libraries: list[str] | None = None) -> float:
     started = time.monotonic()
     subprocess.run(
-        [sys.executable, "-c", FLOOR_SCRIPT, json.dumps(files), "1" if warm else "0"],
+        [sys.executable, "-c", FLOOR_SCRIPT, json.dumps(files), "1" if warm else "0", json.dumps(libraries or [])],
         cwd=REPO,
         env=world.env(),
         check=True,
@@ -158,12 +191,20 @@ def main() -> int:
             serve_models = split_command(service).split()[0].partition("=")[2]
             files = served_files(serve_models)
             time_service(world, service, serve_models=serve_models)  # fills the artifact cache; not recorded
-            runs: dict[str, list[float]] = {"floor": [], "floor_with_warm_up": [], "django": [], "atlas": []}
+            libraries = service_libraries(world, serve_models)
+            runs: dict[str, list[float]] = {
+                "floor": [],
+                "floor_with_warm_up": [],
+                "floor_with_libraries": [],
+                "django": [],
+                "atlas": [],
+            }
             loads = []
             for _ in range(args.repeats):
                 loads.append(loadavg())
                 runs["floor"].append(time_floor(world, files, warm=False))
                 runs["floor_with_warm_up"].append(time_floor(world, files, warm=True))
+                runs["floor_with_libraries"].append(time_floor(world, files, warm=True, libraries=libraries))
                 runs["django"].append(time_django(world, serve_models))
                 runs["atlas"].append(time_service(world, service, serve_models=serve_models))
             median = {name: round(statistics.median(values), 3) for name, values in runs.items()}
@@ -174,6 +215,8 @@ def main() -> int:
                 "runs_s": {name: [round(v, 3) for v in values] for name, values in runs.items()},
                 "ratio_to_floor": round(median["atlas"] / median["floor"], 3),
                 "ratio_to_floor_with_warm_up": round(median["atlas"] / median["floor_with_warm_up"], 3),
+                "ratio_to_floor_with_libraries": round(median["atlas"] / median["floor_with_libraries"], 3),
+                "libraries": libraries,
                 "load_before_each": loads,
             }
             print(f"{service}: {json.dumps(results[service]['median_s'])}, load {loadavg()}", flush=True)
