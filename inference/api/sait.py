@@ -64,13 +64,32 @@ class SaitView(APIView):
     throttle_scope = "sait"
 
 
+class Number(serializers.FloatField):
+    """A JSON number, as the schema says: DRF's FloatField would also take `false` or "59.33" (as the old
+    service's lax pydantic float did); those are refused."""
+
+    def to_internal_value(self, data: Any) -> float:
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("invalid")
+        return float(super().to_internal_value(data))
+
+
+class Integer(serializers.IntegerField):
+    """A JSON integer, as the schema says: DRF's IntegerField would also take "1"; that is refused."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("invalid")
+        return int(super().to_internal_value(data))
+
+
 class EdgeDetectionSerializer(serializers.Serializer[Any]):
     device_id = serializers.CharField(max_length=200)
-    edge_class_id = serializers.IntegerField()
+    edge_class_id = Integer()
     edge_class_name = serializers.CharField(max_length=200)
-    edge_confidence = serializers.FloatField(min_value=0.0, max_value=1.0)
+    edge_confidence = Number(min_value=0.0, max_value=1.0)
     timestamp = serializers.DateTimeField()
-    location = serializers.DictField(child=serializers.FloatField(), required=False, allow_null=True)
+    location = serializers.DictField(child=Number(), required=False, allow_null=True)
     audio_base64 = serializers.CharField(required=False, allow_null=True, allow_blank=True, trim_whitespace=False)
 
 

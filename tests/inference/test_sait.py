@@ -113,6 +113,27 @@ def test_a_detection_without_its_confidence_is_400_naming_the_field():
     assert "edge_confidence" in response.json()
 
 
+def test_location_takes_numbers():
+    response = verify(edge_confidence=0.9, location={"lat": 59.33, "lon": 18})
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("field", ["edge_class_id", "edge_confidence"])
+def test_a_number_sent_as_text_or_a_boolean_is_400_as_the_schema_says(field):
+    as_text, as_boolean = verify(**{field: "1"}), verify(**{field: True})
+
+    assert (as_text.status_code, as_boolean.status_code) == (400, 400)
+    assert list(as_text.json()) == [field]
+
+
+def test_location_refuses_a_number_sent_as_text():
+    response = verify(edge_confidence=0.9, location={"lat": "59.33"})
+
+    assert response.status_code == 400
+    assert response.json() == {"location": {"lat": ["A valid number is required."]}}
+
+
 # --- the edge model over the air -------------------------------------------------------------------
 
 
