@@ -229,7 +229,7 @@ class WordFields(Strict):
 class WordIn(WordFields):
     """POST /words (one word, or a list of them): the old `WordCreate`."""
 
-    definitions = DefinitionNew(many=True, required=False)
+    definitions: DefinitionIn = DefinitionNew(many=True, required=False)
     tags = serializers.ListField(
         child=Text(min_length=1, max_length=100),
         required=False,

@@ -83,14 +83,24 @@ class Integer(serializers.IntegerField):
         return int(super().to_internal_value(data))
 
 
+class Text(serializers.CharField):
+    """A JSON string, as the schema says and as the old service's pydantic `str` took it: DRF's CharField
+    would store the number 0 as "0"; that is refused."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
 class EdgeDetectionSerializer(serializers.Serializer[Any]):
-    device_id = serializers.CharField(max_length=200)
+    device_id = Text(max_length=200)
     edge_class_id = Integer()
-    edge_class_name = serializers.CharField(max_length=200)
+    edge_class_name = Text(max_length=200)
     edge_confidence = Number(min_value=0.0, max_value=1.0)
     timestamp = serializers.DateTimeField()
     location = serializers.DictField(child=Number(), required=False, allow_null=True)
-    audio_base64 = serializers.CharField(required=False, allow_null=True, allow_blank=True, trim_whitespace=False)
+    audio_base64 = Text(required=False, allow_null=True, allow_blank=True, trim_whitespace=False)
 
 
 def decode_audio(encoded: str) -> tuple[np.ndarray, int]:

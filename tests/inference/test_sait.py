@@ -127,6 +127,13 @@ def test_a_number_sent_as_text_or_a_boolean_is_400_as_the_schema_says(field):
     assert list(as_text.json()) == [field]
 
 
+def test_a_class_name_that_is_a_number_is_400_as_the_old_pydantic_str_refused_it():
+    response = verify(edge_class_name=0)
+
+    assert response.status_code == 400
+    assert response.json() == {"edge_class_name": ["Not a valid string."]}
+
+
 def test_location_refuses_a_number_sent_as_text():
     response = verify(edge_confidence=0.9, location={"lat": "59.33"})
 
