@@ -64,25 +64,6 @@ class SaitView(APIView):
     throttle_scope = "sait"
 
 
-class Number(serializers.FloatField):
-    """A JSON number, as the schema says: DRF's FloatField would also take `false` or "59.33" (as the old
-    service's lax pydantic float did); those are refused."""
-
-    def to_internal_value(self, data: Any) -> float:
-        if isinstance(data, bool) or not isinstance(data, int | float):
-            self.fail("invalid")
-        return float(super().to_internal_value(data))
-
-
-class Integer(serializers.IntegerField):
-    """A JSON integer, as the schema says: DRF's IntegerField would also take "1"; that is refused."""
-
-    def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, bool) or not isinstance(data, int | float):
-            self.fail("invalid")
-        return int(super().to_internal_value(data))
-
-
 class Text(serializers.CharField):
     """A JSON string, as the schema says and as the old service's pydantic `str` took it: DRF's CharField
     would store the number 0 as "0"; that is refused."""
@@ -95,11 +76,13 @@ class Text(serializers.CharField):
 
 class EdgeDetectionSerializer(serializers.Serializer[Any]):
     device_id = Text(max_length=200)
-    edge_class_id = Integer()
+    # Numbers as the old service's lax pydantic took them: a number's text ("0.9") and a boolean too; the schema
+    # documents the JSON number (docs/COMPATIBILITY.md, SAIT).
+    edge_class_id = serializers.IntegerField()
     edge_class_name = Text(max_length=200)
-    edge_confidence = Number(min_value=0.0, max_value=1.0)
+    edge_confidence = serializers.FloatField(min_value=0.0, max_value=1.0)
     timestamp = serializers.DateTimeField()
-    location = serializers.DictField(child=Number(), required=False, allow_null=True)
+    location = serializers.DictField(child=serializers.FloatField(), required=False, allow_null=True)
     audio_base64 = Text(required=False, allow_null=True, allow_blank=True, trim_whitespace=False)
 
 
