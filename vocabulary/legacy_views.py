@@ -318,7 +318,9 @@ class RelationView(VocabularyView):
         operation_id="vocabulary_word_relations_destroy",
         parameters=[
             *_ids("word_id_1", "word_id_2"),
-            OpenApiParameter("relation_type", str, OpenApiParameter.QUERY, required=True),
+            OpenApiParameter(
+                "relation_type", {"type": "string", "minLength": 1}, OpenApiParameter.QUERY, required=True
+            ),
         ],
         responses={204: None},
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from vocabulary.models import LANGUAGE_CODE_VALIDATOR, PartOfSpeech, RelationType
@@ -67,6 +68,17 @@ class Strict(serializers.Serializer):
                 extra = serializers.ErrorDetail("Extra inputs are not permitted", code="extra_forbidden")
                 raise serializers.ValidationError({key: [extra] for key in unknown})
         return super().to_internal_value(data)
+
+
+class NullLeavesIt(Strict):
+    """A PATCH whose top-level `null` means "leave it" (the view drops those keys before validating, as the old
+    service's all-Optional update shapes read them): every field is nullable, so the API schema says so."""
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        fields = super().get_fields()
+        for field in fields.values():
+            field.allow_null = True
+        return fields
 
 
 # --- reads -------------------------------------------------------------------------------------------
@@ -187,6 +199,17 @@ class DefinitionIn(DefinitionFields):
         return attrs
 
 
+@extend_schema_field({"not": {}, "description": "Not here: only a word's PATCH takes definition ids (a 422)."})
+class NoId(serializers.IntegerField):
+    """An id where none may be given: kept, so that the word's validation refuses it naming `definitions`."""
+
+
+class DefinitionNew(DefinitionIn):
+    """A definition in a word's POST: a new one, without an `id`."""
+
+    id = NoId(required=False)
+
+
 class WordFormIn(Strict):
     form_text = Text(source="form", min_length=1, max_length=255)
     form_type = NullableText(max_length=50)
@@ -206,7 +229,7 @@ class WordFields(Strict):
 class WordIn(WordFields):
     """POST /words (one word, or a list of them): the old `WordCreate`."""
 
-    definitions = DefinitionIn(many=True, required=False)
+    definitions: DefinitionIn = DefinitionNew(many=True, required=False)
     tags = serializers.ListField(
         child=Text(min_length=1, max_length=100),
         required=False,
@@ -225,9 +248,11 @@ class WordIn(WordFields):
         return super().many_init(*args, **kwargs)
 
 
-class WordPatch(WordIn):
+class WordPatch(NullLeavesIt, WordIn):
     """PATCH /words/{id}: the old `WordUpdate`. Definitions change by id or are added; tags and forms are
     replaced when given. A field this cannot write is a 422, never ignored."""
+
+    definitions = DefinitionIn(many=True, required=False)
 
     def validate_definitions(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return value
@@ -243,6 +268,10 @@ class DefinitionPatch(DefinitionIn):
 class TagIn(Strict):
     name = Text(min_length=1, max_length=100)
     description = NullableText(max_length=1000)
+
+
+class TagPatch(NullLeavesIt, TagIn):
+    """PATCH /tags/{id}: the old `TagUpdate`; `null` leaves a field as it is."""
 
 
 class RelationIn(Strict):

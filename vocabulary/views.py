@@ -46,6 +46,7 @@ from vocabulary.serializers import (
     RelationOut,
     TagIn,
     TagOut,
+    TagPatch,
     WordFormOut,
     WordFull,
     WordIn,
@@ -116,7 +117,8 @@ class WordsView(DictionaryView):
         operation_id="dictionary_words_create",
         summary="Create one word or a list of words (with definitions, tags and forms), all or nothing",
         description="A list with any duplicate (an existing word, or one given twice) creates nothing; the 400 "
-        "names every duplicate. The answer has the words' parts when any were given.",
+        "names every duplicate. An empty list is a 400, one over 1000 words a 422. The answer has the words' "
+        "parts when any were given.",
         request=ONE_OR_MANY_IN,
         responses={201: ONE_OR_MANY_OUT},
     )
@@ -365,9 +367,9 @@ class TagsView(DictionaryView):
         return self.answer(services.tag_create(**self.body(TagIn)), TagOut, 201)
 
 
-@extend_schema_view(**row_schema("tags", TagOut, TagIn(partial=True), "the fields given"))
+@extend_schema_view(**row_schema("tags", TagOut, TagPatch(partial=True), "the fields given; `null` leaves one"))
 class TagView(RowView):
-    id_name, shape, patch_shape = "tag_id", TagOut, TagIn
+    id_name, shape, patch_shape = "tag_id", TagOut, TagPatch
     nulls_unchanged = True
 
     def row(self, pk: int) -> Any:

@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 
 from atlas import admission
 from atlas.http.throttling import SharedScopedRateThrottle
+from atlas.request_guard import NUL_DETAIL
 from inference import model_cache
 from inference.api import threat_shape
 from inference.api.audio import AUDIO_MODEL, AUDIO_TYPES, decode_wav
@@ -123,7 +124,9 @@ class AnalyzeMediaView(APIView):
                 {
                     "file": serializers.FileField(),
                     "media_type": serializers.ChoiceField(choices=["photo", "audio"]),
-                    "analysis_depth": serializers.CharField(required=False),
+                    "analysis_depth": serializers.CharField(
+                        required=False, allow_blank=True, help_text="Accepted and ignored (quick or detailed)."
+                    ),
                 },
             )
         },
@@ -152,6 +155,8 @@ class AnalyzeMediaView(APIView):
                 {"error": "invalid_media_type", "detail": f"media_type is {media_type!r}; use photo or audio."},
                 status=status.HTTP_400_BAD_REQUEST,
             )
+        if "\x00" in request.POST.get("analysis_depth", ""):  # read by nothing, but no field takes a NUL
+            return Response({"detail": NUL_DETAIL, "error": "nul_character"}, status=status.HTTP_400_BAD_REQUEST)
         if media_type == "video":
             return Response(
                 {"error": "unsupported_media_type", "detail": "Video analysis is not offered; send a photo or audio."},

@@ -64,14 +64,26 @@ class SaitView(APIView):
     throttle_scope = "sait"
 
 
+class Text(serializers.CharField):
+    """A JSON string, as the schema says and as the old service's pydantic `str` took it: DRF's CharField
+    would store the number 0 as "0"; that is refused."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
 class EdgeDetectionSerializer(serializers.Serializer[Any]):
-    device_id = serializers.CharField(max_length=200)
+    device_id = Text(max_length=200)
+    # Numbers as the old service's lax pydantic took them: a number's text ("0.9") and a boolean too; the schema
+    # documents the JSON number (docs/COMPATIBILITY.md, SAIT).
     edge_class_id = serializers.IntegerField()
-    edge_class_name = serializers.CharField(max_length=200)
+    edge_class_name = Text(max_length=200)
     edge_confidence = serializers.FloatField(min_value=0.0, max_value=1.0)
     timestamp = serializers.DateTimeField()
     location = serializers.DictField(child=serializers.FloatField(), required=False, allow_null=True)
-    audio_base64 = serializers.CharField(required=False, allow_null=True, allow_blank=True, trim_whitespace=False)
+    audio_base64 = Text(required=False, allow_null=True, allow_blank=True, trim_whitespace=False)
 
 
 def decode_audio(encoded: str) -> tuple[np.ndarray, int]:

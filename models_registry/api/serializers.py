@@ -4,6 +4,7 @@ import json
 from typing import Any
 
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from models_registry.models import ActivationEvent, ModelVersion, PromotionJob, RegisteredModel, Rollout
@@ -107,6 +108,36 @@ class JSONObjectField(serializers.JSONField):
         return data
 
 
+class Reason(serializers.CharField):
+    """Free text that must be text: DRF's CharField would store the number 0 as "0", which the schema (a
+    string) does not allow; a number is refused."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_blank", True)
+        kwargs.setdefault("default", "")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+TRUE_WORDS, FALSE_WORDS = ("true", "1", "on", "yes"), ("false", "0", "off", "no")
+
+
+@extend_schema_field({"oneOf": [{"type": "boolean"}, {"type": "string", "enum": [*TRUE_WORDS, *FALSE_WORDS]}]})
+class FormBoolean(serializers.BooleanField):
+    """true or false; in a form (or JSON) also one of the words a form sends for them, as the schema lists
+    them (a checkbox's "on", curl's `-F force_download=1`). A number, or another word, is refused."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool) and data not in TRUE_WORDS + FALSE_WORDS:
+            self.fail("invalid", input=data)
+        return data is True or data in TRUE_WORDS
+
+
 class VersionUploadSerializer(serializers.Serializer[Any]):
     model = serializers.SlugField()
     version = serializers.CharField(max_length=64)
@@ -132,12 +163,12 @@ class VersionUploadSerializer(serializers.Serializer[Any]):
 
 
 class PromoteSerializer(serializers.Serializer[Any]):
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
-    force_download = serializers.BooleanField(required=False, default=False)
+    reason = Reason()
+    force_download = FormBoolean(required=False, default=False)
 
 
 class VersionPromoteSerializer(PromoteSerializer):
-    force_signature = serializers.BooleanField(
+    force_signature = FormBoolean(
         required=False,
         default=False,
         help_text="Promote even when the version's signature is incompatible with the active version's.",
@@ -223,16 +254,16 @@ class RolloutStartSerializer(serializers.Serializer[Any]):
     max_p99_ratio = serializers.FloatField(required=False, allow_null=True, min_value=0)
     min_agreement = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=1)
     min_live_accuracy = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=1)
-    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    reason = Reason(max_length=2000)
 
 
 class RolloutStepSerializer(serializers.Serializer[Any]):
     percent = serializers.FloatField(min_value=0, max_value=100)
-    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    reason = Reason(max_length=2000)
 
 
 class TrustSerializer(serializers.Serializer[Any]):
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = Reason()
 
 
 class SignSerializer(serializers.Serializer[Any]):

@@ -13,6 +13,7 @@ from PIL import Image
 from rest_framework.test import APIClient
 from sklearn.datasets import load_sample_image
 
+from atlas.request_guard import NUL_DETAIL
 from inference.demo import audio as demo_audio
 from inference.demo import vision
 from inference.runtimes import threat_rules
@@ -127,6 +128,17 @@ def test_an_unknown_media_type_is_400(promote):
 
     assert response.status_code == 400
     assert response.json() == {"error": "invalid_media_type", "detail": "media_type is 'hologram'; use photo or audio."}
+
+
+def test_an_analysis_depth_holding_a_nul_is_400_as_every_field_is():
+    response = APIClient().post(
+        "/api/v1/analyze/media",
+        {"file": io.BytesIO(b"x"), "media_type": "photo", "analysis_depth": "quick\x00"},
+        format="multipart",
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": NUL_DETAIL, "error": "nul_character"}
 
 
 def test_video_is_refused_with_415(promote):

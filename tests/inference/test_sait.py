@@ -113,6 +113,32 @@ def test_a_detection_without_its_confidence_is_400_naming_the_field():
     assert "edge_confidence" in response.json()
 
 
+def test_location_takes_numbers():
+    response = verify(edge_confidence=0.9, location={"lat": 59.33, "lon": 18})
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(("field", "text"), [("edge_class_id", "1"), ("edge_confidence", "0.9")])
+def test_a_number_sent_as_text_is_taken_as_the_old_services_lax_pydantic_took_it(field, text):
+    response = verify(**{field: text})
+
+    assert response.status_code == 200
+
+
+def test_a_class_name_that_is_a_number_is_400_as_the_old_pydantic_str_refused_it():
+    response = verify(edge_class_name=0)
+
+    assert response.status_code == 400
+    assert response.json() == {"edge_class_name": ["Not a valid string."]}
+
+
+def test_location_takes_a_number_sent_as_text_as_the_old_service_did():
+    response = verify(edge_confidence=0.9, location={"lat": "59.33", "lon": 18})
+
+    assert response.status_code == 200
+
+
 # --- the edge model over the air -------------------------------------------------------------------
 
 

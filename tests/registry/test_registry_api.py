@@ -183,3 +183,35 @@ def test_history_filters_by_model_and_action(token_client, register):
 
     rows = events["results"] if isinstance(events, dict) else events
     assert [(e["actor"], e["to_version"]) for e in rows] == [("b", "1.0.0")]
+
+
+def test_a_reason_that_is_a_number_is_refused_not_stored_as_text(token_client, register):
+    version = register("1.0.0")
+
+    response = token_client.post(f"/api/v1/registry/versions/{version.pk}/trust/", {"reason": 0}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"reason": ["Not a valid string."]}
+
+
+def test_a_promote_flag_that_is_a_number_is_refused(token_client, register):
+    version = register("1.0.0")
+
+    response = token_client.post(
+        f"/api/v1/registry/versions/{version.pk}/promote/", {"force_download": 1}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"force_download": ["Must be a valid boolean."]}
+    assert RegisteredModel.objects.get(name="answers").active_version_id is None
+
+
+def test_a_promote_form_takes_the_words_a_form_sends_for_its_flags(token_client, register):
+    version = register("1.0.0")
+
+    response = token_client.post(
+        f"/api/v1/registry/versions/{version.pk}/promote/", {"force_download": "on", "force_signature": "0"}
+    )
+
+    assert response.status_code == 200
+    assert RegisteredModel.objects.get(name="answers").active_version_id == version.pk
