@@ -45,7 +45,8 @@ def rows() -> list[tuple[str, str, str, str]]:
         gen = "wrk" if "wrk" in s["load_generator"] else "loadgen.py"
         out += [
             (
-                "POST /predict, Atlas as the Procfile starts it (granian, 2 workers), 4 connections",
+                f"POST /predict, Atlas as the Procfile starts it (granian, {r['settings']['workers']} worker(s)), "
+                f"{r['settings']['concurrency']} connections",
                 f"**{s['atlas_rps_median']:.0f} req/s**; p50/p99/max {lat(s['atlas_latency_ms'])}",
                 f"bare WSGI app on the same granian {s['bare_rps_median']:.0f} req/s; ratio "
                 f"**{s['ratio_atlas_over_bare_median']:.2f}** "
@@ -75,7 +76,7 @@ def rows() -> list[tuple[str, str, str, str]]:
             (
                 "floor: forward pass alone (in-process)",
                 f"{f['forward_only']['median_us']:.1f} us",
-                f"= {r['floor_rps_forward_only_all_workers']:.0f} req/s on 2 workers",
+                f"= {r['floor_rps_forward_only_all_workers']:.0f} req/s on {r['settings']['workers']} worker(s)",
                 c1,
             ),
             (
