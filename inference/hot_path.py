@@ -64,6 +64,7 @@ REVIEWED_MIDDLEWARE = (
     "corsheaders.middleware.CorsMiddleware",  # Vary: origin; a request with an Origin goes to Django
     "atlas.request_guard.RefuseNulMiddleware",  # form bodies go to Django; JSON NULs fail the parse (400)
     "django.contrib.sessions.middleware.SessionMiddleware",  # the view never touches the session
+    "atlas.request_guard.BodyPermissionMiddleware",  # only views with body_permission (the admin's upload)
     "django.middleware.common.CommonMiddleware",  # Content-Length; DISALLOWED_USER_AGENTS goes to Django
     "django.middleware.csrf.CsrfViewMiddleware",  # the view is csrf-exempt (DRF)
     "django.contrib.auth.middleware.AuthenticationMiddleware",  # lazy user, never read
