@@ -37,6 +37,7 @@ from rest_framework.views import APIView
 from atlas import admission
 from atlas.http.parsers import SafeJSONParser
 from atlas.http.throttling import SharedScopedRateThrottle
+from atlas.request_guard import NUL_DETAIL
 from inference import model_cache, prediction_log
 from inference.api import threat_shape
 from inference.api.audio import AUDIO_MODEL, decode_wav
@@ -305,6 +306,8 @@ class TelemetryView(SaitView):
                 {"error": "invalid_request", "detail": "model_version must be a string of at most 100 characters."},
                 status=status.HTTP_400_BAD_REQUEST,
             )
+        if "\x00" in device_id or "\x00" in reported:  # as every field of Atlas (the schema's pattern says so)
+            return Response({"detail": NUL_DETAIL, "error": "nul_character"}, status=status.HTTP_400_BAD_REQUEST)
         device_reports.device_report_save(
             device_id=device_id,
             model_name=selectors.model_name_for(settings.ATLAS_EDGE_MODEL),

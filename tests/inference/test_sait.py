@@ -228,6 +228,16 @@ def test_telemetry_records_the_version_each_device_runs(active_audio):
     assert DeviceReport.objects.get(device_id="sait-1").telemetry["battery_percent"] == 79
 
 
+@pytest.mark.parametrize("field", ["device_id", "model_version"])
+def test_telemetry_with_a_nul_in_a_text_field_is_400_as_every_field(field):
+    body = {"device_id": "edge-1", "model_version": "1.0.0"} | {field: "edge\x00one"}
+
+    response = telemetry(**body)
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "nul_character"
+
+
 def test_telemetry_without_a_device_id_is_400():
     response = telemetry(battery_percent=80)
 
