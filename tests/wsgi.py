@@ -44,3 +44,19 @@ def call(app, body: bytes = DIGIT, *, path: str = "/predict", method: str = "POS
         chunks.close()
     status, headers = started[-1]
     return status, dict(headers), payload
+
+
+class CountedInput:
+    """A request body of endless bytes that counts what the application read of it: 0 proves a refusal
+    from the headers alone."""
+
+    def __init__(self) -> None:
+        self.read_bytes = 0
+
+    def read(self, size: int = -1) -> bytes:
+        block = b"x" * (65536 if size is None or size < 0 else min(size, 65536))
+        self.read_bytes += len(block)
+        return block
+
+    def readline(self, size: int = -1) -> bytes:
+        return self.read(size)

@@ -14,6 +14,7 @@ import pytest
 from models_registry import services
 from tests.factories import write_digit_npz
 from tests.oip.models import ROWS, iris_pipeline, write_onnx, write_skops
+from tests.wsgi import CountedInput
 
 pytestmark = pytest.mark.django_db
 
@@ -274,26 +275,11 @@ def test_v2_answers_are_counted_under_the_version_that_answered(client, digits):
         assert counted - value(before, "atlas_predictions_total", outcome=outcome, **labels) == count
 
 
-class UnreadInput:
-    """A request body that counts what was read of it."""
-
-    def __init__(self) -> None:
-        self.read_bytes = 0
-
-    def read(self, size: int = -1) -> bytes:
-        block = b"x" * (65536 if size is None or size < 0 else min(size, 65536))
-        self.read_bytes += len(block)
-        return block
-
-    def readline(self, size: int = -1) -> bytes:
-        return self.read(size)
-
-
 def test_an_infer_body_over_the_upload_limit_is_a_413_from_its_headers_before_a_byte_is_read(onnx_model, settings):
     from atlas.wsgi import application
 
     settings.ATLAS_MAX_UPLOAD_MB, settings.ATLAS_MAX_REQUEST_MB = 1, 25
-    body, answered = UnreadInput(), {}
+    body, answered = CountedInput(), {}
     environ = {
         "REQUEST_METHOD": "POST",
         "PATH_INFO": "/v2/models/iris-onnx/infer",

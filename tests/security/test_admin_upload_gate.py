@@ -11,26 +11,13 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 
+from tests.wsgi import CountedInput
+
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("keep_the_test_connection")]
 
 ADD_VERSION = "/admin/models_registry/modelversion/add/"
 CSRF = "a" * 32  # any well-formed csrftoken cookie: Django then reads the body for the form's token
 DECLARED = 5 * 1024 * 1024
-
-
-class CountedInput:
-    """A multipart body that counts what was read of it."""
-
-    def __init__(self) -> None:
-        self.read_bytes = 0
-
-    def read(self, size: int = -1) -> bytes:
-        block = b"x" * (65536 if size is None or size < 0 else min(size, 65536))
-        self.read_bytes += len(block)
-        return block
-
-    def readline(self, size: int = -1) -> bytes:
-        return self.read(size)
 
 
 def post_upload(cookies: str) -> tuple[str, bytes, int]:
