@@ -46,6 +46,7 @@ from bench.world import (  # noqa: E402
     settings_module,
     setup_django,
     wait_for_quiet,
+    wait_until,
     write_result,
 )
 
@@ -84,6 +85,22 @@ def cpu_seconds(pids: list[int]) -> float:
         times = psutil.Process(pid).cpu_times()
         total += times.user + times.system
     return total
+
+
+def every_worker_loaded(server, timeout: float = 180) -> None:
+    """Wait until each worker of `server` serves every active version. /readyz answers from one worker while
+    the other may still be importing torch and loading weights: that CPU (about 1 s) would be counted against
+    the first run's detections."""
+    from models_registry.models import RegisteredModel, WorkerReport
+
+    active = set(RegisteredModel.objects.exclude(active_version=None).values_list("active_version_id", flat=True))
+    pids = server.worker_pids()
+
+    def loaded() -> bool:
+        reports = WorkerReport.objects.filter(pid__in=pids, version__in=active)
+        return {(r.pid, r.version_id) for r in reports} >= {(pid, pk) for pid in pids for pk in active}
+
+    wait_until(loaded, timeout=timeout, what=f"{len(pids)} workers loading {len(active)} active versions")
 
 
 def served(world: World, server, url: str, body: Path, content_type: str, clients: int, duration: float) -> dict:
@@ -288,6 +305,7 @@ def main() -> int:
             name = f"atlas{len(world.servers)}"
             env = base_env | settings_module(world.folder, f"bench_{name}_settings", base_settings | changed)
             server = world.serve(name, env=env, probe="/readyz")
+            every_worker_loaded(server)
             rounds = [("detect", "pt" if promote is None else "onnx", c) for c in client_counts]
             if label == "pt, batching off":
                 rounds += [("audio", "audio", c) for c in (1, 4)]
