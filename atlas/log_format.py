@@ -13,9 +13,9 @@ EXTRA_FIELDS = ("method", "path", "status", "duration_ms", "model", "version")
 
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        from atlas.http.request_context import request_id  # the filter is built before apps are loaded
+        from atlas.http.request_context import current_request_id  # the filter is built before apps are loaded
 
-        record.request_id = request_id.get() or "-"
+        record.request_id = current_request_id() or "-"
         return True
 
 

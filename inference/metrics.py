@@ -23,8 +23,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from atlas import startup
-from atlas.http.request_context import Served, served
-from atlas.http.request_context import current_meta as current_meta  # model_cache reads the canary's key here
+from atlas.http.request_context import Served
+from atlas.http.request_context import current as current  # model_cache reads the canary's key here
 from models_registry.metrics import RegistryCollector
 
 from . import rollouts
@@ -50,9 +50,9 @@ PREDICTION_SECONDS = Histogram(
 def note_served(model: str, version: str, rollout: tuple[int, str] | None = None) -> None:
     """Called by model_cache.get: the request in progress is answered by this version (and, during a
     rollout, in this role: stable or candidate)."""
-    pairs = served.get()
-    if pairs is not None:
-        pairs.append((model, version, rollout))
+    scope = current.get()
+    if scope is not None:
+        scope.served.append((model, version, rollout))
 
 
 def outcome(status: int) -> str:

@@ -121,8 +121,8 @@ def get(name: str) -> LoadedModel:
         assert route.mirrored is not None
         chosen, role = route.mirrored, "stable"
     else:
-        meta = metrics.current_meta.get()
-        key = meta.get(route.meta_key) if meta is not None else None
+        scope = metrics.current.get()
+        key = scope.meta.get(route.meta_key) if scope is not None else None
         candidate = rollouts.choose_candidate(rollout_id=route.rollout_id, percent=route.percent, key=key)
         chosen, role = (route.candidate, "candidate") if candidate else (loaded, "stable")
     metrics.note_served(chosen.name, chosen.version, (route.rollout_id, role))

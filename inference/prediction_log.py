@@ -17,7 +17,7 @@ from collections import deque
 
 from django.utils import timezone
 
-from atlas.http.request_context import request_id
+from atlas.http.request_context import current_request_id
 from models_registry import services
 
 from .model_cache import LoadedModel
@@ -32,7 +32,7 @@ _flush_lock = threading.Lock()
 
 def remember(loaded: LoadedModel, predicted: str, confidence: float | None = None) -> None:
     """Note that `loaded` answered the current request with `predicted` (nothing outside a request)."""
-    rid = request_id.get()
+    rid = current_request_id()
     if rid is not None:
         _pending.append(services.Answer(rid, loaded.version_id, predicted, confidence, timezone.now()))
 

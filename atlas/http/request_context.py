@@ -22,12 +22,8 @@ from typing import Any, Protocol
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 
-request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("atlas_request_id", default=None)
-# What answered the current request: (model, version, (rollout id, role) or None); None outside a request.
+# What answered a request: (model, version, (rollout id, role) or None).
 Served = tuple[str, str, "tuple[int, str] | None"]
-served: contextvars.ContextVar[list[Served] | None] = contextvars.ContextVar("atlas_served", default=None)
-# The current request's META (its headers), for the canary's route key; None outside a request.
-current_meta: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("atlas_meta", default=None)
 
 
 class Observer(Protocol):
@@ -58,16 +54,18 @@ def _request_id(meta: dict[str, Any]) -> str:
 
 
 class RequestScope:
-    """One request's context: its id, the list of model versions that answered it, and its start time.
+    """One request's context: its id, the list of model versions that answered it, its META (the headers, for
+    a canary's route key) and its start time, the `current` one while the request is handled.
     RequestContextMiddleware opens one per request; so does inference.hot_path, which answers POST
     /predict before Django. `close()` must follow, whatever happened."""
 
-    __slots__ = ("rid", "served", "started", "_tokens")
+    __slots__ = ("rid", "served", "meta", "started", "_token")
 
     def __init__(self, meta: dict[str, Any]) -> None:
         self.rid = _request_id(meta)
         self.served: list[Served] = []
-        self._tokens = (request_id.set(self.rid), served.set(self.served), current_meta.set(meta))
+        self.meta = meta
+        self._token = current.set(self)
         self.started = time.perf_counter()
 
     def finish(self, *, method: str, path: str, status: int, log: bool | None = None) -> None:
@@ -81,10 +79,17 @@ class RequestScope:
             _log(method, path, status, elapsed, self.rid, self.served)
 
     def close(self) -> None:
-        rid_token, served_token, meta_token = self._tokens
-        current_meta.reset(meta_token)
-        served.reset(served_token)
-        request_id.reset(rid_token)
+        current.reset(self._token)
+
+
+# The request being handled in this thread (or task); None outside a request. One variable for the three
+# things others read (one set and one reset a request, on /predict's hot path).
+current: contextvars.ContextVar[RequestScope | None] = contextvars.ContextVar("atlas_request", default=None)
+
+
+def current_request_id() -> str | None:
+    scope = current.get()
+    return scope.rid if scope is not None else None
 
 
 class RequestContextMiddleware:
