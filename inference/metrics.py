@@ -9,13 +9,23 @@ Which model and version answered a request is noted by `model_cache.get` in a co
 RequestContextMiddleware (atlas.http.request_context) opened for the request, which hands it to `observe`
 when the request ends, so no view has to report it: a prediction is counted
 under the version that produced it, and an answer that used two models (media analysis) counts for both.
+
+`observe` adds an answer to this worker's sums (a count, a sum of seconds and a count per bucket, for each
+model, version and outcome) instead of writing the files: three locked writes a request were the largest
+part of what the hot path added to a /predict (docs/PERFORMANCE.md). `flush` writes the sums, in one write
+per series, exactly as one `observe()` per answer would have: at the next answer once they are FLUSH_SECONDS
+old, at every tick of the registry's listener (serving), before `GET /metrics` reads the files, and when
+serving stops. A scrape may therefore miss another worker's last FLUSH_SECONDS of answers, never lose them.
 """
 
 from __future__ import annotations
 
+import bisect
 import hmac
 import logging
 import shutil
+import threading
+import time
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -61,28 +71,58 @@ def outcome(status: int) -> str:
     return "client_error" if status < 500 else "server_error"
 
 
-# (model, version, outcome) -> its two series. `labels()` validates and looks its arguments up under a lock on
-# every call, which cost more than the two writes themselves on /predict's hot path; the series of a label set
-# never change (nothing here removes one), so each is looked up once per process.
-_series: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
+FLUSH_SECONDS = 1.0  # the longest an answer waits in this worker's sums while answers keep coming
 
-
-def _series_of(model: str, version: str, result: str) -> tuple[Counter, Histogram]:
-    key = (model, version, result)
-    series = _series.get(key)
-    if series is None:
-        series = _series[key] = (PREDICTIONS.labels(model, version, result), PREDICTION_SECONDS.labels(model, version))
-    return series
+# (model, version, outcome) -> [answers, sum of their seconds, answers per bucket (the last: past every bound)]
+Key = tuple[str, str, str]
+_sums: dict[Key, list[float]] = {}
+_sums_lock = threading.Lock()
+_flushed_at = time.monotonic()
 
 
 def observe(pairs: list[Served], *, status: int, seconds: float) -> None:
     result = outcome(status)
-    for model, version, rollout in dict.fromkeys(pairs) if len(pairs) > 1 else pairs:  # once per version, in order
-        count, latency = _series_of(model, version, result)
-        count.inc()
-        latency.observe(seconds)
+    bucket = 2 + bisect.bisect_left(LATENCY_BUCKETS, seconds)  # the first bound >= seconds, as prometheus counts
+    answered = dict.fromkeys(pairs) if len(pairs) > 1 else pairs  # once per version, in order
+    with _sums_lock:
+        for model, version, _ in answered:
+            sums = _sums.get((model, version, result))
+            if sums is None:
+                sums = _sums[(model, version, result)] = [0.0] * (3 + len(LATENCY_BUCKETS))
+            sums[0] += 1
+            sums[1] += seconds
+            sums[bucket] += 1
+    for _, _, rollout in answered:
         if rollout is not None:
             rollouts.counts.request(rollout[0], rollout[1], error=status >= 500, seconds=seconds)
+    if time.monotonic() - _flushed_at >= FLUSH_SECONDS:
+        flush()
+
+
+def pending_answers() -> int:
+    """How many answers wait in this worker's sums (for tests)."""
+    with _sums_lock:
+        return int(sum(sums[0] for sums in _sums.values()))
+
+
+def flush() -> None:
+    """Write this worker's sums to prometheus-client's multiprocess files. Never raises."""
+    global _sums, _flushed_at
+    with _sums_lock:
+        sums, _sums = _sums, {}
+        _flushed_at = time.monotonic()
+    try:
+        for (model, version, result), (answers, total, *buckets) in sums.items():
+            PREDICTIONS.labels(model, version, result).inc(answers)
+            latency = PREDICTION_SECONDS.labels(model, version)
+            # What Histogram.observe() writes, once per series instead of once per answer. prometheus-client has
+            # no public call for it; tests/observability/test_metrics.py checks it against observe() itself.
+            latency._sum.inc(total)
+            for value, count in zip(latency._buckets, buckets, strict=True):
+                if count:
+                    value.inc(count)
+    except Exception:  # metrics must never fail a request or a tick
+        logger.exception("could not write %d metric series", len(sums))
 
 
 # --- GET /metrics ------------------------------------------------------------------------------------
@@ -133,6 +173,7 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
         removed = sweep_dead_instances()
         if removed:
             logger.info("removed the metric folders of %d stopped servers", len(removed))
+    flush()  # this worker's own sums; the other workers' are at most FLUSH_SECONDS behind
     registry = CollectorRegistry()
     MultiProcessCollector(registry)
     registry.register(RegistryCollector())

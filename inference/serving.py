@@ -29,7 +29,7 @@ from models_registry.compat import bootstrap
 from models_registry.listener import ActivationListener
 from models_registry.services import worker_reports
 
-from . import model_cache, prediction_log, rollout_sync, served_models
+from . import metrics, model_cache, prediction_log, rollout_sync, served_models
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +110,8 @@ def _start(*, preload: bool) -> None:
 
 
 def _tick() -> None:
-    """The listener's work after each sync: this worker's answers for feedback, then its rollouts."""
+    """The listener's work after each sync: this worker's metrics and answers for feedback, then its rollouts."""
+    metrics.flush()
     prediction_log.flush()
     rollout_sync.tick()
 
@@ -139,6 +140,7 @@ def stop() -> None:
         _listener.stop(wait=settings.ATLAS_RELOAD_POLL_SECONDS + STOP_MARGIN_SECONDS)
         _listener = None
     _started_pid = None
+    metrics.flush()
     prediction_log.flush()
     try:
         worker_reports.worker_reports_delete(host=socket.gethostname(), pid=os.getpid())

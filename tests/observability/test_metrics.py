@@ -132,3 +132,51 @@ def test_folders_of_stopped_servers_are_swept_and_running_ones_kept():
 
     assert sorted(removed) == sorted([stopped.name, reused.name])
     assert running.is_dir() and current.is_dir()
+
+
+def test_buffered_answers_are_written_as_prometheus_would_have_written_each(client, digits):
+    """The hot path adds an answer to this worker's sums; a flush writes them to the multiprocess files. What a
+    scrape then reads is what one observe() per answer would have written: the count, the sum and each bucket."""
+    from prometheus_client import CollectorRegistry, Histogram
+
+    from inference import metrics
+
+    metrics.flush()
+    before = samples(client)
+    latencies = [0.0004, 0.0005, 0.003, 0.07, 12.0]  # on a bucket's bound, inside, and past the last one
+    for seconds in latencies:
+        metrics.observe([("digit_classifier", "9.9.9", None)], status=200, seconds=seconds)
+    labels = {"model": "digit_classifier", "version": "9.9.9"}
+    assert metrics.pending_answers() == 5
+
+    after = samples(client)  # GET /metrics flushes this process's sums first
+
+    assert metrics.pending_answers() == 0
+    reference = Histogram("reference_seconds", "", buckets=metrics.LATENCY_BUCKETS, registry=CollectorRegistry())
+    for seconds in latencies:
+        reference.observe(seconds)
+    expected = {
+        sample.labels["le"]: sample.value
+        for family in reference.collect()
+        for sample in family.samples
+        if sample.name.endswith("_bucket")
+    }
+    got = {
+        dict(key[1])["le"]: v - before.get(key, 0.0)
+        for key, v in after.items()
+        if key[0] == "atlas_prediction_seconds_bucket" and {k: x for k, x in key[1] if k != "le"} == labels
+    }
+    assert got == expected
+    assert value(after, "atlas_prediction_seconds_count", **labels) == 5
+    assert value(after, "atlas_prediction_seconds_sum", **labels) == pytest.approx(sum(latencies))
+    assert value(after, "atlas_predictions_total", outcome="success", **labels) == 5
+
+
+def test_an_answer_flushes_the_sums_once_they_are_older_than_the_flush_interval(monkeypatch):
+    from inference import metrics
+
+    metrics.flush()
+    monkeypatch.setattr(metrics, "FLUSH_SECONDS", 0.0)  # every answer is due at once
+    metrics.observe([("digit_classifier", "9.9.8", None)], status=200, seconds=0.001)
+
+    assert metrics.pending_answers() == 0

@@ -36,3 +36,26 @@ def test_error_answers_carry_it_too(client):
 
     assert response.status_code == 404
     assert response["X-Request-ID"] == "r-404"
+
+
+def test_a_forked_worker_makes_ids_of_its_own():
+    """Ids are made from a per-process key and counter, without a system call: a worker forked from a process
+    that made ids already (gunicorn's preload) must not repeat its parent's."""
+    import os
+
+    from atlas.http.request_context import new_request_id
+
+    new_request_id()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next ids, to the parent
+        os.write(write, "".join(new_request_id() for _ in range(3)).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    child = os.read(read, 96).decode()
+    os.close(read)
+    parent = "".join(new_request_id() for _ in range(3))
+
+    assert len(child) == 96
+    assert {child[i : i + 32] for i in range(0, 96, 32)}.isdisjoint(parent[i : i + 32] for i in range(0, 96, 32))

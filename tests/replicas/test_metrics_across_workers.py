@@ -43,7 +43,9 @@ def test_every_workers_predictions_are_in_one_scrape(settings, start_replica, di
 
     wait_until(both_workers_answered, timeout=60, interval=0, what="answers from both workers")
 
-    # Whichever worker answers the scrape, it counts both workers' predictions
+    # Each worker writes its sums at its listener's next tick (inference/metrics.py): within a poll interval,
+    # whichever worker answers the scrape, it counts both workers' predictions
+    wait_until(lambda: predictions_counted(replica.url) == sent, timeout=10, what="both workers' sums written")
     assert [predictions_counted(replica.url) for _ in range(4)] == [float(sent)] * 4
 
 
