@@ -12,11 +12,13 @@ the model and version that answered.
 from __future__ import annotations
 
 import contextvars
+import hashlib
+import itertools
 import logging
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from django.conf import settings
@@ -38,14 +40,33 @@ REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 access_logger = logging.getLogger("atlas.requests")
 
 
-# uuid.uuid4().hex without the UUID object (its constructor is most of the cost, on /predict's hot path):
-# 128 random bits with the version (4) and variant (RFC 4122) bits set as uuid.UUID(version=4) sets them.
+# A new id has the shape of uuid.uuid4().hex: 128 bits with the version (4) and variant (RFC 4122) bits set as
+# uuid.UUID(version=4) sets them. The bits are keyed BLAKE2b of a counter: unique in this process (the counter)
+# and across processes (each draws its own key, a forked child again), unguessable without the key (a client
+# cannot name another's answer in feedback), and made without a system call. os.urandom releases the GIL
+# around getrandom(); on a worker with 32 threads that hand-off cost more than the id
+# (bench/predict_breakdown.py, docs/PERFORMANCE.md).
 _UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
 _UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
 
+_id_hash: hashlib.blake2b  # keyed with this process's own key
+_id_counter: Iterator[int]
+
+
+def _new_id_key() -> None:
+    global _id_hash, _id_counter
+    _id_hash = hashlib.blake2b(key=os.urandom(32), digest_size=16)
+    _id_counter = itertools.count()
+
+
+_new_id_key()
+os.register_at_fork(after_in_child=_new_id_key)
+
 
 def new_request_id() -> str:
-    return f"{int.from_bytes(os.urandom(16)) & _UUID4_CLEAR | _UUID4_SET:032x}"
+    keyed = _id_hash.copy()
+    keyed.update(next(_id_counter).to_bytes(8, "little"))
+    return f"{int.from_bytes(keyed.digest()) & _UUID4_CLEAR | _UUID4_SET:032x}"
 
 
 def _request_id(meta: dict[str, Any]) -> str:
