@@ -13,16 +13,21 @@ under the version that produced it, and an answer that used two models (media an
 `observe` adds an answer to this worker's sums (a count, a sum of seconds and a count per bucket, for each
 model, version and outcome) instead of writing the files: three locked writes a request were the largest
 part of what the hot path added to a /predict (docs/PERFORMANCE.md). `flush` writes the sums, in one write
-per series, exactly as one `observe()` per answer would have: at the next answer once they are FLUSH_SECONDS
-old, at every tick of the registry's listener (serving), before `GET /metrics` reads the files, and when
-serving stops. A scrape may therefore miss another worker's last FLUSH_SECONDS of answers, never lose them.
+per series, as one `observe()` per answer would have: at the next answer once they are FLUSH_SECONDS old,
+after every sync of the registry's listener (serving; whether or not the registry answered), before
+`GET /metrics` reads the files, and when the process exits (serving's stop, multiprocessing's finalizer under
+granian, atexit otherwise). A scrape may miss another worker's answers of the last poll interval (longer while
+that worker's listener loads a model); a write that fails (the metrics folder's disk) is logged and its sums
+are dropped.
 """
 
 from __future__ import annotations
 
+import atexit
 import bisect
 import hmac
 import logging
+import os
 import shutil
 import threading
 import time
@@ -99,6 +104,15 @@ def observe(pairs: list[Served], *, status: int, seconds: float) -> None:
         flush()
 
 
+def _forget_after_fork() -> None:
+    """A forked child starts with no sums (the parent writes its own) and a lock no thread of the parent holds."""
+    global _sums, _sums_lock
+    _sums, _sums_lock = {}, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
+
+
 def pending_answers() -> int:
     """How many answers wait in this worker's sums (for tests)."""
     with _sums_lock:
@@ -123,6 +137,9 @@ def flush() -> None:
                     value.inc(count)
     except Exception:  # metrics must never fail a request or a tick
         logger.exception("could not write %d metric series", len(sums))
+
+
+atexit.register(flush)  # a process that exits without serving's stop (runserver, a plain gunicorn worker)
 
 
 # --- GET /metrics ------------------------------------------------------------------------------------

@@ -101,7 +101,7 @@ def _start(*, preload: bool) -> None:
             logger.exception("preloading the active versions failed; serving what loaded, retrying in the background")
     try:
         _listener = ActivationListener(
-            loaded=model_cache.loaded_version_ids, serves=served_models.serves, on_tick=_tick
+            loaded=model_cache.loaded_version_ids, serves=served_models.serves, on_tick=_tick, on_wake=metrics.flush
         )
         _listener.start()
     except Exception:
@@ -110,8 +110,8 @@ def _start(*, preload: bool) -> None:
 
 
 def _tick() -> None:
-    """The listener's work after each sync: this worker's metrics and answers for feedback, then its rollouts."""
-    metrics.flush()
+    """The listener's work after each sync: this worker's answers for feedback, then its rollouts. (Its
+    metrics are flushed after every sync, even one the registry did not answer: `on_wake`.)"""
     prediction_log.flush()
     rollout_sync.tick()
 

@@ -58,11 +58,14 @@ class ActivationListener(threading.Thread):
         loaded: Callable[[], dict[str, int | None]],
         serves: Callable[[str], bool] | None = None,
         on_tick: Callable[[], None] | None = None,
+        on_wake: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(name="atlas-activation-listener", daemon=True)
         self._loaded = loaded
         self._serves = serves or (lambda name: True)
         self._on_tick = on_tick  # after each sync: the serving side's rollout work (inference.rollout_sync)
+        # after each sync, whether or not the registry answered: work that needs no database (the metrics' flush)
+        self._on_wake = on_wake
         self._stopping = threading.Event()
         self._last_heartbeat = 0.0
         self._last_prune = time.monotonic()  # serving.ensure_started prunes once at start
@@ -150,3 +153,5 @@ class ActivationListener(threading.Thread):
         finally:
             if connection.vendor == "sqlite":
                 connection.close()
+            if self._on_wake is not None:
+                self._on_wake()

@@ -88,3 +88,9 @@ def test_a_web_worker_runs_the_hub_bootstrap_at_start():
         assert bootstrap.last_outcome()["outcome"] == "not_configured"  # no HF_MODEL_REPO in the tests
     finally:
         serving.stop()
+
+
+def test_the_listener_flushes_the_workers_metrics_after_every_sync(started):
+    from inference import metrics
+
+    assert serving._listener is not None and serving._listener._on_wake is metrics.flush
