@@ -17,6 +17,7 @@ import itertools
 import logging
 import os
 import re
+import struct
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
@@ -41,8 +42,9 @@ access_logger = logging.getLogger("atlas.requests")
 
 
 # A new id has the shape of uuid.uuid4().hex: 128 bits with the version (4) and variant (RFC 4122) bits set as
-# uuid.UUID(version=4) sets them. The bits are keyed BLAKE2b of a counter: unique in this process (the counter)
-# and across processes (each draws its own key, a forked child again), unguessable without the key (a client
+# uuid.UUID(version=4) sets them. The bits are keyed BLAKE2b of the pid and a counter: unique in this process
+# (the counter) and across processes (each draws its own key, a forked child again; and the pid differs even
+# for a child forked without Python's at-fork hooks), unguessable without the key (a client
 # cannot name another's answer in feedback), and made without a system call. os.urandom releases the GIL
 # around getrandom(); on a worker with 32 threads that hand-off cost more than the id
 # (bench/predict_breakdown.py, docs/PERFORMANCE.md).
@@ -65,7 +67,7 @@ os.register_at_fork(after_in_child=_new_id_key)
 
 def new_request_id() -> str:
     keyed = _id_hash.copy()
-    keyed.update(next(_id_counter).to_bytes(8, "little"))
+    keyed.update(struct.pack("<QQ", os.getpid(), next(_id_counter)))
     return f"{int.from_bytes(keyed.digest()) & _UUID4_CLEAR | _UUID4_SET:032x}"
 
 
