@@ -121,8 +121,17 @@ def split(tmp_path_factory) -> Iterator[Split]:
     venv = Path(sys.executable).parent.parent
     # the suite's settings (atlas/settings_test.py) left out: the split runs as `make split` does for a person
     test_settings = {"DJANGO_SETTINGS_MODULE", "DEBUG", "ATLAS_ENV", "SECRET_KEY", "ATLAS_VAR_DIR"}
-    env = {key: value for key, value in os.environ.items() if key not in test_settings}
+    # nor the make that runs the suite (`make test` runs two suites side by side): its jobserver and output sync
+    # would reach the split's own make, which must stream honcho's lines as a person's would
+    outer_make = {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}
+    env = {key: value for key, value in os.environ.items() if key not in test_settings | outer_make}
     env |= {"ACCESS_LOG": "1", "LOG_LEVEL": "INFO", "ADMIN_PASSWORD": "split-test-admin"}
+    # folders of its own: the other suite may run a split at the same time (collectstatic, Caddy's state)
+    env |= {
+        "ATLAS_STATIC_ROOT": str(folder / "static"),
+        "XDG_CONFIG_HOME": str(folder / "config"),
+        "XDG_DATA_HOME": str(folder / "data"),
+    }
     databases = _database(env)
     next(databases)
     log = folder / "split.log"
