@@ -97,7 +97,7 @@ def every_worker_loaded(server, timeout: float = 180) -> None:
     pids = server.worker_pids()
 
     def loaded() -> bool:
-        reports = WorkerReport.objects.filter(pid__in=pids, version__in=active)
+        reports = WorkerReport.objects.filter(pid__in=pids, version__in=active, loaded_at__isnull=False)
         return {(r.pid, r.version_id) for r in reports} >= {(pid, pk) for pid in pids for pk in active}
 
     wait_until(loaded, timeout=timeout, what=f"{len(pids)} workers loading {len(active)} active versions")

@@ -53,6 +53,7 @@ def register(world: World):
 def cost(stable, candidate, body: bytes) -> dict:
     from django.core.wsgi import get_wsgi_application
 
+    from atlas.http.request_context import RequestScope
     from bench.measure import time_calls, wsgi_caller
     from inference import metrics, model_cache, rollout_sync
     from inference.rollouts import shadow_runner
@@ -73,16 +74,15 @@ def cost(stable, candidate, body: bytes) -> dict:
         rollouts.rollout_abort(rollout=rollout, actor="bench", reason="bench")
         rollout_sync.tick()
         stable.model.refresh_from_db()
-    served = metrics.served
-    token = served.set([])
+    scope = RequestScope({})
 
     def metric_calls() -> None:
         metrics.note_served(MODEL, "1.0.0")
-        metrics.observe(served.get() or [], status=200, seconds=0.001)
-        served.get().clear()
+        metrics.observe(scope.served, status=200, seconds=0.001)
+        scope.served.clear()
 
     figures["metrics_calls_alone"] = time_calls(metric_calls)
-    served.reset(token)
+    scope.close()
     base = figures["none"]["median_us"]
     return {
         **figures,
