@@ -321,8 +321,9 @@ class World:
             "ADMIN_TOKEN": ADMIN_TOKEN,
             "LOG_LEVEL": "WARNING",
             "PYTHONPATH": str(REPO),
-            # the benches keep detections busy from one address: they measure the service, not its rate limit
-            "ATLAS_THROTTLE_RATES": "detect=off,audio=off",
+            # the benches keep detections busy and promote in quick succession from one address: they measure
+            # the service, not its rate limits
+            "ATLAS_THROTTLE_RATES": "detect=off,audio=off,admin_reload=off",
         }
         env.pop("ACCESS_LOG", None)
         if self.seaweed is not None:
