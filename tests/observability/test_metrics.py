@@ -181,3 +181,21 @@ def test_an_answer_flushes_the_sums_once_they_are_older_than_the_flush_interval(
     metrics.observe([("digit_classifier", "9.9.8", None)], status=200, seconds=0.001)
 
     assert metrics.pending_answers() == 0
+
+
+def test_a_forked_child_starts_without_its_parents_sums(monkeypatch):
+    """The parent writes its own sums: a child that inherited them would count the same answers twice."""
+    import os
+
+    from inference import metrics
+
+    monkeypatch.setattr(metrics, "FLUSH_SECONDS", 3600.0)
+    metrics.observe([("digit_classifier", "9.9.7", None)], status=200, seconds=0.001)
+    pid = os.fork()
+    if pid == 0:  # the child: 0 if it holds no sums, 1 otherwise
+        os._exit(0 if metrics.pending_answers() == 0 else 1)
+    _, status = os.waitpid(pid, 0)
+
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert metrics.pending_answers() == 1
+    metrics.flush()
